@@ -1,0 +1,87 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config/index.js';
+import type { Pool } from '../db/pool.js';
+import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo } from '../db/repositories.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { AppError } from './errors.js';
+import type { Readiness } from './readiness.js';
+import { healthRoutes } from './routes/health.js';
+import { systemRoutes } from './routes/system.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact bytes received: signatures are computed over these, never over re-serialised JSON. */
+    rawBody?: Buffer;
+  }
+}
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  temporal: Client;
+  pool: Pool;
+  repos: { inbound: InboundEventsRepo; slackMessages: SlackMessagesRepo; audit: AuditLogRepo };
+  readiness: Readiness;
+}
+
+/** Builds the HTTP app; never listens (main.ts and tests do). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+    return503OnClosing: true,
+  });
+
+  // Keep raw bytes for every body we parse (signature checks), then parse them ourselves so a
+  // malformed body becomes a 400 that names the problem.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch (err) {
+      done(AppError.badRequest('invalid_json', `body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpRequestDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  // The one error handler: AppError → its status/code; framework 4xx → 400-family with the
+  // framework's message; anything else → 500 with a generic message (details only in logs).
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.headers) void reply.headers(err.headers);
+      if (err.statusCode >= 500) req.log.warn({ err, code: err.code }, 'request failed (unavailable)');
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.details ?? {}) });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_content_type' : 'bad_request';
+      return reply.code(status === 415 ? 400 : status).send({ error: code, message: err.message });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+  });
+
+  await app.register(healthRoutes, deps);
+  await app.register(systemRoutes, deps);
+  return app;
+}

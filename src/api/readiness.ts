@@ -1,0 +1,57 @@
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { pendingMigrations } from '../db/migrate.js';
+import type { Pool } from '../db/pool.js';
+
+export type CheckResult = { ok: true; detail?: string } | { ok: false; error: string };
+export type Readiness = () => Promise<Record<string, CheckResult>>;
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
+  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} timed out after ${ms}ms`)), ms))]);
+
+async function check(fn: () => Promise<string | undefined>, what: string): Promise<CheckResult> {
+  try {
+    const detail = await withTimeout(fn(), 3000, what);
+    return detail === undefined ? { ok: true } : { ok: true, detail };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * /readyz: Temporal reachable, Postgres reachable, migrations applied, and a worker polling our
+ * task queue (seen by the server within the last minute), so "ready" means work will actually run.
+ */
+export function createReadiness(deps: { client: Client; pool: Pool; namespace: string; taskQueue: string }): Readiness {
+  return async () => {
+    const [temporalCheck, postgres, migrations, worker] = await Promise.all([
+      check(async () => {
+        await deps.client.workflowService.getSystemInfo({});
+        return undefined;
+      }, 'temporal'),
+      check(async () => {
+        await deps.pool.query('SELECT 1');
+        return undefined;
+      }, 'postgres'),
+      check(async () => {
+        const pending = await pendingMigrations(deps.pool);
+        if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);
+        return undefined;
+      }, 'migrations'),
+      check(async () => {
+        const res = await deps.client.workflowService.describeTaskQueue({
+          namespace: deps.namespace,
+          taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        });
+        const recent = (res.pollers ?? []).filter((p) => {
+          const s = Number(p.lastAccessTime?.seconds ?? 0);
+          return Date.now() / 1000 - s < 60;
+        });
+        if (recent.length === 0) throw new Error(`no worker is polling task queue ${deps.taskQueue}`);
+        return `${recent.length} poller(s)`;
+      }, 'worker'),
+    ]);
+    return { temporal: temporalCheck, postgres, migrations, worker };
+  };
+}

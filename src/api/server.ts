@@ -1,0 +1,56 @@
+import { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../db/repositories.js';
+import { connectClient } from '../infra/temporal-connection.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { buildApp } from './app.js';
+import { createReadiness } from './readiness.js';
+
+export interface RunningApi {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Composes the API's real dependencies and listens. Used by api/main.ts and the dev stack. */
+export async function startApi(opts: {
+  config: Config;
+  databaseUrl: string;
+  temporalAddress: string;
+  logger: Logger;
+  metrics: Metrics;
+  port?: number;
+}): Promise<RunningApi> {
+  const { config, logger } = opts;
+  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  await migrate(pool);
+  const connection = await connectClient(config.temporal, opts.temporalAddress);
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const app = await buildApp({
+    config,
+    logger,
+    metrics: opts.metrics,
+    temporal,
+    pool,
+    repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
+    readiness: createReadiness({ client: temporal, pool, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }),
+  });
+  const port = opts.port ?? config.port;
+  await app.listen({ host: config.host, port });
+  const addr = app.server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  return {
+    app,
+    url: `http://127.0.0.1:${actualPort}`,
+    async close() {
+      // Stop accepting first, finish in-flight requests, then drop the connections we own.
+      await app.close();
+      await connection.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { z } from 'zod';
+
+/**
+ * Sandbox credentials: what the app and the emulators use when the env leaves them unset in
+ * sandbox mode. Documented in the README; kept equal to emulators/shared/defaults.ts by a test.
+ */
+export const SANDBOX_CREDENTIALS = {
+  SLACK_BOT_TOKEN: 'xoxb-threadline-sandbox-token',
+  SLACK_SIGNING_SECRET: 'threadline-sandbox-signing-secret',
+  JIRA_EMAIL: 'threadline-bot@example.com',
+  JIRA_API_TOKEN: 'threadline-sandbox-jira-token',
+  JIRA_WEBHOOK_SECRET: 'threadline-sandbox-jira-webhook-secret',
+  RAZORPAY_WEBHOOK_SECRET: 'threadline-sandbox-razorpay-secret',
+  THREADLINE_API_KEYS: 'tl_sandbox_key',
+} as const;
+
+/** Channel ids of the emulator's seeded workspace, used as sandbox defaults for routing. */
+export const SANDBOX_CHANNELS = {
+  SLACK_CHANNEL_PAYMENTS: 'C0PAYMENTS',
+  SLACK_CHANNEL_PART_PAYMENTS: 'C0PARTPAY',
+  SLACK_CHANNEL_APPROVALS: 'C0APPROVAL',
+  SLACK_CHANNEL_ESCALATIONS: 'C0ESCALATE',
+  SLACK_CHANNEL_OPS_ALERTS: 'C0OPSALERT',
+  SLACK_CHANNEL_TICKETS: 'C0TICKETS',
+} as const;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+const url = z.url({ protocol: /^https?$/ });
+const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id like C0123ABCD');
+
+/** The env as read: every variable the product understands. Documented one-to-one in README's config table. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: port(3000),
+  DATA_DIR: z.string().min(1).default('.data'),
+  PUBLIC_URL: optionalString.pipe(url.optional()),
+
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('threadline'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+
+  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  EMBEDDED_POSTGRES_PORT: port(5433),
+
+  THREADLINE_SANDBOX: z.stringbool().optional(),
+  THREADLINE_API_KEYS: optionalString,
+
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_API_URL: optionalString.pipe(url.optional()),
+  SLACK_EMULATOR_PORT: port(3101),
+  SLACK_CHANNEL_PAYMENTS: channelId.optional(),
+  SLACK_CHANNEL_PART_PAYMENTS: channelId.optional(),
+  SLACK_CHANNEL_APPROVALS: channelId.optional(),
+  SLACK_CHANNEL_ESCALATIONS: channelId.optional(),
+  SLACK_CHANNEL_OPS_ALERTS: channelId.optional(),
+  SLACK_CHANNEL_TICKETS: channelId.optional(),
+
+  JIRA_HOST: optionalString.pipe(url.optional()),
+  JIRA_EMAIL: optionalString,
+  JIRA_API_TOKEN: optionalString,
+  JIRA_WEBHOOK_SECRET: optionalString,
+  JIRA_EMULATOR_PORT: port(3102),
+
+  RAZORPAY_WEBHOOK_SECRET: optionalString,
+});
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string;
+  /** True when Slack/Jira are the local emulators (no real credentials, or forced). */
+  sandbox: boolean;
+  temporal: {
+    /** Unset: start the embedded Temporal CLI dev server. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    apiKey: string | undefined;
+    tls: { certPath: string; keyPath: string } | undefined;
+    devPort: number;
+    uiPort: number;
+  };
+  /** Unset: start embedded PostgreSQL in `${dataDir}/postgres`. */
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  apiKeys: string[];
+  slack: {
+    botToken: string;
+    signingSecret: string;
+    apiUrl: string;
+    emulatorPort: number;
+    channels: {
+      payments: string;
+      partPayments: string;
+      approvals: string;
+      escalations: string;
+      opsAlerts: string;
+      tickets: string;
+    };
+  };
+  jira:
+    | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
+    | undefined;
+  jiraEmulatorPort: number;
+  razorpay: { webhookSecret: string | undefined };
+}
+
+/** Thrown when the env is wrong; the message names every bad variable and what it expects. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads and validates the env once. Called only by entry points (worker, api, dev stack);
+ * everything else receives the resulting object.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}${describeValue(env, i.path)}`),
+    );
+  }
+  const e = parsed.data;
+  const sandbox = e.THREADLINE_SANDBOX ?? (e.SLACK_BOT_TOKEN === undefined && e.JIRA_HOST === undefined);
+  const problems: string[] = [];
+  const need = (name: keyof typeof SANDBOX_CREDENTIALS, value: string | undefined, what: string): string => {
+    if (value !== undefined) return value;
+    if (sandbox) return SANDBOX_CREDENTIALS[name];
+    problems.push(`${name}: required (${what}) when not in sandbox mode`);
+    return '';
+  };
+  const channel = (name: keyof typeof SANDBOX_CHANNELS, value: string | undefined): string => {
+    if (value !== undefined) return value;
+    if (sandbox) return SANDBOX_CHANNELS[name];
+    problems.push(`${name}: required (a Slack channel id like C0123ABCD) when not in sandbox mode`);
+    return '';
+  };
+
+  const slack: Config['slack'] = {
+    botToken: need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…'),
+    signingSecret: need('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET, "the Slack app's signing secret"),
+    apiUrl:
+      e.SLACK_API_URL ?? (sandbox ? `http://127.0.0.1:${e.SLACK_EMULATOR_PORT}/api/` : 'https://slack.com/api/'),
+    emulatorPort: e.SLACK_EMULATOR_PORT,
+    channels: {
+      payments: channel('SLACK_CHANNEL_PAYMENTS', e.SLACK_CHANNEL_PAYMENTS),
+      partPayments: channel('SLACK_CHANNEL_PART_PAYMENTS', e.SLACK_CHANNEL_PART_PAYMENTS),
+      approvals: channel('SLACK_CHANNEL_APPROVALS', e.SLACK_CHANNEL_APPROVALS),
+      escalations: channel('SLACK_CHANNEL_ESCALATIONS', e.SLACK_CHANNEL_ESCALATIONS),
+      opsAlerts: channel('SLACK_CHANNEL_OPS_ALERTS', e.SLACK_CHANNEL_OPS_ALERTS),
+      tickets: channel('SLACK_CHANNEL_TICKETS', e.SLACK_CHANNEL_TICKETS),
+    },
+  };
+
+  let jira: Config['jira'];
+  const jiraHost = e.JIRA_HOST ?? (sandbox ? `http://127.0.0.1:${e.JIRA_EMULATOR_PORT}` : undefined);
+  if (jiraHost !== undefined) {
+    jira = {
+      host: jiraHost,
+      email: need('JIRA_EMAIL', e.JIRA_EMAIL, 'the Jira integration account email'),
+      apiToken: need('JIRA_API_TOKEN', e.JIRA_API_TOKEN, "the integration account's API token"),
+      webhookSecret: e.JIRA_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.JIRA_WEBHOOK_SECRET : undefined),
+      emulatorPort: e.JIRA_EMULATOR_PORT,
+    };
+  }
+
+  const apiKeys = (e.THREADLINE_API_KEYS ?? (sandbox ? SANDBOX_CREDENTIALS.THREADLINE_API_KEYS : ''))
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  if (apiKeys.some((k) => k.length < 8)) problems.push('THREADLINE_API_KEYS: every key must be at least 8 characters');
+
+  if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
+    problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.DATA_DIR,
+    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
+    sandbox,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls:
+        e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
+          ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
+          : undefined,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    databaseUrl: e.DATABASE_URL,
+    embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
+    apiKeys,
+    slack,
+    jira,
+    jiraEmulatorPort: e.JIRA_EMULATOR_PORT,
+    razorpay: {
+      webhookSecret:
+        e.RAZORPAY_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.RAZORPAY_WEBHOOK_SECRET : undefined),
+    },
+  };
+}
+
+/** Secrets never appear in errors: only non-secret variables echo their bad value. */
+function describeValue(env: NodeJS.ProcessEnv, path: PropertyKey[]): string {
+  const name = String(path[0] ?? '');
+  if (/TOKEN|SECRET|KEY|PASSWORD|DATABASE_URL/.test(name)) return '';
+  const v = env[name];
+  return v === undefined ? '' : ` (got ${JSON.stringify(v)})`;
+}

@@ -1,0 +1,13 @@
+/**
+ * Custom search attributes the workflows upsert. SQLite-backed dev servers allow few of them
+ * (10 Keyword), so keep this list short. Values are ids and states, never PII: search
+ * attributes are not encrypted by a payload codec.
+ */
+export const SEARCH_ATTRIBUTES = {
+  /** Business subject, e.g. `payment:order_123`, `approval:apr_…`, `ticket:OPS-7`. */
+  ThreadlineSubject: 'Keyword',
+  /** `payment` | `approval` | `ticket` | `ping`. */
+  ThreadlineKind: 'Keyword',
+  /** The lifecycle's current status (e.g. `captured`, `pending`). */
+  ThreadlineStatus: 'Keyword',
+} as const;

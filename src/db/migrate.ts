@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Pool } from './pool.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+/** Arbitrary constant for pg_advisory_lock: one migrator at a time across processes. */
+const LOCK_KEY = 7_215_004_211;
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => /^\d{3,}_[\w-]+\.sql$/.test(f)).sort();
+  const out: Migration[] = [];
+  for (const f of files) {
+    const sql = await readFile(`${dir}/${f}`, 'utf8');
+    out.push({
+      version: Number(f.split('_')[0]),
+      name: f.replace(/\.sql$/, ''),
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex'),
+    });
+  }
+  return out;
+}
+
+/**
+ * Applies forward-only migrations. Each runs in its own transaction together with its
+ * bookkeeping row, under a session advisory lock so two processes starting at once cannot race.
+ * An applied migration whose file changed is an error: history is not rewritten.
+ */
+export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
+  const migrations = await loadMigrations(dir);
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number; checksum: string; name: string }>(
+      'SELECT version, checksum, name FROM schema_migrations',
+    );
+    const done = new Map(rows.map((r) => [r.version, r]));
+    for (const m of migrations) {
+      const prev = done.get(m.version);
+      if (prev) {
+        if (prev.checksum !== m.checksum) {
+          throw new Error(`Migration ${m.name} was changed after it was applied; add a new migration instead`);
+        }
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          m.checksum,
+        ]);
+        await client.query('COMMIT');
+        applied.push(m.name);
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`Migration ${m.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+  return { applied };
+}
+
+/** For /readyz: every known migration is applied. */
+export async function pendingMigrations(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const migrations = await loadMigrations(dir);
+  const { rows } = await pool
+    .query<{ version: number }>('SELECT version FROM schema_migrations')
+    .catch(() => ({ rows: [] as { version: number }[] }));
+  const have = new Set(rows.map((r) => r.version));
+  return migrations.filter((m) => !have.has(m.version)).map((m) => m.name);
+}

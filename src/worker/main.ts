@@ -1,0 +1,28 @@
+import { ConfigError, loadConfig } from '../config/index.js';
+import { createLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { startWorker } from './run.js';
+
+/** Production entry: `node dist/worker/main.js` against an external Temporal and Postgres. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'threadline-worker' });
+  if (!config.temporal.address) throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
+  if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: required (postgres://user:pass@host:5432/db)']);
+  const running = await startWorker({
+    config,
+    databaseUrl: config.databaseUrl,
+    temporalAddress: config.temporal.address,
+    logger,
+    metrics: createMetrics(),
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
+  // The SDK's Runtime already turns SIGINT/SIGTERM into worker.shutdown(); wait for the drain.
+  await running.done;
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { Config } from '../config/index.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { auditLogRepo } from '../db/repositories.js';
+import { connectWorker } from '../infra/temporal-connection.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { installTemporalRuntime } from './runtime.js';
+import { createWorker } from './worker.js';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after shutdown), rejects if it crashed. */
+  done: Promise<void>;
+  /** Stop polling, let running activities finish (grace period), close connections. */
+  shutdown(): Promise<void>;
+}
+
+/** Composes the worker's real dependencies and starts polling. Used by worker/main.ts and the dev stack. */
+export async function startWorker(opts: {
+  config: Config;
+  databaseUrl: string;
+  temporalAddress: string;
+  logger: Logger;
+  metrics: Metrics;
+  taskQueue?: string;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}): Promise<RunningWorker> {
+  const { config, logger } = opts;
+  installTemporalRuntime(logger);
+  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  await migrate(pool);
+  const connection = await connectWorker(config.temporal, opts.temporalAddress);
+  const activities = createActivities({ audit: auditLogRepo(pool) });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+    activities,
+    workflowBundle: opts.workflowBundle,
+  });
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await pool.end();
+  });
+  return {
+    worker,
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import type { Logger } from '../observability/logger.js';
+
+let installed = false;
+
+/**
+ * Routes the Temporal SDK's logs into our pino logger (once per process: the Runtime is a
+ * singleton). The SDK's own INFO chatter (state changes) goes to debug.
+ */
+export function installTemporalRuntime(logger: Logger): void {
+  if (installed) return;
+  installed = true;
+  const log = logger.child({ component: 'temporal-sdk' });
+  const at = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const fn = level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : level === 'INFO' ? 'debug' : 'trace';
+    log[fn](meta ?? {}, message);
+  };
+  try {
+    Runtime.install({
+      logger: {
+        log: at,
+        trace: (m, meta) => at('TRACE', m, meta),
+        debug: (m, meta) => at('DEBUG', m, meta),
+        info: (m, meta) => at('INFO', m, meta),
+        warn: (m, meta) => at('WARN', m, meta),
+        error: (m, meta) => at('ERROR', m, meta),
+      },
+    });
+  } catch {
+    // Already instantiated by an earlier Worker in this process: keep its logger.
+  }
+}

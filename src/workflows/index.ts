@@ -1,0 +1,2 @@
+// Bundle entry for the worker: every workflow type the task queue serves.
+export { pingWorkflow } from './ping.js';

@@ -1,0 +1,61 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import './provided.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres.js';
+import { ensureTemporalCli } from '../../src/infra/temporal-cli.js';
+import { connectClient } from '../../src/infra/temporal-connection.js';
+import { startTemporalDevServer } from '../../src/infra/temporal-dev-server.js';
+import { ensureNamespace } from '../../src/infra/temporal-namespace.js';
+import { bundleWorkflows } from '../../src/worker/worker.js';
+import { freePort } from './ports.js';
+
+
+const TEMPORAL_CONFIG = { address: undefined, namespace: 'default', taskQueue: 'unused', apiKey: undefined, tls: undefined, devPort: 0, uiPort: 0 };
+
+/**
+ * One Temporal dev server (in memory, headless, free port), one embedded Postgres (temp dir,
+ * migrated) and one workflow bundle for the whole integration run. Tests isolate themselves with
+ * unique workflow ids and task queues.
+ */
+export default async function setup(project: TestProject) {
+  const log = (m: string) => console.log(`[global-setup] ${m}`);
+  const started = Date.now();
+  const cliPath = await ensureTemporalCli(log);
+  const dir = await mkdtemp(join(tmpdir(), 'threadline-test-'));
+  const [temporalPort, pgPort] = [await freePort(), await freePort()];
+  const results = await Promise.allSettled([
+    startTemporalDevServer({ cliPath, port: temporalPort, uiPort: 0, headless: true, namespace: 'default', log }),
+    startEmbeddedPostgres({ dir: join(dir, 'pg'), port: pgPort, persistent: false, log }),
+    bundleWorkflows(),
+  ] as const);
+  const [devR, pgR, bundleR] = results;
+  if (devR.status === 'rejected' || pgR.status === 'rejected' || bundleR.status === 'rejected') {
+    // Never leave a half-started server behind a failed setup.
+    if (devR.status === 'fulfilled') await devR.value.stop();
+    if (pgR.status === 'fulfilled') await pgR.value.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw [devR, pgR, bundleR].find((r) => r.status === 'rejected')!.reason;
+  }
+  const [dev, pg, bundle] = [devR.value, pgR.value, bundleR.value];
+  const conn = await connectClient(TEMPORAL_CONFIG, dev.address);
+  await ensureNamespace(conn, 'default', log, { setRetention: true });
+  await conn.close();
+  const pool = createPool(pg.databaseUrl);
+  await migrate(pool);
+  await pool.end();
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  await writeFile(bundlePath, bundle.code);
+  project.provide('temporalAddress', dev.address);
+  project.provide('databaseUrl', pg.databaseUrl);
+  project.provide('workflowBundlePath', bundlePath);
+  log(`ready in ${Date.now() - started}ms (temporal ${dev.address})`);
+
+  return async () => {
+    await Promise.allSettled([dev.stop(), pg.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  };
+}

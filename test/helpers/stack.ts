@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { startStack, type Stack } from '../../dev/stack.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { sharedBundle } from './bundle.js';
+import './provided.js';
+
+export interface TestStack extends Stack {
+  config: Config;
+  taskQueue: string;
+}
+
+
+/**
+ * The real stack for one test file: worker + API + both emulators on ephemeral ports, against the
+ * shared Temporal dev server and Postgres, with its own task queue and data dir.
+ */
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
+  const taskQueue = `test-${randomUUID()}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    THREADLINE_SANDBOX: 'true',
+    DATA_DIR: dataDir,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    HOST: '127.0.0.1',
+    ...env,
+  });
+  const stack = await startStack({
+    config,
+    logger: createLogger({ level: config.logLevel }),
+    log: () => undefined,
+    temporalAddress: inject('temporalAddress'),
+    databaseUrl: inject('databaseUrl'),
+    apiPort: 0,
+    emulatorPorts: { slack: 0, jira: 0 },
+    workflowBundle: await sharedBundle(),
+    slackEventRetryDelaysMs: [50, 100, 200],
+    jiraWebhookRetryDelaysMs: [50, 100, 200],
+    emulatorRateLimits: false,
+    snapshots: false,
+  });
+  return {
+    ...stack,
+    config,
+    taskQueue,
+    async stop() {
+      await stack.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
