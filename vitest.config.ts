@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Two cores: keep the number of test workers (each may run a Temporal worker) small.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -26,8 +28,6 @@ export default defineConfig({
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,
-          // Two cores: keep the number of workers (each with a Temporal worker) small.
-          maxWorkers: 2,
         },
       },
     ],
