@@ -3,7 +3,8 @@ import { createActivities } from '../activities/index.js';
 import type { Config } from '../config/index.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { auditLogRepo } from '../db/repositories.js';
+import { auditLogRepo, slackMessagesRepo } from '../db/repositories.js';
+import { createSlackClient } from '../integrations/slack/client.js';
 import { connectWorker } from '../infra/temporal-connection.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -33,7 +34,12 @@ export async function startWorker(opts: {
   const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ err }, 'postgres pool error') });
   await migrate(pool);
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
-  const activities = createActivities({ audit: auditLogRepo(pool) });
+  const activities = createActivities({
+    audit: auditLogRepo(pool),
+    slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
+    slackMessages: slackMessagesRepo(pool),
+    metrics: opts.metrics,
+  });
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
