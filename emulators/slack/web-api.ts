@@ -1,0 +1,821 @@
+import { validateBlocks, validateView, withBlockIds } from './blocks.js';
+import { randomId } from './workspace.js';
+import type { MessageMetadata, Obj, ScheduledMessage, StoredChannel, StoredView, Workspace } from './workspace.js';
+
+/** A Slack platform error: HTTP 200 `{ok:false, error, ...extra}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly error: string,
+    readonly extra: Obj = {},
+  ) {
+    super(error);
+  }
+}
+
+export interface Trigger {
+  id: string;
+  user: string;
+  issuedAt: number;
+  used: boolean;
+}
+
+export interface ApiContext {
+  ws: Workspace;
+  scopes: string[];
+  triggers: Map<string, Trigger>;
+  triggerTtlMs: number;
+  oauthCodes: Map<string, { issuedAt: number; user: string }>;
+  botToken: string;
+  botScopes: string[];
+  schedule: (s: ScheduledMessage) => void;
+}
+
+export type Tier = 1 | 2 | 3 | 4 | 'post';
+export interface MethodSpec {
+  tier: Tier;
+  /** Any one of these scopes suffices (Slack lists alternatives per conversation type). */
+  scopes?: string[];
+  /** oauth.v2.access authenticates with client credentials, not a token. */
+  noAuth?: boolean;
+  handler: (args: Obj, ctx: ApiContext) => Obj;
+}
+
+// ---------- argument helpers: form fields arrive as strings, JSON bodies as values ----------
+const str = (a: Obj, k: string): string | undefined => {
+  const v = a[k];
+  if (v === undefined || v === null || v === '') return undefined;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+};
+const req = (a: Obj, k: string): string => {
+  const v = str(a, k);
+  if (v === undefined)
+    throw new ApiError('invalid_arguments', {
+      response_metadata: { messages: [`[ERROR] missing required field: ${k}`] },
+    });
+  return v;
+};
+const bool = (a: Obj, k: string): boolean => a[k] === true || a[k] === 'true' || a[k] === '1' || a[k] === 1;
+const int = (a: Obj, k: string, dflt: number): number => {
+  const v = a[k];
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? Math.trunc(n) : dflt;
+};
+/** @slack/web-api JSON-encodes objects inside form fields; JSON bodies carry them as values. */
+const json = (a: Obj, k: string): unknown => {
+  const v = a[k];
+  if (typeof v !== 'string') return v;
+  if (v === '') return undefined;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    throw new ApiError(k === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', {
+      response_metadata: { messages: [`[ERROR] ${k} must be valid JSON`] },
+    });
+  }
+};
+
+function blocksArg(a: Obj, surface: 'message' = 'message'): unknown[] | undefined {
+  const b = json(a, 'blocks');
+  if (b === undefined) return undefined;
+  const errs = validateBlocks(b, surface);
+  if (errs.length) throw new ApiError('invalid_blocks', { errors: errs, response_metadata: { messages: errs } });
+  return b as unknown[];
+}
+
+function metadataArg(a: Obj): MessageMetadata | undefined {
+  const m = json(a, 'metadata');
+  if (m === undefined) return undefined;
+  if (typeof m !== 'object' || m === null || typeof (m as Obj).event_type !== 'string')
+    throw new ApiError('invalid_metadata_format');
+  const md = m as Obj;
+  return { event_type: md.event_type as string, event_payload: md.event_payload ?? {} };
+}
+
+const MAX_TEXT = 40_000;
+
+// ---------- channel resolution and access ----------
+function resolveChannel(ctx: ApiContext, ref: string): StoredChannel {
+  const { ws } = ctx;
+  if (ref.startsWith('#')) {
+    const c = ws.channelByName(ref.slice(1));
+    if (c) return c;
+    throw new ApiError('channel_not_found');
+  }
+  const byId = ws.channel(ref);
+  if (byId) return byId;
+  // A user id as channel opens (or reuses) the DM with that user, like real Slack.
+  if (/^[UW]/.test(ref) && ws.user(ref)) return ws.openIm(ref);
+  const byName = ws.channelByName(ref);
+  if (byName) return byName;
+  throw new ApiError('channel_not_found');
+}
+
+function botIn(ctx: ApiContext, ch: StoredChannel): boolean {
+  return ch.members.includes(ctx.ws.botUserId);
+}
+
+function requireWrite(ctx: ApiContext, ch: StoredChannel): void {
+  if (ch.is_archived) throw new ApiError('is_archived');
+  if (botIn(ctx, ch)) return;
+  // chat:write.public lets a bot post into public channels it has not joined.
+  if (!ch.is_private && ctx.scopes.includes('chat:write.public')) return;
+  throw new ApiError('not_in_channel');
+}
+
+function requireRead(ctx: ApiContext, ch: StoredChannel): void {
+  if (!botIn(ctx, ch) && ch.is_private) throw new ApiError('channel_not_found');
+  if (!botIn(ctx, ch)) throw new ApiError('not_in_channel');
+}
+
+function requireHistoryScope(ctx: ApiContext, ch: StoredChannel): void {
+  const needed = ch.is_im ? 'im:history' : ch.is_private ? 'groups:history' : 'channels:history';
+  if (!ctx.scopes.includes(needed)) throw new ApiError('missing_scope', { needed, provided: ctx.scopes.join(',') });
+}
+
+function messageContent(a: Obj): { text: string; blocks?: unknown[]; attachments?: unknown[] } {
+  const blocks = blocksArg(a);
+  const attachments = json(a, 'attachments') as unknown[] | undefined;
+  const text = str(a, 'text') ?? '';
+  if (!text && !blocks?.length && !attachments?.length) throw new ApiError('no_text');
+  if (text.length > MAX_TEXT) throw new ApiError('msg_too_long');
+  return { text, ...(blocks ? { blocks } : {}), ...(attachments ? { attachments } : {}) };
+}
+
+// ---------- pagination ----------
+const encodeCursor = (kind: string, v: string | number) => Buffer.from(`${kind}:${v}`).toString('base64');
+function decodeCursor(c: string | undefined, kind: string): string | undefined {
+  if (!c) return undefined;
+  const s = Buffer.from(c, 'base64').toString('utf8');
+  if (!s.startsWith(`${kind}:`)) throw new ApiError('invalid_cursor');
+  return s.slice(kind.length + 1);
+}
+
+function page<T>(items: T[], a: Obj, kind: string, dfltLimit: number): { items: T[]; next: string } {
+  const limit = Math.min(Math.max(int(a, 'limit', dfltLimit), 1), 1000);
+  const off = Number(decodeCursor(str(a, 'cursor'), kind) ?? '0');
+  if (!Number.isInteger(off) || off < 0) throw new ApiError('invalid_cursor');
+  const slice = items.slice(off, off + limit);
+  const next = off + limit < items.length ? encodeCursor(kind, off + limit) : '';
+  return { items: slice, next };
+}
+
+const tsNum = (ts: string) => Number(ts);
+
+// ---------- trigger ids (views.open/push) ----------
+function useTrigger(ctx: ApiContext, a: Obj): Trigger {
+  const id = req(a, 'trigger_id');
+  const t = ctx.triggers.get(id);
+  if (!t) throw new ApiError('invalid_trigger_id');
+  if (Date.now() - t.issuedAt > ctx.triggerTtlMs) throw new ApiError('expired_trigger_id');
+  if (t.used) throw new ApiError('invalid_trigger_id');
+  t.used = true;
+  return t;
+}
+
+function viewArg(a: Obj): Obj {
+  const v = json(a, 'view');
+  if (v === undefined)
+    throw new ApiError('invalid_arguments', {
+      response_metadata: { messages: ['[ERROR] missing required field: view'] },
+    });
+  const errs = validateView(v);
+  if (errs.length) throw new ApiError('invalid_arguments', { response_metadata: { messages: errs } });
+  return v as Obj;
+}
+
+function storeView(ctx: ApiContext, v: Obj, user: string, prev: StoredView | undefined, root?: string): StoredView {
+  const { ws } = ctx;
+  const externalId = typeof v.external_id === 'string' ? v.external_id : '';
+  if (externalId && Object.values(ws.data.views).some((x) => x.open && x.external_id === externalId))
+    throw new ApiError('duplicate_external_id');
+  const id = randomId('V');
+  const stored: StoredView = {
+    id,
+    team_id: ws.teamId,
+    type: v.type === 'home' ? 'home' : 'modal',
+    user,
+    title: v.title,
+    submit: v.submit,
+    close: v.close,
+    blocks: withBlockIds((v.blocks as unknown[] | undefined) ?? []),
+    private_metadata: typeof v.private_metadata === 'string' ? v.private_metadata : '',
+    callback_id: typeof v.callback_id === 'string' ? v.callback_id : '',
+    external_id: externalId,
+    hash: ws.newViewHash(),
+    clear_on_close: v.clear_on_close === true,
+    notify_on_close: v.notify_on_close === true,
+    previous_view_id: prev?.id ?? null,
+    root_view_id: root ?? id,
+    open: true,
+  };
+  ws.data.views[id] = stored;
+  return stored;
+}
+
+/** Replaces a view's content in place (views.update, response_action: update); id stays, hash changes. */
+export function replaceViewContent(ws: Workspace, target: StoredView, v: Obj): void {
+  target.title = v.title;
+  target.submit = v.submit;
+  target.close = v.close;
+  target.blocks = withBlockIds((v.blocks as unknown[] | undefined) ?? []);
+  target.private_metadata = typeof v.private_metadata === 'string' ? v.private_metadata : '';
+  target.callback_id = typeof v.callback_id === 'string' ? v.callback_id : '';
+  if (typeof v.external_id === 'string') target.external_id = v.external_id;
+  target.clear_on_close = v.clear_on_close === true;
+  target.notify_on_close = v.notify_on_close === true;
+  target.hash = ws.newViewHash();
+  delete target.errors;
+  ws.onChange();
+}
+
+export { storeView, validateView };
+
+// ---------- methods ----------
+export const methods: Record<string, MethodSpec> = {
+  'api.test': { tier: 4, handler: (a) => ({ args: a }) },
+
+  'auth.test': {
+    tier: 4,
+    handler: (_a, { ws }) => ({
+      url: `https://${ws.seed.team.domain}.slack.com/`,
+      team: ws.seed.team.name,
+      user: ws.seed.bot.name,
+      team_id: ws.teamId,
+      user_id: ws.botUserId,
+      bot_id: ws.seed.bot.bot_id,
+      is_enterprise_install: false,
+    }),
+  },
+
+  'team.info': {
+    tier: 3,
+    scopes: ['team:read'],
+    handler: (_a, { ws }) => ({
+      team: {
+        id: ws.teamId,
+        name: ws.seed.team.name,
+        url: `https://${ws.seed.team.domain}.slack.com/`,
+        domain: ws.seed.team.domain,
+        email_domain: 'example.com',
+        icon: { image_default: true, image_34: 'https://a.slack-edge.com/80588/img/avatars-teams/ava_0001-34.png' },
+        avatar_base_url: 'https://ca.slack-edge.com/',
+        is_verified: false,
+      },
+    }),
+  },
+
+  'chat.postMessage': {
+    tier: 'post',
+    scopes: ['chat:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      requireWrite(ctx, ch);
+      const content = messageContent(a);
+      const metadata = metadataArg(a);
+      const threadTs = str(a, 'thread_ts');
+      if (threadTs) {
+        const parent = ctx.ws.message(ch, threadTs);
+        // Slack rejects replies to a missing parent; replying to a reply attaches to its root.
+        if (!parent) throw new ApiError('thread_not_found');
+      }
+      const root = threadTs ? (ctx.ws.message(ch, threadTs)!.thread_ts ?? threadTs) : undefined;
+      const m = ctx.ws.post(ch, {
+        user: ctx.ws.botUserId,
+        bot: true,
+        ...content,
+        ...(metadata ? { metadata } : {}),
+        ...(root ? { thread_ts: root, reply_broadcast: bool(a, 'reply_broadcast') } : {}),
+      });
+      return { channel: ch.id, ts: m.ts, message: ctx.ws.apiMessage(m, { metadata: true }) };
+    },
+  },
+
+  'chat.update': {
+    tier: 3,
+    scopes: ['chat:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const m = ctx.ws.message(ch, req(a, 'ts'));
+      if (!m) throw new ApiError('message_not_found');
+      if (!m.bot) throw new ApiError('cant_update_message');
+      if (ch.is_archived) throw new ApiError('is_archived');
+      const text = str(a, 'text');
+      const hasBlocks = a.blocks !== undefined;
+      const blocks = hasBlocks ? (blocksArg(a) ?? []) : undefined;
+      const attachments = json(a, 'attachments') as unknown[] | undefined;
+      const metadata = metadataArg(a);
+      if (text === undefined && blocks === undefined && attachments === undefined && metadata === undefined)
+        throw new ApiError('no_text');
+      if (text !== undefined && text.length > MAX_TEXT) throw new ApiError('msg_too_long');
+      // Omitting blocks keeps them only when text is omitted too; new text without blocks drops them.
+      const blocksPatch = blocks !== undefined ? blocks : text !== undefined ? null : undefined;
+      ctx.ws.edit(
+        ch,
+        m,
+        {
+          ...(text !== undefined ? { text } : {}),
+          ...(blocksPatch !== undefined ? { blocks: blocksPatch } : {}),
+          ...(attachments ? { attachments } : {}),
+          ...(metadata ? { metadata } : {}),
+        },
+        ctx.ws.seed.bot.bot_id,
+      );
+      const msg = ctx.ws.apiMessage(m);
+      return { channel: ch.id, ts: m.ts, text: m.text, message: msg };
+    },
+  },
+
+  'chat.delete': {
+    tier: 3,
+    scopes: ['chat:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const m = ctx.ws.message(ch, req(a, 'ts'));
+      if (!m) throw new ApiError('message_not_found');
+      if (!m.bot) throw new ApiError('cant_delete_message');
+      ctx.ws.delete(ch, m, ctx.ws.botUserId);
+      return { channel: ch.id, ts: m.ts };
+    },
+  },
+
+  'chat.postEphemeral': {
+    tier: 4,
+    scopes: ['chat:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      requireWrite(ctx, ch);
+      const user = req(a, 'user');
+      if (!ctx.ws.isKnownUser(user)) throw new ApiError('user_not_found');
+      if (!ch.members.includes(user)) throw new ApiError('user_not_in_channel');
+      const content = messageContent(a);
+      const ts = ctx.ws.nextTs();
+      const threadTs = str(a, 'thread_ts');
+      ctx.ws.data.ephemerals.push({
+        channel: ch.id,
+        user,
+        message_ts: ts,
+        text: content.text,
+        ...(content.blocks ? { blocks: content.blocks } : {}),
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        source: 'chat.postEphemeral',
+        at: new Date().toISOString(),
+      });
+      ctx.ws.onChange();
+      return { message_ts: ts };
+    },
+  },
+
+  'chat.scheduleMessage': {
+    tier: 3,
+    scopes: ['chat:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      requireWrite(ctx, ch);
+      const postAt = int(a, 'post_at', NaN);
+      if (!Number.isFinite(postAt)) throw new ApiError('invalid_time');
+      const now = Date.now() / 1000;
+      if (postAt <= now) throw new ApiError('time_in_past');
+      if (postAt > now + 120 * 86_400) throw new ApiError('time_too_far');
+      const content = messageContent(a);
+      const metadata = metadataArg(a);
+      const threadTs = str(a, 'thread_ts');
+      const s: ScheduledMessage = {
+        id: randomId('Q'),
+        channel: ch.id,
+        post_at: postAt,
+        text: content.text,
+        ...(content.blocks ? { blocks: content.blocks } : {}),
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(metadata ? { metadata } : {}),
+        date_created: Math.floor(now),
+        state: 'pending',
+      };
+      ctx.ws.data.scheduled.push(s);
+      ctx.schedule(s);
+      ctx.ws.onChange();
+      return {
+        channel: ch.id,
+        scheduled_message_id: s.id,
+        post_at: postAt,
+        message: {
+          bot_id: ctx.ws.seed.bot.bot_id,
+          type: 'delayed_message',
+          text: s.text,
+          user: ctx.ws.botUserId,
+          team: ctx.ws.teamId,
+          ...(s.blocks ? { blocks: s.blocks } : {}),
+          bot_profile: ctx.ws.botProfile(),
+        },
+      };
+    },
+  },
+
+  'chat.deleteScheduledMessage': {
+    tier: 3,
+    scopes: ['chat:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const id = req(a, 'scheduled_message_id');
+      const s = ctx.ws.data.scheduled.find((x) => x.id === id && x.channel === ch.id && x.state === 'pending');
+      if (!s) throw new ApiError('invalid_scheduled_message_id');
+      s.state = 'deleted';
+      ctx.ws.onChange();
+      return {};
+    },
+  },
+
+  'chat.scheduledMessages.list': {
+    tier: 3,
+    handler: (a, ctx) => {
+      const channel = str(a, 'channel');
+      const list = ctx.ws.data.scheduled
+        .filter((s) => s.state === 'pending' && (!channel || s.channel === channel))
+        .map((s) => ({
+          id: s.id,
+          channel_id: s.channel,
+          post_at: s.post_at,
+          date_created: s.date_created,
+          text: s.text,
+        }));
+      const p = page(list, a, 'offset', 100);
+      return { scheduled_messages: p.items, response_metadata: { next_cursor: p.next } };
+    },
+  },
+
+  'chat.getPermalink': {
+    tier: 4,
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const m = ctx.ws.message(ch, req(a, 'message_ts'));
+      if (!m) throw new ApiError('message_not_found');
+      const base = `https://${ctx.ws.seed.team.domain}.slack.com/archives/${ch.id}/p${m.ts.replace('.', '')}`;
+      const permalink = m.thread_ts && m.thread_ts !== m.ts ? `${base}?thread_ts=${m.thread_ts}&cid=${ch.id}` : base;
+      return { channel: ch.id, permalink };
+    },
+  },
+
+  'reactions.add': {
+    tier: 3,
+    scopes: ['reactions:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const m = ctx.ws.message(ch, req(a, 'timestamp'));
+      if (!m) throw new ApiError('message_not_found');
+      if (ch.is_archived) throw new ApiError('is_archived');
+      const name = req(a, 'name').replace(/^:|:$/g, '');
+      if (!ctx.ws.addReaction(ch, m, ctx.ws.botUserId, name)) throw new ApiError('already_reacted');
+      return {};
+    },
+  },
+
+  'reactions.remove': {
+    tier: 2,
+    scopes: ['reactions:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const m = ctx.ws.message(ch, req(a, 'timestamp'));
+      if (!m) throw new ApiError('message_not_found');
+      const name = req(a, 'name').replace(/^:|:$/g, '');
+      if (!ctx.ws.removeReaction(ch, m, ctx.ws.botUserId, name)) throw new ApiError('no_reaction');
+      return {};
+    },
+  },
+
+  'reactions.get': {
+    tier: 3,
+    scopes: ['reactions:read'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const m = ctx.ws.message(ch, req(a, 'timestamp'));
+      if (!m) throw new ApiError('message_not_found');
+      return { type: 'message', channel: ch.id, message: ctx.ws.apiMessage(m) };
+    },
+  },
+
+  'conversations.history': {
+    tier: 3,
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      requireHistoryScope(ctx, ch);
+      requireRead(ctx, ch);
+      const oldest = tsNum(str(a, 'oldest') ?? '0');
+      const latest = str(a, 'latest') ? tsNum(str(a, 'latest')!) : Infinity;
+      const inclusive = bool(a, 'inclusive');
+      const all = ch.messages
+        .filter((m) => !m.deleted && ctx.ws.isTopLevel(m))
+        .filter((m) => {
+          const t = tsNum(m.ts);
+          return inclusive ? t >= oldest && t <= latest : t > oldest && t < latest;
+        })
+        .reverse();
+      const p = page(all, a, 'next_ts', 100);
+      const meta = bool(a, 'include_all_metadata');
+      return {
+        messages: p.items.map((m) => ctx.ws.apiMessage(m, { metadata: meta })),
+        has_more: p.next !== '',
+        pin_count: 0,
+        channel_actions_ts: null,
+        channel_actions_count: 0,
+        response_metadata: { next_cursor: p.next },
+      };
+    },
+  },
+
+  'conversations.replies': {
+    tier: 3,
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      requireHistoryScope(ctx, ch);
+      requireRead(ctx, ch);
+      const m = ctx.ws.message(ch, req(a, 'ts'));
+      if (!m) throw new ApiError('thread_not_found');
+      const rootTs = m.thread_ts ?? m.ts;
+      const root = ctx.ws.message(ch, rootTs);
+      if (!root) throw new ApiError('thread_not_found');
+      const all = [root, ...ctx.ws.replies(ch, rootTs)];
+      const p = page(all, a, 'offset', 1000);
+      const meta = bool(a, 'include_all_metadata');
+      return {
+        messages: p.items.map((x) => ctx.ws.apiMessage(x, { metadata: meta })),
+        has_more: p.next !== '',
+        response_metadata: { next_cursor: p.next },
+      };
+    },
+  },
+
+  'conversations.info': {
+    tier: 3,
+    scopes: ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      if (ch.is_private && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
+      return { channel: ctx.ws.apiChannel(ch) };
+    },
+  },
+
+  'conversations.list': {
+    tier: 2,
+    scopes: ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
+    handler: (a, ctx) => {
+      const types = (str(a, 'types') ?? 'public_channel').split(',').map((t) => t.trim());
+      const excludeArchived = bool(a, 'exclude_archived');
+      const all = Object.values(ctx.ws.data.channels).filter((c) => {
+        if (excludeArchived && c.is_archived) return false;
+        if (c.is_im) return types.includes('im');
+        if (c.is_private) return types.includes('private_channel') && botIn(ctx, c);
+        return types.includes('public_channel');
+      });
+      const p = page(all, a, 'offset', 100);
+      return { channels: p.items.map((c) => ctx.ws.apiChannel(c)), response_metadata: { next_cursor: p.next } };
+    },
+  },
+
+  'conversations.create': {
+    tier: 2,
+    scopes: ['channels:manage', 'groups:write'],
+    handler: (a, ctx) => {
+      const name = str(a, 'name');
+      if (!name) throw new ApiError('invalid_name_required');
+      if (name.length > 80) throw new ApiError('invalid_name_maxlength');
+      if (!/^[a-z0-9_-]+$/.test(name)) throw new ApiError('invalid_name_specials');
+      if (ctx.ws.channelByName(name)) throw new ApiError('name_taken');
+      const isPrivate = bool(a, 'is_private');
+      const ch: StoredChannel = {
+        id: randomId(isPrivate ? 'G' : 'C'),
+        name,
+        is_private: isPrivate,
+        is_archived: false,
+        is_im: false,
+        members: [ctx.ws.botUserId],
+        created: Math.floor(Date.now() / 1000),
+        creator: ctx.ws.botUserId,
+        topic: '',
+        purpose: '',
+        messages: [],
+      };
+      ctx.ws.data.channels[ch.id] = ch;
+      ctx.ws.onChange();
+      return { channel: ctx.ws.apiChannel(ch) };
+    },
+  },
+
+  'conversations.join': {
+    tier: 3,
+    scopes: ['channels:join'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      if (ch.is_im || ch.is_private) throw new ApiError('method_not_supported_for_channel_type');
+      if (ch.is_archived) throw new ApiError('is_archived');
+      if (botIn(ctx, ch))
+        return {
+          channel: ctx.ws.apiChannel(ch),
+          warning: 'already_in_channel',
+          response_metadata: { warnings: ['already_in_channel'] },
+        };
+      ch.members.push(ctx.ws.botUserId);
+      ctx.ws.onChange();
+      return { channel: ctx.ws.apiChannel(ch) };
+    },
+  },
+
+  'conversations.invite': {
+    tier: 3,
+    scopes: ['channels:manage', 'groups:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      if (ch.is_archived) throw new ApiError('is_archived');
+      if (!botIn(ctx, ch)) throw new ApiError('not_in_channel');
+      const users = req(a, 'users')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      if (users.includes(ctx.ws.botUserId)) throw new ApiError('cant_invite_self');
+      for (const u of users) if (!ctx.ws.user(u)) throw new ApiError('user_not_found');
+      const fresh = users.filter((u) => !ch.members.includes(u));
+      if (fresh.length === 0) throw new ApiError('already_in_channel');
+      ch.members.push(...fresh);
+      ctx.ws.onChange();
+      return { channel: ctx.ws.apiChannel(ch) };
+    },
+  },
+
+  'conversations.kick': {
+    tier: 3,
+    scopes: ['channels:manage', 'groups:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const user = req(a, 'user');
+      if (user === ctx.ws.botUserId) throw new ApiError('cant_kick_self');
+      if (!botIn(ctx, ch)) throw new ApiError('not_in_channel');
+      if (!ctx.ws.user(user)) throw new ApiError('user_not_found');
+      if (!ch.members.includes(user)) throw new ApiError('not_in_channel');
+      ch.members = ch.members.filter((m) => m !== user);
+      ctx.ws.onChange();
+      return {};
+    },
+  },
+
+  'conversations.members': {
+    tier: 4,
+    scopes: ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      if (ch.is_private && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
+      const p = page(ch.members, a, 'offset', 100);
+      return { members: p.items, response_metadata: { next_cursor: p.next } };
+    },
+  },
+
+  'conversations.open': {
+    tier: 3,
+    scopes: ['im:write'],
+    handler: (a, ctx) => {
+      const users = req(a, 'users').split(',');
+      if (users.length !== 1) throw new ApiError('not_implemented');
+      const u = users[0]!.trim();
+      if (!ctx.ws.user(u)) throw new ApiError('user_not_found');
+      const ch = ctx.ws.openIm(u);
+      return { channel: { id: ch.id } };
+    },
+  },
+
+  'users.info': {
+    tier: 4,
+    scopes: ['users:read'],
+    handler: (a, ctx) => {
+      const u = ctx.ws.apiUser(req(a, 'user'), ctx.scopes.includes('users:read.email'));
+      if (!u) throw new ApiError('user_not_found');
+      return { user: u };
+    },
+  },
+
+  'users.list': {
+    tier: 2,
+    scopes: ['users:read'],
+    handler: (a, ctx) => {
+      const email = ctx.scopes.includes('users:read.email');
+      const all = [ctx.ws.botUserId, ...ctx.ws.seed.users.map((u) => u.id)].map((id) => ctx.ws.apiUser(id, email)!);
+      const p = page(all, a, 'offset', 100);
+      return { members: p.items, cache_ts: Math.floor(Date.now() / 1000), response_metadata: { next_cursor: p.next } };
+    },
+  },
+
+  'users.lookupByEmail': {
+    tier: 3,
+    scopes: ['users:read.email'],
+    handler: (a, ctx) => {
+      const email = req(a, 'email').toLowerCase();
+      const u = ctx.ws.seed.users.find((x) => x.email.toLowerCase() === email);
+      if (!u) throw new ApiError('users_not_found');
+      return { user: ctx.ws.apiUser(u.id, true) };
+    },
+  },
+
+  'views.open': {
+    tier: 4,
+    handler: (a, ctx) => {
+      const v = viewArg(a);
+      if (v.type !== 'modal')
+        throw new ApiError('invalid_arguments', {
+          response_metadata: { messages: ['[ERROR] must be modal [json-pointer:/view/type]'] },
+        });
+      const t = useTrigger(ctx, a);
+      // Opening a new root modal replaces whatever stack the user had.
+      ctx.ws.clearViews(t.user);
+      const stored = storeView(ctx, v, t.user, undefined);
+      ctx.ws.data.viewStacks[t.user] = [stored.id];
+      ctx.ws.onChange();
+      return { view: ctx.ws.apiView(stored) };
+    },
+  },
+
+  'views.push': {
+    tier: 4,
+    handler: (a, ctx) => {
+      const v = viewArg(a);
+      const t = useTrigger(ctx, a);
+      const stack = ctx.ws.data.viewStacks[t.user] ?? [];
+      const top = ctx.ws.topView(t.user);
+      if (!top) throw new ApiError('not_found');
+      if (stack.length >= 3) throw new ApiError('push_limit_reached');
+      const stored = storeView(ctx, v, t.user, top, top.root_view_id);
+      stack.push(stored.id);
+      ctx.ws.data.viewStacks[t.user] = stack;
+      ctx.ws.onChange();
+      return { view: ctx.ws.apiView(stored) };
+    },
+  },
+
+  'views.update': {
+    tier: 4,
+    handler: (a, ctx) => {
+      const viewId = str(a, 'view_id');
+      const externalId = str(a, 'external_id');
+      if (!viewId && !externalId)
+        throw new ApiError('invalid_arguments', {
+          response_metadata: { messages: ['[ERROR] view_id or external_id required'] },
+        });
+      const v = viewArg(a);
+      const target = viewId
+        ? ctx.ws.data.views[viewId]
+        : Object.values(ctx.ws.data.views).find((x) => x.external_id === externalId);
+      if (!target) throw new ApiError('not_found');
+      const hash = str(a, 'hash');
+      if (hash && hash !== target.hash) throw new ApiError('hash_conflict');
+      replaceViewContent(ctx.ws, target, v);
+      return { view: ctx.ws.apiView(target) };
+    },
+  },
+
+  'views.publish': {
+    tier: 4,
+    handler: (a, ctx) => {
+      const user = req(a, 'user_id');
+      if (!ctx.ws.user(user)) throw new ApiError('user_not_found');
+      const v = viewArg(a);
+      if (v.type !== 'home')
+        throw new ApiError('invalid_arguments', {
+          response_metadata: { messages: ['[ERROR] must be home [json-pointer:/view/type]'] },
+        });
+      const existingId = ctx.ws.data.homeViews[user];
+      const existing = existingId ? ctx.ws.data.views[existingId] : undefined;
+      const hash = str(a, 'hash');
+      if (existing && hash && hash !== existing.hash) throw new ApiError('hash_conflict');
+      if (existing) {
+        replaceViewContent(ctx.ws, existing, v);
+        return { view: ctx.ws.apiView(existing) };
+      }
+      const stored = storeView(ctx, v, user, undefined);
+      ctx.ws.data.homeViews[user] = stored.id;
+      ctx.ws.onChange();
+      return { view: ctx.ws.apiView(stored) };
+    },
+  },
+
+  'oauth.v2.access': {
+    tier: 4,
+    noAuth: true,
+    handler: (a, ctx) => {
+      const code = str(a, 'code');
+      if (!code) throw new ApiError('invalid_code');
+      const issued = ctx.oauthCodes.get(code);
+      // Codes are single-use and live 10 minutes.
+      if (!issued || Date.now() - issued.issuedAt > 600_000) throw new ApiError('invalid_code');
+      if (!str(a, 'client_id')) throw new ApiError('invalid_client_id');
+      if (!str(a, 'client_secret')) throw new ApiError('bad_client_secret');
+      ctx.oauthCodes.delete(code);
+      ctx.ws.onChange();
+      return {
+        app_id: ctx.ws.seed.app.id,
+        authed_user: { id: issued.user },
+        scope: ctx.botScopes.join(','),
+        token_type: 'bot',
+        access_token: ctx.botToken,
+        bot_user_id: ctx.ws.botUserId,
+        team: { id: ctx.ws.teamId, name: ctx.ws.seed.team.name },
+        enterprise: null,
+        is_enterprise_install: false,
+      };
+    },
+  },
+};
