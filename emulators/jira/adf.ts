@@ -11,6 +11,8 @@ export interface AdfNode {
   version?: number;
 }
 
+export { str };
+
 export function textToAdf(text: string): AdfNode {
   return {
     type: 'doc',
@@ -43,6 +45,10 @@ export function isAdfDoc(v: unknown): v is AdfNode {
   );
 }
 
+/** Stringifies primitives only; objects become '' rather than '[object Object]'. */
+const str = (v: unknown): string =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+
 const BLOCKS = new Set(['paragraph', 'heading', 'blockquote', 'codeBlock', 'listItem', 'panel', 'rule']);
 
 /** Flattens ADF to text the way the v2 representation reads: blocks separated by newlines. */
@@ -52,9 +58,9 @@ export function adfToText(doc: AdfNode | null | undefined): string {
   const walk = (n: AdfNode): void => {
     if (n.type === 'text') out.push(n.text ?? '');
     else if (n.type === 'hardBreak') out.push('\n');
-    else if (n.type === 'mention') out.push(`[~accountid:${String(n.attrs?.id ?? '')}]`);
-    else if (n.type === 'emoji') out.push(String(n.attrs?.text ?? n.attrs?.shortName ?? ''));
-    else if (n.type === 'inlineCard') out.push(String(n.attrs?.url ?? ''));
+    else if (n.type === 'mention') out.push(`[~accountid:${str(n.attrs?.id)}]`);
+    else if (n.type === 'emoji') out.push(str(n.attrs?.text ?? n.attrs?.shortName));
+    else if (n.type === 'inlineCard') out.push(str(n.attrs?.url));
     for (const c of n.content ?? []) walk(c);
     if (BLOCKS.has(n.type)) out.push('\n');
   };

@@ -133,12 +133,12 @@ export class JiraEmulatorAdmin {
     for (;;) {
       try {
         const v = await predicate();
-        if (v) return v as NonNullable<T>;
+        if (v) return v;
       } catch (err) {
         last = err;
       }
       if (Date.now() > deadline)
-        throw new Error(`waitFor timed out after ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
+        throw new Error(`waitFor timed out after ${timeoutMs}ms${last instanceof Error ? `: ${last.message}` : ''}`);
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }

@@ -219,7 +219,8 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
     } else values = [value()];
 
     if (field === 'summary' || field === 'text') {
-      if (op !== '~' && op !== '!~') throw new JqlError(`The operator '${op}' is not supported by the '${ft.v}' field.`);
+      if (op !== '~' && op !== '!~')
+        throw new JqlError(`The operator '${op}' is not supported by the '${ft.v}' field.`);
       const needle = values[0]!.toLowerCase().replace(/\*/g, '');
       const m = (i: JqlIssue) => (field === 'summary' ? i.summary : i.text).toLowerCase().includes(needle);
       return op === '~' ? m : (i) => !m(i);
@@ -244,8 +245,7 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
       case 'key': {
         for (const v of norm) {
           if (/^\d+$/.test(v)) continue; // issue ids are accepted too
-          if (!KEY_RE.test(v.toUpperCase()))
-            throw new JqlError(`The issue key '${v}' for field '${ft.v}' is invalid.`);
+          if (!KEY_RE.test(v.toUpperCase())) throw new JqlError(`The issue key '${v}' for field '${ft.v}' is invalid.`);
           if (!ctx.issueKeyExists(v.toUpperCase()))
             throw new JqlError(`An issue with key '${v.toUpperCase()}' does not exist for field '${ft.v}'.`);
         }

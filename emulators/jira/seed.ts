@@ -59,7 +59,12 @@ export type SeedTransition = SeedProject['transitions'][number];
 
 const statuses = [
   { id: '10000', name: 'To Do', category: 'new', description: '' },
-  { id: '10001', name: 'In Progress', category: 'indeterminate', description: 'This issue is being actively worked on.' },
+  {
+    id: '10001',
+    name: 'In Progress',
+    category: 'indeterminate',
+    description: 'This issue is being actively worked on.',
+  },
   { id: '10002', name: 'Done', category: 'done', description: '' },
 ] as const;
 

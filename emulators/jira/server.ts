@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_JIRA_EMULATOR_PORT } from '../shared/defaults.js';
 import { FaultRegistry, type Fault } from '../shared/faults.js';
 import { TokenBuckets } from '../shared/token-bucket.js';
-import { textToAdf } from './adf.js';
+import { str, textToAdf } from './adf.js';
 import { JqlError } from './jql.js';
 import { defaultJiraSeed, jiraSeedSchema, type JiraSeed, type SeedUser } from './seed.js';
 import {
@@ -244,7 +244,10 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
           // What Jira Cloud answers to bad API-token credentials: a plain-text body, not JSON.
           return finish({
             status: 401,
-            headers: { 'WWW-Authenticate': 'Basic realm="protected-by-api-token"', 'X-Seraph-LoginReason': 'AUTHENTICATED_FAILED' },
+            headers: {
+              'WWW-Authenticate': 'Basic realm="protected-by-api-token"',
+              'X-Seraph-LoginReason': 'AUTHENTICATED_FAILED',
+            },
             body: 'Client must be authenticated to access this resource.',
           });
         }
@@ -310,7 +313,8 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
           result = await handler({ req, actor, params, query: req.query as Record<string, string | undefined>, body });
         } catch (err) {
           if (err instanceof ApiError) result = { status: err.status, body: err.body };
-          else if (err instanceof JqlError) result = { status: 400, body: { errorMessages: [err.message], errors: {} } };
+          else if (err instanceof JqlError)
+            result = { status: 400, body: { errorMessages: [err.message], errors: {} } };
           else {
             opts.logger?.warn('jira emulator: handler failed', err);
             result = { status: 500, body: { errorMessages: ['Internal server error'], errors: {} } };
@@ -357,7 +361,10 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       query.accountId
         ? u.accountId === query.accountId
         : u.emailAddress.toLowerCase().startsWith(q) ||
-          u.displayName.toLowerCase().split(/\s+/).some((w) => w.startsWith(q)) ||
+          u.displayName
+            .toLowerCase()
+            .split(/\s+/)
+            .some((w) => w.startsWith(q)) ||
           u.displayName.toLowerCase().startsWith(q),
     );
     return { status: 200, body: found.slice(startAt, startAt + maxResults).map((u) => store.userJson(u)) };
@@ -425,9 +432,11 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
     (ctx) => {
       const issue = issueParam(ctx);
       const b = bodyObj(ctx);
-      if (!('accountId' in b)) throw new ApiError(400, [], { accountId: 'accountId must be provided (null unassigns)' });
+      if (!('accountId' in b))
+        throw new ApiError(400, [], { accountId: 'accountId must be provided (null unassigns)' });
       const id = b.accountId;
-      if (id !== null && typeof id !== 'string') throw new ApiError(400, [], { accountId: 'accountId must be a string' });
+      if (id !== null && typeof id !== 'string')
+        throw new ApiError(400, [], { accountId: 'accountId must be a string' });
       store.assign(ctx.actor.accountId, issue, id);
       return { status: 204 };
     },
@@ -447,8 +456,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       const b = bodyObj(ctx);
       const t = isObj(b.transition) ? b.transition : undefined;
       const id = t?.id;
-      if (typeof id !== 'string' && typeof id !== 'number')
-        throw new ApiError(400, ['Missing transition id.'], {});
+      if (typeof id !== 'string' && typeof id !== 'number') throw new ApiError(400, ['Missing transition id.'], {});
       store.transition(ctx.actor.accountId, issue, String(id), {
         fields: isObj(b.fields) ? b.fields : {},
         update: isObj(b.update) ? b.update : {},
@@ -470,7 +478,9 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
         self: `${url}${API}/issue/${issue.key}/changelog?maxResults=${maxResults}&startAt=${startAt}`,
         ...(isLast
           ? {}
-          : { nextPage: `${url}${API}/issue/${issue.key}/changelog?maxResults=${maxResults}&startAt=${startAt + maxResults}` }),
+          : {
+              nextPage: `${url}${API}/issue/${issue.key}/changelog?maxResults=${maxResults}&startAt=${startAt + maxResults}`,
+            }),
         maxResults,
         startAt,
         total: issue.histories.length,
@@ -694,11 +704,14 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
         startAt,
         maxResults,
         total: matched.length,
-        issues: matched
-          .slice(startAt, startAt + maxResults)
-          .map((i) =>
-            store.issueJson(i, { fields: p.fields, defaultFields: ['*navigable'], expand: p.expand, properties: p.properties }),
-          ),
+        issues: matched.slice(startAt, startAt + maxResults).map((i) =>
+          store.issueJson(i, {
+            fields: p.fields,
+            defaultFields: ['*navigable'],
+            expand: p.expand,
+            properties: p.properties,
+          }),
+        ),
       },
     };
   };
@@ -766,7 +779,10 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
         handler: async (req, reply) => {
           try {
             const out = await fn(req);
-            return reply.code(status).type('application/json').send(JSON.stringify(out ?? { ok: true }));
+            return reply
+              .code(status)
+              .type('application/json')
+              .send(JSON.stringify(out ?? { ok: true }));
           } catch (err) {
             if (err instanceof AdminError) return reply.code(err.status).send({ error: err.message });
             if (err instanceof ApiError) return reply.code(err.status).send({ error: err.message, ...err.body });
@@ -809,10 +825,13 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       const b = adminBody(req);
       const actor = actorFrom(b, req);
       const i = adminIssue(req);
-      const to = String(b.to ?? '');
+      const to = str(b.to);
       const t = store
         .transitionsFor(i)
-        .find((x) => x.id === to || x.to.name.toLowerCase() === to.toLowerCase() || x.name.toLowerCase() === to.toLowerCase());
+        .find(
+          (x) =>
+            x.id === to || x.to.name.toLowerCase() === to.toLowerCase() || x.name.toLowerCase() === to.toLowerCase(),
+        );
       if (!t) throw new AdminError(400, `no transition to '${to}' from the current status of ${i.key}`);
       store.transition(actor.accountId, i, t.id);
       return adminIssueView(i);
@@ -822,8 +841,8 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       const actor = actorFrom(b, req);
       const i = adminIssue(req);
       const a = b.assignee;
-      const id = a === null || a === undefined ? null : store.user(String(a))?.accountId;
-      if (id === undefined) throw new AdminError(400, `unknown user '${String(a)}'`);
+      const id = a === null || a === undefined ? null : store.user(str(a))?.accountId;
+      if (id === undefined) throw new AdminError(400, `unknown user '${str(a)}'`);
       store.assign(actor.accountId, i, id);
       return adminIssueView(i);
     });

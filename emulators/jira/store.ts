@@ -1,4 +1,4 @@
-import { adfToText, isAdfDoc, textToAdf, type AdfNode } from './adf.js';
+import { adfToText, isAdfDoc, str, textToAdf, type AdfNode } from './adf.js';
 import { compileJql, type JqlIssue } from './jql.js';
 import type { ParsedJiraSeed, SeedProject, SeedStatus, SeedUser } from './seed.js';
 
@@ -466,7 +466,7 @@ export class JiraStore {
         continue;
       }
       if (field === 'labels' || field === 'components') {
-        const ref = (v: unknown) => (isObj(v) ? String(v.name ?? v.id ?? '') : String(v));
+        const ref = (v: unknown) => (isObj(v) ? str(v.name ?? v.id) : String(v));
         let cur =
           field === 'labels'
             ? [...(next.labels ?? issue.labels)]
@@ -563,7 +563,14 @@ export class JiraStore {
   private applyChanges(issue: StoredIssue, next: Partial<StoredIssue>): ChangeItem[] {
     const p = this.projectOf(issue);
     const items: ChangeItem[] = [];
-    const item = (field: string, fieldId: string, from: string | null, fromString: string | null, to: string | null, toString: string | null): ChangeItem => ({ field, fieldtype: 'jira', fieldId, from, fromString, to, toString });
+    const item = (
+      field: string,
+      fieldId: string,
+      from: string | null,
+      fromString: string | null,
+      to: string | null,
+      toString: string | null,
+    ): ChangeItem => ({ field, fieldtype: 'jira', fieldId, from, fromString, to, toString });
     if (next.summary !== undefined && next.summary !== issue.summary) {
       items.push(item('summary', 'summary', null, issue.summary, null, next.summary));
       issue.summary = next.summary;
@@ -583,12 +590,23 @@ export class JiraStore {
     }
     if (next.issueTypeId !== undefined && next.issueTypeId !== issue.issueTypeId) {
       const name = (id: string) => p.issueTypes.find((t) => t.id === id)?.name ?? null;
-      items.push(item('issuetype', 'issuetype', issue.issueTypeId, name(issue.issueTypeId), next.issueTypeId, name(next.issueTypeId)));
+      items.push(
+        item(
+          'issuetype',
+          'issuetype',
+          issue.issueTypeId,
+          name(issue.issueTypeId),
+          next.issueTypeId,
+          name(next.issueTypeId),
+        ),
+      );
       issue.issueTypeId = next.issueTypeId;
     }
     if (next.priorityId !== undefined && next.priorityId !== issue.priorityId) {
       const name = (id: string | null) => this.seed.priorities.find((x) => x.id === id)?.name ?? null;
-      items.push(item('priority', 'priority', issue.priorityId, name(issue.priorityId), next.priorityId, name(next.priorityId)));
+      items.push(
+        item('priority', 'priority', issue.priorityId, name(issue.priorityId), next.priorityId, name(next.priorityId)),
+      );
       issue.priorityId = next.priorityId;
     }
     if (next.labels !== undefined && next.labels.join(' ') !== issue.labels.join(' ')) {
@@ -606,7 +624,14 @@ export class JiraStore {
     if (next.assigneeId !== undefined && next.assigneeId !== issue.assigneeId) {
       const name = (id: string | null) => this.user(id)?.displayName ?? null;
       items.push({
-        ...item('assignee', 'assignee', issue.assigneeId, name(issue.assigneeId), next.assigneeId, name(next.assigneeId)),
+        ...item(
+          'assignee',
+          'assignee',
+          issue.assigneeId,
+          name(issue.assigneeId),
+          next.assigneeId,
+          name(next.assigneeId),
+        ),
         tmpFromAccountId: issue.assigneeId,
         tmpToAccountId: next.assigneeId,
       });
@@ -661,7 +686,7 @@ export class JiraStore {
   createIssue(actorId: string, fields: Record<string, unknown>): StoredIssue {
     const errors: Record<string, string> = {};
     const pref = fields.project;
-    const project = isObj(pref) ? this.project(String(pref.key ?? pref.id ?? '')) : undefined;
+    const project = isObj(pref) ? this.project(str(pref.key ?? pref.id)) : undefined;
     if (!project) errors.project = 'Specify a valid project ID or key';
     if (typeof fields.summary !== 'string' || !fields.summary.trim())
       errors.summary = 'You must specify a summary of the issue.';
@@ -709,7 +734,7 @@ export class JiraStore {
       new Set(['summary', 'description', 'assignee', 'priority', 'labels', 'components']),
     );
     if (isObj(reporterRef)) {
-      const u = this.user(String(reporterRef.accountId ?? ''));
+      const u = this.user(str(reporterRef.accountId));
       if (!u) fe.reporter = `User '${String(reporterRef.accountId)}' does not exist.`;
       else draft.reporterId = u.accountId;
     }
