@@ -1,5 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+// CommonJS package: named ESM imports fail under plain node (tsx hides that).
+const { temporal } = proto;
 import { pendingMigrations } from '../db/migrate.js';
 import type { Pool } from '../db/pool.js';
 

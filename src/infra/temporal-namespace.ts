@@ -1,6 +1,9 @@
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+// CommonJS package: named ESM imports fail under plain node (tsx hides that).
+const { temporal } = proto;
 import { SEARCH_ATTRIBUTES } from '../contracts/search-attributes.js';
 import type { Log } from './temporal-cli.js';
 

@@ -1,4 +1,6 @@
 import { ConfigError, loadConfig } from '../config/index.js';
+import { connectClient } from '../infra/temporal-connection.js';
+import { ensureNamespace } from '../infra/temporal-namespace.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { startWorker } from './run.js';
@@ -9,6 +11,13 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'threadline-worker' });
   if (!config.temporal.address) throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
   if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: required (postgres://user:pass@host:5432/db)']);
+  // Register our search attributes if the cluster lets us (self-hosted); Temporal Cloud manages
+  // them in its control plane, where this fails: then say so and go on.
+  const conn = await connectClient(config.temporal, config.temporal.address);
+  await ensureNamespace(conn, config.temporal.namespace, (m) => logger.info(m), { setRetention: false }).catch(
+    (err: unknown) => logger.warn({ err }, 'could not verify search attributes'),
+  );
+  await conn.close();
   const running = await startWorker({
     config,
     databaseUrl: config.databaseUrl,
