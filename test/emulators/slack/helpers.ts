@@ -1,13 +1,26 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient } from '@slack/web-api';
+import type { Logger } from '@slack/web-api';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { startSlackEmulator } from '../../../emulators/slack/server.js';
 import type { SlackEmulator, SlackEmulatorOptions } from '../../../emulators/slack/server.js';
 
 export const BOT_TOKEN = 'xoxb-test-bot-token';
 export const SIGNING_SECRET = 'test-signing-secret';
+
+// The client logs every platform error; tests provoke many on purpose.
+const noop = () => {};
+const quietLogger: Logger = {
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  setLevel: noop,
+  getLevel: () => LogLevel.ERROR,
+  setName: noop,
+};
 
 export interface Harness {
   emu: SlackEmulator;
@@ -26,7 +39,12 @@ export async function startHarness(opts: Partial<SlackEmulatorOptions> = {}): Pr
     ...opts,
   });
   const clientFor = (token: string) =>
-    new WebClient(token, { slackApiUrl: emu.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    new WebClient(token, {
+      slackApiUrl: emu.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logger: quietLogger,
+    });
   return { emu, admin: new SlackEmulatorAdmin(emu.url), client: clientFor(BOT_TOKEN), clientFor };
 }
 
