@@ -31,7 +31,6 @@ describe('Slack emulator Web API (through @slack/web-api)', () => {
           { token: 'xoxb-revoked', scopes: ['chat:write'], revoked: true },
         ],
       },
-      triggerTtlMs: 50,
     });
     client = h.client;
   });
@@ -382,10 +381,13 @@ describe('Slack emulator Web API (through @slack/web-api)', () => {
       (await slackError(client.views.open({ trigger_id: click.trigger_id, view: modal('Again') as never }))).error,
     ).toBe('invalid_trigger_id');
     const late = await h.admin.clickButton({ user: 'U0ALICE', channel: 'C0APPROVAL', ts: p.ts!, action_id: 'open' });
-    await new Promise((r) => setTimeout(r, 80)); // the trigger TTL is 50 ms in this test
+    // Shrink the 3 s lifetime instead of waiting it out; a short sleep lets the 1 ms lifetime pass.
+    await h.admin.config({ triggerTtlMs: 1 });
+    await new Promise((r) => setTimeout(r, 20));
     expect(
       (await slackError(client.views.open({ trigger_id: late.trigger_id, view: modal('Late') as never }))).error,
     ).toBe('expired_trigger_id');
+    await h.admin.config({ triggerTtlMs: 3000 });
     const upd = await client.views.update({
       view_id: opened.view!.id!,
       hash: opened.view!.hash!,
