@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { faultSchema } from '../shared/faults.js';
-import { validateBlocks } from './blocks.js';
+import { richTextFor, validateBlocks } from './blocks.js';
 import type { SlackDelivery } from './outbound.js';
 import type { EmulatorCore } from './server.js';
 import { replaceViewContent, storeView, validateView } from './web-api.js';
@@ -174,7 +174,8 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
     const ch = channelOf(b.channel);
     const m = messageOf(ch, b.ts);
     if (m.user !== person(b.user)) throw new AdminError(403, `${b.user} can only edit their own messages`);
-    ws.edit(ch, m, { text: b.text, blocks: null }, b.user);
+    // Slack's clients send a fresh rich_text rendering of the edited text.
+    ws.edit(ch, m, { text: b.text, blocks: richTextFor(b.text) }, b.user);
     return { ok: true, channel: ch.id, ts: m.ts, message: ws.apiMessage(m, { metadata: true }) };
   });
 

@@ -174,6 +174,12 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     4: new TokenBuckets(TIER_LIMITS[4].perMin / 60, TIER_LIMITS[4].burst),
   };
 
+  // `#payments` and `C0PAYMENTS` are the same channel, so they share one posting budget.
+  const channelKey = (ref: unknown): string => {
+    if (typeof ref !== 'string') return '';
+    return ws.channelByName(ref.replace(/^#/, ''))?.id ?? ref;
+  };
+
   const faults = new FaultRegistry();
   const calls: CallLogEntry[] = [];
   const oauthCodes = new Map<string, { issuedAt: number; user: string }>();
@@ -269,7 +275,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     if (rateLimits.enabled) {
       const taken =
         spec.tier === 'post'
-          ? postBuckets.take(`${method}:${typeof args.channel === 'string' ? args.channel : ''}`)
+          ? postBuckets.take(`${method}:${channelKey(args.channel)}`)
           : tierBuckets[spec.tier].take(method);
       if (!taken.ok)
         return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(taken.retryAfterSec) });
