@@ -1,7 +1,9 @@
 import type { WebClient } from '@slack/web-api';
+import type { PaymentsRepo } from '../db/payments-repo.js';
 import type { AuditLogRepo, SlackMessagesRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuditActivities } from './audit.js';
+import { createPaymentActivities } from './payments.js';
 import { createSlackActivities } from './slack.js';
 
 export interface ActivityDeps {
@@ -9,6 +11,7 @@ export interface ActivityDeps {
   slack: WebClient;
   slackMessages: SlackMessagesRepo;
   metrics?: Metrics;
+  payments: PaymentsRepo;
 }
 
 /** Every activity the worker registers, composed from their factories. */
@@ -16,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createAuditActivities(deps),
     ...createSlackActivities(deps),
+    ...createPaymentActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -8,6 +8,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { AppError } from './errors.js';
 import type { Readiness } from './readiness.js';
 import { healthRoutes } from './routes/health.js';
+import { paymentRoutes } from './routes/payments.js';
+import { razorpayWebhookRoutes } from './routes/razorpay-webhook.js';
 import { systemRoutes } from './routes/system.js';
 
 declare module 'fastify' {
@@ -83,5 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);
+  await app.register(paymentRoutes, deps);
+  await app.register(razorpayWebhookRoutes, deps);
   return app;
 }

@@ -31,6 +31,22 @@ const optionalString = z
   .optional();
 const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
 const url = z.url({ protocol: /^https?$/ });
+/** `500ms`, `90s`, `30m`, `2h`, `7d` → milliseconds. */
+const duration = (def: string) =>
+  z
+    .string()
+    .trim()
+    .default(def)
+    .pipe(
+      z
+        .string()
+        .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 90s, 30m, 2h or 7d')
+        .transform((v) => {
+          const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
+          const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
+          return Number(n) * mult;
+        }),
+    );
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id like C0123ABCD');
 
 /** The env as read: every variable the product understands. Documented one-to-one in README's config table. */
@@ -75,6 +91,11 @@ export const envSchema = z.object({
   JIRA_EMULATOR_PORT: port(3102),
 
   RAZORPAY_WEBHOOK_SECRET: optionalString,
+
+  PAYMENT_ESCALATE_AFTER: duration('30m'),
+  PAYMENT_OVERDUE_AFTER: duration('2h'),
+  PAYMENT_REFUND_GRACE: duration('7d'),
+  PAYMENT_INITIATION_WAIT: duration('10s'),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -120,6 +141,8 @@ export interface Config {
     | undefined;
   jiraEmulatorPort: number;
   razorpay: { webhookSecret: string | undefined };
+  /** Payment lifecycle policy (milliseconds), passed into each workflow's input by the API. */
+  payments: { escalateAfterMs: number; overdueAfterMs: number; refundGraceMs: number; initiationWaitMs: number };
 }
 
 /** Thrown when the env is wrong; the message names every bad variable and what it expects. */
@@ -194,6 +217,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
     problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both or neither');
   }
+  if (e.PAYMENT_OVERDUE_AFTER < e.PAYMENT_ESCALATE_AFTER) {
+    problems.push('PAYMENT_OVERDUE_AFTER: must be at least PAYMENT_ESCALATE_AFTER');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -225,6 +251,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     razorpay: {
       webhookSecret:
         e.RAZORPAY_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.RAZORPAY_WEBHOOK_SECRET : undefined),
+    },
+    payments: {
+      escalateAfterMs: e.PAYMENT_ESCALATE_AFTER,
+      overdueAfterMs: e.PAYMENT_OVERDUE_AFTER,
+      refundGraceMs: e.PAYMENT_REFUND_GRACE,
+      initiationWaitMs: e.PAYMENT_INITIATION_WAIT,
     },
   };
 }

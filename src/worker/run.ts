@@ -3,6 +3,7 @@ import { createActivities } from '../activities/index.js';
 import type { Config } from '../config/index.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
+import { paymentsRepo } from '../db/payments-repo.js';
 import { auditLogRepo, slackMessagesRepo } from '../db/repositories.js';
 import { createSlackClient } from '../integrations/slack/client.js';
 import { connectWorker } from '../infra/temporal-connection.js';
@@ -39,6 +40,7 @@ export async function startWorker(opts: {
     slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
     slackMessages: slackMessagesRepo(pool),
     metrics: opts.metrics,
+    payments: paymentsRepo(pool),
   });
   const worker = await createWorker({
     connection,

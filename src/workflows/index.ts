@@ -1,2 +1,3 @@
 // Bundle entry for the worker: every workflow type the task queue serves.
 export { pingWorkflow } from './ping.js';
+export { paymentLifecycleWorkflow } from './payment-lifecycle.js';
