@@ -169,6 +169,14 @@ export class SlackEmulatorAdmin {
   }): Promise<Obj> {
     return this.call('POST', '/_admin/config', input);
   }
+  /** Sends Slack's signed url_verification handshake to the app's events URL. */
+  urlVerification(): Promise<{ ok: true; challenge: string; verified: boolean; delivery: DeliveryOutcome }> {
+    return this.call('POST', '/_admin/url-verification');
+  }
+  /** Uninstalls the app: revokes the bot token and sends app_uninstalled + tokens_revoked events. */
+  uninstall(): Promise<{ ok: true }> {
+    return this.call('POST', '/_admin/uninstall');
+  }
   reset(): Promise<{ ok: true }> {
     return this.call('POST', '/_admin/reset');
   }

@@ -511,6 +511,18 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
       triggerTtlMs: core.triggerTtlMs.value,
     };
   });
+  app.post('/_admin/url-verification', async () => {
+    const r = await outbound.urlVerification();
+    return { ok: true, challenge: r.challenge, verified: r.verified, delivery: outcome(r.delivery) };
+  });
+  app.post('/_admin/uninstall', () => {
+    // What Slack sends when the app is removed from the workspace; the token dies with it.
+    core.revokeBotToken();
+    const eventTs = ws.nextTs();
+    outbound.emitTeamEvent({ type: 'app_uninstalled', event_ts: eventTs });
+    outbound.emitTeamEvent({ type: 'tokens_revoked', tokens: { oauth: [], bot: [ws.botUserId] }, event_ts: eventTs });
+    return { ok: true };
+  });
   app.post('/_admin/reset', () => {
     core.resetAll();
     return { ok: true };

@@ -173,6 +173,41 @@ export class Outbound {
     );
   }
 
+  /** Workspace-level events (`app_uninstalled`, `tokens_revoked`), delivered like any other event. */
+  emitTeamEvent(event: Obj): void {
+    this.emit(event, '');
+  }
+
+  /**
+   * Sends Slack's signed `url_verification` handshake to the events URL (one attempt, like the
+   * app-config page does) and reports whether the app echoed the challenge.
+   */
+  async urlVerification(): Promise<{ challenge: string; verified: boolean; delivery: SlackDelivery }> {
+    const challenge = randomId('', 40);
+    const body = JSON.stringify({ token: this.opts.verificationToken, challenge, type: 'url_verification' });
+    const url = this.opts.appUrls.events;
+    const rec = (await deliverWithRetries({
+      id: randomId('X', 10),
+      url: url ?? 'http://127.0.0.1:9/',
+      kind: 'url_verification',
+      body,
+      headers: () => signedHeaders(this.opts.signingSecret, body, JSON_CT),
+      timeoutMs: this.opts.deliveryTimeoutMs,
+      retryDelaysMs: [],
+    })) as SlackDelivery;
+    rec.eventType = 'url_verification';
+    this.deliveries.push(rec);
+    const text = rec.attempts.at(-1)?.responseBody ?? '';
+    let echoed = text;
+    try {
+      const parsed = JSON.parse(text) as { challenge?: unknown };
+      if (typeof parsed.challenge === 'string') echoed = parsed.challenge;
+    } catch {
+      // Slack also accepts the bare challenge as text/plain.
+    }
+    return { challenge, verified: rec.delivered && echoed === challenge, delivery: rec };
+  }
+
   private emit(event: Obj, channelId: string): void {
     const url = this.opts.appUrls.events;
     if (!url || this.stopped) return;

@@ -60,6 +60,8 @@ export interface EmulatorCore {
   oauthCodes: Map<string, { issuedAt: number; user: string }>;
   triggerTtlMs: { value: number };
   resetAll(): void;
+  /** Revokes the bot token (uninstall): later calls with it answer `token_revoked`. */
+  revokeBotToken(): void;
   schedule: (s: ScheduledMessage) => void;
 }
 
@@ -194,7 +196,12 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     oauthCodes,
     triggerTtlMs,
     schedule,
+    revokeBotToken() {
+      const t = tokens.get(opts.botToken);
+      if (t) t.revoked = true;
+    },
     resetAll() {
+      loadTokens();
       for (const t of scheduleTimers) clearTimeout(t);
       scheduleTimers.clear();
       ws.reset();

@@ -15,7 +15,8 @@ describe('Slack emulator acting as Slack toward the app', () => {
 
   const events = (): Obj[] =>
     app.received.filter((r) => r.path === '/slack/events').map((r) => JSON.parse(r.body) as Obj);
-  const eventOf = (pred: (e: Obj) => boolean) => waitUntil(() => events().find((e) => pred(e.event as Obj)));
+  const eventOf = (pred: (e: Obj) => boolean) =>
+    waitUntil(() => events().find((e) => e.event !== undefined && pred(e.event as Obj)));
   const formPayload = (r: Received): Obj => JSON.parse(new URLSearchParams(r.body).get('payload')!) as Obj;
 
   beforeAll(async () => {
@@ -420,5 +421,29 @@ describe('Slack emulator acting as Slack toward the app', () => {
     const failed = await h.admin.runSlashCommand({ user: 'U0ERIN', channel: 'C0PAYMENTS', command: '/threadline' });
     expect(failed.delivery).toMatchObject({ delivered: false, status: 500 });
     expect(app.received).toHaveLength(1);
+  });
+  it('url_verification handshake and uninstall (token revoked, app_uninstalled + tokens_revoked events)', async () => {
+    respond = (r, res) => {
+      const body = JSON.parse(r.body) as Obj;
+      res.setHeader('content-type', 'application/json');
+      res.end(body.type === 'url_verification' ? JSON.stringify({ challenge: body.challenge }) : '');
+    };
+    const v = await h.admin.urlVerification();
+    expect(v.verified).toBe(true);
+    const req = app.received[0]!;
+    expect(verifySlackSignature(SIGNING_SECRET, req.headers, req.body)).toBe(true);
+    expect(JSON.parse(req.body)).toMatchObject({ type: 'url_verification', challenge: v.challenge });
+
+    respond = (_r, res) => res.end('wrong');
+    expect((await h.admin.urlVerification()).verified).toBe(false);
+
+    respond = (_r, res) => res.end();
+    await h.admin.uninstall();
+    await eventOf((e) => e.type === 'app_uninstalled');
+    const revoked = await eventOf((e) => e.type === 'tokens_revoked');
+    expect(revoked.event.tokens).toEqual({ oauth: [], bot: ['U0TLBOT'] });
+    await expect(h.client.auth.test()).rejects.toMatchObject({ data: { error: 'token_revoked' } });
+    await h.admin.reset();
+    expect((await h.client.auth.test()).ok).toBe(true);
   });
 });
