@@ -29,7 +29,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const dir = fileURLToPath(new URL('./demo/', import.meta.url));
-  const all = (await readdir(dir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+  const all = (await readdir(dir))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
   const wanted = process.argv.slice(2);
   const scenarios = wanted.length ? wanted : all;
   for (const name of scenarios) {

@@ -7,7 +7,8 @@ import { startApi } from './server.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'threadline-api' });
-  if (!config.temporal.address) throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
+  if (!config.temporal.address)
+    throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
   if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: required (postgres://user:pass@host:5432/db)']);
   const api = await startApi({
     config,

@@ -10,7 +10,10 @@ export type CheckResult = { ok: true; detail?: string } | { ok: false; error: st
 export type Readiness = () => Promise<Record<string, CheckResult>>;
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} timed out after ${ms}ms`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} timed out after ${ms}ms`)), ms)),
+  ]);
 
 async function check(fn: () => Promise<string | undefined>, what: string): Promise<CheckResult> {
   try {

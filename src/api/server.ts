@@ -26,7 +26,7 @@ export async function startApi(opts: {
   port?: number;
 }): Promise<RunningApi> {
   const { config, logger } = opts;
-  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ error: err.message }, 'postgres pool error') });
   await migrate(pool);
   const connection = await connectClient(config.temporal, opts.temporalAddress);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
@@ -37,7 +37,12 @@ export async function startApi(opts: {
     temporal,
     pool,
     repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
-    readiness: createReadiness({ client: temporal, pool, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }),
+    readiness: createReadiness({
+      client: temporal,
+      pool,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+    }),
   });
   const port = opts.port ?? config.port;
   await app.listen({ host: config.host, port });

@@ -183,8 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const slack: Config['slack'] = {
     botToken: need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…'),
     signingSecret: need('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET, "the Slack app's signing secret"),
-    apiUrl:
-      e.SLACK_API_URL ?? (sandbox ? `http://127.0.0.1:${e.SLACK_EMULATOR_PORT}/api/` : 'https://slack.com/api/'),
+    apiUrl: e.SLACK_API_URL ?? (sandbox ? `http://127.0.0.1:${e.SLACK_EMULATOR_PORT}/api/` : 'https://slack.com/api/'),
     emulatorPort: e.SLACK_EMULATOR_PORT,
     channels: {
       payments: channel('SLACK_CHANNEL_PAYMENTS', e.SLACK_CHANNEL_PAYMENTS),
@@ -249,8 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jira,
     jiraEmulatorPort: e.JIRA_EMULATOR_PORT,
     razorpay: {
-      webhookSecret:
-        e.RAZORPAY_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.RAZORPAY_WEBHOOK_SECRET : undefined),
+      webhookSecret: e.RAZORPAY_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.RAZORPAY_WEBHOOK_SECRET : undefined),
     },
     payments: {
       escalateAfterMs: e.PAYMENT_ESCALATE_AFTER,

@@ -26,7 +26,8 @@ export function temporalCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function ensureTemporalCli(log: Log, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (env.TEMPORAL_CLI_PATH) {
-    if (!existsSync(env.TEMPORAL_CLI_PATH)) throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} does not exist`);
+    if (!existsSync(env.TEMPORAL_CLI_PATH))
+      throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} does not exist`);
     return env.TEMPORAL_CLI_PATH;
   }
   const onPath = findOnPath('temporal', env);
@@ -50,7 +51,9 @@ export async function ensureTemporalCli(log: Log, env: NodeJS.ProcessEnv = proce
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         errors.push(`v${version}: ${msg}`);
-        log(`Building Temporal CLI v${version} failed; ${version === FALLBACK_VERSIONS.at(-1) ? 'giving up' : 'trying an older tag'}`);
+        log(
+          `Building Temporal CLI v${version} failed; ${version === FALLBACK_VERSIONS.at(-1) ? 'giving up' : 'trying an older tag'}`,
+        );
       }
     }
     throw new Error(

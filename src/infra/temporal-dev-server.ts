@@ -43,13 +43,24 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   ];
   if (opts.dbFile) {
     await mkdir(dirname(opts.dbFile), { recursive: true });
-    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+    );
   }
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group (detached): a terminal's Ctrl-C reaches us, not the server, so it is stopped
+  // after the worker has drained. If we die, the exit hook still stops it.
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   const output: string[] = [];
   const keep = (d: Buffer) => {
     output.push(d.toString('utf8'));
@@ -79,7 +90,9 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     } catch (err) {
       if (Date.now() > deadline) {
         await killChild(child);
-        throw new Error(`Temporal dev server did not become ready in 60s: ${String(err)}\n${output.join('').slice(-2000)}`);
+        throw new Error(
+          `Temporal dev server did not become ready in 60s: ${String(err)}\n${output.join('').slice(-2000)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -88,7 +101,10 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return {
     address,
     uiUrl: opts.headless ? undefined : `http://127.0.0.1:${opts.uiPort}`,
-    stop: () => killChild(child),
+    stop: async () => {
+      await killChild(child);
+      process.removeListener('exit', killOnExit);
+    },
   };
 }
 

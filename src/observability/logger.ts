@@ -26,5 +26,9 @@ export const REDACT_PATHS = [
 ];
 
 export function createLogger(opts: { level: string; name?: string }): Logger {
-  return pino({ level: opts.level, name: opts.name ?? 'threadline', redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  return pino({
+    level: opts.level,
+    name: opts.name ?? 'threadline',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
 }

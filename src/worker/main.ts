@@ -9,7 +9,8 @@ import { startWorker } from './run.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'threadline-worker' });
-  if (!config.temporal.address) throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
+  if (!config.temporal.address)
+    throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
   if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: required (postgres://user:pass@host:5432/db)']);
   // Register our search attributes if the cluster lets us (self-hosted); Temporal Cloud manages
   // them in its control plane, where this fails: then say so and go on.
@@ -26,7 +27,12 @@ async function main(): Promise<void> {
     metrics: createMetrics(),
   });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
-  // The SDK's Runtime already turns SIGINT/SIGTERM into worker.shutdown(); wait for the drain.
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'draining worker (running activities get the shutdown grace time)');
+    void running.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   await running.done;
   logger.info('worker stopped');
 }

@@ -32,7 +32,7 @@ export async function startWorker(opts: {
 }): Promise<RunningWorker> {
   const { config, logger } = opts;
   installTemporalRuntime(logger);
-  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ error: err.message }, 'postgres pool error') });
   await migrate(pool);
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
   const activities = createActivities({

@@ -17,6 +17,8 @@ export function installTemporalRuntime(logger: Logger): void {
   };
   try {
     Runtime.install({
+      // Entry points own signal handling and shut down in order (API first, then the worker).
+      shutdownSignals: [],
       logger: {
         log: at,
         trace: (m, meta) => at('TRACE', m, meta),

@@ -10,7 +10,9 @@ export function workflowsEntry(): string {
 }
 
 /** Our sources import `./x.js` (NodeNext); when bundling `.ts` sources webpack must map that back to `.ts`. */
-const webpackConfigHook = (config: Parameters<NonNullable<Parameters<typeof bundleWorkflowCode>[0]['webpackConfigHook']>>[0]) => {
+const webpackConfigHook = (
+  config: Parameters<NonNullable<Parameters<typeof bundleWorkflowCode>[0]['webpackConfigHook']>>[0],
+) => {
   config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
   return config;
 };

@@ -16,7 +16,10 @@ describe('production entry points (node dist/…)', () => {
 
   const start = (name: string, entry: string, env: Record<string, string>) => {
     const out: string[] = [];
-    const child = spawn(process.execPath, [entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (d: Buffer) => out.push(d.toString()));
     child.stderr.on('data', (d: Buffer) => out.push(d.toString()));
     procs.push({ name, child, out });

@@ -13,8 +13,15 @@ import { ensureNamespace } from '../../src/infra/temporal-namespace.js';
 import { bundleWorkflows } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
 
-
-const TEMPORAL_CONFIG = { address: undefined, namespace: 'default', taskQueue: 'unused', apiKey: undefined, tls: undefined, devPort: 0, uiPort: 0 };
+const TEMPORAL_CONFIG = {
+  address: undefined,
+  namespace: 'default',
+  taskQueue: 'unused',
+  apiKey: undefined,
+  tls: undefined,
+  devPort: 0,
+  uiPort: 0,
+};
 
 /**
  * One Temporal dev server (in memory, headless, free port), one embedded Postgres (temp dir,

@@ -14,7 +14,6 @@ export interface TestStack extends Stack {
   taskQueue: string;
 }
 
-
 /**
  * The real stack for one test file: worker + API + both emulators on ephemeral ports, against the
  * shared Temporal dev server and Postgres, with its own task queue and data dir.

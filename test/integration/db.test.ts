@@ -30,7 +30,9 @@ describe('Postgres schema (real embedded PostgreSQL)', () => {
     try {
       const results = await Promise.all([migrate(pool, dir), migrate(pool, dir), migrate(pool, dir)]);
       expect(results.flatMap((r) => r.applied)).toEqual([`${version}_race`]);
-      const { rows } = await pool.query('SELECT count(*)::int AS n FROM schema_migrations WHERE version = $1', [version]);
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM schema_migrations WHERE version = $1', [
+        version,
+      ]);
       expect(rows[0].n).toBe(1);
     } finally {
       await pool.query(`DELETE FROM schema_migrations WHERE version = $1`, [version]);
@@ -61,10 +63,16 @@ describe('Postgres schema (real embedded PostgreSQL)', () => {
   it('audit_log is append-only: UPDATE, DELETE and TRUNCATE are rejected', async () => {
     const subject = `test:${randomUUID()}`;
     const audit = auditLogRepo(pool);
-    expect(await audit.append({ subject, action: 'created', actor: { kind: 'system' }, idempotencyKey: `${subject}:1` })).toBe(true);
+    expect(
+      await audit.append({ subject, action: 'created', actor: { kind: 'system' }, idempotencyKey: `${subject}:1` }),
+    ).toBe(true);
     // Same idempotency key (an activity retry): no second row.
-    expect(await audit.append({ subject, action: 'created', actor: { kind: 'system' }, idempotencyKey: `${subject}:1` })).toBe(false);
-    await expect(pool.query(`UPDATE audit_log SET action = 'x' WHERE subject = $1`, [subject])).rejects.toThrow(/append-only/);
+    expect(
+      await audit.append({ subject, action: 'created', actor: { kind: 'system' }, idempotencyKey: `${subject}:1` }),
+    ).toBe(false);
+    await expect(pool.query(`UPDATE audit_log SET action = 'x' WHERE subject = $1`, [subject])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(pool.query(`DELETE FROM audit_log WHERE subject = $1`, [subject])).rejects.toThrow(/append-only/);
     await expect(pool.query(`TRUNCATE audit_log`)).rejects.toThrow(/append-only/);
     const rows = await audit.bySubject(subject);
@@ -86,7 +94,14 @@ describe('Postgres schema (real embedded PostgreSQL)', () => {
     const repo = slackMessagesRepo(pool);
     const key = `k-${randomUUID()}`;
     const ts = `${Date.now() / 1000}`;
-    const row = { subject: 'payment:o1', channel: 'C0PAYMENTS', ts, threadTs: null, purpose: 'root', idempotencyKey: key };
+    const row = {
+      subject: 'payment:o1',
+      channel: 'C0PAYMENTS',
+      ts,
+      threadTs: null,
+      purpose: 'root',
+      idempotencyKey: key,
+    };
     await repo.record(row);
     await repo.record(row);
     expect(await repo.bySubject('payment:o1')).toHaveLength(1);

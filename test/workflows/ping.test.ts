@@ -50,7 +50,11 @@ describe('pingWorkflow through a real worker, Temporal and Postgres', () => {
     expect(result).toMatchObject({ id, workflowId: `ping:${id}`, auditWritten: true });
     const rows = await auditLogRepo(pool).bySubject(`ping:${id}`);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ action: 'ping', actor: { kind: 'api_client', id: 'test' }, workflowId: `ping:${id}` });
+    expect(rows[0]).toMatchObject({
+      action: 'ping',
+      actor: { kind: 'api_client', id: 'test' },
+      workflowId: `ping:${id}`,
+    });
 
     // Same workflow id again (a second run): the idempotency key is per workflow id + step, so no second row.
     const again = await client.workflow.execute<(i: PingInput) => Promise<PingResult>>('pingWorkflow', {

@@ -26,7 +26,10 @@ export async function systemRoutes(app: FastifyInstance, deps: AppDeps): Promise
       const audit = await deps.repos.audit.bySubject(`ping:${id}`);
       return reply.code(200).send({ ...result, auditRows: audit.length });
     } catch (err) {
-      throw AppError.unavailable('temporal_unavailable', `ping failed: ${err instanceof Error ? err.message : 'unknown'}`);
+      throw AppError.unavailable(
+        'temporal_unavailable',
+        `ping failed: ${err instanceof Error ? err.message : 'unknown'}`,
+      );
     }
   });
 }

@@ -32,9 +32,23 @@ const PERMANENT = new Set([
   'unknown_method',
 ]);
 /** The installation is gone: nothing will work until someone reinstalls. */
-const AUTH_DEAD = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'no_such_team', 'team_access_not_granted']);
+const AUTH_DEAD = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_such_team',
+  'team_access_not_granted',
+]);
 /** The effect already exists: treat as success at the call site. */
-export const ALREADY_DONE = new Set(['already_reacted', 'already_in_channel', 'name_taken', 'already_pinned', 'no_reaction']);
+export const ALREADY_DONE = new Set([
+  'already_reacted',
+  'already_in_channel',
+  'name_taken',
+  'already_pinned',
+  'no_reaction',
+]);
 
 export type SlackErrorClass =
   | { kind: 'rate_limited'; retryAfterSec: number }
@@ -63,7 +77,10 @@ export function classifySlackError(err: unknown): SlackErrorClass {
  * Turns a Slack failure into the ApplicationFailure the retry policy understands: permanent and
  * auth errors are non-retryable; rate limits retry after exactly Retry-After.
  */
-export function toActivityFailure(method: string, c: Exclude<SlackErrorClass, { kind: 'already_done' }>): ApplicationFailure {
+export function toActivityFailure(
+  method: string,
+  c: Exclude<SlackErrorClass, { kind: 'already_done' }>,
+): ApplicationFailure {
   switch (c.kind) {
     case 'rate_limited':
       return ApplicationFailure.create({

@@ -2,7 +2,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type SlackSignatureResult =
   | { ok: true }
-  | { ok: false; reason: 'missing_signature' | 'missing_timestamp' | 'stale_timestamp' | 'malformed_signature' | 'bad_signature' };
+  | {
+      ok: false;
+      reason: 'missing_signature' | 'missing_timestamp' | 'stale_timestamp' | 'malformed_signature' | 'bad_signature';
+    };
 
 /** Slack's window: |now − X-Slack-Request-Timestamp| ≤ 5 minutes, both directions. */
 export const SLACK_MAX_SKEW_SECONDS = 300;

@@ -446,4 +446,52 @@ describe('Slack emulator acting as Slack toward the app', () => {
     await h.admin.reset();
     expect((await h.client.auth.test()).ok).toBe(true);
   });
+  it('view_submission response_action update, push and clear; view_closed when notify_on_close', async () => {
+    const modal = (title: string, notify = false) => ({
+      type: 'modal' as const,
+      callback_id: `cb_${title}`,
+      notify_on_close: notify,
+      title: { type: 'plain_text' as const, text: title },
+      blocks: [
+        {
+          type: 'input',
+          block_id: 'b',
+          label: { type: 'plain_text', text: 'L' },
+          element: { type: 'plain_text_input', action_id: 'a' },
+        },
+      ],
+    });
+    const cmd = await h.admin.runSlashCommand({ user: 'U0BOB', channel: 'C0PAYMENTS', command: '/threadline' });
+    const opened = await h.client.views.open({ trigger_id: cmd.trigger_id, view: modal('One') as never });
+    let answer: Obj = { response_action: 'update', view: modal('One updated') };
+    respond = (r, res) => {
+      if (r.path !== '/slack/interactions') return res.end();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(answer));
+    };
+    const up = await h.admin.submitView({ user: 'U0BOB', values: { b: { a: 'x' } } });
+    expect(up).toMatchObject({
+      outcome: 'updated',
+      view_id: opened.view!.id,
+      view: { title: { text: 'One updated' } },
+    });
+    answer = { response_action: 'push', view: modal('Two', true) };
+    const pushed = await h.admin.submitView({ user: 'U0BOB', values: { b: { a: 'y' } } });
+    expect(pushed.outcome).toBe('pushed');
+    expect(pushed.view).toMatchObject({ previous_view_id: opened.view!.id, root_view_id: opened.view!.id });
+    // Closing the pushed view notifies the app and returns to the first one.
+    respond = (_r, res) => res.end();
+    const closed = await h.admin.closeView({ user: 'U0BOB' });
+    expect(closed).toMatchObject({ notified: true, delivery: { status: 200 } });
+    const vc = formPayload(app.received.filter((r) => r.path === '/slack/interactions').at(-1)!);
+    expect(vc).toMatchObject({ type: 'view_closed', is_cleared: false, view: { id: pushed.view_id } });
+    expect((await h.admin.views()).filter((v) => v.open).map((v) => v.id)).toEqual([opened.view!.id]);
+    answer = { response_action: 'clear' };
+    respond = (r, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(answer));
+    };
+    expect((await h.admin.submitView({ user: 'U0BOB', values: { b: { a: 'z' } } })).outcome).toBe('cleared');
+    expect((await h.admin.views()).filter((v) => v.open)).toEqual([]);
+  });
 });
