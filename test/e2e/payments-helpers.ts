@@ -73,7 +73,21 @@ export function paymentsHarness(stack: TestStack) {
     return (await res.json()) as { lifecycleId: string; workflowId: string };
   }
 
-  return { slack, api, apiKey, secret, ids, initiate, webhook, roots, thread, getPayment, waitForStatus, initiation, expectAccepted };
+  return {
+    slack,
+    api,
+    apiKey,
+    secret,
+    ids,
+    initiate,
+    webhook,
+    roots,
+    thread,
+    getPayment,
+    waitForStatus,
+    initiation,
+    expectAccepted,
+  };
 }
 
 /** Text of a message including its blocks (what a person sees). */

@@ -53,7 +53,11 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     expect(await h.roots('C0PARTPAY', orderId)).toHaveLength(0);
 
     const body = await h.waitForStatus(orderId, 'captured');
-    expect(body).toMatchObject({ status: 'captured', source: 'workflow', slack: { channel: 'C0PAYMENTS', ts: root.ts } });
+    expect(body).toMatchObject({
+      status: 'captured',
+      source: 'workflow',
+      slack: { channel: 'C0PAYMENTS', ts: root.ts },
+    });
     expect((body.timeline as { kind: string }[]).map((t) => t.kind)).toEqual(['initiated', 'captured']);
 
     const subject = `payment:${orderId}`;
@@ -86,18 +90,28 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     const state = await h.getPayment(orderId);
     expect(state.body.eventsProcessed).toBe(2);
     expect((await h.roots('C0PAYMENTS', orderId))[0]!.replies).toHaveLength(2);
-    expect(root.replies!.map((r) => r.text)).toEqual([expect.stringContaining('authorized'), expect.stringContaining('captured')]);
+    expect(root.replies!.map((r) => r.text)).toEqual([
+      expect.stringContaining('authorized'),
+      expect.stringContaining('captured'),
+    ]);
   });
 
   it('captured before initiated: the thread is built from the event, then completed by the initiation', async () => {
     const { orderId, paymentId } = h.ids();
     const { res } = await h.webhook('payment.captured', { orderId, paymentId, amount: 50000, currency: 'USD' });
     expect(res.status).toBe(200);
-    const early = await h.thread('C0PAYMENTS', orderId, 1);
+    const first = await h.thread('C0PAYMENTS', orderId, 1);
+    // The root is updated in place after the reply: wait for the update, not just the reply.
+    const early = await h.slack.waitFor(async () => {
+      const m = await h.slack.message('C0PAYMENTS', first.ts);
+      return seen(m).includes('Captured') ? m : undefined;
+    });
     expect(seen(early)).toContain('$500.00 USD');
     expect(seen(early)).toContain('awaiting initiation');
 
-    await h.expectAccepted(await h.initiate(h.initiation(orderId, { amount: 50000, currency: 'USD', payerName: 'Late Initiator' })));
+    await h.expectAccepted(
+      await h.initiate(h.initiation(orderId, { amount: 50000, currency: 'USD', payerName: 'Late Initiator' })),
+    );
     const completed = await h.slack.waitFor(async () => {
       const m = await h.slack.message('C0PAYMENTS', early.ts);
       return seen(m).includes('Late Initiator') ? m : undefined;
@@ -137,8 +151,20 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     await h.expectAccepted(await h.initiate(h.initiation(orderId)));
     await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
     await h.waitForStatus(orderId, 'captured');
-    await h.webhook('refund.created', { orderId, paymentId, amount: 123450, refundId: `rfnd_${orderId}`, refundAmount: 123450 });
-    await h.webhook('refund.processed', { orderId, paymentId, amount: 123450, refundId: `rfnd_${orderId}`, refundAmount: 123450 });
+    await h.webhook('refund.created', {
+      orderId,
+      paymentId,
+      amount: 123450,
+      refundId: `rfnd_${orderId}`,
+      refundAmount: 123450,
+    });
+    await h.webhook('refund.processed', {
+      orderId,
+      paymentId,
+      amount: 123450,
+      refundId: `rfnd_${orderId}`,
+      refundAmount: 123450,
+    });
     await h.waitForStatus(orderId, 'refunded');
     const root = await h.thread('C0PAYMENTS', orderId, 3);
     expect(root.replies!.map((r) => r.text)).toEqual([
@@ -146,26 +172,33 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
       expect.stringContaining('Refund created'),
       expect.stringContaining('Refund processed'),
     ]);
-    expect(seen(await h.slack.message('C0PAYMENTS', root.ts))).toContain('Refunded');
+    await h.slack.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Refunded'));
   });
 
   it('routing: part payments, and later payments of a payer with a completed installment, go to the part-payment channel', async () => {
     const payerName = `Installment Payer ${Date.now()}`;
     const first = h.ids();
-    await h.expectAccepted(await h.initiate(h.initiation(first.orderId, { paymentType: 'part', payerName, amount: 1000 })));
+    await h.expectAccepted(
+      await h.initiate(h.initiation(first.orderId, { paymentType: 'part', payerName, amount: 1000 })),
+    );
     await h.thread('C0PARTPAY', first.orderId, 0);
     await h.webhook('payment.captured', { ...first, amount: 1000 });
     await h.waitForStatus(first.orderId, 'captured');
 
     const second = h.ids();
-    await h.expectAccepted(await h.initiate(h.initiation(second.orderId, { paymentType: 'full', payerName: payerName.toUpperCase() })));
+    await h.expectAccepted(
+      await h.initiate(h.initiation(second.orderId, { paymentType: 'full', payerName: payerName.toUpperCase() })),
+    );
     const root = await h.thread('C0PARTPAY', second.orderId, 0);
     expect(seen(root)).toContain('Full payment');
     expect(await h.roots('C0PAYMENTS', second.orderId)).toHaveLength(0);
-    expect((await h.getPayment(second.orderId)).body).toMatchObject({ slack: { routingReason: 'payer_has_installments' } });
+    const state = await h.slack.waitFor(async () => (await h.getPayment(second.orderId)).body.slack);
+    expect(state).toMatchObject({ channel: 'C0PARTPAY', routingReason: 'payer_has_installments' });
 
     const other = h.ids();
-    await h.expectAccepted(await h.initiate(h.initiation(other.orderId, { paymentType: 'full', payerName: 'Someone Else Entirely' })));
+    await h.expectAccepted(
+      await h.initiate(h.initiation(other.orderId, { paymentType: 'full', payerName: 'Someone Else Entirely' })),
+    );
     await h.thread('C0PAYMENTS', other.orderId, 0);
   });
 
@@ -174,7 +207,10 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     const body = JSON.stringify(razorpayEvent('payment.captured', { orderId, paymentId, amount: 100 }));
     const bad = await deliverRazorpay(h.api, h.secret, body, 'evt_bad_sig_' + orderId, { signature: 'f'.repeat(64) });
     expect(bad.status).toBe(401);
-    expect(await bad.json()).toMatchObject({ error: 'invalid_signature', message: expect.stringContaining('X-Razorpay-Signature') });
+    expect(await bad.json()).toMatchObject({
+      error: 'invalid_signature',
+      message: expect.stringContaining('X-Razorpay-Signature'),
+    });
     const wrongSecret = await deliverRazorpay(h.api, 'not-the-secret', body, 'evt_bad_sig2_' + orderId);
     expect(wrongSecret.status).toBe(401);
     const noSig = await fetch(`${h.api}/webhooks/razorpay`, {
@@ -190,21 +226,31 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     delete missingField.payload.payment.entity.amount;
     const mf = await deliverRazorpay(h.api, h.secret, missingField, 'evt_missing_' + orderId);
     expect(mf.status).toBe(400);
-    expect(await mf.json()).toMatchObject({ error: 'invalid_payload', message: expect.stringContaining('payload.payment.entity.amount') });
+    expect(await mf.json()).toMatchObject({
+      error: 'invalid_payload',
+      message: expect.stringContaining('payload.payment.entity.amount'),
+    });
     const noId = await fetch(`${h.api}/webhooks/razorpay`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-razorpay-signature': signRazorpay(h.secret, body) },
       body,
     });
     expect(noId.status).toBe(400);
-    const unknown = await deliverRazorpay(h.api, h.secret, razorpayEvent('subscription.charged', { orderId, paymentId, amount: 1 }), 'evt_unknown_' + orderId);
+    const unknown = await deliverRazorpay(
+      h.api,
+      h.secret,
+      razorpayEvent('subscription.charged', { orderId, paymentId, amount: 1 }),
+      'evt_unknown_' + orderId,
+    );
     expect(unknown.status).toBe(200);
     expect(await unknown.json()).toMatchObject({ status: 'ignored' });
 
     // No effect anywhere: no lifecycle, no Slack message, nothing in the ledger.
     expect((await h.getPayment(orderId)).status).toBe(404);
     expect(await h.roots('C0PAYMENTS', orderId)).toHaveLength(0);
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM inbound_events WHERE event_id LIKE $1', [`%${orderId}`]);
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM inbound_events WHERE event_id LIKE $1', [
+      `%${orderId}`,
+    ]);
     expect(rows[0].n).toBe(0);
   });
 
@@ -227,7 +273,11 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
 
   it('POST /v1/payments: auth, validation naming the field, Idempotency-Key replay and reuse', async () => {
     const { orderId } = h.ids();
-    const noAuth = await fetch(`${h.api}/v1/payments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const noAuth = await fetch(`${h.api}/v1/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(noAuth.status).toBe(401);
     const bad = await h.initiate(h.initiation(orderId, { amount: 12.5, currency: 'rupees' }));
     expect(bad.status).toBe(400);
