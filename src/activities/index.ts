@@ -4,9 +4,10 @@ import type { AuditLogRepo, SlackMessagesRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuditActivities } from './audit.js';
 import { createPaymentActivities } from './payments.js';
+import { createSlackResponseActivities, type SlackResponseDeps } from './slack-responses.js';
 import { createSlackActivities } from './slack.js';
 
-export interface ActivityDeps {
+export interface ActivityDeps extends SlackResponseDeps {
   audit: AuditLogRepo;
   slack: WebClient;
   slackMessages: SlackMessagesRepo;
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createAuditActivities(deps),
     ...createSlackActivities(deps),
+    ...createSlackResponseActivities(deps),
     ...createPaymentActivities(deps),
   };
 }

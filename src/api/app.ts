@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { AppError } from './errors.js';
 import type { Readiness } from './readiness.js';
 import { healthRoutes } from './routes/health.js';
+import { slackRoutes } from './routes/slack.js';
 import { paymentRoutes } from './routes/payments.js';
 import { razorpayWebhookRoutes } from './routes/razorpay-webhook.js';
 import { systemRoutes } from './routes/system.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   pool: Pool;
   repos: { inbound: InboundEventsRepo; slackMessages: SlackMessagesRepo; audit: AuditLogRepo };
   readiness: Readiness;
+  /** Injectable clock (ms) for signature windows in tests. */
+  now?: () => number;
 }
 
 /** Builds the HTTP app; never listens (main.ts and tests do). */
@@ -86,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);
+  await app.register(slackRoutes, deps);
   await app.register(paymentRoutes, deps);
   await app.register(razorpayWebhookRoutes, deps);
   return app;

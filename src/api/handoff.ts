@@ -3,7 +3,7 @@ import type { InboundEventsRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AppError } from './errors.js';
 
-export type HandOffOutcome = 'handed_off' | 'duplicate';
+export type HandOffOutcome = 'handed_off' | 'duplicate' | 'ignored';
 
 /**
  * The durable core of every webhook route: claim the delivery in the `inbound_events` ledger,
@@ -23,6 +23,7 @@ export async function handOff(
     rawBody: Buffer;
     subject: string;
     workflowId: string;
+    /** The one Temporal call. Return 'ignored' when there is nothing to deliver to (e.g. a closed lifecycle). */
     send: () => Promise<unknown>;
   },
 ): Promise<HandOffOutcome> {
@@ -38,11 +39,17 @@ export async function handOff(
     deps.metrics.inboundEvents.inc({ source: d.source, type: d.type, outcome: 'duplicate' });
     return 'duplicate';
   }
+  let sent: unknown;
   try {
-    await d.send();
+    sent = await d.send();
   } catch (err) {
     deps.metrics.inboundEvents.inc({ source: d.source, type: d.type, outcome: 'failed' });
     throw AppError.unavailable('temporal_unavailable', `could not hand the event to its workflow: ${errMsg(err)}`);
+  }
+  if (sent === 'ignored') {
+    await deps.inbound.markIgnored(d.source, d.eventId).catch(() => undefined);
+    deps.metrics.inboundEvents.inc({ source: d.source, type: d.type, outcome: 'ignored' });
+    return 'ignored';
   }
   try {
     await deps.inbound.markHandedOff(d.source, d.eventId, d.subject, d.workflowId);

@@ -6,7 +6,8 @@ import { createPool } from '../db/pool.js';
 import { paymentsRepo } from '../db/payments-repo.js';
 import { auditLogRepo, slackMessagesRepo } from '../db/repositories.js';
 import { createSlackClient } from '../integrations/slack/client.js';
-import { connectWorker } from '../infra/temporal-connection.js';
+import { connectClient, connectWorker } from '../infra/temporal-connection.js';
+import { Client } from '@temporalio/client';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { installTemporalRuntime } from './runtime.js';
@@ -35,12 +36,16 @@ export async function startWorker(opts: {
   const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ error: err.message }, 'postgres pool error') });
   await migrate(pool);
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
+  // Activities that query workflows (/threadline status) use a plain client connection.
+  const clientConnection = await connectClient(config.temporal, opts.temporalAddress);
   const activities = createActivities({
     audit: auditLogRepo(pool),
     slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
     slackMessages: slackMessagesRepo(pool),
     metrics: opts.metrics,
     payments: paymentsRepo(pool),
+    temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+    responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
   });
   const worker = await createWorker({
     connection,
@@ -51,6 +56,7 @@ export async function startWorker(opts: {
   });
   const done = worker.run().finally(async () => {
     await connection.close();
+    await clientConnection.close();
     await pool.end();
   });
   return {

@@ -1,0 +1,40 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { SlackResponseActivities } from '../activities/slack-responses.js';
+import type { SlackActivities } from '../activities/slack.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failure-types.js';
+import type { SlackResponseRequest } from '../contracts/slack-inbound.js';
+import { statusText } from '../domain/status-text.js';
+
+// response_url lives 30 minutes: retry briskly and give up well inside that window.
+const slack = proxyActivities<SlackResponseActivities & Pick<SlackActivities, 'postSlackEphemeral'>>({
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '25 minutes',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
+  },
+});
+
+/**
+ * Answers a Slack user after the interaction was acked: a notice (e.g. "you are not an approver")
+ * or the result of `/threadline status`. Started by the ingress with the interaction's trigger id
+ * as workflow id, so a duplicate delivery answers once.
+ */
+export async function slackResponseWorkflow(req: SlackResponseRequest): Promise<void> {
+  if (req.kind === 'notice') {
+    if (req.responseUrl) {
+      await slack.respondToSlack({ responseUrl: req.responseUrl, text: req.text, responseType: 'ephemeral' });
+    } else if (req.channel) {
+      await slack.postSlackEphemeral({ channel: req.channel, user: req.user, text: req.text });
+    }
+    return;
+  }
+  const status = await slack.lookupSubjectStatus({ query: req.query });
+  await slack.respondToSlack({
+    responseUrl: req.responseUrl,
+    text: statusText(req.query, status),
+    responseType: 'ephemeral',
+  });
+}
