@@ -1,8 +1,11 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
+  log,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -118,26 +121,51 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       ...extra,
     });
 
+  /**
+   * Transient Slack errors are retried without limit (the posts are keyed). A permanent one for a
+   * single reply or update (root deleted, channel archived) must not end the lifecycle: it is
+   * audited as failed and the lifecycle goes on.
+   */
+  async function tolerant(step: string, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (
+        !(cause instanceof ApplicationFailure) ||
+        !(cause.nonRetryable || NON_RETRYABLE_FAILURE_TYPES.includes(cause.type ?? ''))
+      ) {
+        throw err;
+      }
+      log.warn('Slack call failed permanently; the lifecycle continues', { step, type: cause.type });
+      await audit('payment.slack_failed', `slack_failed:${step}`, {
+        targetSystem: 'slack',
+        outcome: 'failed',
+        details: { step, failureType: cause.type ?? null, message: cause.message.slice(0, 300) },
+      });
+    }
+  }
+
   const reply = (step: string, content: SlackMessageContent, purpose: string) =>
-    slack.postSlackMessage({
-      subject,
-      channel: state.root!.channel,
-      threadTs: state.root!.ts,
-      text: content.text,
-      blocks: content.blocks,
-      purpose,
-      idempotencyKey: `${wfId}:${step}`,
-    });
+    tolerant(step, () =>
+      slack.postSlackMessage({
+        subject,
+        channel: state.root!.channel,
+        threadTs: state.root!.ts,
+        text: content.text,
+        blocks: content.blocks,
+        purpose,
+        idempotencyKey: `${wfId}:${step}`,
+      }),
+    );
 
   const updateRoot = async () => {
     if (!state.root) return;
     const root = buildRootMessage(state);
-    await slack.updateSlackMessage({
-      channel: state.root.channel,
-      ts: state.root.ts,
-      text: root.text,
-      blocks: root.blocks,
-    });
+    const { channel, ts } = state.root;
+    await tolerant(`root_update:${state.version}`, () =>
+      slack.updateSlackMessage({ channel, ts, text: root.text, blocks: root.blocks }),
+    );
   };
 
   const persist = async (statusBefore: PaymentStatus) => {
@@ -228,14 +256,16 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     const alert = buildEscalationAlert(state, after);
     await Promise.all([
       reply('escalation', buildEscalationReply(state, after), 'escalation'),
-      slack.postSlackMessage({
-        subject,
-        channel: input.channels.escalations,
-        text: alert.text,
-        blocks: alert.blocks,
-        purpose: 'escalation_alert',
-        idempotencyKey: `${wfId}:escalation:alert`,
-      }),
+      tolerant('escalation:alert', () =>
+        slack.postSlackMessage({
+          subject,
+          channel: input.channels.escalations,
+          text: alert.text,
+          blocks: alert.blocks,
+          purpose: 'escalation_alert',
+          idempotencyKey: `${wfId}:escalation:alert`,
+        }),
+      ),
       audit('payment.escalated', 'escalated', {
         targetSystem: 'slack',
         after: { status: state.status },
