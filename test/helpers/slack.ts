@@ -1,0 +1,38 @@
+import { Client, Connection } from '@temporalio/client';
+import { computeSlackSignature } from '../../src/integrations/slack/signature.js';
+
+/** A request signed like Slack signs it (v0), optionally with a chosen timestamp or secret. */
+export function slackRequest(
+  url: string,
+  body: string,
+  opts: { secret: string; contentType?: string; timestamp?: number; headers?: Record<string, string> },
+) {
+  const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': opts.contentType ?? 'application/json',
+      'x-slack-request-timestamp': ts,
+      'x-slack-signature': computeSlackSignature(opts.secret, ts, body),
+      ...opts.headers,
+    },
+    body,
+  });
+}
+
+/** Signals of a given name recorded in a workflow's history, with their decoded first argument. */
+export async function signalsIn(temporalAddress: string, workflowId: string, signalName: string): Promise<unknown[]> {
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((a) => a?.signalName === signalName)
+      .map((a) => {
+        const data = a!.input?.payloads?.[0]?.data;
+        return data ? JSON.parse(Buffer.from(data).toString('utf8')) : undefined;
+      });
+  } finally {
+    await connection.close();
+  }
+}
