@@ -1,6 +1,9 @@
 /* eslint-disable @typescript-eslint/require-await -- in-memory fakes of async activities */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEntry } from '../../src/contracts/audit.js';
@@ -155,6 +158,12 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
 
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `payment:${id}`);
+    // `THREADLINE_RECORD_HISTORIES=1` refreshes the committed history that test/workflows/replay.test.ts
+    // replays against every later version of the workflow (record a new -vN file on purpose, never overwrite).
+    if (process.env.THREADLINE_RECORD_HISTORIES === '1') {
+      const out = fileURLToPath(new URL('../fixtures/histories/payment-lifecycle-v1.json', import.meta.url));
+      await writeFile(out, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+    }
   });
 
   it('answers the state query while running', async () => {
