@@ -82,7 +82,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         namespace: config.temporal.namespace,
         log,
       });
-      stops.push({ name: 'temporal', fn: dev.stop });
+      stops.push({ name: 'temporal', fn: () => dev.stop() });
       temporalAddress = dev.address;
       temporalUi = dev.uiUrl;
     }
@@ -101,7 +101,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         persistent: true,
         log,
       });
-      stops.push({ name: 'postgres', fn: pg.stop });
+      stops.push({ name: 'postgres', fn: () => pg.stop() });
       databaseUrl = pg.databaseUrl;
     }
 
@@ -120,7 +120,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         eventRetryDelaysMs: opts.slackEventRetryDelaysMs,
         snapshotPath: opts.snapshots === false ? undefined : join(dataDir, 'slack-emulator.json'),
       });
-      stops.push({ name: 'slack emulator', fn: slack.stop });
+      stops.push({ name: 'slack emulator', fn: () => slack.stop() });
       slackEmulator = slack.url;
       config.slack.apiUrl = slack.apiUrl;
       setSlackAppUrls = (base) =>
@@ -139,7 +139,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           webhookRetryDelaysMs: opts.jiraWebhookRetryDelaysMs,
           snapshotPath: opts.snapshots === false ? undefined : join(dataDir, 'jira-emulator.json'),
         });
-        stops.push({ name: 'jira emulator', fn: jira.stop });
+        stops.push({ name: 'jira emulator', fn: () => jira.stop() });
         jiraEmulator = jira.url;
         config.jira.host = jira.url;
         setJiraWebhookUrl = (base) => jira.setWebhookUrls([`${base}/webhooks/jira`]);
@@ -155,10 +155,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       metrics,
       workflowBundle: opts.workflowBundle,
     });
-    stops.push({ name: 'worker', fn: worker.shutdown });
+    stops.push({ name: 'worker', fn: () => worker.shutdown() });
 
     const api = await startApi({ config, databaseUrl, temporalAddress, logger: opts.logger, metrics, port: apiPort });
-    stops.push({ name: 'api', fn: api.close });
+    stops.push({ name: 'api', fn: () => api.close() });
     setSlackAppUrls?.(apiPort === 0 ? api.url : appBase);
     setJiraWebhookUrl?.(apiPort === 0 ? api.url : appBase);
 

@@ -5,6 +5,7 @@ import {
   type PostEphemeralInput,
   type PostSlackMessageInput,
   type PostedSlackMessage,
+  type SlackBlock,
   type UpdateSlackMessageInput,
 } from '../contracts/slack.js';
 import type { SlackMessagesRepo } from '../db/repositories.js';
@@ -59,7 +60,7 @@ export function createSlackActivities(deps: SlackActivityDeps) {
         const res = await call('conversations.replies', () =>
           deps.slack.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200, cursor }),
         );
-        const hit = res.messages?.find((m) => matches(m as never));
+        const hit = res.messages?.find((m) => matches(m));
         if (hit?.ts) return hit.ts;
         cursor = res.response_metadata?.next_cursor || undefined;
       } while (cursor);
@@ -69,7 +70,7 @@ export function createSlackActivities(deps: SlackActivityDeps) {
     const res = await call('conversations.history', () =>
       deps.slack.conversations.history({ channel, include_all_metadata: true, limit: 100 }),
     );
-    return res.messages?.find((m) => matches(m as never))?.ts;
+    return res.messages?.find((m) => matches(m))?.ts;
   }
 
   return {
@@ -125,9 +126,20 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           channel: input.channel,
           ts: input.ts,
           text: input.text,
-          blocks: (input.blocks ?? []) as never,
+          blocks: input.blocks ?? [],
         }),
       );
+    },
+
+    /**
+     * views.open with an interaction's trigger_id (valid 3 s, once). An expired or used trigger is
+     * permanent: retrying cannot help, the person has to click again.
+     */
+    async openSlackView(input: { triggerId: string; view: SlackBlock }): Promise<{ viewId?: string }> {
+      const res = await call('views.open', () =>
+        deps.slack.views.open({ trigger_id: input.triggerId, view: input.view as never }),
+      );
+      return { viewId: res?.view?.id };
     },
 
     async postSlackEphemeral(input: PostEphemeralInput): Promise<void> {

@@ -34,8 +34,10 @@ export interface AppDeps {
 
 /** Builds the HTTP app; never listens (main.ts and tests do). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the instance type stays the default one our route plugins expect.
+  const logger: FastifyBaseLogger = deps.logger.child({ component: 'api' });
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    loggerInstance: logger,
     // Per-request logs would dominate at webhook volume; metrics carry latency and status instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,

@@ -26,7 +26,9 @@ export async function startApi(opts: {
   port?: number;
 }): Promise<RunningApi> {
   const { config, logger } = opts;
-  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ error: err.message }, 'postgres pool error') });
+  const pool = createPool(opts.databaseUrl, {
+    onError: (err) => logger.warn({ error: err.message }, 'postgres pool error'),
+  });
   await migrate(pool);
   const connection = await connectClient(config.temporal, opts.temporalAddress);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });

@@ -66,7 +66,9 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<{ appli
         applied.push(m.name);
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${m.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`Migration ${m.name} failed: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
       }
     }
   } finally {

@@ -111,6 +111,7 @@ export async function startEmbeddedPostgres(opts: {
       `Embedded PostgreSQL failed to start on port ${opts.port} (data ${dir}): ${err instanceof Error ? err.message : String(err)}. ` +
         'Is the port in use or another Postgres using this data directory? Set EMBEDDED_POSTGRES_PORT or DATABASE_URL.\n' +
         output.join('').slice(-1500),
+      { cause: err },
     );
   }
   opts.log(`PostgreSQL ready on 127.0.0.1:${opts.port}`);

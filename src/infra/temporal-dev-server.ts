@@ -92,6 +92,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
         await killChild(child);
         throw new Error(
           `Temporal dev server did not become ready in 60s: ${String(err)}\n${output.join('').slice(-2000)}`,
+          { cause: err },
         );
       }
       await new Promise((r) => setTimeout(r, 250));

@@ -48,6 +48,7 @@ export async function ensureNamespace(
         `Could not register search attributes ${missing.map(([n]) => n).join(', ')} in namespace ${namespace}: ` +
           `${err instanceof Error ? err.message : String(err)}. Register them (type Keyword) with ` +
           '`temporal operator search-attribute create` or in Temporal Cloud, then restart.',
+        { cause: err },
       );
     }
   }

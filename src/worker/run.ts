@@ -33,7 +33,9 @@ export async function startWorker(opts: {
 }): Promise<RunningWorker> {
   const { config, logger } = opts;
   installTemporalRuntime(logger);
-  const pool = createPool(opts.databaseUrl, { onError: (err) => logger.warn({ error: err.message }, 'postgres pool error') });
+  const pool = createPool(opts.databaseUrl, {
+    onError: (err) => logger.warn({ error: err.message }, 'postgres pool error'),
+  });
   await migrate(pool);
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
   // Activities that query workflows (/threadline status) use a plain client connection.
@@ -46,6 +48,7 @@ export async function startWorker(opts: {
     payments: paymentsRepo(pool),
     temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
     responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
+    approvalCallbackSecret: config.approvals.callbackSecret,
   });
   const worker = await createWorker({
     connection,

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import type { NativeConnection } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 
 /** Source entry of the workflow bundle: `.ts` under tsx/vitest, `.js` in dist. */
@@ -33,7 +35,7 @@ export interface WorkerOptions {
   /** A pre-built bundle (tests); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** How long shutdown waits for running activities before cancelling them. */
-  shutdownGraceTime?: string;
+  shutdownGraceTime?: Duration;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {

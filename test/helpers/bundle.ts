@@ -7,5 +7,5 @@ let bundleCode: Promise<string> | undefined;
 /** The workflow bundle built once by global setup (bundling per worker would cost seconds each). */
 export async function sharedBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundleCode ??= readFile(inject('workflowBundlePath'), 'utf8');
-  return { code: await bundleCode, sourceMap: '' } as WorkflowBundleWithSourceMap;
+  return { code: await bundleCode, sourceMap: '' };
 }

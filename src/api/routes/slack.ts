@@ -10,13 +10,13 @@ import {
   type SlackThreadEvent,
 } from '../../contracts/slack-inbound.js';
 import { ACTIONS, parseActionId, parseTarget, validateViewFields } from '../../domain/slack-actions.js';
+import type { viewSubmissionSchema } from '../../integrations/slack/inbound.js';
 import {
   classifySlackEvent,
   flattenViewState,
   interactionSchema,
   slackEnvelopeSchema,
   slashCommandSchema,
-  viewSubmissionSchema,
   type SlackInteraction,
 } from '../../integrations/slack/inbound.js';
 import { verifySlackSignature } from '../../integrations/slack/signature.js';
