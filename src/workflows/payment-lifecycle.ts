@@ -28,6 +28,7 @@ import {
   type PaymentSignal,
   type PaymentStatus,
 } from '../contracts/payment.js';
+import { slackThreadEventSignal, subjectStatusQuery, type SlackThreadEvent } from '../contracts/slack-inbound.js';
 import type { SlackMessageContent } from '../domain/payments/blocks.js';
 import {
   buildEscalationAlert,
@@ -38,6 +39,7 @@ import {
 } from '../domain/payments/blocks.js';
 import { applyEvent, applyInitiation, applyTimer, initialState, nextDeadline } from '../domain/payments/lifecycle.js';
 import { PAYMENT_ROUTING_RULE, routePayment } from '../domain/payments/routing.js';
+import { applyThreadEvent, paymentStatusSummary } from '../domain/payments/thread.js';
 
 // Slack: rate limits come back with nextRetryDelay = Retry-After; 5xx/timeouts back off. Never give
 // up on a transient error (the post is exactly-once per key, so retrying is always safe).
@@ -95,6 +97,11 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       queue.push({ type: 'event', event });
   });
   setHandler(paymentStateQuery, () => state);
+  // People's replies and reactions in the thread join the timeline (state only: no commands, replay-safe).
+  setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {
+    state = applyThreadEvent(state, e, Date.now());
+  });
+  setHandler(subjectStatusQuery, () => paymentStatusSummary(subject, state));
 
   if (!input.carried) {
     // A previous run closed after its grace period; a late event restarted us: continue its thread.

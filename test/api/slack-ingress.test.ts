@@ -82,6 +82,18 @@ describe('Slack ingress through the real endpoints', () => {
       }),
     ]);
 
+    // The owning lifecycle recorded it in its timeline (what GET /v1/payments/:id shows).
+    const timeline = await slack.waitFor(async () => {
+      const res = await fetch(`${stack.urls.api}/v1/payments/${t.workflowId.slice('payment:'.length)}`, {
+        headers: { authorization: `Bearer ${stack.config.apiKeys[0]}` },
+      });
+      const body = (await res.json()) as { timeline?: { kind: string; summary: string }[] };
+      return body.timeline?.find((e) => e.kind === 'slack.message') ? body.timeline : undefined;
+    }, 10_000);
+    expect(timeline.filter((e) => e.kind === 'slack.message')).toEqual([
+      expect.objectContaining({ summary: '<@U0ALICE> looking into it' }),
+    ]);
+
     // Slack retries (x-slack-retry-num): acknowledged, not processed again.
     const retry = await slackRequest(`${stack.urls.api}/slack/events`, delivery.body, {
       secret,
@@ -300,6 +312,8 @@ describe('Slack ingress through the real endpoints', () => {
       return posts.find((p) => status.response_url.endsWith(`/${p.id}`));
     }, 15_000);
     expect(JSON.stringify(answer)).toContain(t.workflowId);
+    // Answered from the live workflow (threadlineStatus query), not a fallback.
+    expect(JSON.stringify(answer)).toContain('Ingress Test');
     expect(JSON.stringify(answer)).toContain('ephemeral');
   });
 
