@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AppError } from './errors.js';
 import type { Readiness } from './readiness.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from './routes/slack.js';
 import { paymentRoutes } from './routes/payments.js';
@@ -94,5 +95,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(slackRoutes, deps);
   await app.register(paymentRoutes, deps);
   await app.register(razorpayWebhookRoutes, deps);
+  await app.register(approvalRoutes, deps);
   return app;
 }

@@ -14,6 +14,9 @@ export const SANDBOX_CREDENTIALS = {
   THREADLINE_API_KEYS: 'tl_sandbox_key',
 } as const;
 
+/** Sandbox-only key for signing approval callbacks (`X-Threadline-Signature`); set your own outside the sandbox. */
+export const SANDBOX_APPROVAL_CALLBACK_SECRET = 'threadline-sandbox-approval-callback-secret';
+
 /** Channel ids of the emulator's seeded workspace, used as sandbox defaults for routing. */
 export const SANDBOX_CHANNELS = {
   SLACK_CHANNEL_PAYMENTS: 'C0PAYMENTS',
@@ -56,7 +59,6 @@ export const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3000),
   DATA_DIR: z.string().min(1).default('.data'),
-  PUBLIC_URL: optionalString.pipe(url.optional()),
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -96,6 +98,14 @@ export const envSchema = z.object({
   PAYMENT_OVERDUE_AFTER: duration('2h'),
   PAYMENT_REFUND_GRACE: duration('7d'),
   PAYMENT_INITIATION_WAIT: duration('10s'),
+
+  APPROVAL_CALLBACK_SECRET: optionalString,
+  APPROVAL_REMIND_AFTER: duration('4h'),
+  APPROVAL_EXPIRE_AFTER: duration('7d'),
+  APPROVAL_DECIDED_GRACE: duration('15m'),
+  APPROVAL_CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  APPROVAL_CALLBACK_RETRY_INITIAL: duration('1s'),
+  APPROVAL_CALLBACK_RETRY_MAX: duration('5m'),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -105,7 +115,6 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  publicUrl: string;
   /** True when Slack/Jira are the local emulators (no real credentials, or forced). */
   sandbox: boolean;
   temporal: {
@@ -143,6 +152,16 @@ export interface Config {
   razorpay: { webhookSecret: string | undefined };
   /** Payment lifecycle policy (milliseconds), passed into each workflow's input by the API. */
   payments: { escalateAfterMs: number; overdueAfterMs: number; refundGraceMs: number; initiationWaitMs: number };
+  /** Approval defaults (milliseconds) and the callback signing secret (unset outside the sandbox: callbacks refused). */
+  approvals: {
+    callbackSecret: string | undefined;
+    remindAfterMs: number;
+    expireAfterMs: number;
+    decidedGraceMs: number;
+    callbackMaxAttempts: number;
+    callbackRetryInitialMs: number;
+    callbackRetryMaxMs: number;
+  };
 }
 
 /** Thrown when the env is wrong; the message names every bad variable and what it expects. */
@@ -227,7 +246,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     dataDir: e.DATA_DIR,
-    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
     sandbox,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -255,6 +273,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       overdueAfterMs: e.PAYMENT_OVERDUE_AFTER,
       refundGraceMs: e.PAYMENT_REFUND_GRACE,
       initiationWaitMs: e.PAYMENT_INITIATION_WAIT,
+    },
+    approvals: {
+      callbackSecret: e.APPROVAL_CALLBACK_SECRET ?? (sandbox ? SANDBOX_APPROVAL_CALLBACK_SECRET : undefined),
+      remindAfterMs: e.APPROVAL_REMIND_AFTER,
+      expireAfterMs: e.APPROVAL_EXPIRE_AFTER,
+      decidedGraceMs: e.APPROVAL_DECIDED_GRACE,
+      callbackMaxAttempts: e.APPROVAL_CALLBACK_MAX_ATTEMPTS,
+      callbackRetryInitialMs: e.APPROVAL_CALLBACK_RETRY_INITIAL,
+      callbackRetryMaxMs: e.APPROVAL_CALLBACK_RETRY_MAX,
     },
   };
 }

@@ -77,4 +77,14 @@ export type SlackResponseRequest =
       user: string;
       channel?: string;
       query: string;
+    }
+  | {
+      /** Opens a modal with a command's or shortcut's trigger_id (valid 3 s: opened first thing). */
+      kind: 'open_view';
+      triggerId: string;
+      user: string;
+      /** The modal, as plain Block Kit JSON. */
+      view: { type: string } & Record<string, unknown>;
+      /** Where to say so if the trigger expired before we could use it. */
+      responseUrl?: string;
     };

@@ -2,3 +2,4 @@
 export { pingWorkflow } from './ping.js';
 export { paymentLifecycleWorkflow } from './payment-lifecycle.js';
 export { slackResponseWorkflow } from './slack-response.js';
+export { approvalWorkflow } from './approval.js';

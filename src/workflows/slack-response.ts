@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { SlackResponseActivities } from '../activities/slack-responses.js';
 import type { SlackActivities } from '../activities/slack.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failure-types.js';
@@ -17,6 +17,13 @@ const slack = proxyActivities<SlackResponseActivities & Pick<SlackActivities, 'p
   },
 });
 
+// A trigger_id lives 3 s and works once: one quick attempt, a second only for a network blip.
+const views = proxyActivities<Pick<SlackActivities, 'openSlackView'>>({
+  startToCloseTimeout: '3 seconds',
+  scheduleToCloseTimeout: '4 seconds',
+  retry: { initialInterval: '100ms', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
+});
+
 /**
  * Answers a Slack user after the interaction was acked: a notice (e.g. "you are not an approver")
  * or the result of `/threadline status`. Started by the ingress with the interaction's trigger id
@@ -28,6 +35,19 @@ export async function slackResponseWorkflow(req: SlackResponseRequest): Promise<
       await slack.respondToSlack({ responseUrl: req.responseUrl, text: req.text, responseType: 'ephemeral' });
     } else if (req.channel) {
       await slack.postSlackEphemeral({ channel: req.channel, user: req.user, text: req.text });
+    }
+    return;
+  }
+  if (req.kind === 'open_view') {
+    try {
+      await views.openSlackView({ triggerId: req.triggerId, view: req.view });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || !req.responseUrl) throw err;
+      await slack.respondToSlack({
+        responseUrl: req.responseUrl,
+        text: 'Sorry, Slack did not let me open the form in time. Please run the command again.',
+        responseType: 'ephemeral',
+      });
     }
     return;
   }

@@ -9,6 +9,8 @@ import {
   type SlackResponseRequest,
   type SlackThreadEvent,
 } from '../../contracts/slack-inbound.js';
+import { buildCreateRequestModal } from '../../domain/approvals/blocks.js';
+import { parseCreateSubmission } from '../../domain/approvals/create-modal.js';
 import { ACTIONS, parseActionId, parseTarget, validateViewFields } from '../../domain/slack-actions.js';
 import type { viewSubmissionSchema } from '../../integrations/slack/inbound.js';
 import {
@@ -23,6 +25,7 @@ import { verifySlackSignature } from '../../integrations/slack/signature.js';
 import type { AppDeps } from '../app.js';
 import { AppError, describeZodIssues } from '../errors.js';
 import { handOff } from '../handoff.js';
+import { approvalInput, newApprovalId, slackModalSpec } from './approvals.js';
 
 /** Slack gives us 3 s; leave room for the network on both sides. */
 const TEMPORAL_DEADLINE_MS = 2_000;
@@ -178,6 +181,32 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     }
     const { request, workflowId, spec } = parsed;
 
+    if (p.type === 'view_submission' && request.verb === 'approval.create') {
+      // The /threadline approval modal: validate inside the 3 s window, then ONE Temporal call
+      // starts the request (its id was minted when the modal was opened, so a repeat joins it).
+      const parsedModal = parseCreateSubmission(request.fields ?? {}, request.user);
+      if (!parsedModal.ok) return reply.send({ response_action: 'errors', errors: parsedModal.errors });
+      const spec = slackModalSpec(deps.config, workflowId.slice('approval:'.length), request.user, parsedModal.request);
+      await handOff(hand, {
+        source: 'slack_interaction',
+        eventId: request.interactionId,
+        type: `${p.type}:${request.verb}`,
+        rawBody: raw,
+        subject: workflowId,
+        workflowId,
+        send: () =>
+          withDeadline(() =>
+            deps.temporal.workflow.start('approvalWorkflow', {
+              workflowId,
+              taskQueue: deps.config.temporal.taskQueue,
+              args: [approvalInput(deps.config, spec)],
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
+          ),
+      });
+      return reply.send();
+    }
+
     if (p.type === 'view_submission') {
       const errors = validateViewFields(spec, request.fields ?? {});
       if (Object.keys(errors).length > 0) return reply.send({ response_action: 'errors', errors });
@@ -259,6 +288,28 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       metric('command:status', 'handed_off');
       return reply.send(ephemeral(`Looking up \`${query}\`…`));
     }
+    if (sub === 'approval') {
+      // The route never calls Slack: a short workflow opens the modal with the trigger (valid 3 s).
+      const workflowId = `approval:${newApprovalId()}`;
+      await handOff(hand, {
+        source: 'slack_command',
+        eventId: cmd.trigger_id,
+        type: 'approval',
+        rawBody: raw,
+        subject: `command:${cmd.user_id}`,
+        workflowId: `slack-response:${cmd.trigger_id}`,
+        send: () =>
+          respondLater(cmd.trigger_id, {
+            kind: 'open_view',
+            triggerId: cmd.trigger_id,
+            user: cmd.user_id,
+            view: buildCreateRequestModal(workflowId),
+            responseUrl: cmd.response_url,
+          }),
+      });
+      metric('command:approval', 'handed_off');
+      return reply.send();
+    }
     metric(`command:${sub}`, sub === 'help' ? 'answered' : 'unknown');
     return reply.send(ephemeral(helpText(sub === 'help' ? undefined : sub)));
   });
@@ -277,6 +328,7 @@ export function helpText(unknown?: string): string {
   return [
     unknown ? `Unknown command \`${unknown}\`.` : '*Threadline*: durable operational work in Slack.',
     '• `/threadline status <id>`: where a payment, approval or ticket stands (only you see the answer)',
+    '• `/threadline approval`: ask for an approval (opens a form)',
     '• `/threadline help`: this message',
   ].join('\n');
 }
