@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     // Two cores: keep the number of test workers (each may run a Temporal worker) small.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       {
         test: {
