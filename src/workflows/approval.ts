@@ -230,19 +230,34 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     if (e.kind === 'message' && e.text) timeline('comment', e.text.slice(0, 300), e.user);
   });
 
+  /**
+   * Work a handler starts but does not wait for (the reason modal), tracked so the workflow never
+   * completes or continues-as-new with it in flight.
+   */
+  const background = new Set<Promise<void>>();
+  const inBackground = (p: Promise<void>) => {
+    const tracked = p.finally(() => background.delete(tracked));
+    background.add(tracked);
+  };
+
+  async function openReasonModal(req: SlackActionRequest): Promise<void> {
+    try {
+      await views.openSlackView({ triggerId: req.triggerId ?? '', view: buildRejectReasonModal(wfId, spec.title) });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      await answer(req, 'Slack did not let me open the reason form in time; please click Reject again.');
+    }
+  }
+
+  // The handler completes without awaiting anything: the ingress waits for the whole update (its
+  // outcome is the only place a validator rejection shows), and Slack's 3 s window is short.
   setHandler(
     slackActionUpdate,
-    async (req: SlackActionRequest): Promise<SlackActionResult> => {
+    (req: SlackActionRequest): Promise<SlackActionResult> => {
       if (req.verb === 'approval.reject') {
-        // The trigger expires 3 s after the click: open the reason modal before anything else.
-        try {
-          await views.openSlackView({ triggerId: req.triggerId ?? '', view: buildRejectReasonModal(wfId, spec.title) });
-          return { accepted: true };
-        } catch {
-          const message = 'Slack did not let me open the reason form in time; please click Reject again.';
-          await answer(req, message);
-          return { accepted: false, message };
-        }
+        // The trigger expires 3 s after the click: open the reason modal at once, in the background.
+        inBackground(openReasonModal(req));
+        return Promise.resolve({ accepted: true });
       }
       const decision = req.verb === 'approval.approve' ? 'approve' : 'reject';
       const reason = decision === 'reject' ? (req.fields?.['reason.reason'] ?? '').trim() : undefined;
@@ -250,14 +265,12 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
       const r = applyVote(state, { user: req.user, decision, at: nowIso(), level: state.currentLevel, reason });
       if (r.outcome === 'ignored') {
         const check = checkDecisionAuthority(state, req.user, decision);
-        const message = check.ok ? closedText(state) : check.message;
-        await answer(req, message);
-        return { accepted: false, message };
+        return Promise.resolve({ accepted: false, message: check.ok ? closedText(state) : check.message });
       }
       state = r.state;
       if (r.outcome === 'approved' || r.outcome === 'rejected') {
         effects.push({ kind: 'decided', user: req.user, status: r.outcome });
-        return { accepted: true };
+        return Promise.resolve({ accepted: true });
       }
       timeline(
         r.outcome === 'level_advanced' ? 'level_advanced' : 'approved_vote',
@@ -265,12 +278,10 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
         req.user,
       );
       effects.push({ kind: r.outcome, user: req.user });
-      if (r.outcome === 'recorded') {
-        const level = state.levels[state.currentLevel]!;
-        const missing = level.required - approvalsAtCurrentLevel(state).length;
-        await answer(req, `Your approval is recorded; ${missing} more needed.`);
-      }
-      return { accepted: true };
+      if (r.outcome === 'level_advanced')
+        return Promise.resolve({ accepted: true, message: 'Your approval is recorded; the next level is asked now.' });
+      const missing = state.levels[state.currentLevel]!.required - approvalsAtCurrentLevel(state).length;
+      return Promise.resolve({ accepted: true, message: `Your approval is recorded; ${missing} more needed.` });
     },
     {
       // Synchronous, writes no history: unauthorized clicks never reach the handler.
@@ -438,7 +449,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
         }),
       );
     }
-    await condition(allHandlersFinished);
+    await condition(() => background.size === 0 && allHandlersFinished());
     return { approvalId: spec.approvalId, status: 'invalid' };
   }
 
@@ -605,6 +616,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     }
     if (state.status !== 'pending') break;
     if (workflowInfo().continueAsNewSuggested) {
+      await Promise.all(background);
       await condition(allHandlersFinished);
       if (effects.length === 0) return continueAsNew<typeof approvalWorkflow>({ ...input, carried: state });
       continue;
@@ -618,7 +630,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
 
   // Stay a while so late clicks are told who decided (the validator answers them without history).
   if (input.runtime.decidedGraceMs > 0) await condition(() => false, input.runtime.decidedGraceMs);
-  await condition(allHandlersFinished);
+  await condition(() => background.size === 0 && allHandlersFinished());
   return { approvalId: spec.approvalId, status: state.status };
 }
 

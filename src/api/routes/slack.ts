@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   slackActionSignal,
@@ -226,14 +226,25 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
             await withDeadline(() => deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request));
             return;
           }
-          // Wait only for the validator's verdict; the handler's work (posting, updating) goes on after the ack.
-          await withDeadline(() =>
-            deps.temporal.workflow.getHandle(workflowId).startUpdate(slackActionUpdate, {
+          // Handlers apply the click synchronously and leave Slack work (posting, updating, modals)
+          // to the workflow's main loop, so the whole update completes within one workflow task.
+          // (A startUpdate waiting for ACCEPTED does not throw on a validator rejection: the
+          // rejection only surfaces from handle.result(), so we wait for the outcome instead.)
+          const result = await withDeadline(() =>
+            deps.temporal.workflow.getHandle(workflowId).executeUpdate(slackActionUpdate, {
               args: [request],
               updateId: request.interactionId,
-              waitForStage: WorkflowUpdateStage.ACCEPTED,
             }),
           );
+          if (result.message && p.type === 'block_actions') {
+            await respondLater(request.interactionId, {
+              kind: 'notice',
+              responseUrl: request.responseUrl,
+              channel: request.channel,
+              user: request.user,
+              text: result.message,
+            });
+          }
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) rejection = err.cause?.message ?? err.message;
           else if (err instanceof WorkflowNotFoundError) rejection = 'This request is closed; nothing was changed.';
