@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startStack } from '../dev/stack.js';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/admin-client.js';
-import { loadConfig } from '../src/config/index.js';
-import { createLogger } from '../src/observability/logger.js';
 import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
+import { startBenchStack } from './harness.js';
 import { fmtMs, summarize } from './stats.js';
 
 /**
@@ -26,48 +20,12 @@ const LEVELS = [
   { concurrency: 50, lifecycles: 200 },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const tsMs = (ts: string) => Number(ts) * 1000;
 const subjectOf = (m: InspectedMessage) => (m.metadata?.event_payload as { subject?: string } | undefined)?.subject;
 
 export async function run(): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'threadline-bench-payments-'));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    THREADLINE_SANDBOX: 'true',
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    TEMPORAL_TASK_QUEUE: `bench-payments-${randomUUID().slice(0, 8)}`,
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    // No SLA timer may fire during the run.
-    PAYMENT_ESCALATE_AFTER: '1h',
-    PAYMENT_OVERDUE_AFTER: '2h',
-    PAYMENT_REFUND_GRACE: '1h',
-  });
-  console.log('starting stack (embedded Temporal + Postgres, worker, API, Slack emulator; emulator rate limits OFF)…');
-  const stack = await startStack({
-    config,
-    logger: createLogger({ level: 'silent' }),
-    log: () => undefined,
-    apiPort: 0,
-    emulatorPorts: { slack: 0, jira: 0 },
-    emulatorRateLimits: false,
-    snapshots: false,
-  });
+  const bench = await startBenchStack('payments');
+  const { stack, config } = bench;
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   await slack.setRateLimits(false);
   const api = stack.urls.api;
@@ -147,7 +105,6 @@ export async function run(): Promise<void> {
   } finally {
     polling = false;
     await poller.catch(() => undefined);
-    await stack.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }

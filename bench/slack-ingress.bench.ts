@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import bolt from '@slack/bolt';
-import { startStack } from '../dev/stack.js';
-import { loadConfig } from '../src/config/index.js';
 import { createPool } from '../src/db/pool.js';
 import { slackMessagesRepo } from '../src/db/repositories.js';
 import { computeSlackSignature } from '../src/integrations/slack/signature.js';
-import { createLogger } from '../src/observability/logger.js';
-import { freePort } from '../test/helpers/ports.js';
+import { startBenchStack } from './harness.js';
 import { fmtMiB, fmtMs, summarize } from './stats.js';
 
 /**
@@ -31,32 +25,9 @@ const LEVELS = [
 const THREADS = 40;
 
 export async function run(): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'threadline-bench-ingress-'));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    THREADLINE_SANDBOX: 'true',
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    TEMPORAL_TASK_QUEUE: `bench-ingress-${randomUUID().slice(0, 8)}`,
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    PAYMENT_ESCALATE_AFTER: '1h',
-    PAYMENT_OVERDUE_AFTER: '2h',
-  });
-  console.log(
-    'starting stack (embedded Temporal + Postgres, worker, API, emulators) and a Bolt HTTPReceiver baseline…',
-  );
-  const stack = await startStack({
-    config,
-    logger: createLogger({ level: 'silent' }),
-    log: () => undefined,
-    apiPort: 0,
-    emulatorPorts: { slack: 0, jira: 0 },
-    emulatorRateLimits: false,
-    snapshots: false,
-  });
+  const bench = await startBenchStack('ingress');
+  const { stack, config } = bench;
+  console.log('…and a Bolt HTTPReceiver baseline');
   const secret = config.slack.signingSecret;
 
   const boltApp = new bolt.App({
@@ -181,7 +152,6 @@ export async function run(): Promise<void> {
   } finally {
     await pool.end();
     await boltApp.stop().catch(() => undefined);
-    await stack.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
