@@ -59,7 +59,11 @@ export default tseslint.config(
           paths: [{ name: '@temporalio/worker', message: 'The API never runs workflows or activities.' }],
           patterns: [
             { group: ['**/activities/*', '**/worker/*'], message: 'api must not import activities or the worker.' },
-            { group: ['**/workflows/*'], allowTypeImports: true, message: 'api references workflows by type/name only.' },
+            {
+              group: ['**/workflows/*'],
+              allowTypeImports: true,
+              message: 'api references workflows by type/name only.',
+            },
             { group: ['**/emulators/*'], message: 'src/ never imports the emulators.' },
           ],
         },
@@ -82,7 +86,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/worker/**/*.ts', 'src/db/**/*.ts', 'src/integrations/**/*.ts', 'src/infra/**/*.ts', 'src/config/**/*.ts'],
+    files: [
+      'src/worker/**/*.ts',
+      'src/db/**/*.ts',
+      'src/integrations/**/*.ts',
+      'src/infra/**/*.ts',
+      'src/config/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await -- in-memory fakes of async activities */
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
