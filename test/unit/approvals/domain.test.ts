@@ -195,7 +195,7 @@ describe('Block Kit', () => {
     within(m.blocks);
     const json = JSON.stringify(m.blocks);
     expect(json).toContain('&lt;script&gt; &amp; friends');
-    const actions = m.blocks.find((b) => b.type === 'actions') as { elements: Record<string, unknown>[] };
+    const actions = m.blocks.find((b) => b.type === 'actions') as unknown as { elements: Record<string, unknown>[] };
     expect(actions.elements.map((e) => [e.action_id, e.style, e.value, Boolean(e.confirm)])).toEqual([
       ['tl:approval.approve', 'primary', 'approval:apr_1', true],
       ['tl:approval.reject', 'danger', 'approval:apr_1', true],
