@@ -29,6 +29,7 @@ import {
 } from '../contracts/approval.js';
 import type { Actor, AuditEntry } from '../contracts/audit.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failure-types.js';
+import { permanentActivityFailure } from './failures.js';
 import {
   slackActionUpdate,
   slackThreadEventSignal,
@@ -314,13 +315,8 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     try {
       return await call();
     } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (
-        !(cause instanceof ApplicationFailure) ||
-        !(cause.nonRetryable || NON_RETRYABLE_FAILURE_TYPES.includes(cause.type ?? ''))
-      ) {
-        throw err;
-      }
+      const cause = permanentActivityFailure(err);
+      if (!cause) throw err;
       log.warn('Slack call failed permanently; the approval continues', { step, type: cause.type });
       await audit('approval.slack_failed', `slack_failed:${step}`, {
         targetSystem: 'slack',

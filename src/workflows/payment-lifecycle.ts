@@ -1,8 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
-  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   log,
@@ -16,6 +14,7 @@ import type { PaymentActivities } from '../activities/payments.js';
 import type { SlackActivities } from '../activities/slack.js';
 import type { AuditEntry } from '../contracts/audit.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failure-types.js';
+import { permanentActivityFailure } from './failures.js';
 import {
   initiatePaymentSignal,
   paymentEventSignal,
@@ -137,13 +136,8 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     try {
       await call();
     } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (
-        !(cause instanceof ApplicationFailure) ||
-        !(cause.nonRetryable || NON_RETRYABLE_FAILURE_TYPES.includes(cause.type ?? ''))
-      ) {
-        throw err;
-      }
+      const cause = permanentActivityFailure(err);
+      if (!cause) throw err;
       log.warn('Slack call failed permanently; the lifecycle continues', { step, type: cause.type });
       await audit('payment.slack_failed', `slack_failed:${step}`, {
         targetSystem: 'slack',
