@@ -72,7 +72,9 @@ describe('approval SLA timers and decision callbacks, end to end (short configur
 
     const v = await h.slack.waitFor(async () => {
       const x = await h.get(id);
-      return x.slack.some((m) => m.purpose === 'escalation_dm') ? x : undefined;
+      // The DM and the escalation channel post are separate activities: wait for both.
+      const both = ['escalation_dm', 'escalation'].every((p) => x.slack.some((m) => m.purpose === p));
+      return both ? x : undefined;
     });
     expect(v).toMatchObject({ reminded: true, escalated: true, status: 'pending' });
     const escalation = v.slack.find((m) => m.purpose === 'escalation')!;
