@@ -1,13 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startStack } from '../dev/stack.js';
 import { SlackEmulatorAdmin } from '../emulators/slack/admin-client.js';
-import { loadConfig } from '../src/config/index.js';
-import { createLogger } from '../src/observability/logger.js';
+import { startBenchStack } from './harness.js';
 import { fmtMiB, fmtMs, summarize } from './stats.js';
 
 /**
@@ -27,18 +22,6 @@ const CREATE_BUDGET_MS = Number(process.env.BENCH_APPROVALS_CREATE_BUDGET_S ?? 3
 const CONCURRENCY = Number(process.env.BENCH_APPROVALS_CONCURRENCY ?? 32);
 const CLICKS = 30;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function dirSize(dir: string, prefix: string): Promise<number> {
   let total = 0;
   for (const f of await readdir(dir)) if (f.startsWith(prefix)) total += (await stat(join(dir, f))).size;
@@ -57,32 +40,13 @@ function temporalRss(dbFile: string): number {
 }
 
 export async function run(): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'threadline-bench-approvals-'));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    THREADLINE_SANDBOX: 'true',
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    TEMPORAL_TASK_QUEUE: `bench-approvals-${randomUUID().slice(0, 8)}`,
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    // No SLA timer may fire during the run.
+  // No SLA timer may fire during the run.
+  const bench = await startBenchStack('approvals', {
     APPROVAL_REMIND_AFTER: '6h',
     APPROVAL_EXPIRE_AFTER: '1d',
     APPROVAL_DECIDED_GRACE: '1s',
   });
-  console.log('starting stack (embedded Temporal + Postgres, worker, API, Slack emulator; emulator rate limits OFF)…');
-  const stack = await startStack({
-    config,
-    logger: createLogger({ level: 'silent' }),
-    log: () => undefined,
-    apiPort: 0,
-    emulatorPorts: { slack: 0, jira: 0 },
-    emulatorRateLimits: false,
-    snapshots: false,
-  });
+  const { stack, config } = bench;
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const api = stack.urls.api;
   const auth = { authorization: `Bearer ${config.apiKeys[0]!}`, 'content-type': 'application/json' };
@@ -187,7 +151,6 @@ export async function run(): Promise<void> {
     console.log(row('idle', idle));
     console.log(row(`${createdCount} pending`, loaded));
   } finally {
-    await stack.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }

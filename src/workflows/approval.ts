@@ -1,4 +1,3 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ActivityFailure,
   allHandlersFinished,
@@ -29,6 +28,8 @@ import {
 } from '../contracts/approval.js';
 import type { Actor, AuditEntry } from '../contracts/audit.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failure-types.js';
+import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../contracts/search-attributes.js';
+import { DB_ACTIVITY_OPTIONS } from './activity-options.js';
 import { permanentActivityFailure } from './failures.js';
 import {
   slackActionUpdate,
@@ -104,20 +105,7 @@ const directory = proxyActivities<Pick<ApprovalActivities, 'resolveApprovalParti
   },
 });
 
-// Postgres-backed audit: short timeouts, fast retries; only programming errors are permanent.
-const store = proxyActivities<ReturnType<typeof createAuditActivities>>({
-  startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '200ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
-
-const SA_SUBJECT = defineSearchAttributeKey('ThreadlineSubject', SearchAttributeType.KEYWORD);
-const SA_KIND = defineSearchAttributeKey('ThreadlineKind', SearchAttributeType.KEYWORD);
-const SA_STATUS = defineSearchAttributeKey('ThreadlineStatus', SearchAttributeType.KEYWORD);
+const store = proxyActivities<ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
 /** Kept in state to dedup thread events; bounded so history payloads stay small. */
 const MAX_PROCESSED_EVENT_IDS = 200;

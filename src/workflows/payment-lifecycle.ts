@@ -1,4 +1,3 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   allHandlersFinished,
   condition,
@@ -14,6 +13,8 @@ import type { PaymentActivities } from '../activities/payments.js';
 import type { SlackActivities } from '../activities/slack.js';
 import type { AuditEntry } from '../contracts/audit.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failure-types.js';
+import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../contracts/search-attributes.js';
+import { DB_ACTIVITY_OPTIONS } from './activity-options.js';
 import { permanentActivityFailure } from './failures.js';
 import {
   initiatePaymentSignal,
@@ -52,20 +53,7 @@ const slack = proxyActivities<SlackActivities>({
   },
 });
 
-// Postgres-backed activities: short timeouts, fast retries; only programming errors are permanent.
-const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditActivities>>({
-  startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '200ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
-
-const SA_SUBJECT = defineSearchAttributeKey('ThreadlineSubject', SearchAttributeType.KEYWORD);
-const SA_KIND = defineSearchAttributeKey('ThreadlineKind', SearchAttributeType.KEYWORD);
-const SA_STATUS = defineSearchAttributeKey('ThreadlineStatus', SearchAttributeType.KEYWORD);
+const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
 /**
  * One Slack thread per payment, from "initiated" to captured / failed / refunded / overdue.
