@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../emulators/slack/admin-client.js';
 import { buildApp } from '../../src/api/app.js';
@@ -7,7 +8,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../../src/db/repositories.js';
 import { computeSlackSignature } from '../../src/integrations/slack/signature.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { signalsIn, slackRequest } from '../helpers/slack.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -16,22 +17,6 @@ describe('Slack ingress through the real endpoints', () => {
   let slack: SlackEmulatorAdmin;
   let pool: Pool;
   let secret: string;
-  /**
-   * Ledger claims made by THIS stack, read from its own metrics registry (every claim goes through
-   * handOff, which counts its outcome). Other test files share the database, so counting rows
-   * there would race with them.
-   */
-  const inboundCount = async () => {
-    const text = await (await fetch(`${stack.urls.api}/metrics`)).text();
-    let n = 0;
-    for (const line of text.split('\n')) {
-      const m = /^threadline_inbound_events_total\{.*outcome="(handed_off|duplicate|ignored|failed)".*\} (\d+)/.exec(
-        line,
-      );
-      if (m) n += Number(m[2]);
-    }
-    return n;
-  };
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -143,64 +128,98 @@ describe('Slack ingress through the real endpoints', () => {
 
   it('ignores messages in threads it does not own', async () => {
     const top = await slack.postMessage({ user: 'U0ALICE', channel: 'C0OPSALERT', text: 'unrelated' });
-    const before = await inboundCount();
-    await slack.postMessage({ user: 'U0BOB', channel: 'C0OPSALERT', text: 'reply', thread_ts: top.ts });
-    await slack.waitFor(async () => {
+    const reply = await slack.postMessage({ user: 'U0BOB', channel: 'C0OPSALERT', text: 'reply', thread_ts: top.ts });
+    const delivery = await slack.waitFor(async () => {
       const ds = await slack.deliveries();
-      return ds.find((d) => d.kind === 'event' && d.body.includes('"text":"reply"') && d.delivered);
+      return ds.find((d) => d.kind === 'event' && d.body.includes(reply.ts) && d.delivered);
     }, 10_000);
-    expect(await inboundCount()).toBe(before);
+    const eventId = (JSON.parse(delivery.body) as { event_id: string }).event_id;
+    expect(await inboundEventsRepo(pool).get('slack', eventId)).toBeUndefined();
   });
 
   describe('rejects bad input with 4xx and no side effect', () => {
-    const body = () =>
-      JSON.stringify({
+    // A dedicated app instance over the same Temporal and Postgres: its own metrics registry counts
+    // every ledger claim it makes, and no background delivery from other tests can reach it.
+    let app: FastifyInstance;
+    let connection: Connection;
+    let registry: Metrics;
+    beforeAll(async () => {
+      connection = await Connection.connect({ address: stack.urls.temporal });
+      registry = createMetrics();
+      app = await buildApp({
+        config: stack.config,
+        logger: createLogger({ level: 'silent' }),
+        metrics: registry,
+        temporal: new Client({ connection }),
+        pool,
+        repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
+        readiness: async () => ({}),
+      });
+    });
+    afterAll(async () => {
+      await app?.close();
+      await connection?.close();
+    });
+    const ledgerClaims = async () =>
+      (await registry.inboundEvents.get()).values
+        .filter((v) => ['handed_off', 'duplicate', 'ignored', 'failed'].includes(String(v.labels.outcome)))
+        .reduce((n, v) => n + v.value, 0);
+    const post = (url: string, payload: string, headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url, payload, headers });
+    const signed = (
+      payload: string,
+      contentType = 'application/json',
+      ts = Math.floor(Date.now() / 1000),
+      key = secret,
+    ) => ({
+      'content-type': contentType,
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': computeSlackSignature(key, String(ts), payload),
+    });
+    const eventBody = () => {
+      const eventId = `Ev${randomUUID()}`;
+      const payload = JSON.stringify({
         type: 'event_callback',
-        event_id: `Ev${randomUUID()}`,
+        event_id: eventId,
         event_time: 1,
         api_app_id: 'A0THREADLN',
         event: { type: 'message', user: 'U0ALICE', text: 'x', ts: '2.2', thread_ts: '1.1', channel: 'C0PAYMENTS' },
       });
+      return { eventId, payload };
+    };
 
     it.each([
-      [
-        'unsigned',
-        async (url: string) =>
-          fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body() }),
-        401,
-        'missing_signature',
-      ],
+      ['unsigned', (_p: string) => ({ 'content-type': 'application/json' }), 'missing_signature'],
       [
         'stale timestamp',
-        (url: string) => slackRequest(url, body(), { secret: 'x', timestamp: Math.floor(Date.now() / 1000) - 301 }),
-        401,
+        (p: string) => signed(p, 'application/json', Math.floor(Date.now() / 1000) - 301),
         'stale_timestamp',
       ],
-      ['wrong secret', (url: string) => slackRequest(url, body(), { secret: 'not-the-secret' }), 401, 'bad_signature'],
-    ])('%s → 401', async (_n, send, status, code) => {
-      const before = await inboundCount();
-      const res = await send(`${stack.urls.api}/slack/events`);
-      expect(res.status).toBe(status);
-      expect(await res.json()).toMatchObject({ error: code });
-      expect(await inboundCount()).toBe(before);
+      [
+        'future timestamp',
+        (p: string) => signed(p, 'application/json', Math.floor(Date.now() / 1000) + 301),
+        'stale_timestamp',
+      ],
+      ['wrong secret', (p: string) => signed(p, 'application/json', undefined, 'not-the-secret'), 'bad_signature'],
+    ])('%s → 401', async (_n, headers, code) => {
+      const { eventId, payload } = eventBody();
+      const before = await ledgerClaims();
+      const res = await post('/slack/events', payload, headers(payload));
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: code });
+      expect(await ledgerClaims()).toBe(before);
+      expect(await inboundEventsRepo(pool).get('slack', eventId)).toBeUndefined();
     });
 
     it('tampered body → 401', async () => {
-      const b = body();
-      const ts = String(Math.floor(Date.now() / 1000));
-      const res = await fetch(`${stack.urls.api}/slack/events`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-slack-request-timestamp': ts,
-          'x-slack-signature': computeSlackSignature(secret, ts, b),
-        },
-        body: b.replace('"x"', '"y"'),
-      });
-      expect(res.status).toBe(401);
-      expect(await res.json()).toMatchObject({ error: 'bad_signature' });
+      const { eventId, payload } = eventBody();
+      const res = await post('/slack/events', payload.replace('"x"', '"y"'), signed(payload));
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: 'bad_signature' });
+      expect(await inboundEventsRepo(pool).get('slack', eventId)).toBeUndefined();
     });
 
+    const form = 'application/x-www-form-urlencoded';
     it.each([
       [
         'wrong content type',
@@ -227,22 +246,8 @@ describe('Slack ingress through the real endpoints', () => {
         'invalid_payload',
         /type/,
       ],
-      [
-        'interaction without payload',
-        '/slack/interactions',
-        'foo=bar',
-        'application/x-www-form-urlencoded',
-        'missing_payload',
-        /payload/,
-      ],
-      [
-        'interaction with broken JSON',
-        '/slack/interactions',
-        'payload=%7Bnope',
-        'application/x-www-form-urlencoded',
-        'invalid_json',
-        /payload/,
-      ],
+      ['interaction without payload', '/slack/interactions', 'foo=bar', form, 'missing_payload', /payload/],
+      ['interaction with broken JSON', '/slack/interactions', 'payload=%7Bnope', form, 'invalid_json', /payload/],
       [
         'interaction as JSON',
         '/slack/interactions',
@@ -255,7 +260,7 @@ describe('Slack ingress through the real endpoints', () => {
         'block_actions without actions',
         '/slack/interactions',
         `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE' }, trigger_id: 't' }))}`,
-        'application/x-www-form-urlencoded',
+        form,
         'invalid_payload',
         /actions/,
       ],
@@ -263,18 +268,18 @@ describe('Slack ingress through the real endpoints', () => {
         'command without user_id',
         '/slack/commands',
         'command=%2Fthreadline&text=help&channel_id=C1&response_url=x&trigger_id=t',
-        'application/x-www-form-urlencoded',
+        form,
         'invalid_payload',
         /user_id/,
       ],
-    ])('%s → 400 naming the problem', async (_n, path, b, type, code, msg) => {
-      const before = await inboundCount();
-      const res = await slackRequest(`${stack.urls.api}${path}`, b, { secret, contentType: type });
-      expect(res.status).toBe(400);
-      const json = (await res.json()) as { error: string; message: string };
+    ])('%s → 400 naming the problem', async (_n, path, body, type, code, msg) => {
+      const before = await ledgerClaims();
+      const res = await post(path, body, signed(body, type));
+      expect(res.statusCode).toBe(400);
+      const json = res.json<{ error: string; message: string }>();
       expect(json.error).toBe(code);
       expect(json.message).toMatch(msg);
-      expect(await inboundCount()).toBe(before);
+      expect(await ledgerClaims()).toBe(before);
     });
   });
 
@@ -345,7 +350,6 @@ describe('Slack ingress through the real endpoints', () => {
         },
       ],
     });
-    const before = await inboundCount();
     const click = await slack.clickButton({
       user: 'U0BOB',
       channel: 'C0OPSALERT',
@@ -353,7 +357,6 @@ describe('Slack ingress through the real endpoints', () => {
       action_id: 'other_app_button',
     });
     expect(click.delivery.status).toBe(200);
-    expect(await inboundCount()).toBe(before);
     expect(await inboundEventsRepo(pool).get('slack_interaction', click.trigger_id)).toBeUndefined();
   });
 
