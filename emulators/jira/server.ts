@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createSnapshotter } from '../shared/snapshot.js';
 import { timingSafeEqual } from 'node:crypto';
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -130,37 +129,23 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
   );
 
   // ---------- snapshot ----------
-  let saveTimer: NodeJS.Timeout | undefined;
-  const saveNow = () => {
-    if (!opts.snapshotPath) return;
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = undefined;
-    mkdirSync(dirname(opts.snapshotPath), { recursive: true });
-    const tmp = `${opts.snapshotPath}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, state: store.state }));
-    renameSync(tmp, opts.snapshotPath);
-  };
-  const scheduleSave = () => {
-    if (!opts.snapshotPath || saveTimer) return;
-    saveTimer = setTimeout(() => {
-      try {
-        saveNow();
-      } catch (err) {
-        opts.logger?.warn('jira emulator: snapshot save failed', err);
-      }
-    }, 250);
-  };
+  // Shared {version, data} format; a snapshot from before it ({version, state}) has no data and is ignored.
+  const snapshot = createSnapshotter<StoreState>({
+    path: opts.snapshotPath,
+    version: 1,
+    data: () => store.state,
+    debounceMs: 250,
+    warn: (msg, err) => opts.logger?.warn(`jira emulator: ${msg}`, err),
+  });
 
   const store = new JiraStore(
     seed,
     () => url,
     (e) => dispatcher.dispatch(e),
-    scheduleSave,
+    () => snapshot.scheduleSave(),
   );
-  if (opts.snapshotPath && existsSync(opts.snapshotPath)) {
-    const snap = JSON.parse(readFileSync(opts.snapshotPath, 'utf8')) as { version?: number; state?: StoreState };
-    if (snap.version === 1 && snap.state) store.state = snap.state;
-  }
+  const saved = snapshot.load();
+  if (saved) store.state = saved;
 
   const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
   // Bodies are kept raw and parsed per route so that invalid JSON, empty bodies and the odd content
@@ -581,7 +566,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
     checkPropertyValue(ctx.body);
     const existed = key in comment.properties;
     comment.properties[key] = ctx.body;
-    scheduleSave();
+    snapshot.scheduleSave();
     return { status: existed ? 200 : 201 };
   });
   api('DELETE', '/comment/:commentId/properties/:propertyKey', (ctx) => {
@@ -589,7 +574,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
     const key = ctx.params.propertyKey ?? '';
     if (!(key in comment.properties)) throw new ApiError(404, [`The property with key '${key}' does not exist.`]);
     delete comment.properties[key];
-    scheduleSave();
+    snapshot.scheduleSave();
     return { status: 204 };
   });
 
@@ -630,7 +615,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       const key = ctx.params.propertyKey ?? '';
       if (!(key in issue.properties)) throw new ApiError(404, [`The property with key '${key}' does not exist.`]);
       delete issue.properties[key];
-      scheduleSave();
+      snapshot.scheduleSave();
       return { status: 204 };
     },
     { write: true },
@@ -953,7 +938,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       faults.clear();
       globalBuckets.reset();
       issueBuckets.reset();
-      scheduleSave();
+      snapshot.scheduleSave();
       return { ok: true };
     });
   }
@@ -969,7 +954,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
     },
     async stop() {
       await app.close();
-      if (opts.snapshotPath) saveNow();
+      snapshot.saveNow();
     },
   };
 }

@@ -1,6 +1,5 @@
+import { createSnapshotter } from '../shared/snapshot.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import fastifyFormbody from '@fastify/formbody';
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -102,35 +101,16 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   loadTokens();
 
   // ---- snapshot ----
-  let saveTimer: NodeJS.Timeout | undefined;
-  const saveNow = () => {
-    if (!opts.snapshotPath) return;
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = undefined;
-    mkdirSync(dirname(opts.snapshotPath), { recursive: true });
-    const tmp = `${opts.snapshotPath}.tmp`;
-    // Write-then-rename so a crash mid-write never leaves a truncated snapshot.
-    writeFileSync(tmp, JSON.stringify({ version: SNAPSHOT_VERSION, data: ws.data }));
-    renameSync(tmp, opts.snapshotPath);
-  };
-  ws.onChange = () => {
-    if (!opts.snapshotPath || saveTimer) return;
-    saveTimer = setTimeout(() => {
-      try {
-        saveNow();
-      } catch (err) {
-        log?.warn('slack-emulator: snapshot save failed', err);
-      }
-    }, 200);
-  };
-  if (opts.snapshotPath && existsSync(opts.snapshotPath)) {
-    try {
-      const snap = JSON.parse(readFileSync(opts.snapshotPath, 'utf8')) as { version: number; data: WorkspaceData };
-      if (snap.version === SNAPSHOT_VERSION) ws.load(snap.data);
-    } catch (err) {
-      log?.warn('slack-emulator: ignoring unreadable snapshot', err);
-    }
-  }
+  const snapshot = createSnapshotter<WorkspaceData>({
+    path: opts.snapshotPath,
+    version: SNAPSHOT_VERSION,
+    data: () => ws.data,
+    debounceMs: 200,
+    warn: (msg, err) => log?.warn(`slack-emulator: ${msg}`, err),
+  });
+  ws.onChange = () => snapshot.scheduleSave();
+  const saved = snapshot.load();
+  if (saved) ws.load(saved);
   ws.onMessage = (c) => outbound.onMessage(c);
   ws.onReaction = (c) => outbound.onReaction(c);
 
@@ -343,7 +323,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       for (const t of scheduleTimers) clearTimeout(t);
       scheduleTimers.clear();
       await app.close();
-      if (opts.snapshotPath) saveNow();
+      snapshot.saveNow();
     },
   };
 }
