@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, SANDBOX_CREDENTIALS } from '../../src/config/index.js';
 import { SANDBOX_DEFAULTS } from '../../emulators/shared/defaults.js';
 
+/** Every routing channel a non-sandbox config requires. */
+const CHANNELS = {
+  SLACK_CHANNEL_PAYMENTS: 'C01PAY',
+  SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
+  SLACK_CHANNEL_APPROVALS: 'C03APPR',
+  SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
+  SLACK_CHANNEL_OPS_ALERTS: 'C05OPS',
+  SLACK_CHANNEL_TICKETS: 'C06TIX',
+};
+
 describe('loadConfig', () => {
   it('defaults to sandbox mode with emulator URLs and documented credentials when nothing is set', () => {
     const c = loadConfig({});
@@ -48,12 +58,7 @@ describe('loadConfig', () => {
     const c = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-real',
       SLACK_SIGNING_SECRET: 's',
-      SLACK_CHANNEL_PAYMENTS: 'C01PAY',
-      SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
-      SLACK_CHANNEL_APPROVALS: 'C03APPR',
-      SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
-      SLACK_CHANNEL_OPS_ALERTS: 'C05OPS',
-      SLACK_CHANNEL_TICKETS: 'C06TIX',
+      ...CHANNELS,
       JIRA_HOST: 'https://acme.atlassian.net',
       JIRA_EMAIL: 'bot@acme.com',
       JIRA_API_TOKEN: 't',
@@ -87,12 +92,7 @@ describe('loadConfig', () => {
         THREADLINE_SANDBOX: 'false',
         SLACK_BOT_TOKEN: 'x',
         SLACK_SIGNING_SECRET: 's',
-        SLACK_CHANNEL_PAYMENTS: 'C01PAY',
-        SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
-        SLACK_CHANNEL_APPROVALS: 'C03APPR',
-        SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
-        SLACK_CHANNEL_OPS_ALERTS: 'C05OPS',
-        SLACK_CHANNEL_TICKETS: 'C06TIX',
+        ...CHANNELS,
       }).sandbox,
     ).toBe(false);
   });

@@ -276,25 +276,27 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     requireType(req, FORM_TYPE);
     const cmd = validate(slashCommandSchema, Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), 'command');
     const [sub = 'help', ...args] = cmd.text.trim().split(/\s+/).filter(Boolean);
+    /** A command's slower answer: deduped by trigger id, one Temporal call (slackResponseWorkflow). */
+    const handOffCommand = (type: string, request: SlackResponseRequest) =>
+      handOff(hand, {
+        source: 'slack_command',
+        eventId: cmd.trigger_id,
+        type,
+        rawBody: raw,
+        subject: `command:${cmd.user_id}`,
+        workflowId: `slack-response:${cmd.trigger_id}`,
+        send: () => respondLater(cmd.trigger_id, request),
+      });
 
     if (sub === 'status') {
       const query = args[0];
       if (!query) return reply.send(ephemeral('Usage: `/threadline status <id>` (e.g. `payment:order_123`, `OPS-7`).'));
-      await handOff(hand, {
-        source: 'slack_command',
-        eventId: cmd.trigger_id,
-        type: 'status',
-        rawBody: raw,
-        subject: `command:${cmd.user_id}`,
-        workflowId: `slack-response:${cmd.trigger_id}`,
-        send: () =>
-          respondLater(cmd.trigger_id, {
-            kind: 'status',
-            responseUrl: cmd.response_url,
-            user: cmd.user_id,
-            channel: cmd.channel_id,
-            query,
-          }),
+      await handOffCommand('status', {
+        kind: 'status',
+        responseUrl: cmd.response_url,
+        user: cmd.user_id,
+        channel: cmd.channel_id,
+        query,
       });
       metric('command:status', 'handed_off');
       return reply.send(ephemeral(`Looking up \`${query}\`…`));
@@ -302,21 +304,12 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     if (sub === 'approval') {
       // The route never calls Slack: a short workflow opens the modal with the trigger (valid 3 s).
       const workflowId = `approval:${newApprovalId()}`;
-      await handOff(hand, {
-        source: 'slack_command',
-        eventId: cmd.trigger_id,
-        type: 'approval',
-        rawBody: raw,
-        subject: `command:${cmd.user_id}`,
-        workflowId: `slack-response:${cmd.trigger_id}`,
-        send: () =>
-          respondLater(cmd.trigger_id, {
-            kind: 'open_view',
-            triggerId: cmd.trigger_id,
-            user: cmd.user_id,
-            view: buildCreateRequestModal(workflowId),
-            responseUrl: cmd.response_url,
-          }),
+      await handOffCommand('approval', {
+        kind: 'open_view',
+        triggerId: cmd.trigger_id,
+        user: cmd.user_id,
+        view: buildCreateRequestModal(workflowId),
+        responseUrl: cmd.response_url,
       });
       metric('command:approval', 'handed_off');
       return reply.send();

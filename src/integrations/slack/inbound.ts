@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SlackThreadEvent } from '../../contracts/slack-inbound.js';
 
 /**
  * Zod schemas for what Slack sends us, strict only where we depend on a field (Slack adds fields
@@ -186,15 +187,8 @@ export type ClassifiedEvent =
       kind: 'thread';
       /** Where to look up the owning subject (slack_messages: a message's ts or its thread root). */
       lookup: { channel: string; ts: string };
-      event: {
-        kind: 'message' | 'message_changed' | 'message_deleted' | 'reaction_added' | 'reaction_removed';
-        channel: string;
-        threadTs: string;
-        ts: string;
-        user: string;
-        text?: string;
-        reaction?: string;
-      };
+      /** The workflow signal minus what the envelope adds (event id and time). */
+      event: Omit<SlackThreadEvent, 'eventId' | 'eventTime'>;
     };
 
 type EventCallback = Extract<SlackEnvelope, { type: 'event_callback' }>;
