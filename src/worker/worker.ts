@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Duration } from '@temporalio/common';
-import type { NativeConnection } from '@temporalio/worker';
+import type { BundleOptions, NativeConnection } from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 
@@ -12,9 +12,7 @@ export function workflowsEntry(): string {
 }
 
 /** Our sources import `./x.js` (NodeNext); when bundling `.ts` sources webpack must map that back to `.ts`. */
-const webpackConfigHook = (
-  config: Parameters<NonNullable<Parameters<typeof bundleWorkflowCode>[0]['webpackConfigHook']>>[0],
-) => {
+const webpackConfigHook: NonNullable<BundleOptions['webpackConfigHook']> = (config) => {
   config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
   return config;
 };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import './provided.js';
+import { loadConfig } from '../../src/config/index.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres.js';
@@ -12,16 +13,6 @@ import { startTemporalDevServer } from '../../src/infra/temporal-dev-server.js';
 import { ensureNamespace } from '../../src/infra/temporal-namespace.js';
 import { bundleWorkflows } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
-
-const TEMPORAL_CONFIG = {
-  address: undefined,
-  namespace: 'default',
-  taskQueue: 'unused',
-  apiKey: undefined,
-  tls: undefined,
-  devPort: 0,
-  uiPort: 0,
-};
 
 /**
  * One Temporal dev server (in memory, headless, free port), one embedded Postgres (temp dir,
@@ -48,7 +39,7 @@ export default async function setup(project: TestProject) {
     throw [devR, pgR, bundleR].find((r) => r.status === 'rejected')!.reason;
   }
   const [dev, pg, bundle] = [devR.value, pgR.value, bundleR.value];
-  const conn = await connectClient(TEMPORAL_CONFIG, dev.address);
+  const conn = await connectClient(loadConfig({}).temporal, dev.address);
   await ensureNamespace(conn, 'default', log, { setRetention: true });
   await conn.close();
   const pool = createPool(pg.databaseUrl);
