@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import bolt from '@slack/bolt';
-import { createPool } from '../src/db/pool.js';
-import { slackMessagesRepo } from '../src/db/repositories.js';
+import { createPool } from '../src/platform/db/pool.js';
+import { slackMessagesRepo } from '../src/platform/db/repositories.js';
 import { computeSlackSignature } from '../src/integrations/slack/signature.js';
 import { startBenchStack } from './harness.js';
 import { fmtMiB, fmtMs, summarize } from './stats.js';

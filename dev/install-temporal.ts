@@ -1,4 +1,4 @@
-import { ensureTemporalCli } from '../src/infra/temporal-cli.js';
+import { ensureTemporalCli } from '../src/platform/infra/temporal-cli.js';
 
 /** `npm run temporal:install` (also run before `npm test`): find or build the Temporal CLI once per machine. */
 if (process.env.TEMPORAL_ADDRESS) {

@@ -4,14 +4,14 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startJiraEmulator } from '../emulators/jira/server.js';
 import { startSlackEmulator } from '../emulators/slack/server.js';
 import { startApi } from '../src/api/server.js';
-import type { Config } from '../src/config/index.js';
-import { startEmbeddedPostgres } from '../src/infra/embedded-postgres.js';
-import { ensureTemporalCli, type Log } from '../src/infra/temporal-cli.js';
-import { connectClient } from '../src/infra/temporal-connection.js';
-import { startTemporalDevServer } from '../src/infra/temporal-dev-server.js';
-import { ensureNamespace } from '../src/infra/temporal-namespace.js';
-import type { Logger } from '../src/observability/logger.js';
-import { createMetrics } from '../src/observability/metrics.js';
+import type { Config } from '../src/platform/config/index.js';
+import { startEmbeddedPostgres } from '../src/platform/infra/embedded-postgres.js';
+import { ensureTemporalCli, type Log } from '../src/platform/infra/temporal-cli.js';
+import { connectClient } from '../src/platform/temporal/connection.js';
+import { startTemporalDevServer } from '../src/platform/infra/temporal-dev-server.js';
+import { ensureNamespace } from '../src/platform/temporal/namespace.js';
+import type { Logger } from '../src/platform/observability/logger.js';
+import { createMetrics } from '../src/platform/observability/metrics.js';
 import { startWorker } from '../src/worker/run.js';
 
 export interface StackUrls {

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from '../src/config/index.js';
-import { createLogger } from '../src/observability/logger.js';
+import { ConfigError, loadConfig } from '../src/platform/config/index.js';
+import { createLogger } from '../src/platform/observability/logger.js';
 import { redactDatabaseUrl, startStack } from './stack.js';
 
 /** `npm start`: the whole stack with embedded defaults, until Ctrl-C. */

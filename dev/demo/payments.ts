@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../emulators/slack/admin-client.js';
-import { SANDBOX_CREDENTIALS } from '../../src/config/index.js';
+import { SANDBOX_CREDENTIALS } from '../../src/platform/config/index.js';
 import { deliverRazorpay, razorpayEvent } from '../../test/fixtures/razorpay/build.js';
 import type { DemoContext } from '../demo.js';
 

@@ -1,17 +1,17 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config/index.js';
-import type { Pool } from '../db/pool.js';
-import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo } from '../db/repositories.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { AppError } from './errors.js';
+import type { Config } from '../platform/config/index.js';
+import type { Pool } from '../platform/db/pool.js';
+import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo } from '../platform/db/repositories.js';
+import type { Logger } from '../platform/observability/logger.js';
+import type { Metrics } from '../platform/observability/metrics.js';
+import { AppError } from '../platform/http/errors.js';
 import type { Readiness } from './readiness.js';
-import { approvalRoutes } from './routes/approvals.js';
+import { approvalRoutes } from '../flows/approvals/api.js';
 import { healthRoutes } from './routes/health.js';
-import { slackRoutes } from './routes/slack.js';
-import { paymentRoutes } from './routes/payments.js';
-import { razorpayWebhookRoutes } from './routes/razorpay-webhook.js';
+import { slackRoutes } from '../platform/slack-ingress/routes.js';
+import { paymentRoutes } from '../flows/payments/api.js';
+import { razorpayWebhookRoutes } from '../flows/payments/webhook.js';
 import { systemRoutes } from './routes/system.js';
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from '../config/index.js';
-import { createLogger } from '../observability/logger.js';
-import { createMetrics } from '../observability/metrics.js';
+import { ConfigError, loadConfig } from '../platform/config/index.js';
+import { createLogger } from '../platform/observability/logger.js';
+import { createMetrics } from '../platform/observability/metrics.js';
 import { startApi } from './server.js';
 
 /** Production entry: `node dist/api/main.js` against an external Temporal and Postgres. */

@@ -3,8 +3,8 @@ import proto from '@temporalio/proto';
 
 // CommonJS package: named ESM imports fail under plain node (tsx hides that).
 const { temporal } = proto;
-import { pendingMigrations } from '../db/migrate.js';
-import type { Pool } from '../db/pool.js';
+import { pendingMigrations } from '../platform/db/migrate.js';
+import type { Pool } from '../platform/db/pool.js';
 
 export type CheckResult = { ok: true; detail?: string } | { ok: false; error: string };
 export type Readiness = () => Promise<Record<string, CheckResult>>;

@@ -1,12 +1,12 @@
 import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config/index.js';
-import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
-import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../db/repositories.js';
-import { connectClient } from '../infra/temporal-connection.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Config } from '../platform/config/index.js';
+import { migrate } from '../platform/db/migrate.js';
+import { createPool } from '../platform/db/pool.js';
+import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../platform/db/repositories.js';
+import { connectClient } from '../platform/temporal/connection.js';
+import type { Logger } from '../platform/observability/logger.js';
+import type { Metrics } from '../platform/observability/metrics.js';
 import { buildApp } from './app.js';
 import { createReadiness } from './readiness.js';
 

@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig } from '../config/index.js';
-import { connectClient } from '../infra/temporal-connection.js';
-import { ensureNamespace } from '../infra/temporal-namespace.js';
-import { createLogger } from '../observability/logger.js';
-import { createMetrics } from '../observability/metrics.js';
+import { ConfigError, loadConfig } from '../platform/config/index.js';
+import { connectClient } from '../platform/temporal/connection.js';
+import { ensureNamespace } from '../platform/temporal/namespace.js';
+import { createLogger } from '../platform/observability/logger.js';
+import { createMetrics } from '../platform/observability/metrics.js';
 import { startWorker } from './run.js';
 
 /** Production entry: `node dist/worker/main.js` against an external Temporal and Postgres. */

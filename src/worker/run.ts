@@ -1,15 +1,15 @@
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from '../activities/index.js';
-import type { Config } from '../config/index.js';
-import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
-import { paymentsRepo } from '../db/payments-repo.js';
-import { auditLogRepo, slackMessagesRepo } from '../db/repositories.js';
+import { createActivities } from './activities.js';
+import type { Config } from '../platform/config/index.js';
+import { migrate } from '../platform/db/migrate.js';
+import { createPool } from '../platform/db/pool.js';
+import { paymentsRepo } from '../flows/payments/repo.js';
+import { auditLogRepo, slackMessagesRepo } from '../platform/db/repositories.js';
 import { createSlackClient } from '../integrations/slack/client.js';
-import { connectClient, connectWorker } from '../infra/temporal-connection.js';
+import { connectClient, connectWorker } from '../platform/temporal/connection.js';
 import { Client } from '@temporalio/client';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Logger } from '../platform/observability/logger.js';
+import type { Metrics } from '../platform/observability/metrics.js';
 import { installTemporalRuntime } from './runtime.js';
 import { createWorker } from './worker.js';
 

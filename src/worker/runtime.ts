@@ -1,5 +1,5 @@
 import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../platform/observability/logger.js';
 
 let installed = false;
 

@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import type { Duration } from '@temporalio/common';
 import type { BundleOptions, NativeConnection } from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { Activities } from '../activities/index.js';
+import type { Activities } from './activities.js';
 
 /** Source entry of the workflow bundle: `.ts` under tsx/vitest, `.js` in dist. */
 export function workflowsEntry(): string {
-  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-  return existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+  const ts = fileURLToPath(new URL('./workflows.ts', import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL('./workflows.js', import.meta.url));
 }
 
 /** Our sources import `./x.js` (NodeNext); when bundling `.ts` sources webpack must map that back to `.ts`. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { pingWorkflowId } from '../../contracts/ids.js';
-import type { PingInput, PingResult } from '../../contracts/ping.js';
-import { apiKeyGuard } from '../auth.js';
+import { pingWorkflowId } from '../../platform/temporal/workflow/ids.js';
+import type { PingInput, PingResult } from '../../platform/system/contract.js';
+import { apiKeyGuard } from '../../platform/http/auth.js';
 import type { AppDeps } from '../app.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../platform/http/errors.js';
 
 export async function systemRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const guard = apiKeyGuard(deps.config.apiKeys);

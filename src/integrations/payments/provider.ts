@@ -1,4 +1,4 @@
-import type { PaymentEvent } from '../../contracts/payment.js';
+import type { PaymentEvent } from '../../flows/payments/contract.js';
 
 /**
  * The provider boundary. A webhook route is provider-agnostic: it asks the adapter to verify the

@@ -1,0 +1,58 @@
+import type { WebClient } from '@slack/web-api';
+import type { PaymentLifecycleState } from './contract.js';
+import type { PaymentsRepo } from './repo.js';
+import { payerKey } from './domain/routing.js';
+import { classifySlackError, toActivityFailure } from '../../integrations/slack/errors.js';
+
+export interface PaymentActivityDeps {
+  payments: PaymentsRepo;
+  slack: WebClient;
+}
+
+/**
+ * Payment lifecycle activities: the lookups routing needs from our records, owner resolution,
+ * and the DB snapshot that serves `GET /v1/payments/:id` once the workflow is closed and lets a
+ * restarted lifecycle continue in the same thread.
+ */
+export function createPaymentActivities(deps: PaymentActivityDeps) {
+  return {
+    /** Routing facts from our records (the rule itself is pure: domain/payments/routing.ts). */
+    async lookupPaymentRoutingFacts(input: {
+      lifecycleId: string;
+      payerName: string | undefined;
+    }): Promise<{ payerHasCompletedInstallment: boolean }> {
+      if (!input.payerName) return { payerHasCompletedInstallment: false };
+      return {
+        payerHasCompletedInstallment: await deps.payments.payerHasCompletedInstallment(
+          payerKey(input.payerName),
+          input.lifecycleId,
+        ),
+      };
+    },
+
+    /** A Slack user id as is; an email through users.lookupByEmail; unknown → undefined (shown as text). */
+    async resolvePaymentOwner(input: { owner: string }): Promise<{ slackUserId: string | undefined }> {
+      const owner = input.owner.trim();
+      if (/^[UW][A-Z0-9]{2,}$/.test(owner)) return { slackUserId: owner };
+      if (!owner.includes('@')) return { slackUserId: undefined };
+      try {
+        const res = await deps.slack.users.lookupByEmail({ email: owner });
+        return { slackUserId: res.user?.id };
+      } catch (err) {
+        const c = classifySlackError(err);
+        if (c.kind === 'permanent' || c.kind === 'already_done') return { slackUserId: undefined }; // users_not_found
+        throw toActivityFailure('users.lookupByEmail', c);
+      }
+    },
+
+    async savePaymentSnapshot(state: PaymentLifecycleState): Promise<void> {
+      await deps.payments.saveSnapshot(state, state.initiation ? payerKey(state.initiation.payerName) : undefined);
+    },
+
+    /** The last snapshot of an earlier run of this lifecycle (a late event restarted it), if any. */
+    async loadPaymentSnapshot(input: { lifecycleId: string }): Promise<PaymentLifecycleState | undefined> {
+      return (await deps.payments.get(input.lifecycleId))?.state;
+    },
+  };
+}
+export type PaymentActivities = ReturnType<typeof createPaymentActivities>;

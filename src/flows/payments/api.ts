@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../../platform/config/index.js';
+import { paymentWorkflowId } from '../../platform/temporal/workflow/ids.js';
+import {
+  initiatePaymentSignal,
+  paymentStateQuery,
+  type PaymentInitiation,
+  type PaymentLifecycleInput,
+  type PaymentLifecycleState,
+} from './contract.js';
+import { idempotencyRepo } from '../../platform/http/idempotency-repo.js';
+import { paymentsRepo } from './repo.js';
+import { paymentAmount } from './domain/lifecycle.js';
+import { CURRENCY_PATTERN, formatAmount } from './domain/money.js';
+import { STATUS_LABEL } from './domain/status.js';
+import type { paymentLifecycleWorkflow } from './workflow.js';
+import { apiKeyGuard } from '../../platform/http/auth.js';
+import type { AppDeps } from '../../api/app.js';
+import { AppError, describeZodIssues } from '../../platform/http/errors.js';
+import { withIdempotency } from '../../platform/http/idempotency.js';
+
+/** Lifecycle ids are order ids: provider ids are short ASCII tokens; keep Slack keys and URLs safe. */
+export const lifecycleIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'an id of 1-64 letters, digits, _ . : -');
+
+const initiationBody = z.object({
+  orderId: lifecycleIdSchema,
+  paymentId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a provider payment id')
+    .optional(),
+  payerName: z.string().trim().min(1).max(200),
+  amount: z.number().int('an integer number of minor units').positive().max(Number.MAX_SAFE_INTEGER),
+  currency: z
+    .string()
+    .transform((c) => c.toUpperCase())
+    .pipe(z.string().regex(CURRENCY_PATTERN, 'an ISO 4217 code like INR')),
+  paymentType: z.enum(['full', 'part']),
+  owner: z
+    .string()
+    .trim()
+    .refine((o) => /^[UW][A-Z0-9]{2,}$/.test(o) || z.email().safeParse(o).success, 'a Slack user id or an email')
+    .optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((m) => JSON.stringify(m).length <= 8192, 'at most 8 KiB of JSON')
+    .optional(),
+});
+
+/** The workflow's start input: policy and channels from config (workflows never read config). */
+export function paymentLifecycleInput(config: Config, lifecycleId: string): PaymentLifecycleInput {
+  return {
+    lifecycleId,
+    policy: { ...config.payments },
+    channels: {
+      payments: config.slack.channels.payments,
+      partPayments: config.slack.channels.partPayments,
+      escalations: config.slack.channels.escalations,
+    },
+  };
+}
+
+/** Workflow start options shared by the API and the webhook routes (same id → same lifecycle). */
+export function paymentStartOptions(config: Config, lifecycleId: string) {
+  return {
+    workflowId: paymentWorkflowId(lifecycleId),
+    taskQueue: config.temporal.taskQueue,
+    args: [paymentLifecycleInput(config, lifecycleId)] as [PaymentLifecycleInput],
+    // A closed lifecycle may be started again by a late event: the new run resumes from the DB
+    // snapshot into the same thread (see the workflow).
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+  };
+}
+
+/** The public view of a lifecycle (GET /v1/payments/:id). */
+export function presentLifecycle(s: PaymentLifecycleState, source: 'workflow' | 'database') {
+  const amount = paymentAmount(s);
+  return {
+    lifecycleId: s.lifecycleId,
+    workflowId: paymentWorkflowId(s.lifecycleId),
+    status: s.status,
+    statusLabel: STATUS_LABEL[s.status],
+    source,
+    orderId: s.initiation?.orderId ?? s.provider.orderId ?? null,
+    paymentId: s.provider.paymentId ?? null,
+    payerName: s.initiation?.payerName ?? null,
+    paymentType: s.initiation?.paymentType ?? null,
+    amount: amount
+      ? { minor: amount.amount, currency: amount.currency, formatted: formatAmount(amount.amount, amount.currency) }
+      : null,
+    owner: s.initiation?.owner ?? null,
+    slack: s.root ? { channel: s.root.channel, ts: s.root.ts, routingReason: s.routing?.reason ?? null } : null,
+    refundedAmount: s.refundedAmount,
+    escalated: s.escalated,
+    overdue: s.overdue,
+    lastError: s.provider.lastError ?? null,
+    eventsProcessed: s.processedEventIds.length,
+    timeline: s.timeline,
+  };
+}
+
+export function paymentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const guard = apiKeyGuard(deps.config.apiKeys);
+  const idempotency = idempotencyRepo(deps.pool);
+  const payments = paymentsRepo(deps.pool);
+
+  /** "Payment initiated": starts (or joins) the lifecycle `payment:<orderId>`; 202 with its id. */
+  app.post('/v1/payments', { preHandler: guard }, async (req, reply) => {
+    const res = await withIdempotency(idempotency, req, 'POST /v1/payments', async () => {
+      const parsed = initiationBody.safeParse(req.body);
+      if (!parsed.success) throw AppError.badRequest('invalid_body', describeZodIssues(parsed.error.issues));
+      const b = parsed.data;
+      const initiation: PaymentInitiation = {
+        lifecycleId: b.orderId,
+        orderId: b.orderId,
+        paymentId: b.paymentId,
+        payerName: b.payerName,
+        amount: b.amount,
+        currency: b.currency,
+        paymentType: b.paymentType,
+        owner: b.owner,
+        metadata: b.metadata,
+        requestedBy: callerFingerprint(req.headers.authorization),
+        receivedAt: new Date().toISOString(),
+      };
+      await startWithSignal(deps.temporal, deps.config, b.orderId, initiation);
+      return {
+        statusCode: 202,
+        body: {
+          lifecycleId: b.orderId,
+          workflowId: paymentWorkflowId(b.orderId),
+          status: 'accepted',
+          links: { self: `/v1/payments/${encodeURIComponent(b.orderId)}` },
+        },
+      };
+    });
+    if (res.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(res.statusCode).send(res.body);
+  });
+
+  /** Current state and timeline: from the workflow (query), else the last DB snapshot. */
+  app.get('/v1/payments/:id', { preHandler: guard }, async (req, reply) => {
+    const id = lifecycleIdSchema.safeParse((req.params as { id?: string }).id);
+    if (!id.success) throw AppError.badRequest('invalid_id', `id: ${id.error.issues[0]?.message ?? 'invalid'}`);
+    const handle = deps.temporal.workflow.getHandle(paymentWorkflowId(id.data));
+    try {
+      const desc = await handle.describe();
+      if (desc.status.name === 'RUNNING') {
+        const state = await handle.query(paymentStateQuery);
+        return reply.send(presentLifecycle(state, 'workflow'));
+      }
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError))
+        req.log.warn({ err }, 'payment state query failed; using the DB snapshot');
+    }
+    const row = await payments.get(id.data);
+    if (!row) throw AppError.notFound('payment_not_found', `no payment lifecycle ${id.data}`);
+    return reply.send(presentLifecycle(row.state, 'database'));
+  });
+  return Promise.resolve();
+}
+
+async function startWithSignal(temporal: Client, config: Config, lifecycleId: string, initiation: PaymentInitiation) {
+  try {
+    await temporal.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentInitiation]>(
+      'paymentLifecycleWorkflow',
+      { ...paymentStartOptions(config, lifecycleId), signal: initiatePaymentSignal, signalArgs: [initiation] },
+    );
+  } catch (err) {
+    throw AppError.unavailable(
+      'temporal_unavailable',
+      `could not start the payment lifecycle: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown'}`,
+    );
+  }
+}
+
+/** A stable, non-reversible name for the caller (never the key itself). */
+function callerFingerprint(authorization: string | undefined): string {
+  const key = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  return `key_${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+}

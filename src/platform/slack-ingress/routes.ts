@@ -1,0 +1,377 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { z } from 'zod';
+import {
+  slackActionSignal,
+  slackActionUpdate,
+  slackThreadEventSignal,
+  type SlackActionRequest,
+  type SlackResponseRequest,
+  type SlackThreadEvent,
+} from '../slack/inbound-contract.js';
+import { buildCreateRequestModal } from '../../flows/approvals/domain/blocks.js';
+import { parseCreateSubmission } from '../../flows/approvals/domain/create-modal.js';
+import { ACTIONS, parseActionId, parseTarget, validateViewFields } from '../slack/actions.js';
+import type { viewSubmissionSchema } from '../../integrations/slack/inbound.js';
+import {
+  classifySlackEvent,
+  flattenViewState,
+  interactionSchema,
+  slackEnvelopeSchema,
+  slashCommandSchema,
+  type SlackInteraction,
+} from '../../integrations/slack/inbound.js';
+import { verifySlackSignature } from '../../integrations/slack/signature.js';
+import type { AppDeps } from '../../api/app.js';
+import { AppError, describeZodIssues } from '../http/errors.js';
+import { handOff } from '../ledger/handoff.js';
+import { approvalInput, newApprovalId, slackModalSpec } from '../../flows/approvals/api.js';
+
+/** Slack gives us 3 s; leave room for the network on both sides. */
+const TEMPORAL_DEADLINE_MS = 2_000;
+const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * The Slack front door: verify → parse → validate → dedup → one Temporal call → ack. Nothing here
+ * calls Slack; answers that take longer than the ack go through `slackResponseWorkflow`.
+ */
+export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  // Signatures are over the exact bytes: take every body raw, verify, and only then parse.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    done(null, body);
+  });
+
+  const now = deps.now ?? Date.now;
+  const hand = { inbound: deps.repos.inbound, metrics: deps.metrics };
+  const metric = (type: string, outcome: string) => deps.metrics.inboundEvents.inc({ source: 'slack', type, outcome });
+
+  function verify(req: FastifyRequest, kind: string): Buffer {
+    const raw = req.rawBody ?? Buffer.alloc(0);
+    const res = verifySlackSignature({
+      signingSecret: deps.config.slack.signingSecret,
+      timestamp: header(req, 'x-slack-request-timestamp'),
+      signature: header(req, 'x-slack-signature'),
+      rawBody: raw,
+      nowSeconds: Math.floor(now() / 1000),
+    });
+    if (!res.ok) {
+      metric(kind, 'rejected');
+      throw AppError.unauthorized(res.reason, `Slack request verification failed: ${res.reason}`);
+    }
+    return raw;
+  }
+
+  function requireType(req: FastifyRequest, expected: string): void {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== expected) {
+      throw AppError.badRequest('unsupported_content_type', `content-type must be ${expected} (got ${type || 'none'})`);
+    }
+  }
+
+  function parseJson(text: string, what: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw AppError.badRequest('invalid_json', `${what} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  function validate<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+    const r = schema.safeParse(value);
+    if (!r.success) throw AppError.badRequest('invalid_payload', `${what}: ${describeZodIssues(r.error.issues)}`);
+    return r.data;
+  }
+
+  const withDeadline = <T>(fn: () => Promise<T>) => deps.temporal.withDeadline(now() + TEMPORAL_DEADLINE_MS, fn);
+
+  /** Starts the workflow that answers the user after the ack (idempotent per interaction id). */
+  const respondLater = (id: string, request: SlackResponseRequest) =>
+    withDeadline(() =>
+      deps.temporal.workflow.start('slackResponseWorkflow', {
+        workflowId: `slack-response:${id}`,
+        taskQueue: deps.config.temporal.taskQueue,
+        args: [request],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    );
+
+  // ─── Events API ────────────────────────────────────────────────────────────────────────────
+  app.post('/slack/events', async (req, reply) => {
+    const raw = verify(req, 'event');
+    requireType(req, JSON_TYPE);
+    const envelope = validate(slackEnvelopeSchema, parseJson(raw.toString('utf8'), 'body'), 'event envelope');
+
+    if (envelope.type === 'url_verification') return reply.send({ challenge: envelope.challenge });
+    if (envelope.type === 'app_rate_limited') {
+      req.log.error({ minute: envelope.minute_rate_limited }, 'Slack is rate limiting our Events API subscription');
+      metric('app_rate_limited', 'ignored');
+      return reply.send();
+    }
+
+    const c = classifySlackEvent(envelope);
+    const type = envelope.event.subtype ? `${envelope.event.type}.${envelope.event.subtype}` : envelope.event.type;
+    if (c.kind === 'own_echo') {
+      metric(type, 'own_echo');
+      return reply.send();
+    }
+    if (c.kind === 'installation_ended') {
+      // Loud: every Slack call will fail from now on until someone reinstalls the app.
+      req.log.error({ event: c.type, team: envelope.team_id }, 'Slack installation ended: reinstall the app');
+      metric(type, 'installation_ended');
+      return reply.send();
+    }
+    if (c.kind === 'unsupported') {
+      metric(type, 'unsupported');
+      return reply.send();
+    }
+
+    let subject: string | undefined;
+    try {
+      subject = await deps.repos.slackMessages.subjectFor(c.lookup.channel, c.lookup.ts);
+    } catch {
+      throw AppError.unavailable('storage_unavailable', 'could not look up the thread owner');
+    }
+    if (!subject) {
+      metric(type, 'not_ours');
+      return reply.send();
+    }
+    const signal: SlackThreadEvent = { ...c.event, eventId: envelope.event_id, eventTime: envelope.event_time };
+    await handOff(hand, {
+      source: 'slack',
+      eventId: envelope.event_id,
+      type,
+      rawBody: raw,
+      subject,
+      workflowId: subject,
+      send: () =>
+        withDeadline(() => deps.temporal.workflow.getHandle(subject).signal(slackThreadEventSignal, signal)).catch(
+          (err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) return 'ignored'; // the lifecycle has ended
+            throw err;
+          },
+        ),
+    });
+    return reply.send();
+  });
+
+  // ─── Interactivity ─────────────────────────────────────────────────────────────────────────
+  app.post('/slack/interactions', async (req, reply) => {
+    const raw = verify(req, 'interaction');
+    requireType(req, FORM_TYPE);
+    const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
+    if (!payloadText) throw AppError.badRequest('missing_payload', 'form field "payload" is required');
+    const p = validate(interactionSchema, parseJson(payloadText, 'payload'), 'payload');
+
+    if (p.type === 'view_closed') {
+      metric('view_closed', 'ignored');
+      return reply.send();
+    }
+    if (p.type === 'shortcut' || p.type === 'message_action') {
+      metric(p.type, 'unsupported');
+      return reply.send();
+    }
+
+    const parsed = toActionRequest(p);
+    if (!parsed) {
+      metric(p.type, 'unknown_action');
+      return reply.send();
+    }
+    const { request, workflowId, spec } = parsed;
+
+    if (p.type === 'view_submission' && request.verb === 'approval.create') {
+      // The /threadline approval modal: validate inside the 3 s window, then ONE Temporal call
+      // starts the request (its id was minted when the modal was opened, so a repeat joins it).
+      const parsedModal = parseCreateSubmission(request.fields ?? {}, request.user);
+      if (!parsedModal.ok) return reply.send({ response_action: 'errors', errors: parsedModal.errors });
+      const spec = slackModalSpec(deps.config, workflowId.slice('approval:'.length), request.user, parsedModal.request);
+      await handOff(hand, {
+        source: 'slack_interaction',
+        eventId: request.interactionId,
+        type: `${p.type}:${request.verb}`,
+        rawBody: raw,
+        subject: workflowId,
+        workflowId,
+        send: () =>
+          withDeadline(() =>
+            deps.temporal.workflow.start('approvalWorkflow', {
+              workflowId,
+              taskQueue: deps.config.temporal.taskQueue,
+              args: [approvalInput(deps.config, spec)],
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
+          ),
+      });
+      return reply.send();
+    }
+
+    if (p.type === 'view_submission') {
+      const errors = validateViewFields(spec, request.fields ?? {});
+      if (Object.keys(errors).length > 0) return reply.send({ response_action: 'errors', errors });
+    }
+
+    let rejection: string | undefined;
+    await handOff(hand, {
+      source: 'slack_interaction',
+      eventId: request.interactionId,
+      type: `${p.type}:${request.verb}`,
+      rawBody: raw,
+      subject: workflowId,
+      workflowId,
+      send: async () => {
+        try {
+          if (spec.mode === 'signal') {
+            await withDeadline(() => deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request));
+            return;
+          }
+          // Handlers apply the click synchronously and leave Slack work (posting, updating, modals)
+          // to the workflow's main loop, so the whole update completes within one workflow task.
+          // (A startUpdate waiting for ACCEPTED does not throw on a validator rejection: the
+          // rejection only surfaces from handle.result(), so we wait for the outcome instead.)
+          const result = await withDeadline(() =>
+            deps.temporal.workflow.getHandle(workflowId).executeUpdate(slackActionUpdate, {
+              args: [request],
+              updateId: request.interactionId,
+            }),
+          );
+          if (result.message && p.type === 'block_actions') {
+            await respondLater(request.interactionId, {
+              kind: 'notice',
+              responseUrl: request.responseUrl,
+              channel: request.channel,
+              user: request.user,
+              text: result.message,
+            });
+          }
+        } catch (err) {
+          if (err instanceof WorkflowUpdateFailedError) rejection = err.cause?.message ?? err.message;
+          else if (err instanceof WorkflowNotFoundError) rejection = 'This request is closed; nothing was changed.';
+          else throw err;
+          if (p.type === 'block_actions') {
+            await respondLater(request.interactionId, {
+              kind: 'notice',
+              responseUrl: request.responseUrl,
+              channel: request.channel,
+              user: request.user,
+              text: rejection,
+            });
+          }
+        }
+      },
+    });
+    if (rejection && p.type === 'view_submission') {
+      const firstBlock = Object.keys(p.view.state?.values ?? {})[0] ?? 'reason';
+      return reply.send({ response_action: 'errors', errors: { [firstBlock]: rejection } });
+    }
+    return reply.send();
+  });
+
+  // ─── Slash commands ────────────────────────────────────────────────────────────────────────
+  app.post('/slack/commands', async (req, reply) => {
+    // Slack probes the URL with ssl_check=1; it has no effect, so answer before verification.
+    if (req.rawBody && new URLSearchParams(req.rawBody.toString('utf8')).get('ssl_check') === '1') return reply.send();
+    const raw = verify(req, 'command');
+    requireType(req, FORM_TYPE);
+    const cmd = validate(slashCommandSchema, Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), 'command');
+    const [sub = 'help', ...args] = cmd.text.trim().split(/\s+/).filter(Boolean);
+    /** A command's slower answer: deduped by trigger id, one Temporal call (slackResponseWorkflow). */
+    const handOffCommand = (type: string, request: SlackResponseRequest) =>
+      handOff(hand, {
+        source: 'slack_command',
+        eventId: cmd.trigger_id,
+        type,
+        rawBody: raw,
+        subject: `command:${cmd.user_id}`,
+        workflowId: `slack-response:${cmd.trigger_id}`,
+        send: () => respondLater(cmd.trigger_id, request),
+      });
+
+    if (sub === 'status') {
+      const query = args[0];
+      if (!query) return reply.send(ephemeral('Usage: `/threadline status <id>` (e.g. `payment:order_123`, `OPS-7`).'));
+      await handOffCommand('status', {
+        kind: 'status',
+        responseUrl: cmd.response_url,
+        user: cmd.user_id,
+        channel: cmd.channel_id,
+        query,
+      });
+      metric('command:status', 'handed_off');
+      return reply.send(ephemeral(`Looking up \`${query}\`…`));
+    }
+    if (sub === 'approval') {
+      // The route never calls Slack: a short workflow opens the modal with the trigger (valid 3 s).
+      const workflowId = `approval:${newApprovalId()}`;
+      await handOffCommand('approval', {
+        kind: 'open_view',
+        triggerId: cmd.trigger_id,
+        user: cmd.user_id,
+        view: buildCreateRequestModal(workflowId),
+        responseUrl: cmd.response_url,
+      });
+      metric('command:approval', 'handed_off');
+      return reply.send();
+    }
+    metric(`command:${sub}`, sub === 'help' ? 'answered' : 'unknown');
+    return reply.send(ephemeral(helpText(sub === 'help' ? undefined : sub)));
+  });
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function ephemeral(text: string) {
+  return { response_type: 'ephemeral', text };
+}
+
+export function helpText(unknown?: string): string {
+  return [
+    unknown ? `Unknown command \`${unknown}\`.` : '*Threadline*: durable operational work in Slack.',
+    '• `/threadline status <id>`: where a payment, approval or ticket stands (only you see the answer)',
+    '• `/threadline approval`: ask for an approval (opens a form)',
+    '• `/threadline help`: this message',
+  ].join('\n');
+}
+
+/** Maps a click or modal submission to the workflow request, or undefined when it is not one of ours. */
+function toActionRequest(p: SlackInteraction) {
+  if (p.type === 'shortcut' || p.type === 'message_action') return undefined;
+  if (p.type === 'block_actions') {
+    const a = p.actions[0]!;
+    const verb = parseActionId(a.action_id);
+    const spec = verb ? ACTIONS[verb] : undefined;
+    const t = parseTarget(a.value ?? a.selected_option?.value ?? p.view?.private_metadata);
+    if (!verb || !spec || !t) return undefined;
+    const request: SlackActionRequest = {
+      interactionId: p.trigger_id,
+      verb,
+      user: p.user.id,
+      value: t.extra,
+      channel: p.channel?.id ?? p.container?.channel_id,
+      messageTs: p.message?.ts ?? p.container?.message_ts,
+      triggerId: p.trigger_id,
+      responseUrl: p.response_url,
+      actionTs: a.action_ts,
+    };
+    return { request, workflowId: t.workflowId, spec };
+  }
+  // The remaining members share one schema (view_submission | view_closed); zod's loose index type hides `view`.
+  const v = p as z.infer<typeof viewSubmissionSchema>;
+  const verb = parseActionId(v.view.callback_id ?? '');
+  const spec = verb ? ACTIONS[verb] : undefined;
+  const t = parseTarget(v.view.private_metadata);
+  if (!verb || !spec || !t) return undefined;
+  const request: SlackActionRequest = {
+    interactionId: v.trigger_id ?? `view:${v.view.id}:${v.user.id}`,
+    verb,
+    user: v.user.id,
+    value: t.extra,
+    fields: flattenViewState(v.view.state?.values),
+    triggerId: v.trigger_id,
+  };
+  return { request, workflowId: t.workflowId, spec };
+}

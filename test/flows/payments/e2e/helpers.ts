@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
+import { paymentWorkflowId } from '../../../../src/platform/temporal/workflow/ids.js';
+import { deliverRazorpay, razorpayEvent, type RazorpayEventOpts } from '../../../fixtures/razorpay/build.js';
+import type { TestStack } from '../../../helpers/stack.js';
+
+/** Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. */
+export function paymentsHarness(stack: TestStack) {
+  const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
+  const api = stack.urls.api;
+  const apiKey = stack.config.apiKeys[0]!;
+  const secret = stack.config.razorpay.webhookSecret!;
+
+  const ids = () => {
+    const u = randomUUID().replace(/-/g, '').slice(0, 14);
+    return { orderId: `order_${u}`, paymentId: `pay_${u}` };
+  };
+
+  async function initiate(body: Record<string, unknown>, headers: Record<string, string> = {}) {
+    return fetch(`${api}/v1/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, ...headers },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function webhook(type: string, o: RazorpayEventOpts, eventId = `evt_${randomUUID().slice(0, 18)}`) {
+    const body = JSON.stringify(razorpayEvent(type, o));
+    const res = await deliverRazorpay(api, secret, body, eventId);
+    return { res, eventId, body };
+  }
+
+  /** Top-level messages of `channel` posted for this lifecycle (by the subject in their metadata). */
+  async function roots(channel: string, orderId: string): Promise<InspectedMessage[]> {
+    const subject = paymentWorkflowId(orderId);
+    const all = await slack.channelMessages(channel);
+    return all.filter((m) => (m.metadata?.event_payload as { subject?: string } | undefined)?.subject === subject);
+  }
+
+  /** Waits until the lifecycle's thread has exactly one root with at least `replies` replies; returns it. */
+  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 20_000) {
+    return slack.waitFor(async () => {
+      const r = await roots(channel, orderId);
+      return r.length === 1 && (r[0]!.replies?.length ?? 0) >= replies ? r[0] : undefined;
+    }, timeoutMs);
+  }
+
+  async function getPayment(orderId: string) {
+    const res = await fetch(`${api}/v1/payments/${orderId}`, { headers: { authorization: `Bearer ${apiKey}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { status?: string } };
+  }
+
+  async function waitForStatus(orderId: string, status: string, timeoutMs = 20_000) {
+    return slack.waitFor(async () => {
+      const p = await getPayment(orderId);
+      return p.body.status === status ? p.body : undefined;
+    }, timeoutMs);
+  }
+
+  const initiation = (orderId: string, over: Record<string, unknown> = {}) => ({
+    orderId,
+    payerName: `Payer ${orderId.slice(-6)}`,
+    amount: 123450,
+    currency: 'INR',
+    paymentType: 'full',
+    owner: 'erin@example.com',
+    ...over,
+  });
+
+  async function expectAccepted(res: Response) {
+    expect(res.status, await res.clone().text()).toBe(202);
+    return (await res.json()) as { lifecycleId: string; workflowId: string };
+  }
+
+  return {
+    slack,
+    api,
+    apiKey,
+    secret,
+    ids,
+    initiate,
+    webhook,
+    roots,
+    thread,
+    getPayment,
+    waitForStatus,
+    initiation,
+    expectAccepted,
+  };
+}
+
+/** Text of a message including its blocks (what a person sees). */
+export const seen = (m: InspectedMessage) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;

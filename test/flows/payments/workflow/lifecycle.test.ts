@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
+import {
+  initiatePaymentSignal,
+  paymentEventSignal,
+  paymentStateQuery,
+  type PaymentEvent,
+  type PaymentInitiation,
+  type PaymentLifecycleInput,
+  type PaymentLifecycleState,
+} from '../../../../src/flows/payments/contract.js';
+import type { PostSlackMessageInput, UpdateSlackMessageInput } from '../../../../src/platform/slack/contract.js';
+import type { paymentLifecycleWorkflow } from '../../../../src/flows/payments/workflow.js';
+import { sharedBundle } from '../../../helpers/bundle.js';
+
+/**
+ * The workflow against the real Temporal dev server with in-memory activities: fast branch
+ * coverage (ordering, dedup, timers, close) plus a replay of the recorded history, so a
+ * determinism break fails here before it breaks running lifecycles.
+ */
+describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay', () => {
+  const taskQueue = `payment-wf-${randomUUID()}`;
+  const posts: PostSlackMessageInput[] = [];
+  const updates: UpdateSlackMessageInput[] = [];
+  const audits: AuditEntry[] = [];
+  const snapshots = new Map<string, PaymentLifecycleState>();
+  let failFirstPost = true;
+  let worker: Worker;
+  let running: Promise<void>;
+  let nativeConnection: NativeConnection;
+  let connection: Connection;
+  let client: Client;
+
+  const activities = {
+    postSlackMessage: async (i: PostSlackMessageInput) => {
+      if (failFirstPost) {
+        failFirstPost = false;
+        throw new Error('transient: first post fails');
+      }
+      const prior = posts.find((p) => p.idempotencyKey === i.idempotencyKey);
+      if (!prior) posts.push(i);
+      return { channel: i.channel, ts: `${posts.indexOf(prior ?? i) + 1}.000100`, deduplicated: !!prior };
+    },
+    updateSlackMessage: async (i: UpdateSlackMessageInput) => {
+      updates.push(i);
+    },
+    postSlackEphemeral: async () => undefined,
+    recordAudit: async (e: AuditEntry) => {
+      if (audits.some((a) => a.idempotencyKey === e.idempotencyKey)) return false;
+      audits.push(e);
+      return true;
+    },
+    lookupPaymentRoutingFacts: async () => ({ payerHasCompletedInstallment: false }),
+    resolvePaymentOwner: async ({ owner }: { owner: string }) => ({
+      slackUserId: owner.startsWith('U') ? owner : undefined,
+    }),
+    savePaymentSnapshot: async (s: PaymentLifecycleState) => {
+      const prev = snapshots.get(s.lifecycleId);
+      if (!prev || prev.version <= s.version) snapshots.set(s.lifecycleId, s);
+    },
+    loadPaymentSnapshot: async ({ lifecycleId }: { lifecycleId: string }) => snapshots.get(lifecycleId),
+  };
+
+  beforeAll(async () => {
+    nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await sharedBundle(),
+      activities,
+    });
+    running = worker.run();
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await nativeConnection?.close();
+    await connection?.close();
+  });
+
+  const input = (lifecycleId: string): PaymentLifecycleInput => ({
+    lifecycleId,
+    policy: { escalateAfterMs: 60_000, overdueAfterMs: 120_000, refundGraceMs: 1_000, initiationWaitMs: 200 },
+    channels: { payments: 'C0PAYMENTS', partPayments: 'C0PARTPAY', escalations: 'C0ESCALATE' },
+  });
+  const initiation = (id: string): PaymentInitiation => ({
+    lifecycleId: id,
+    orderId: id,
+    payerName: 'Replay Payer',
+    amount: 1000,
+    currency: 'JPY',
+    paymentType: 'full',
+    owner: 'U0ERIN',
+    requestedBy: 'test',
+    receivedAt: '2026-01-01T00:00:00.000Z',
+  });
+  const event = (kind: PaymentEvent['kind'], id: string): PaymentEvent => ({
+    provider: 'razorpay',
+    eventId: `razorpay:${id}`,
+    kind,
+    providerEventType: kind,
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    orderId: 'x',
+    paymentId: 'pay_x',
+    amount: 1000,
+    currency: 'JPY',
+  });
+
+  it('dedups repeated signals, keeps status forward-only, closes after the grace period, and replays deterministically', async () => {
+    const id = `order_${randomUUID().slice(0, 8)}`;
+    const handle = await client.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentEvent]>(
+      'paymentLifecycleWorkflow',
+      {
+        workflowId: `payment:${id}`,
+        taskQueue,
+        args: [input(id)],
+        signal: paymentEventSignal,
+        signalArgs: [event('captured', 'c1')],
+      },
+    );
+    await handle.signal(paymentEventSignal, event('captured', 'c1'));
+    await handle.signal(initiatePaymentSignal, initiation(id));
+    await handle.signal(paymentEventSignal, event('authorized', 'a1'));
+    await handle.signal(paymentEventSignal, event('authorized', 'a1'));
+    const result = await handle.result();
+    expect(result).toEqual({ lifecycleId: id, status: 'captured', closedReason: 'grace_elapsed' });
+
+    const mine = posts.filter((p) => p.subject === `payment:${id}`);
+    expect(mine.map((p) => p.idempotencyKey)).toEqual([
+      `payment:${id}:root`,
+      `payment:${id}:event:razorpay:c1`,
+      `payment:${id}:event:razorpay:a1`,
+    ]);
+    // The initiation arrived within the wait, so the root was posted with the payer's details.
+    expect(mine[0]!.text).toContain('Replay Payer');
+    expect(mine[0]!.text).toContain('¥1,000 JPY');
+    const snap = snapshots.get(id)!;
+    expect(snap.status).toBe('captured');
+    expect(snap.timeline.map((t) => t.kind)).toEqual(['initiated', 'captured', 'authorized']);
+    expect(audits.filter((a) => a.subject === `payment:${id}`).map((a) => a.action)).toEqual(
+      expect.arrayContaining([
+        'payment.initiated',
+        'payment.routed',
+        'payment.captured',
+        'payment.authorized',
+        'payment.closed',
+      ]),
+    );
+
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `payment:${id}`);
+    // `THREADLINE_RECORD_HISTORIES=1` refreshes the committed history that test/workflows/replay.test.ts
+    // replays against every later version of the workflow (record a new -vN file on purpose, never overwrite).
+    if (process.env.THREADLINE_RECORD_HISTORIES === '1') {
+      const out = fileURLToPath(new URL('../../../fixtures/histories/payment-lifecycle-v1.json', import.meta.url));
+      await writeFile(out, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+    }
+  });
+
+  it('answers the state query while running', async () => {
+    const id = `order_${randomUUID().slice(0, 8)}`;
+    const handle = await client.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentInitiation]>(
+      'paymentLifecycleWorkflow',
+      {
+        workflowId: `payment:${id}`,
+        taskQueue,
+        args: [{ ...input(id), policy: { ...input(id).policy, refundGraceMs: 60_000 } }],
+        signal: initiatePaymentSignal,
+        signalArgs: [initiation(id)],
+      },
+    );
+    let state: PaymentLifecycleState | undefined;
+    for (let i = 0; i < 100 && !state?.root; i++) {
+      state = await handle.query(paymentStateQuery);
+      if (!state.root) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(state).toMatchObject({ status: 'initiated', root: { channel: 'C0PAYMENTS' }, ownerSlackId: 'U0ERIN' });
+    await handle.terminate('test done');
+  });
+});
