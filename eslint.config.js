@@ -2,22 +2,50 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Imports that would break Temporal's workflow sandbox (I/O, clocks, env) or the layering in STYLE.md. */
+/** No file under src/ imports the emulators (tests and the dev stack wire them in). */
+const noEmulators = { group: ['**/emulators/**'], message: 'src/ never imports the emulators.' };
+
+/**
+ * Sandboxed code: workflows, their domain rules and contracts (docs/architecture.md, import table).
+ * Imports that would break Temporal's workflow sandbox (I/O, clocks, env) are banned, and
+ * activities may be imported for their types only (`import type`), never at runtime.
+ */
+const SANDBOX_FILES = [
+  'src/**/workflow.ts',
+  'src/**/workflow/**/*.ts',
+  'src/**/domain/**/*.ts',
+  'src/**/contract.ts',
+  'src/platform/workflows.ts',
+];
 const sandboxBanned = {
   paths: [
-    { name: 'pg', message: 'Workflow/domain/contracts code is sandboxed: no I/O. Use an activity.' },
-    { name: 'fastify', message: 'Workflow/domain/contracts code is sandboxed: no HTTP.' },
-    { name: '@slack/web-api', message: 'Workflow/domain/contracts code is sandboxed: call Slack from an activity.' },
-    { name: 'jira.js', message: 'Workflow/domain/contracts code is sandboxed: call Jira from an activity.' },
+    { name: 'pg', message: 'Workflow/domain/contract code is sandboxed: no I/O. Use an activity.' },
+    { name: 'fastify', message: 'Workflow/domain/contract code is sandboxed: no HTTP.' },
+    { name: 'zod', message: 'Validate at the trust boundary (api, activities), not in sandboxed code.' },
+    { name: '@slack/web-api', message: 'Workflow/domain/contract code is sandboxed: call Slack from an activity.' },
+    { name: 'jira.js', message: 'Workflow/domain/contract code is sandboxed: call Jira from an activity.' },
     { name: '@temporalio/worker', message: 'Not in the workflow sandbox.' },
     { name: '@temporalio/client', message: 'Not in the workflow sandbox.' },
     { name: '@temporalio/activity', message: 'Not in the workflow sandbox.' },
   ],
   patterns: [
     { group: ['node:*'], message: 'Node built-ins are not available in the workflow sandbox.' },
-    { group: ['**/config/*', '**/config'], message: 'Config is loaded at entry points only.' },
-    { group: ['**/db/*', '**/api/*', '**/worker/*', '**/integrations/*'], message: 'No I/O layers here.' },
-    { group: ['**/emulators/*'], message: 'src/ never imports the emulators.' },
+    {
+      group: ['**/activities', '**/activities.js', '**/*-activities.js'],
+      allowTypeImports: true,
+      message: 'Workflows import activities by `import type` only (proxyActivities gives the implementation).',
+    },
+    {
+      group: ['**/config', '**/config.js', '**/config/*', '**/flow.js', '**/start.js', '**/slack.js'],
+      allowTypeImports: true,
+      message: 'Config and flow wiring are loaded at entry points only.',
+    },
+    {
+      group: ['**/db/*', '**/repo.js', '**/api', '**/api.js', '**/api/*', '**/worker/*', '**/integrations/**'],
+      allowTypeImports: true,
+      message: 'No I/O layers in sandboxed code.',
+    },
+    noEmulators,
   ],
 };
 
@@ -39,7 +67,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts', 'src/contracts/**/*.ts'],
+    files: SANDBOX_FILES,
     rules: {
       'no-restricted-imports': ['error', sandboxBanned],
       'no-restricted-globals': [
@@ -51,55 +79,96 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/api/**/*.ts'],
+    // The HTTP side: the app, each flow's routes, the Slack ingress, the HTTP helpers.
+    files: ['src/api/**/*.ts', 'src/flows/*/api.ts', 'src/flows/*/webhook.ts', 'src/platform/slack-ingress/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [{ name: '@temporalio/worker', message: 'The API never runs workflows or activities.' }],
           patterns: [
-            { group: ['**/activities/*', '**/worker/*'], message: 'api must not import activities or the worker.' },
             {
-              group: ['**/workflows/*'],
+              group: ['**/activities', '**/activities.js', '**/*-activities.js', '**/worker/*'],
+              message: 'api must not import activities or the worker.',
+            },
+            {
+              group: ['**/workflow', '**/workflow.js', '**/workflow/*', '**/workflows.js'],
               allowTypeImports: true,
               message: 'api references workflows by type/name only.',
             },
-            { group: ['**/emulators/*'], message: 'src/ never imports the emulators.' },
+            noEmulators,
           ],
         },
       ],
     },
   },
   {
-    files: ['src/activities/**/*.ts'],
+    files: ['src/flows/*/activities.ts', 'src/platform/**/*activities.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/api/*'], message: 'activities must not import the api.' },
-            { group: ['**/workflows/*'], allowTypeImports: true, message: 'activities import workflows by type only.' },
-            { group: ['**/emulators/*'], message: 'src/ never imports the emulators.' },
+            {
+              group: ['**/api', '**/api.js', '**/api/*', '**/slack-ingress/*'],
+              message: 'activities must not import the api.',
+            },
+            {
+              group: ['**/workflow', '**/workflow.js', '**/workflow/*', '**/workflows.js'],
+              allowTypeImports: true,
+              message: 'activities import workflows by type only.',
+            },
+            noEmulators,
           ],
         },
       ],
     },
   },
   {
-    files: [
-      'src/worker/**/*.ts',
-      'src/db/**/*.ts',
-      'src/integrations/**/*.ts',
-      'src/infra/**/*.ts',
-      'src/config/**/*.ts',
-    ],
+    files: ['src/worker/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/api/*'], message: 'only the api imports the api.' },
-            { group: ['**/emulators/*'], message: 'src/ never imports the emulators.' },
+            { group: ['**/api/*', '**/api.js', '**/slack-ingress/*'], message: 'the worker must not import the api.' },
+            noEmulators,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The platform never names a flow: flows declare themselves (flow.ts) and entry points pass the registry.
+    files: ['src/platform/**/*.ts'],
+    ignores: SANDBOX_FILES,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/flows/**', '**/api/*'], message: 'the platform must not import flows or the api.' },
+            noEmulators,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Integrations hold wire formats; an adapter may name the flow contract it maps onto, by type only.
+    files: ['src/integrations/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/flows/**'],
+              allowTypeImports: true,
+              message: 'integrations know flow contracts by type only.',
+            },
+            { group: ['**/api/*', '**/platform/slack-ingress/*'], message: 'integrations must not import the api.' },
+            noEmulators,
           ],
         },
       ],

@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` needs no servers (pure logic, emulators, workflow sandbox bundle);
+ * Two projects: `unit` needs no servers (domain rules, integrations' wire formats, emulators,
+ * config, the workflow sandbox bundle);
  * `integration` shares one Temporal dev server and one embedded Postgres started by globalSetup.
  */
 export default defineConfig({
@@ -13,19 +14,19 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/emulators/**/*.test.ts'],
+          include: [
+            'test/**/domain/**/*.test.ts',
+            'test/platform/unit/**/*.test.ts',
+            'test/integrations/**/*.test.ts',
+            'test/emulators/**/*.test.ts',
+          ],
           testTimeout: 20_000,
         },
       },
       {
         test: {
           name: 'integration',
-          include: [
-            'test/workflows/**/*.test.ts',
-            'test/api/**/*.test.ts',
-            'test/integration/**/*.test.ts',
-            'test/e2e/**/*.test.ts',
-          ],
+          include: ['test/**/workflow/**/*.test.ts', 'test/**/e2e/**/*.test.ts', 'test/platform/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../dev/stack.js';
-import { loadConfig, type Config } from '../src/platform/config/index.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { freePort } from '../test/helpers/ports.js';
 

@@ -3,6 +3,8 @@ import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/ad
 import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
 import { startBenchStack } from './harness.js';
 import { fmtMs, summarize } from './stats.js';
+import { flowConfigOf } from '../src/platform/flow.js';
+import { paymentsFlow } from '../src/flows/payments/flow.js';
 
 /**
  * Payment lifecycle latency and throughput on the real stack (embedded Temporal dev server on
@@ -29,7 +31,7 @@ export async function run(): Promise<void> {
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   await slack.setRateLimits(false);
   const api = stack.urls.api;
-  const secret = config.razorpay.webhookSecret!;
+  const secret = flowConfigOf(config, paymentsFlow).razorpayWebhookSecret!;
   const auth = `Bearer ${config.apiKeys[0]!}`;
 
   // One poller for all in-flight lifecycles (per-payment polling would load the 2 cores more than the system under test).

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../src/platform/config/index.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { redactDatabaseUrl, startStack } from './stack.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../emulators/slack/admin-client.js';
-import { SANDBOX_CREDENTIALS } from '../../src/platform/config/index.js';
+import { SANDBOX_RAZORPAY_WEBHOOK_SECRET } from '../../src/flows/payments/config.js';
 import { deliverRazorpay, razorpayEvent } from '../../test/fixtures/razorpay/build.js';
 import type { DemoContext } from '../demo.js';
 
@@ -10,7 +10,7 @@ import type { DemoContext } from '../demo.js';
  * refund), then the resulting Slack thread and the API's view of the lifecycle.
  */
 export async function run(ctx: DemoContext): Promise<void> {
-  const secret = process.env.RAZORPAY_WEBHOOK_SECRET ?? SANDBOX_CREDENTIALS.RAZORPAY_WEBHOOK_SECRET;
+  const secret = process.env.RAZORPAY_WEBHOOK_SECRET ?? SANDBOX_RAZORPAY_WEBHOOK_SECRET;
   const slack = new SlackEmulatorAdmin(ctx.slackUrl);
   const u = randomUUID().replace(/-/g, '').slice(0, 14);
   const orderId = `order_demo${u}`;

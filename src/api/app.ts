@@ -1,17 +1,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../platform/config/index.js';
-import type { Pool } from '../platform/db/pool.js';
-import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo } from '../platform/db/repositories.js';
-import type { Logger } from '../platform/observability/logger.js';
-import type { Metrics } from '../platform/observability/metrics.js';
+import { flowConfigOf, type AnyFlow, type ApiDeps } from '../platform/flow.js';
 import { AppError } from '../platform/http/errors.js';
 import type { Readiness } from './readiness.js';
-import { approvalRoutes } from '../flows/approvals/api.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from '../platform/slack-ingress/routes.js';
-import { paymentRoutes } from '../flows/payments/api.js';
-import { razorpayWebhookRoutes } from '../flows/payments/webhook.js';
 import { systemRoutes } from './routes/system.js';
 
 declare module 'fastify' {
@@ -21,16 +13,10 @@ declare module 'fastify' {
   }
 }
 
-export interface AppDeps {
-  config: Config;
-  logger: Logger;
-  metrics: Metrics;
-  temporal: Client;
-  pool: Pool;
-  repos: { inbound: InboundEventsRepo; slackMessages: SlackMessagesRepo; audit: AuditLogRepo };
+export interface AppDeps extends ApiDeps {
   readiness: Readiness;
-  /** Injectable clock (ms) for signature windows in tests. */
-  now?: () => number;
+  /** The registry (src/flows/index.ts): each flow's routes are registered in its own plugin scope. */
+  flows: readonly AnyFlow[];
 }
 
 /** Builds the HTTP app; never listens (main.ts and tests do). */
@@ -93,8 +79,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);
   await app.register(slackRoutes, deps);
-  await app.register(paymentRoutes, deps);
-  await app.register(razorpayWebhookRoutes, deps);
-  await app.register(approvalRoutes, deps);
+  const { readiness: _readiness, flows, ...base } = deps;
+  for (const flow of flows) {
+    const api = await flow.api?.();
+    if (!api) continue;
+    const ctx = { ...base, flowConfig: flowConfigOf(deps.config, flow) };
+    await app.register(async (scope) => api.routes(scope, ctx));
+  }
   return app;
 }

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../platform/config/index.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../platform/observability/logger.js';
 import { createMetrics } from '../platform/observability/metrics.js';
 import { startApi } from './server.js';

@@ -28,7 +28,13 @@ async function check(fn: () => Promise<string | undefined>, what: string): Promi
  * /readyz: Temporal reachable, Postgres reachable, migrations applied, and a worker polling our
  * task queue (seen by the server within the last minute), so "ready" means work will actually run.
  */
-export function createReadiness(deps: { client: Client; pool: Pool; namespace: string; taskQueue: string }): Readiness {
+export function createReadiness(deps: {
+  client: Client;
+  pool: Pool;
+  namespace: string;
+  taskQueue: string;
+  migrationDirs: string[];
+}): Readiness {
   return async () => {
     const [temporalCheck, postgres, migrations, worker] = await Promise.all([
       check(async () => {
@@ -40,7 +46,7 @@ export function createReadiness(deps: { client: Client; pool: Pool; namespace: s
         return undefined;
       }, 'postgres'),
       check(async () => {
-        const pending = await pendingMigrations(deps.pool);
+        const pending = await pendingMigrations(deps.pool, deps.migrationDirs);
         if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);
         return undefined;
       }, 'migrations'),

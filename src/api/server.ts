@@ -1,7 +1,9 @@
 import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../platform/config/index.js';
-import { migrate } from '../platform/db/migrate.js';
+import { flows as registry } from '../flows/index.js';
+import type { AnyFlow } from '../platform/flow.js';
+import { migrate, migrationDirs } from '../platform/db/migrate.js';
 import { createPool } from '../platform/db/pool.js';
 import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../platform/db/repositories.js';
 import { connectClient } from '../platform/temporal/connection.js';
@@ -24,12 +26,15 @@ export async function startApi(opts: {
   logger: Logger;
   metrics: Metrics;
   port?: number;
+  /** The flows to serve (default: the registry). */
+  flows?: readonly AnyFlow[];
 }): Promise<RunningApi> {
   const { config, logger } = opts;
+  const flows = opts.flows ?? registry;
   const pool = createPool(opts.databaseUrl, {
     onError: (err) => logger.warn({ error: err.message }, 'postgres pool error'),
   });
-  await migrate(pool);
+  await migrate(pool, migrationDirs(flows));
   const connection = await connectClient(config.temporal, opts.temporalAddress);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const app = await buildApp({
@@ -44,7 +49,9 @@ export async function startApi(opts: {
       pool,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      migrationDirs: migrationDirs(flows),
     }),
+    flows,
   });
   const port = opts.port ?? config.port;
   await app.listen({ host: config.host, port });

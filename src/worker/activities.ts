@@ -1,31 +1,36 @@
-import type { WebClient } from '@slack/web-api';
-import type { PaymentsRepo } from '../flows/payments/repo.js';
-import type { AuditLogRepo, SlackMessagesRepo } from '../platform/db/repositories.js';
-import type { Metrics } from '../platform/observability/metrics.js';
-import { createApprovalActivities } from '../flows/approvals/activities.js';
+import type { Client } from '@temporalio/client';
 import { createAuditActivities } from '../platform/audit/activities.js';
-import { createPaymentActivities } from '../flows/payments/activities.js';
-import { createSlackResponseActivities, type SlackResponseDeps } from '../platform/slack/response-activities.js';
+import { flowConfigOf, type ActivityImplementations, type AnyFlow, type WorkerDeps } from '../platform/flow.js';
 import { createSlackActivities } from '../platform/slack/activities.js';
+import { createSlackResponseActivities } from '../platform/slack/response-activities.js';
 
-export interface ActivityDeps extends SlackResponseDeps {
-  audit: AuditLogRepo;
-  slack: WebClient;
-  slackMessages: SlackMessagesRepo;
-  metrics?: Metrics;
-  payments: PaymentsRepo;
-  /** Signs approval decision callbacks (never passed through workflow history). */
-  approvalCallbackSecret?: string;
-}
-
-/** Every activity the worker registers, composed from their factories. */
-export function createActivities(deps: ActivityDeps) {
-  return {
-    ...createAuditActivities(deps),
-    ...createSlackActivities(deps),
-    ...createSlackResponseActivities(deps),
-    ...createPaymentActivities(deps),
-    ...createApprovalActivities({ ...deps, approvalCallbackSecret: deps.approvalCallbackSecret }),
+/**
+ * Every activity the worker registers: the platform's (audit, Slack posting, answers after the
+ * ack) and each flow's, from their factories. A name registered twice is a start-up error.
+ */
+export async function createActivities(
+  deps: WorkerDeps & { temporal: Client; responseUrlPrefixes: string[] },
+  flows: readonly AnyFlow[],
+): Promise<ActivityImplementations> {
+  const all: ActivityImplementations = {
+    ...createAuditActivities({ audit: deps.repos.audit }),
+    ...createSlackActivities({ slack: deps.slack, slackMessages: deps.repos.slackMessages, metrics: deps.metrics }),
+    ...createSlackResponseActivities({
+      temporal: deps.temporal,
+      audit: deps.repos.audit,
+      responseUrlPrefixes: deps.responseUrlPrefixes,
+      metrics: deps.metrics,
+      statusCandidates: (q) => flows.flatMap((f) => f.status?.candidates(q) ?? []),
+    }),
   };
+  for (const flow of flows) {
+    const worker = await flow.worker?.();
+    if (!worker) continue;
+    const own = worker.activities({ ...deps, flowConfig: flowConfigOf(deps.config, flow) });
+    for (const name of Object.keys(own)) {
+      if (name in all) throw new Error(`activity ${name} is registered twice (flow ${flow.name})`);
+    }
+    Object.assign(all, own);
+  }
+  return all;
 }
-export type Activities = ReturnType<typeof createActivities>;

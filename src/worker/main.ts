@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../platform/config/index.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { connectClient } from '../platform/temporal/connection.js';
 import { ensureNamespace } from '../platform/temporal/namespace.js';
 import { createLogger } from '../platform/observability/logger.js';

@@ -1,9 +1,10 @@
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from './activities.js';
 import type { Config } from '../platform/config/index.js';
-import { migrate } from '../platform/db/migrate.js';
+import { flows as registry } from '../flows/index.js';
+import type { AnyFlow } from '../platform/flow.js';
+import { migrate, migrationDirs } from '../platform/db/migrate.js';
 import { createPool } from '../platform/db/pool.js';
-import { paymentsRepo } from '../flows/payments/repo.js';
 import { auditLogRepo, slackMessagesRepo } from '../platform/db/repositories.js';
 import { createSlackClient } from '../integrations/slack/client.js';
 import { connectClient, connectWorker } from '../platform/temporal/connection.js';
@@ -30,33 +31,42 @@ export async function startWorker(opts: {
   metrics: Metrics;
   taskQueue?: string;
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** The flows to serve (default: the registry). */
+  flows?: readonly AnyFlow[];
 }): Promise<RunningWorker> {
   const { config, logger } = opts;
+  const flows = opts.flows ?? registry;
   installTemporalRuntime(logger);
   const pool = createPool(opts.databaseUrl, {
     onError: (err) => logger.warn({ error: err.message }, 'postgres pool error'),
   });
-  await migrate(pool);
+  await migrate(pool, migrationDirs(flows));
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
   // Activities that query workflows (/threadline status) use a plain client connection.
   const clientConnection = await connectClient(config.temporal, opts.temporalAddress);
-  const activities = createActivities({
-    audit: auditLogRepo(pool),
-    slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
-    slackMessages: slackMessagesRepo(pool),
-    metrics: opts.metrics,
-    payments: paymentsRepo(pool),
-    temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
-    responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
-    approvalCallbackSecret: config.approvals.callbackSecret,
-  });
-  const worker = await createWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-    activities,
-    workflowBundle: opts.workflowBundle,
-  });
+  const activities = await createActivities(
+    {
+      config,
+      logger,
+      metrics: opts.metrics,
+      pool,
+      slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
+      temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool) },
+      responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
+    },
+    flows,
+  );
+  const worker = await createWorker(
+    {
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+      activities,
+      workflowBundle: opts.workflowBundle,
+    },
+    flows,
+  );
   const done = worker.run().finally(async () => {
     await connection.close();
     await clientConnection.close();

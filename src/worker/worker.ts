@@ -1,25 +1,60 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duration } from '@temporalio/common';
 import type { BundleOptions, NativeConnection } from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { Activities } from './activities.js';
+import type { ActivityImplementations, AnyFlow } from '../platform/flow.js';
 
-/** Source entry of the workflow bundle: `.ts` under tsx/vitest, `.js` in dist. */
-export function workflowsEntry(): string {
-  const ts = fileURLToPath(new URL('./workflows.ts', import.meta.url));
-  return existsSync(ts) ? ts : fileURLToPath(new URL('./workflows.js', import.meta.url));
+/** A module URL as a path: `.ts` under tsx/vitest (sources), `.js` in dist. */
+export function modulePath(url: URL): string {
+  const path = fileURLToPath(url);
+  const ts = path.replace(/\.js$/, '.ts');
+  return existsSync(path) ? path : ts;
+}
+
+/** The workflow modules a worker serves: the platform's and each flow's (from the registry). */
+export function workflowModules(flows: readonly AnyFlow[]): string[] {
+  return [
+    modulePath(new URL('../platform/workflows.js', import.meta.url)),
+    ...flows.flatMap((f) => (f.workflows ? [modulePath(f.workflows)] : [])),
+  ];
 }
 
 /** Our sources import `./x.js` (NodeNext); when bundling `.ts` sources webpack must map that back to `.ts`. */
+// The generated entry lives in a temp folder: let it resolve the SDK from our own node_modules.
+const sdkModules = join(dirname(createRequire(import.meta.url).resolve('@temporalio/workflow/package.json')), '..', '..');
 const webpackConfigHook: NonNullable<BundleOptions['webpackConfigHook']> = (config) => {
-  config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
+  config.resolve = {
+    ...config.resolve,
+    extensionAlias: { '.js': ['.ts', '.js'] },
+    modules: [...(config.resolve?.modules ?? ['node_modules']), sdkModules],
+  };
   return config;
 };
 
-/** Bundles the workflows once (tests share one bundle across workers; also catches sandbox violations). */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: workflowsEntry(), webpackConfigHook, logger: quietBundlerLogger });
+/**
+ * Bundles the workflows once (tests share one bundle across workers; also catches sandbox
+ * violations). The entry is generated from the registry, so adding a flow needs no edit here;
+ * `export *` makes two flows exporting the same workflow name a bundling error.
+ */
+export async function bundleWorkflows(flows: readonly AnyFlow[]): Promise<WorkflowBundleWithSourceMap> {
+  const dir = await mkdtemp(join(tmpdir(), 'threadline-workflows-'));
+  try {
+    const entry = join(dir, 'index.js');
+    await writeFile(
+      entry,
+      workflowModules(flows)
+        .map((m) => `export * from ${JSON.stringify(m)};`)
+        .join('\n'),
+    );
+    return await bundleWorkflowCode({ workflowsPath: entry, webpackConfigHook, logger: quietBundlerLogger });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const noop = () => undefined;
@@ -29,15 +64,15 @@ export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: Activities;
+  activities: ActivityImplementations;
   /** A pre-built bundle (tests); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** How long shutdown waits for running activities before cancelling them. */
   shutdownGraceTime?: Duration;
 }
 
-export async function createWorker(opts: WorkerOptions): Promise<Worker> {
-  const workflowBundle = opts.workflowBundle ?? (await bundleWorkflows());
+export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[]): Promise<Worker> {
+  const workflowBundle = opts.workflowBundle ?? (await bundleWorkflows(flows));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

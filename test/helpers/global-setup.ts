@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import './provided.js';
-import { loadConfig } from '../../src/platform/config/index.js';
-import { migrate } from '../../src/platform/db/migrate.js';
+import { loadConfig } from '../../src/config.js';
+import { migrate, migrationDirs } from '../../src/platform/db/migrate.js';
 import { createPool } from '../../src/platform/db/pool.js';
 import { startEmbeddedPostgres } from '../../src/platform/infra/embedded-postgres.js';
 import { ensureTemporalCli } from '../../src/platform/infra/temporal-cli.js';
@@ -13,6 +13,7 @@ import { startTemporalDevServer } from '../../src/platform/infra/temporal-dev-se
 import { ensureNamespace } from '../../src/platform/temporal/namespace.js';
 import { bundleWorkflows } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
+import { flows } from '../../src/flows/index.js';
 
 /**
  * One Temporal dev server (in memory, headless, free port), one embedded Postgres (temp dir,
@@ -28,7 +29,7 @@ export default async function setup(project: TestProject) {
   const results = await Promise.allSettled([
     startTemporalDevServer({ cliPath, port: temporalPort, uiPort: 0, headless: true, namespace: 'default', log }),
     startEmbeddedPostgres({ dir: join(dir, 'pg'), port: pgPort, persistent: false, log }),
-    bundleWorkflows(),
+    bundleWorkflows(flows),
   ] as const);
   const [devR, pgR, bundleR] = results;
   if (devR.status === 'rejected' || pgR.status === 'rejected' || bundleR.status === 'rejected') {
@@ -43,7 +44,7 @@ export default async function setup(project: TestProject) {
   await ensureNamespace(conn, 'default', log, { setRetention: true });
   await conn.close();
   const pool = createPool(pg.databaseUrl);
-  await migrate(pool);
+  await migrate(pool, migrationDirs(flows));
   await pool.end();
   const bundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(bundlePath, bundle.code);

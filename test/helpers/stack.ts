@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack.js';
-import { loadConfig, type Config } from '../../src/platform/config/index.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { sharedBundle } from './bundle.js';
 import './provided.js';

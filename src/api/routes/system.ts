@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { pingWorkflowId } from '../../platform/temporal/workflow/ids.js';
+import { pingWorkflowId } from '../../platform/system/contract.js';
 import type { PingInput, PingResult } from '../../platform/system/contract.js';
 import { apiKeyGuard } from '../../platform/http/auth.js';
 import type { AppDeps } from '../app.js';

@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { activityInfo } from '@temporalio/activity';
+import { currentAttempt } from '../../platform/temporal/attempt.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WebClient } from '@slack/web-api';
 import type { DeliverCallbackInput, DeliverCallbackResult } from './contract.js';
-import { FailureType } from '../../platform/temporal/workflow/failure-types.js';
+import { FailureType } from '../../platform/temporal/failure-types.js';
 import { classifySlackError, toActivityFailure } from '../../integrations/slack/errors.js';
+import type { FlowWorkerContext } from '../../platform/flow.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
+import type { ApprovalsConfig } from './config.js';
 
 export interface ApprovalActivityDeps {
   slack: WebClient;
@@ -36,14 +38,6 @@ export interface ResolveParticipantsResult {
   /** Same order as the input groups, duplicates merged. */
   groups: string[][];
   unknown: { field: string; value: string }[];
-}
-
-function attempt(): number {
-  try {
-    return activityInfo().attempt;
-  } catch {
-    return 1;
-  }
 }
 
 /**
@@ -119,7 +113,7 @@ export function createApprovalActivities(deps: ApprovalActivityDeps) {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
         throw ApplicationFailure.nonRetryable('callbackUrl must be http(s)', FailureType.Permanent);
       }
-      const n = attempt();
+      const n = currentAttempt();
       let res: Response;
       try {
         res = await doFetch(url, {
@@ -173,3 +167,12 @@ export function createApprovalActivities(deps: ApprovalActivityDeps) {
   };
 }
 export type ApprovalActivities = ReturnType<typeof createApprovalActivities>;
+
+/** The worker's factory (flow.ts): real deps from the worker context. */
+export function approvalActivities(ctx: FlowWorkerContext<ApprovalsConfig>) {
+  return createApprovalActivities({
+    slack: ctx.slack,
+    approvalCallbackSecret: ctx.flowConfig.callbackSecret,
+    metrics: ctx.metrics,
+  });
+}

@@ -1,28 +1,21 @@
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Config } from '../../platform/config/index.js';
+import type { ApprovalsConfig } from './config.js';
+import { approvalStartOperation, newApprovalId } from './start.js';
 import {
   approvalReadyUpdate,
   approvalStateQuery,
+  approvalWorkflowId,
   cancelApprovalUpdate,
   type ApprovalRequestSpec,
   type ApprovalState,
-  type ApprovalWorkflowInput,
 } from './contract.js';
-import { approvalWorkflowId } from '../../platform/temporal/workflow/ids.js';
+
 import { idempotencyRepo } from '../../platform/http/idempotency-repo.js';
-import type { CreateModalRequest } from './domain/create-modal.js';
 import { parseDuration } from './domain/duration.js';
-import type { approvalWorkflow } from './workflow.js';
-import { apiKeyGuard } from '../../platform/http/auth.js';
-import type { AppDeps } from '../../api/app.js';
+import { apiKeyGuard, callerFingerprint } from '../../platform/http/auth.js';
+import type { FlowApiContext } from '../../platform/flow.js';
 import { AppError, describeZodIssues } from '../../platform/http/errors.js';
 import { withIdempotency } from '../../platform/http/idempotency.js';
 
@@ -118,42 +111,10 @@ type CreateBody = z.infer<typeof createBody>;
 
 export const approvalIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an approval id like apr_…');
 
-/** A new approval id: opaque, URL- and Slack-safe. */
-export function newApprovalId(): string {
-  return `apr_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
-}
-
-/** The workflow's input: SLA defaults and runtime knobs from config (workflows never read config). */
-export function approvalInput(config: Config, request: ApprovalRequestSpec): ApprovalWorkflowInput {
-  const a = config.approvals;
-  return {
-    request,
-    runtime: {
-      decidedGraceMs: a.decidedGraceMs,
-      callback: {
-        maxAttempts: a.callbackMaxAttempts,
-        initialIntervalMs: a.callbackRetryInitialMs,
-        maximumIntervalMs: a.callbackRetryMaxMs,
-      },
-    },
-  };
-}
-
-/** Start options shared by the API and the Slack modal (ids are new, so a duplicate start is a bug: FAIL). */
-export function approvalStartOperation(config: Config, request: ApprovalRequestSpec) {
-  return new WithStartWorkflowOperation<typeof approvalWorkflow>('approvalWorkflow', {
-    workflowId: approvalWorkflowId(request.approvalId),
-    taskQueue: config.temporal.taskQueue,
-    args: [approvalInput(config, request)],
-    workflowIdConflictPolicy: 'FAIL',
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-  });
-}
-
-function toSpec(config: Config, b: CreateBody, approvalId: string, createdBy: string): ApprovalRequestSpec {
-  const expireAfterMs = b.sla?.expireAfter ?? config.approvals.expireAfterMs;
+function toSpec(cfg: ApprovalsConfig, b: CreateBody, approvalId: string, createdBy: string): ApprovalRequestSpec {
+  const expireAfterMs = b.sla?.expireAfter ?? cfg.expireAfterMs;
   // The default reminder only applies when it comes before the expiry.
-  const defaultRemind = config.approvals.remindAfterMs < expireAfterMs ? config.approvals.remindAfterMs : undefined;
+  const defaultRemind = cfg.remindAfterMs < expireAfterMs ? cfg.remindAfterMs : undefined;
   const fields = Array.isArray(b.fields)
     ? b.fields
     : Object.entries(b.fields ?? {}).map(([l, v]) => ({ label: l, value: v }));
@@ -204,7 +165,7 @@ export function presentApproval(s: ApprovalState) {
   };
 }
 
-export function approvalRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export function approvalRoutes(app: FastifyInstance, deps: FlowApiContext<ApprovalsConfig>): Promise<void> {
   const guard = apiKeyGuard(deps.config.apiKeys);
   const idempotency = idempotencyRepo(deps.pool);
 
@@ -213,13 +174,13 @@ export function approvalRoutes(app: FastifyInstance, deps: AppDeps): Promise<voi
     const res = await withIdempotency(idempotency, req, 'POST /v1/approvals', async () => {
       const parsed = createBody.safeParse(req.body);
       if (!parsed.success) throw AppError.badRequest('invalid_body', describeZodIssues(parsed.error.issues));
-      if (parsed.data.callbackUrl && !deps.config.approvals.callbackSecret)
+      if (parsed.data.callbackUrl && !deps.flowConfig.callbackSecret)
         throw AppError.badRequest(
           'invalid_body',
           'callbackUrl: callbacks are disabled (APPROVAL_CALLBACK_SECRET is not set)',
         );
-      const spec = toSpec(deps.config, parsed.data, newApprovalId(), callerFingerprint(req.headers.authorization));
-      const ready = await startApproval(deps.temporal, deps.config, spec);
+      const spec = toSpec(deps.flowConfig, parsed.data, newApprovalId(), callerFingerprint(req.headers.authorization));
+      const ready = await startApproval(deps.temporal, deps.config.temporal.taskQueue, deps.flowConfig, spec);
       if (!ready.ok) {
         if (ready.problems.some((p) => p.field === '_service'))
           throw AppError.unavailable('slack_unavailable', 'Slack could not be reached to resolve the approvers');
@@ -308,10 +269,15 @@ export function approvalRoutes(app: FastifyInstance, deps: AppDeps): Promise<voi
 }
 
 /** One Temporal call: start the workflow and wait for its participants to be resolved. */
-export async function startApproval(temporal: Client, config: Config, spec: ApprovalRequestSpec) {
+export async function startApproval(
+  temporal: Client,
+  taskQueue: string,
+  cfg: ApprovalsConfig,
+  spec: ApprovalRequestSpec,
+) {
   try {
     return await temporal.workflow.executeUpdateWithStart(approvalReadyUpdate, {
-      startWorkflowOperation: approvalStartOperation(config, spec),
+      startWorkflowOperation: approvalStartOperation(taskQueue, cfg, spec),
     });
   } catch (err) {
     throw temporalUnavailable(err);
@@ -343,36 +309,4 @@ function temporalUnavailable(err: unknown): AppError {
     'temporal_unavailable',
     `could not reach the approval workflow: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown'}`,
   );
-}
-
-/** A stable, non-reversible name for the caller (never the key itself). */
-function callerFingerprint(authorization: string | undefined): string {
-  const key = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
-  return `key_${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
-}
-
-/** The request filed through the `/threadline approval` modal (ids come from Slack: nothing to look up by email). */
-export function slackModalSpec(
-  config: Config,
-  approvalId: string,
-  user: string,
-  m: CreateModalRequest,
-): ApprovalRequestSpec {
-  const expireAfterMs = m.expireAfterMs ?? config.approvals.expireAfterMs;
-  return {
-    approvalId,
-    title: m.title,
-    description: m.description,
-    fields: [],
-    requester: user,
-    levels: [{ approvers: m.approvers, required: m.required }],
-    channel: m.channel && /^[CG]/.test(m.channel) ? m.channel : undefined,
-    sla: {
-      remindAfterMs: config.approvals.remindAfterMs < expireAfterMs ? config.approvals.remindAfterMs : undefined,
-      expireAfterMs,
-    },
-    source: 'slack',
-    createdBy: user,
-    receivedAt: new Date().toISOString(),
-  };
 }

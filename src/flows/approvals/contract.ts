@@ -164,3 +164,6 @@ export const cancelApprovalUpdate = defineUpdate<
 >('cancelApproval');
 /** Wire name `approvalState`. */
 export const approvalStateQuery = defineQuery<ApprovalState>('approvalState');
+
+/** Workflow id of a request. History and Slack buttons store it: never change the format. */
+export const approvalWorkflowId = (approvalId: string): string => `approval:${approvalId}`;

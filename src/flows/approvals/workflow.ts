@@ -7,7 +7,6 @@ import {
   log,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ApprovalActivities } from './activities.js';
@@ -26,11 +25,16 @@ import {
   type ApprovalWorkflowInput,
   type ApprovalWorkflowResult,
 } from './contract.js';
-import type { Actor, AuditEntry } from '../../platform/audit/contract.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/workflow/failure-types.js';
-import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../../platform/temporal/workflow/search-attributes.js';
-import { DB_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
-import { permanentActivityFailure } from '../../platform/temporal/workflow/failures.js';
+import type { Actor } from '../../platform/audit/contract.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-types.js';
+import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
+import {
+  DB_ACTIVITY_OPTIONS,
+  SLACK_ACTIVITY_OPTIONS,
+  SLACK_LOOKUP_OPTIONS,
+  SLACK_RESPONSE_URL_OPTIONS,
+  SLACK_VIEW_OPTIONS,
+} from '../../platform/temporal/workflow/presets.js';
 import {
   slackActionUpdate,
   slackThreadEventSignal,
@@ -38,7 +42,7 @@ import {
   type SlackActionRequest,
   type SlackActionResult,
   type SlackThreadEvent,
-} from '../../platform/slack/inbound-contract.js';
+} from '../../platform/slack/contract.js';
 import {
   buildLockedMessage,
   buildRejectReasonModal,
@@ -61,49 +65,14 @@ import {
   pendingApprovers,
 } from './domain/policy.js';
 
-// Slack: transient errors and rate limits are retried without limit (posts are keyed, updates are
-// idempotent); permanent ones are audited and the request goes on (see `tolerant`).
-const slack = proxyActivities<SlackActivities>({
-  startToCloseTimeout: '20 seconds',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
-
-// A trigger_id lives 3 s and works once: a quick attempt, one more for a network blip, then give up.
-const views = proxyActivities<Pick<SlackActivities, 'openSlackView'>>({
-  startToCloseTimeout: '3 seconds',
-  scheduleToCloseTimeout: '4 seconds',
-  retry: { initialInterval: '100ms', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
-
-// response_url lives 30 minutes (5 uses): retry briskly inside that window.
-const responses = proxyActivities<Pick<SlackResponseActivities, 'respondToSlack'>>({
-  startToCloseTimeout: '15 seconds',
-  scheduleToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
-
+// Slack: transient errors and rate limits are retried (posts are keyed, updates are idempotent);
+// permanent ones are audited and the request goes on (see `tolerant`).
+const slack = proxyActivities<SlackActivities>(SLACK_ACTIVITY_OPTIONS);
+const views = proxyActivities<Pick<SlackActivities, 'openSlackView'>>(SLACK_VIEW_OPTIONS);
+const responses = proxyActivities<Pick<SlackResponseActivities, 'respondToSlack'>>(SLACK_RESPONSE_URL_OPTIONS);
 // Participant resolution runs while POST /v1/approvals waits: bounded, so a Slack outage becomes a
 // 503 for the caller instead of a request that opens minutes later.
-const directory = proxyActivities<Pick<ApprovalActivities, 'resolveApprovalParticipants'>>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '20 seconds',
-  retry: {
-    initialInterval: '300ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5 seconds',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
+const directory = proxyActivities<Pick<ApprovalActivities, 'resolveApprovalParticipants'>>(SLACK_LOOKUP_OPTIONS);
 
 const store = proxyActivities<ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
@@ -161,17 +130,9 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     state = { ...state, timeline: [...state.timeline, { at: nowIso(), kind, summary, ...(actor ? { actor } : {}) }] };
   };
 
-  const audit = (action: string, step: string, extra: Partial<AuditEntry> = {}) =>
-    store.recordAudit({
-      subject,
-      action,
-      actor: { kind: 'system', id: 'approval-workflow' },
-      workflowId: wfId,
-      runId: info.runId,
-      idempotencyKey: `${wfId}:${step}:audit`,
-      occurredAt: nowIso(),
-      ...extra,
-    });
+  const audit = createAuditor(store.recordAudit, { actorId: 'approval-workflow' });
+  /** A permanent Slack failure for one post/update is audited; the request goes on. */
+  const tolerant = createTolerant(audit, 'approval');
 
   /** Tells the clicking person something only they see (response_url, else an ephemeral). */
   async function answer(req: SlackActionRequest, text: string): Promise<void> {
@@ -291,29 +252,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     },
   );
 
-  const upsertStatus = () =>
-    upsertSearchAttributes([
-      { key: SA_SUBJECT, value: subject },
-      { key: SA_KIND, value: 'approval' },
-      { key: SA_STATUS, value: state.phase === 'invalid' ? 'invalid' : state.status },
-    ]);
-
-  /** A permanent Slack failure for one post/update is audited; the request goes on. */
-  async function tolerant<T>(step: string, call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await call();
-    } catch (err) {
-      const cause = permanentActivityFailure(err);
-      if (!cause) throw err;
-      log.warn('Slack call failed permanently; the approval continues', { step, type: cause.type });
-      await audit('approval.slack_failed', `slack_failed:${step}`, {
-        targetSystem: 'slack',
-        outcome: 'failed',
-        details: { step, failureType: cause.type ?? null, message: cause.message.slice(0, 300) },
-      });
-      return undefined;
-    }
-  }
+  const upsertStatus = () => upsertLifecycleStatus('approval', state.phase === 'invalid' ? 'invalid' : state.status);
 
   /** Posts the request (with buttons) to a channel or a user's DM, and remembers it for locking. */
   async function postRequest(to: string, purpose: string, step: string, user?: string) {

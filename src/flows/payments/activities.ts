@@ -1,6 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { PaymentLifecycleState } from './contract.js';
-import type { PaymentsRepo } from './repo.js';
+import type { FlowWorkerContext } from '../../platform/flow.js';
+import type { PaymentsConfig } from './config.js';
+import { paymentsRepo, type PaymentsRepo } from './repo.js';
 import { payerKey } from './domain/routing.js';
 import { classifySlackError, toActivityFailure } from '../../integrations/slack/errors.js';
 
@@ -56,3 +58,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   };
 }
 export type PaymentActivities = ReturnType<typeof createPaymentActivities>;
+
+/** The worker's factory (flow.ts): real deps from the worker context. */
+export function paymentActivities(ctx: FlowWorkerContext<PaymentsConfig>) {
+  return createPaymentActivities({ payments: paymentsRepo(ctx.pool), slack: ctx.slack });
+}

@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Config } from '../../platform/config/index.js';
-import { paymentWorkflowId } from '../../platform/temporal/workflow/ids.js';
+import { paymentWorkflowId } from './contract.js';
 import {
   initiatePaymentSignal,
   paymentStateQuery,
   type PaymentInitiation,
-  type PaymentLifecycleInput,
   type PaymentLifecycleState,
 } from './contract.js';
 import { idempotencyRepo } from '../../platform/http/idempotency-repo.js';
@@ -17,13 +14,14 @@ import { paymentAmount } from './domain/lifecycle.js';
 import { CURRENCY_PATTERN, formatAmount } from './domain/money.js';
 import { STATUS_LABEL } from './domain/status.js';
 import type { paymentLifecycleWorkflow } from './workflow.js';
-import { apiKeyGuard } from '../../platform/http/auth.js';
-import type { AppDeps } from '../../api/app.js';
+import { apiKeyGuard, callerFingerprint } from '../../platform/http/auth.js';
+import type { FlowApiContext } from '../../platform/flow.js';
+import { razorpayAdapter } from '../../integrations/payments/razorpay.js';
+import type { PaymentsConfig } from './config.js';
+import { paymentWebhookRoute } from './webhook.js';
+import { lifecycleIdSchema, paymentStartOptions } from './start.js';
 import { AppError, describeZodIssues } from '../../platform/http/errors.js';
 import { withIdempotency } from '../../platform/http/idempotency.js';
-
-/** Lifecycle ids are order ids: provider ids are short ASCII tokens; keep Slack keys and URLs safe. */
-export const lifecycleIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'an id of 1-64 letters, digits, _ . : -');
 
 const initiationBody = z.object({
   orderId: lifecycleIdSchema,
@@ -48,31 +46,6 @@ const initiationBody = z.object({
     .refine((m) => JSON.stringify(m).length <= 8192, 'at most 8 KiB of JSON')
     .optional(),
 });
-
-/** The workflow's start input: policy and channels from config (workflows never read config). */
-export function paymentLifecycleInput(config: Config, lifecycleId: string): PaymentLifecycleInput {
-  return {
-    lifecycleId,
-    policy: { ...config.payments },
-    channels: {
-      payments: config.slack.channels.payments,
-      partPayments: config.slack.channels.partPayments,
-      escalations: config.slack.channels.escalations,
-    },
-  };
-}
-
-/** Workflow start options shared by the API and the webhook routes (same id → same lifecycle). */
-export function paymentStartOptions(config: Config, lifecycleId: string) {
-  return {
-    workflowId: paymentWorkflowId(lifecycleId),
-    taskQueue: config.temporal.taskQueue,
-    args: [paymentLifecycleInput(config, lifecycleId)] as [PaymentLifecycleInput],
-    // A closed lifecycle may be started again by a late event: the new run resumes from the DB
-    // snapshot into the same thread (see the workflow).
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
-  };
-}
 
 /** The public view of a lifecycle (GET /v1/payments/:id). */
 export function presentLifecycle(s: PaymentLifecycleState, source: 'workflow' | 'database') {
@@ -101,7 +74,7 @@ export function presentLifecycle(s: PaymentLifecycleState, source: 'workflow' | 
   };
 }
 
-export function paymentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export function paymentRoutes(app: FastifyInstance, deps: FlowApiContext<PaymentsConfig>): Promise<void> {
   const guard = apiKeyGuard(deps.config.apiKeys);
   const idempotency = idempotencyRepo(deps.pool);
   const payments = paymentsRepo(deps.pool);
@@ -125,7 +98,7 @@ export function paymentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void
         requestedBy: callerFingerprint(req.headers.authorization),
         receivedAt: new Date().toISOString(),
       };
-      await startWithSignal(deps.temporal, deps.config, b.orderId, initiation);
+      await startWithSignal(deps, b.orderId, initiation);
       return {
         statusCode: 202,
         body: {
@@ -162,11 +135,15 @@ export function paymentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void
   return Promise.resolve();
 }
 
-async function startWithSignal(temporal: Client, config: Config, lifecycleId: string, initiation: PaymentInitiation) {
+async function startWithSignal(
+  ctx: FlowApiContext<PaymentsConfig>,
+  lifecycleId: string,
+  initiation: PaymentInitiation,
+) {
   try {
-    await temporal.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentInitiation]>(
+    await ctx.temporal.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentInitiation]>(
       'paymentLifecycleWorkflow',
-      { ...paymentStartOptions(config, lifecycleId), signal: initiatePaymentSignal, signalArgs: [initiation] },
+      { ...paymentStartOptions(ctx, lifecycleId), signal: initiatePaymentSignal, signalArgs: [initiation] },
     );
   } catch (err) {
     throw AppError.unavailable(
@@ -176,8 +153,8 @@ async function startWithSignal(temporal: Client, config: Config, lifecycleId: st
   }
 }
 
-/** A stable, non-reversible name for the caller (never the key itself). */
-function callerFingerprint(authorization: string | undefined): string {
-  const key = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
-  return `key_${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+/** Every route of the payments flow (flow.ts): the API and the provider webhooks. */
+export async function paymentsApi(app: FastifyInstance, ctx: FlowApiContext<PaymentsConfig>): Promise<void> {
+  await paymentRoutes(app, ctx);
+  paymentWebhookRoute(app, ctx, razorpayAdapter, ctx.flowConfig.razorpayWebhookSecret, '/webhooks/razorpay');
 }

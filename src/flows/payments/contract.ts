@@ -156,5 +156,5 @@ export const paymentEventSignal = defineSignal<[PaymentEvent]>('paymentEvent');
 /** Wire name `paymentState`: the current state and timeline (GET /v1/payments/:id). */
 export const paymentStateQuery = defineQuery<PaymentLifecycleState>('paymentState');
 
-/** Notes key we ask callers to set on the provider order/payment, so webhooks correlate without an order id. */
-export const PAYMENT_NOTES_LIFECYCLE_KEY = 'threadline_lifecycle_id';
+/** Workflow id of a lifecycle: a business key, so webhooks and the API find the same one. Never change the format. */
+export const paymentWorkflowId = (lifecycleId: string): string => `payment:${lifecycleId}`;

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { paymentWorkflowId } from '../../platform/temporal/workflow/ids.js';
+import { paymentWorkflowId } from './contract.js';
 import { paymentEventSignal, type PaymentEvent } from './contract.js';
 import { paymentsRepo } from './repo.js';
 import type { PaymentProviderAdapter } from '../../integrations/payments/provider.js';
-import { razorpayAdapter } from '../../integrations/payments/razorpay.js';
 import type { paymentLifecycleWorkflow } from './workflow.js';
-import type { AppDeps } from '../../api/app.js';
+import type { FlowApiContext } from '../../platform/flow.js';
+import type { PaymentsConfig } from './config.js';
 import { AppError } from '../../platform/http/errors.js';
 import { handOff } from '../../platform/ledger/handoff.js';
-import { lifecycleIdSchema, paymentStartOptions } from './api.js';
+import { lifecycleIdSchema, paymentStartOptions } from './start.js';
 
 /**
  * A thin, provider-agnostic payment webhook route: verify the signature on the raw bytes →
@@ -18,7 +18,7 @@ import { lifecycleIdSchema, paymentStartOptions } from './api.js';
  */
 export function paymentWebhookRoute(
   app: FastifyInstance,
-  deps: AppDeps,
+  deps: FlowApiContext<PaymentsConfig>,
   adapter: PaymentProviderAdapter,
   secret: string | undefined,
   path: string,
@@ -74,7 +74,7 @@ export function paymentWebhookRoute(
       return reply.code(200).send({ status: 'ignored', reason: 'uncorrelated' });
     }
     const id = valid.data;
-    const opts = paymentStartOptions(deps.config, id);
+    const opts = paymentStartOptions(deps, id);
     const outcome = await handOff(
       { inbound: deps.repos.inbound, metrics: deps.metrics },
       {
@@ -93,9 +93,4 @@ export function paymentWebhookRoute(
     );
     return reply.code(200).send({ status: outcome, lifecycleId: id });
   });
-}
-
-export function razorpayWebhookRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  paymentWebhookRoute(app, deps, razorpayAdapter, deps.config.razorpay.webhookSecret, '/webhooks/razorpay');
-  return Promise.resolve();
 }

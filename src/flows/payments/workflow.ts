@@ -2,20 +2,15 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  log,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../platform/audit/activities.js';
 import type { PaymentActivities } from './activities.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
-import type { AuditEntry } from '../../platform/audit/contract.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/workflow/failure-types.js';
-import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../../platform/temporal/workflow/search-attributes.js';
-import { DB_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
-import { permanentActivityFailure } from '../../platform/temporal/workflow/failures.js';
+import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
+import { DB_ACTIVITY_OPTIONS, SLACK_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
 import {
   initiatePaymentSignal,
   paymentEventSignal,
@@ -28,7 +23,7 @@ import {
   type PaymentSignal,
   type PaymentStatus,
 } from './contract.js';
-import { slackThreadEventSignal, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/inbound-contract.js';
+import { slackThreadEventSignal, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/contract.js';
 import type { SlackMessageContent } from './domain/blocks.js';
 import {
   buildEscalationAlert,
@@ -41,17 +36,7 @@ import { applyEvent, applyInitiation, applyTimer, initialState, nextDeadline } f
 import { PAYMENT_ROUTING_RULE, routePayment } from './domain/routing.js';
 import { applyThreadEvent, paymentStatusSummary } from './domain/thread.js';
 
-// Slack: rate limits come back with nextRetryDelay = Retry-After; 5xx/timeouts back off. Never give
-// up on a transient error (the post is exactly-once per key, so retrying is always safe).
-const slack = proxyActivities<SlackActivities>({
-  startToCloseTimeout: '20 seconds',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
+const slack = proxyActivities<SlackActivities>(SLACK_ACTIVITY_OPTIONS);
 
 const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
@@ -95,45 +80,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     const previous = await store.loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
     if (previous) state = { ...previous, lastActivityAtMs: Date.now() };
   }
-  const upsertStatus = () =>
-    upsertSearchAttributes([
-      { key: SA_SUBJECT, value: subject },
-      { key: SA_KIND, value: 'payment' },
-      { key: SA_STATUS, value: state.status },
-    ]);
+  const upsertStatus = () => upsertLifecycleStatus('payment', state.status);
   upsertStatus();
 
-  const audit = (action: string, step: string, extra: Partial<AuditEntry> = {}) =>
-    store.recordAudit({
-      subject,
-      action,
-      actor: { kind: 'system', id: 'payment-lifecycle' },
-      workflowId: wfId,
-      runId: info.runId,
-      idempotencyKey: `${wfId}:${step}:audit`,
-      occurredAt: new Date(Date.now()).toISOString(),
-      ...extra,
-    });
-
-  /**
-   * Transient Slack errors are retried without limit (the posts are keyed). A permanent one for a
-   * single reply or update (root deleted, channel archived) must not end the lifecycle: it is
-   * audited as failed and the lifecycle goes on.
-   */
-  async function tolerant(step: string, call: () => Promise<unknown>): Promise<void> {
-    try {
-      await call();
-    } catch (err) {
-      const cause = permanentActivityFailure(err);
-      if (!cause) throw err;
-      log.warn('Slack call failed permanently; the lifecycle continues', { step, type: cause.type });
-      await audit('payment.slack_failed', `slack_failed:${step}`, {
-        targetSystem: 'slack',
-        outcome: 'failed',
-        details: { step, failureType: cause.type ?? null, message: cause.message.slice(0, 300) },
-      });
-    }
-  }
+  const audit = createAuditor(store.recordAudit, { actorId: 'payment-lifecycle' });
+  /** A permanent Slack failure of one reply or update (root deleted, channel archived) is audited; the lifecycle goes on. */
+  const tolerant = createTolerant(audit, 'payment');
 
   const reply = (step: string, content: SlackMessageContent, purpose: string) =>
     tolerant(step, () =>

@@ -1,5 +1,8 @@
 import type { PaymentEvent } from '../../flows/payments/contract.js';
 
+/** Notes key we ask callers to set on the provider order/payment, so webhooks correlate without an order id. */
+export const PAYMENT_NOTES_LIFECYCLE_KEY = 'threadline_lifecycle_id';
+
 /**
  * The provider boundary. A webhook route is provider-agnostic: it asks the adapter to verify the
  * raw bytes, to name the delivery, and to map the body to a provider-neutral `PaymentEvent`. The

@@ -1,7 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { PAYMENT_NOTES_LIFECYCLE_KEY, type PaymentEvent, type PaymentEventKind } from '../../flows/payments/contract.js';
-import { headerValue, type ParsedWebhook, type PaymentProviderAdapter, type SignatureCheck } from './provider.js';
+import type { PaymentEvent, PaymentEventKind } from '../../flows/payments/contract.js';
+import {
+  PAYMENT_NOTES_LIFECYCLE_KEY,
+  headerValue,
+  type ParsedWebhook,
+  type PaymentProviderAdapter,
+  type SignatureCheck,
+} from './provider.js';
 
 /**
  * Stripe as a second adapter behind the same boundary (the workflow is unchanged). Not wired to

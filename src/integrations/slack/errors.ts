@@ -1,6 +1,6 @@
 import { ErrorCode, type WebAPICallError } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../platform/temporal/workflow/failure-types.js';
+import { FailureType } from '../../platform/temporal/failure-types.js';
 
 /** Errors that mean the call itself can never work as made. */
 const PERMANENT = new Set([

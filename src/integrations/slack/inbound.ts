@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SlackThreadEvent } from '../../platform/slack/inbound-contract.js';
+import type { SlackThreadEvent } from '../../platform/slack/contract.js';
 
 /**
  * Zod schemas for what Slack sends us, strict only where we depend on a field (Slack adds fields

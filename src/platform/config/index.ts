@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AnyFlow, FlowConfigContext } from '../flow.js';
 
 /**
  * Sandbox credentials: what the app and the emulators use when the env leaves them unset in
@@ -10,24 +11,16 @@ export const SANDBOX_CREDENTIALS = {
   JIRA_EMAIL: 'threadline-bot@example.com',
   JIRA_API_TOKEN: 'threadline-sandbox-jira-token',
   JIRA_WEBHOOK_SECRET: 'threadline-sandbox-jira-webhook-secret',
-  RAZORPAY_WEBHOOK_SECRET: 'threadline-sandbox-razorpay-secret',
   THREADLINE_API_KEYS: 'tl_sandbox_key',
 } as const;
 
-/** Sandbox-only key for signing approval callbacks (`X-Threadline-Signature`); set your own outside the sandbox. */
-export const SANDBOX_APPROVAL_CALLBACK_SECRET = 'threadline-sandbox-approval-callback-secret';
+/** The emulator's operations channel: where permanent failures are announced in sandbox mode. */
+export const SANDBOX_OPS_CHANNEL = 'C0OPSALERT';
 
-/** Channel ids of the emulator's seeded workspace, used as sandbox defaults for routing. */
-export const SANDBOX_CHANNELS = {
-  SLACK_CHANNEL_PAYMENTS: 'C0PAYMENTS',
-  SLACK_CHANNEL_PART_PAYMENTS: 'C0PARTPAY',
-  SLACK_CHANNEL_APPROVALS: 'C0APPROVAL',
-  SLACK_CHANNEL_ESCALATIONS: 'C0ESCALATE',
-  SLACK_CHANNEL_OPS_ALERTS: 'C0OPSALERT',
-  SLACK_CHANNEL_TICKETS: 'C0TICKETS',
-} as const;
+/** Default task queue (overridable with TEMPORAL_TASK_QUEUE). */
+export const DEFAULT_TASK_QUEUE = 'threadline';
 
-const optionalString = z
+export const optionalString = z
   .string()
   .trim()
   .transform((v) => (v === '' ? undefined : v))
@@ -35,7 +28,7 @@ const optionalString = z
 const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
 const url = z.url({ protocol: /^https?$/ });
 /** `500ms`, `90s`, `30m`, `2h`, `7d` → milliseconds. */
-const duration = (def: string) =>
+export const duration = (def: string) =>
   z
     .string()
     .trim()
@@ -50,9 +43,9 @@ const duration = (def: string) =>
           return Number(n) * mult;
         }),
     );
-const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id like C0123ABCD');
+export const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id like C0123ABCD');
 
-/** The env as read: every variable the product understands. Documented one-to-one in README's config table. */
+/** The platform's env variables. Each flow adds its own (`config` in its flow.ts); the README documents all. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -62,7 +55,7 @@ export const envSchema = z.object({
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('threadline'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS_CERT_PATH: optionalString,
   TEMPORAL_TLS_KEY_PATH: optionalString,
@@ -79,33 +72,13 @@ export const envSchema = z.object({
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_API_URL: optionalString.pipe(url.optional()),
   SLACK_EMULATOR_PORT: port(3101),
-  SLACK_CHANNEL_PAYMENTS: channelId.optional(),
-  SLACK_CHANNEL_PART_PAYMENTS: channelId.optional(),
-  SLACK_CHANNEL_APPROVALS: channelId.optional(),
-  SLACK_CHANNEL_ESCALATIONS: channelId.optional(),
-  SLACK_CHANNEL_OPS_ALERTS: channelId.optional(),
-  SLACK_CHANNEL_TICKETS: channelId.optional(),
+  SLACK_CHANNEL_OPS: channelId.optional(),
 
   JIRA_HOST: optionalString.pipe(url.optional()),
   JIRA_EMAIL: optionalString,
   JIRA_API_TOKEN: optionalString,
   JIRA_WEBHOOK_SECRET: optionalString,
   JIRA_EMULATOR_PORT: port(3102),
-
-  RAZORPAY_WEBHOOK_SECRET: optionalString,
-
-  PAYMENT_ESCALATE_AFTER: duration('30m'),
-  PAYMENT_OVERDUE_AFTER: duration('2h'),
-  PAYMENT_REFUND_GRACE: duration('7d'),
-  PAYMENT_INITIATION_WAIT: duration('10s'),
-
-  APPROVAL_CALLBACK_SECRET: optionalString,
-  APPROVAL_REMIND_AFTER: duration('4h'),
-  APPROVAL_EXPIRE_AFTER: duration('7d'),
-  APPROVAL_DECIDED_GRACE: duration('15m'),
-  APPROVAL_CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
-  APPROVAL_CALLBACK_RETRY_INITIAL: duration('1s'),
-  APPROVAL_CALLBACK_RETRY_MAX: duration('5m'),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -136,32 +109,15 @@ export interface Config {
     signingSecret: string;
     apiUrl: string;
     emulatorPort: number;
-    channels: {
-      payments: string;
-      partPayments: string;
-      approvals: string;
-      escalations: string;
-      opsAlerts: string;
-      tickets: string;
-    };
+    /** Where permanent failures (exhausted retries, dead installations) are announced. */
+    opsChannel: string;
   };
   jira:
     | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
     | undefined;
   jiraEmulatorPort: number;
-  razorpay: { webhookSecret: string | undefined };
-  /** Payment lifecycle policy (milliseconds), passed into each workflow's input by the API. */
-  payments: { escalateAfterMs: number; overdueAfterMs: number; refundGraceMs: number; initiationWaitMs: number };
-  /** Approval defaults (milliseconds) and the callback signing secret (unset outside the sandbox: callbacks refused). */
-  approvals: {
-    callbackSecret: string | undefined;
-    remindAfterMs: number;
-    expireAfterMs: number;
-    decidedGraceMs: number;
-    callbackMaxAttempts: number;
-    callbackRetryInitialMs: number;
-    callbackRetryMaxMs: number;
-  };
+  /** Each flow's own config, by flow name (read it with `flowConfigOf(config, flow)`). */
+  flows: Record<string, unknown>;
 }
 
 /** Thrown when the env is wrong; the message names every bad variable and what it expects. */
@@ -173,11 +129,18 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads and validates the env once. Called only by entry points (worker, api, dev stack);
- * everything else receives the resulting object.
+ * Reads and validates the env once, for the platform and every flow given. Called only by entry
+ * points (worker, api, dev stack) through `src/config.ts`; everything else receives the result.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv = process.env): Config {
+  let schema = envSchema;
+  for (const f of flows) {
+    for (const name of Object.keys(f.config?.env ?? {})) {
+      if (name in schema.shape) throw new Error(`env variable ${name} is declared twice (flow ${f.name})`);
+    }
+    schema = schema.extend(f.config?.env ?? {}) as unknown as typeof envSchema;
+  }
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}${describeValue(env, i.path)}`),
@@ -186,32 +149,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const sandbox = e.THREADLINE_SANDBOX ?? (e.SLACK_BOT_TOKEN === undefined && e.JIRA_HOST === undefined);
   const problems: string[] = [];
-  const need = (name: keyof typeof SANDBOX_CREDENTIALS, value: string | undefined, what: string): string => {
-    if (value !== undefined) return value;
-    if (sandbox) return SANDBOX_CREDENTIALS[name];
-    problems.push(`${name}: required (${what}) when not in sandbox mode`);
-    return '';
+  const ctx: FlowConfigContext = {
+    sandbox,
+    problem: (m) => problems.push(m),
+    require: (name, value, sandboxValue, what) => {
+      if (value !== undefined) return value;
+      if (sandbox) return sandboxValue;
+      problems.push(`${name}: required (${what}) when not in sandbox mode`);
+      return '';
+    },
   };
-  const channel = (name: keyof typeof SANDBOX_CHANNELS, value: string | undefined): string => {
-    if (value !== undefined) return value;
-    if (sandbox) return SANDBOX_CHANNELS[name];
-    problems.push(`${name}: required (a Slack channel id like C0123ABCD) when not in sandbox mode`);
-    return '';
-  };
+  const need = (name: keyof typeof SANDBOX_CREDENTIALS, value: string | undefined, what: string): string =>
+    ctx.require(name, value, SANDBOX_CREDENTIALS[name], what);
 
   const slack: Config['slack'] = {
     botToken: need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…'),
     signingSecret: need('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET, "the Slack app's signing secret"),
     apiUrl: e.SLACK_API_URL ?? (sandbox ? `http://127.0.0.1:${e.SLACK_EMULATOR_PORT}/api/` : 'https://slack.com/api/'),
     emulatorPort: e.SLACK_EMULATOR_PORT,
-    channels: {
-      payments: channel('SLACK_CHANNEL_PAYMENTS', e.SLACK_CHANNEL_PAYMENTS),
-      partPayments: channel('SLACK_CHANNEL_PART_PAYMENTS', e.SLACK_CHANNEL_PART_PAYMENTS),
-      approvals: channel('SLACK_CHANNEL_APPROVALS', e.SLACK_CHANNEL_APPROVALS),
-      escalations: channel('SLACK_CHANNEL_ESCALATIONS', e.SLACK_CHANNEL_ESCALATIONS),
-      opsAlerts: channel('SLACK_CHANNEL_OPS_ALERTS', e.SLACK_CHANNEL_OPS_ALERTS),
-      tickets: channel('SLACK_CHANNEL_TICKETS', e.SLACK_CHANNEL_TICKETS),
-    },
+    opsChannel: ctx.require(
+      'SLACK_CHANNEL_OPS',
+      e.SLACK_CHANNEL_OPS,
+      SANDBOX_OPS_CHANNEL,
+      'a Slack channel id like C0123ABCD',
+    ),
   };
 
   let jira: Config['jira'];
@@ -235,9 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
     problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both or neither');
   }
-  if (e.PAYMENT_OVERDUE_AFTER < e.PAYMENT_ESCALATE_AFTER) {
-    problems.push('PAYMENT_OVERDUE_AFTER: must be at least PAYMENT_ESCALATE_AFTER');
-  }
+  const flowConfigs: Record<string, unknown> = {};
+  for (const f of flows) if (f.config) flowConfigs[f.name] = f.config.build(e, ctx);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -265,24 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slack,
     jira,
     jiraEmulatorPort: e.JIRA_EMULATOR_PORT,
-    razorpay: {
-      webhookSecret: e.RAZORPAY_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.RAZORPAY_WEBHOOK_SECRET : undefined),
-    },
-    payments: {
-      escalateAfterMs: e.PAYMENT_ESCALATE_AFTER,
-      overdueAfterMs: e.PAYMENT_OVERDUE_AFTER,
-      refundGraceMs: e.PAYMENT_REFUND_GRACE,
-      initiationWaitMs: e.PAYMENT_INITIATION_WAIT,
-    },
-    approvals: {
-      callbackSecret: e.APPROVAL_CALLBACK_SECRET ?? (sandbox ? SANDBOX_APPROVAL_CALLBACK_SECRET : undefined),
-      remindAfterMs: e.APPROVAL_REMIND_AFTER,
-      expireAfterMs: e.APPROVAL_EXPIRE_AFTER,
-      decidedGraceMs: e.APPROVAL_DECIDED_GRACE,
-      callbackMaxAttempts: e.APPROVAL_CALLBACK_MAX_ATTEMPTS,
-      callbackRetryInitialMs: e.APPROVAL_CALLBACK_RETRY_INITIAL,
-      callbackRetryMaxMs: e.APPROVAL_CALLBACK_RETRY_MAX,
-    },
+    flows: flowConfigs,
   };
 }
 

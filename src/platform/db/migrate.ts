@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AnyFlow } from '../flow.js';
 import type { Pool } from './pool.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -14,19 +16,35 @@ export interface Migration {
   checksum: string;
 }
 
-export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => /^\d{3,}_[\w-]+\.sql$/.test(f)).sort();
+/** The platform's migrations folder first, then each flow's (one version sequence across all). */
+export function migrationDirs(flows: readonly AnyFlow[]): string[] {
+  return [MIGRATIONS_DIR, ...flows.flatMap((f) => (f.migrations ? [fileURLToPath(f.migrations)] : []))];
+}
+
+/**
+ * Every `NNN_name.sql` in the given folders, in version order. Versions are global: the same
+ * number in two folders is an error (flows pick the next free number, see docs/architecture.md).
+ */
+export async function loadMigrations(dirs: string | string[] = MIGRATIONS_DIR): Promise<Migration[]> {
   const out: Migration[] = [];
-  for (const f of files) {
-    const sql = await readFile(`${dir}/${f}`, 'utf8');
-    out.push({
-      version: Number(f.split('_')[0]),
-      name: f.replace(/\.sql$/, ''),
-      sql,
-      checksum: createHash('sha256').update(sql).digest('hex'),
-    });
+  const seen = new Map<number, string>();
+  for (const dir of typeof dirs === 'string' ? [dirs] : dirs) {
+    const files = (await readdir(dir)).filter((f) => /^\d{3,}_[\w-]+\.sql$/.test(f));
+    for (const f of files) {
+      const version = Number(f.split('_')[0]);
+      const other = seen.get(version);
+      if (other) throw new Error(`Migration version ${version} is used twice: ${other} and ${join(dir, f)}`);
+      seen.set(version, join(dir, f));
+      const sql = await readFile(join(dir, f), 'utf8');
+      out.push({
+        version,
+        name: f.replace(/\.sql$/, ''),
+        sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      });
+    }
   }
-  return out;
+  return out.sort((a, b) => a.version - b.version);
 }
 
 /**
@@ -34,8 +52,8 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
  * bookkeeping row, under a session advisory lock so two processes starting at once cannot race.
  * An applied migration whose file changed is an error: history is not rewritten.
  */
-export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
-  const migrations = await loadMigrations(dir);
+export async function migrate(pool: Pool, dirs: string | string[] = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
+  const migrations = await loadMigrations(dirs);
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -79,8 +97,8 @@ export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<{ appli
 }
 
 /** For /readyz: every known migration is applied. */
-export async function pendingMigrations(pool: Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const migrations = await loadMigrations(dir);
+export async function pendingMigrations(pool: Pool, dirs: string | string[] = MIGRATIONS_DIR): Promise<string[]> {
+  const migrations = await loadMigrations(dirs);
   const { rows } = await pool
     .query<{ version: number }>('SELECT version FROM schema_migrations')
     .catch(() => ({ rows: [] as { version: number }[] }));

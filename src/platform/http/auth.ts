@@ -19,3 +19,9 @@ export function apiKeyGuard(keys: string[]) {
     if (!ok) throw AppError.unauthorized('invalid_api_key', 'the API key is not valid');
   };
 }
+
+/** A stable, non-reversible name for the caller of our API (never the key itself): audit and `requestedBy`. */
+export function callerFingerprint(authorization: string | undefined): string {
+  const key = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  return `key_${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+}

@@ -8,10 +8,10 @@ import {
   type SlackActionRequest,
   type SlackResponseRequest,
   type SlackThreadEvent,
-} from '../slack/inbound-contract.js';
-import { buildCreateRequestModal } from '../../flows/approvals/domain/blocks.js';
-import { parseCreateSubmission } from '../../flows/approvals/domain/create-modal.js';
-import { ACTIONS, parseActionId, parseTarget, validateViewFields } from '../slack/actions.js';
+  missingViewFields,
+  parseActionId,
+  parseTarget,
+} from '../slack/contract.js';
 import type { viewSubmissionSchema } from '../../integrations/slack/inbound.js';
 import {
   classifySlackEvent,
@@ -22,10 +22,10 @@ import {
   type SlackInteraction,
 } from '../../integrations/slack/inbound.js';
 import { verifySlackSignature } from '../../integrations/slack/signature.js';
-import type { AppDeps } from '../../api/app.js';
+import { flowConfigOf, type AnyFlow, type ApiDeps } from '../flow.js';
+import { buildSlackRegistry, type SlackRegistry } from './registry.js';
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff } from '../ledger/handoff.js';
-import { approvalInput, newApprovalId, slackModalSpec } from '../../flows/approvals/api.js';
 
 /** Slack gives us 3 s; leave room for the network on both sides. */
 const TEMPORAL_DEADLINE_MS = 2_000;
@@ -36,7 +36,12 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
  * The Slack front door: verify → parse → validate → dedup → one Temporal call → ack. Nothing here
  * calls Slack; answers that take longer than the ack go through `slackResponseWorkflow`.
  */
-export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export interface SlackIngressDeps extends ApiDeps {
+  flows: readonly AnyFlow[];
+}
+
+export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps): Promise<void> {
+  const registry = buildSlackRegistry(deps.flows);
   // Signatures are over the exact bytes: take every body raw, verify, and only then parse.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
@@ -174,19 +179,25 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       return reply.send();
     }
 
-    const parsed = toActionRequest(p);
+    const parsed = toActionRequest(p, registry);
     if (!parsed) {
       metric(p.type, 'unknown_action');
       return reply.send();
     }
-    const { request, workflowId, spec } = parsed;
+    const { request, workflowId, spec, flow } = parsed;
 
-    if (p.type === 'view_submission' && request.verb === 'approval.create') {
-      // The /threadline approval modal: validate inside the 3 s window, then ONE Temporal call
-      // starts the request (its id was minted when the modal was opened, so a repeat joins it).
-      const parsedModal = parseCreateSubmission(request.fields ?? {}, request.user);
-      if (!parsedModal.ok) return reply.send({ response_action: 'errors', errors: parsedModal.errors });
-      const spec = slackModalSpec(deps.config, workflowId.slice('approval:'.length), request.user, parsedModal.request);
+    if (spec.mode === 'start') {
+      // A modal that files a new lifecycle: the flow validates inside the 3 s window, then ONE
+      // Temporal call starts it (its id was minted when the modal was opened, so a repeat joins it).
+      const decision = spec.start?.(request, workflowId, {
+        flowConfig: flowConfigOf(deps.config, flow),
+        config: deps.config,
+      });
+      if (!decision) {
+        metric(p.type, 'unknown_action');
+        return reply.send();
+      }
+      if (!decision.ok) return reply.send({ response_action: 'errors', errors: decision.errors });
       await handOff(hand, {
         source: 'slack_interaction',
         eventId: request.interactionId,
@@ -196,10 +207,10 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
         workflowId,
         send: () =>
           withDeadline(() =>
-            deps.temporal.workflow.start('approvalWorkflow', {
+            deps.temporal.workflow.start(decision.workflowType, {
               workflowId,
               taskQueue: deps.config.temporal.taskQueue,
-              args: [approvalInput(deps.config, spec)],
+              args: decision.args,
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),
           ),
@@ -208,7 +219,7 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     }
 
     if (p.type === 'view_submission') {
-      const errors = validateViewFields(spec, request.fields ?? {});
+      const errors = missingViewFields(spec.requiredFields ?? [], request.fields ?? {});
       if (Object.keys(errors).length > 0) return reply.send({ response_action: 'errors', errors });
     }
 
@@ -290,32 +301,37 @@ export async function slackRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
     if (sub === 'status') {
       const query = args[0];
-      if (!query) return reply.send(ephemeral('Usage: `/threadline status <id>` (e.g. `payment:order_123`, `OPS-7`).'));
+      if (!query) return reply.send(ephemeral(`Usage: \`/threadline status <id>\` (${registry.statusForms}).`));
       await handOffCommand('status', {
         kind: 'status',
         responseUrl: cmd.response_url,
         user: cmd.user_id,
         channel: cmd.channel_id,
         query,
+        forms: registry.statusForms,
       });
       metric('command:status', 'handed_off');
       return reply.send(ephemeral(`Looking up \`${query}\`…`));
     }
-    if (sub === 'approval') {
-      // The route never calls Slack: a short workflow opens the modal with the trigger (valid 3 s).
-      const workflowId = `approval:${newApprovalId()}`;
-      await handOffCommand('approval', {
-        kind: 'open_view',
-        triggerId: cmd.trigger_id,
-        user: cmd.user_id,
-        view: buildCreateRequestModal(workflowId),
-        responseUrl: cmd.response_url,
-      });
-      metric('command:approval', 'handed_off');
-      return reply.send();
+    const entry = registry.subcommands.get(sub);
+    if (entry) {
+      const answer = entry.spec.handle(
+        {
+          userId: cmd.user_id,
+          channelId: cmd.channel_id,
+          teamId: cmd.team_id,
+          triggerId: cmd.trigger_id,
+          responseUrl: cmd.response_url,
+          args,
+        },
+        { flowConfig: flowConfigOf(deps.config, entry.flow), config: deps.config },
+      );
+      if (answer.later) await handOffCommand(sub, answer.later);
+      metric(`command:${sub}`, answer.later ? 'handed_off' : 'answered');
+      return reply.send(answer.reply ? ephemeral(answer.reply) : undefined);
     }
     metric(`command:${sub}`, sub === 'help' ? 'answered' : 'unknown');
-    return reply.send(ephemeral(helpText(sub === 'help' ? undefined : sub)));
+    return reply.send(ephemeral(helpText(registry, sub === 'help' ? undefined : sub)));
   });
 }
 
@@ -328,24 +344,24 @@ function ephemeral(text: string) {
   return { response_type: 'ephemeral', text };
 }
 
-export function helpText(unknown?: string): string {
+export function helpText(registry: SlackRegistry, unknown?: string): string {
   return [
     unknown ? `Unknown command \`${unknown}\`.` : '*Threadline*: durable operational work in Slack.',
-    '• `/threadline status <id>`: where a payment, approval or ticket stands (only you see the answer)',
-    '• `/threadline approval`: ask for an approval (opens a form)',
+    `• \`/threadline status <id>\`: where a lifecycle stands (${registry.statusForms}; only you see the answer)`,
+    ...[...registry.subcommands.values()].map((c) => `• ${c.spec.usage}: ${c.spec.description}`),
     '• `/threadline help`: this message',
   ].join('\n');
 }
 
 /** Maps a click or modal submission to the workflow request, or undefined when it is not one of ours. */
-function toActionRequest(p: SlackInteraction) {
+function toActionRequest(p: SlackInteraction, registry: SlackRegistry) {
   if (p.type === 'shortcut' || p.type === 'message_action') return undefined;
   if (p.type === 'block_actions') {
     const a = p.actions[0]!;
     const verb = parseActionId(a.action_id);
-    const spec = verb ? ACTIONS[verb] : undefined;
-    const t = parseTarget(a.value ?? a.selected_option?.value ?? p.view?.private_metadata);
-    if (!verb || !spec || !t) return undefined;
+    const entry = verb ? registry.actions.get(verb) : undefined;
+    const t = parseTarget(a.value ?? a.selected_option?.value ?? p.view?.private_metadata, registry.kinds);
+    if (!verb || !entry || !t || !verb.startsWith(`${t.kind}.`)) return undefined;
     const request: SlackActionRequest = {
       interactionId: p.trigger_id,
       verb,
@@ -357,14 +373,14 @@ function toActionRequest(p: SlackInteraction) {
       responseUrl: p.response_url,
       actionTs: a.action_ts,
     };
-    return { request, workflowId: t.workflowId, spec };
+    return { request, workflowId: t.workflowId, spec: entry.spec, flow: entry.flow };
   }
   // The remaining members share one schema (view_submission | view_closed); zod's loose index type hides `view`.
   const v = p as z.infer<typeof viewSubmissionSchema>;
   const verb = parseActionId(v.view.callback_id ?? '');
-  const spec = verb ? ACTIONS[verb] : undefined;
-  const t = parseTarget(v.view.private_metadata);
-  if (!verb || !spec || !t) return undefined;
+  const entry = verb ? registry.actions.get(verb) : undefined;
+  const t = parseTarget(v.view.private_metadata, registry.kinds);
+  if (!verb || !entry || !t || !verb.startsWith(`${t.kind}.`)) return undefined;
   const request: SlackActionRequest = {
     interactionId: v.trigger_id ?? `view:${v.view.id}:${v.user.id}`,
     verb,
@@ -373,5 +389,5 @@ function toActionRequest(p: SlackInteraction) {
     fields: flattenViewState(v.view.state?.values),
     triggerId: v.trigger_id,
   };
-  return { request, workflowId: t.workflowId, spec };
+  return { request, workflowId: t.workflowId, spec: entry.spec, flow: entry.flow };
 }

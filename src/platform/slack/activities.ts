@@ -1,4 +1,4 @@
-import { activityInfo } from '@temporalio/activity';
+import { currentAttempt } from '../temporal/attempt.js';
 import type { WebClient } from '@slack/web-api';
 import {
   THREADLINE_POST_EVENT_TYPE,
@@ -16,15 +16,6 @@ export interface SlackActivityDeps {
   slack: WebClient;
   slackMessages: SlackMessagesRepo;
   metrics?: Metrics;
-}
-
-/** Current activity attempt (1 outside an activity context, e.g. direct calls in tests). */
-function attempt(): number {
-  try {
-    return activityInfo().attempt;
-  } catch {
-    return 1;
-  }
 }
 
 /**
@@ -78,7 +69,7 @@ export function createSlackActivities(deps: SlackActivityDeps) {
       const known = await deps.slackMessages.byIdempotencyKey(input.idempotencyKey);
       if (known)
         return { channel: known.channel, ts: known.ts, threadTs: known.threadTs ?? undefined, deduplicated: true };
-      if (attempt() > 1) {
+      if (currentAttempt() > 1) {
         const ts = await findByKey(input.channel, input.threadTs, input.idempotencyKey);
         if (ts) {
           await deps.slackMessages.record({

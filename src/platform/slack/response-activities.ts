@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { FailureType } from '../temporal/workflow/failure-types.js';
-import { subjectStatusQuery, type SubjectStatus } from './inbound-contract.js';
+import { FailureType } from '../temporal/failure-types.js';
+import { subjectStatusQuery, type SubjectStatus } from './contract.js';
 import type { AuditLogRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -12,14 +12,8 @@ export interface SlackResponseDeps {
   responseUrlPrefixes: string[];
   metrics?: Metrics;
   fetch?: typeof fetch;
-}
-
-/** Candidate workflow ids for what a person typed after `/threadline status`. */
-export function statusCandidates(query: string): string[] {
-  const q = query.trim();
-  if (/^(payment|approval|ticket):/.test(q)) return [q];
-  if (/^[A-Z][A-Z0-9]+-\d+$/.test(q)) return [`ticket:${q}`];
-  return [`payment:${q}`, `approval:${q}`];
+  /** Workflow ids to try for what a person typed after `/threadline status` (from the flows). */
+  statusCandidates: (query: string) => string[];
 }
 
 /** Activities behind `slackResponseWorkflow`: answers that come after the 3-second ack. */
@@ -76,7 +70,7 @@ export function createSlackResponseActivities(deps: SlackResponseDeps) {
 
     /** Current state of a lifecycle: its workflow's `threadlineStatus` query, else the last audit row. */
     async lookupSubjectStatus(input: { query: string }): Promise<SubjectStatus | null> {
-      for (const id of statusCandidates(input.query)) {
+      for (const id of deps.statusCandidates(input.query.trim())) {
         try {
           return await deps.temporal.workflow.getHandle(id).query(subjectStatusQuery);
         } catch (err) {

@@ -1,28 +1,14 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { SlackResponseActivities } from './response-activities.js';
 import type { SlackActivities } from './activities.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../temporal/workflow/failure-types.js';
-import type { SlackResponseRequest } from './inbound-contract.js';
-import { statusText } from './status-text.js';
+import { SLACK_RESPONSE_URL_OPTIONS, SLACK_VIEW_OPTIONS } from '../temporal/workflow/presets.js';
+import type { SlackResponseRequest } from './contract.js';
+import { statusText } from './domain/status-text.js';
 
-// response_url lives 30 minutes: retry briskly and give up well inside that window.
-const slack = proxyActivities<SlackResponseActivities & Pick<SlackActivities, 'postSlackEphemeral'>>({
-  startToCloseTimeout: '15 seconds',
-  scheduleToCloseTimeout: '25 minutes',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
-  },
-});
-
-// A trigger_id lives 3 s and works once: one quick attempt, a second only for a network blip.
-const views = proxyActivities<Pick<SlackActivities, 'openSlackView'>>({
-  startToCloseTimeout: '3 seconds',
-  scheduleToCloseTimeout: '4 seconds',
-  retry: { initialInterval: '100ms', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
+const slack = proxyActivities<SlackResponseActivities & Pick<SlackActivities, 'postSlackEphemeral'>>(
+  SLACK_RESPONSE_URL_OPTIONS,
+);
+const views = proxyActivities<Pick<SlackActivities, 'openSlackView'>>(SLACK_VIEW_OPTIONS);
 
 /**
  * Answers a Slack user after the interaction was acked: a notice (e.g. "you are not an approver")
@@ -54,7 +40,7 @@ export async function slackResponseWorkflow(req: SlackResponseRequest): Promise<
   const status = await slack.lookupSubjectStatus({ query: req.query });
   await slack.respondToSlack({
     responseUrl: req.responseUrl,
-    text: statusText(req.query, status),
+    text: statusText(req.query, status, req.forms),
     responseType: 'ephemeral',
   });
 }

@@ -16,3 +16,5 @@ export interface PingResult {
 
 /** Wire name `pingStatus`. */
 export const pingStatusQuery = defineQuery<'started' | 'audited'>('pingStatus');
+
+export const pingWorkflowId = (id: string): string => `ping:${id}`;

@@ -1,13 +1,9 @@
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../audit/activities.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../temporal/workflow/failure-types.js';
+import { DB_ACTIVITY_OPTIONS } from '../temporal/workflow/presets.js';
 import { pingStatusQuery, type PingInput, type PingResult } from './contract.js';
 
-const { recordAudit } = proxyActivities<ReturnType<typeof createAuditActivities>>({
-  startToCloseTimeout: '10 seconds',
-  // Postgres hiccups are transient; only a programming error is permanent.
-  retry: { initialInterval: '200ms', maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES },
-});
+const { recordAudit } = proxyActivities<ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
 /** Records one audit row and returns: proves worker, Temporal and Postgres are wired together. */
 export async function pingWorkflow(input: PingInput): Promise<PingResult> {

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../../dev/stack.js';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
-import { loadConfig } from '../../../src/platform/config/index.js';
+import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { deliverRazorpay, razorpayEvent } from '../../fixtures/razorpay/build.js';
 import { freePort } from '../../helpers/ports.js';
+import { flowConfigOf } from '../../../src/platform/flow.js';
+import { paymentsFlow } from '../../../src/flows/payments/flow.js';
 
 /**
  * `npm start` twice on the same data directory: the embedded Temporal (SQLite file), the embedded
@@ -74,7 +76,7 @@ describe('restart keeps workflows and data', () => {
     slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
     const hook = await deliverRazorpay(
       stack.urls.api,
-      config.razorpay.webhookSecret!,
+      flowConfigOf(config, paymentsFlow).razorpayWebhookSecret!,
       JSON.stringify(
         razorpayEvent('payment.captured', { orderId, paymentId: `pay_${orderId.slice(6)}`, amount: 250000 }),
       ),

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { buildApp } from '../../../src/api/app.js';
+import { flows } from '../../../src/flows/index.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../../../src/platform/db/repositories.js';
 import { computeSlackSignature } from '../../../src/integrations/slack/signature.js';
@@ -154,6 +155,7 @@ describe('Slack ingress through the real endpoints', () => {
         pool,
         repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
         readiness: async () => ({}),
+        flows,
       });
     });
     afterAll(async () => {
@@ -370,6 +372,7 @@ describe('Slack ingress through the real endpoints', () => {
       pool,
       repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
       readiness: async () => ({}),
+      flows,
     };
     const down = await buildApp({ ...deps, temporal: deadClient });
     const eventId = `Ev${randomUUID()}`;

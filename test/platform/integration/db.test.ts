@@ -3,7 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrate, MIGRATIONS_DIR, pendingMigrations } from '../../../src/platform/db/migrate.js';
+import { flows } from '../../../src/flows/index.js';
+import {
+  loadMigrations,
+  migrate,
+  migrationDirs,
+  MIGRATIONS_DIR,
+  pendingMigrations,
+} from '../../../src/platform/db/migrate.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../../../src/platform/db/repositories.js';
 import '../../helpers/provided.js';
@@ -18,8 +25,8 @@ describe('Postgres schema (real embedded PostgreSQL)', () => {
   });
 
   it('migrations are applied once and re-running is a no-op', async () => {
-    expect(await migrate(pool)).toEqual({ applied: [] });
-    expect(await pendingMigrations(pool)).toEqual([]);
+    expect(await migrate(pool, migrationDirs(flows))).toEqual({ applied: [] });
+    expect(await pendingMigrations(pool, migrationDirs(flows))).toEqual([]);
   });
 
   it('two migrators racing apply each migration exactly once (advisory lock)', async () => {
@@ -56,8 +63,26 @@ describe('Postgres schema (real embedded PostgreSQL)', () => {
     }
   });
 
-  it('the shipped migrations directory is the one the runner reads', async () => {
-    expect(MIGRATIONS_DIR).toMatch(/src\/db\/migrations\/$/);
+  it("reads the platform's migrations and each registered flow's, as one version sequence", async () => {
+    const dirs = migrationDirs(flows);
+    expect(dirs[0]).toBe(MIGRATIONS_DIR);
+    expect(MIGRATIONS_DIR).toMatch(/src\/platform\/db\/migrations\/$/);
+    expect(dirs.some((d) => /src\/flows\/payments\/migrations\/$/.test(d))).toBe(true);
+    const versions = (await loadMigrations(dirs)).map((m) => m.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(versions.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a migration version used by two folders', async () => {
+    const [a, b] = [await mkdtemp(join(tmpdir(), 'mig-')), await mkdtemp(join(tmpdir(), 'mig-'))];
+    try {
+      await writeFile(join(a, '700001_one.sql'), 'SELECT 1;');
+      await writeFile(join(b, '700001_other.sql'), 'SELECT 1;');
+      await expect(loadMigrations([a, b])).rejects.toThrow(/version 700001 is used twice/);
+    } finally {
+      await rm(a, { recursive: true, force: true });
+      await rm(b, { recursive: true, force: true });
+    }
   });
 
   it('audit_log is append-only: UPDATE, DELETE and TRUNCATE are rejected', async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pingWorkflowId } from '../../../src/platform/temporal/workflow/ids.js';
+import { pingWorkflowId } from '../../../src/platform/system/contract.js';
 import type { PingInput, PingResult } from '../../../src/platform/system/contract.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../src/platform/db/repositories.js';
-import { loadConfig } from '../../../src/platform/config/index.js';
+import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import { startWorker, type RunningWorker } from '../../../src/worker/run.js';

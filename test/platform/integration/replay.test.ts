@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../../src/platform/config/index.js';
+import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import { startWorker, type RunningWorker } from '../../../src/worker/run.js';

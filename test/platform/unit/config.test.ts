@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, SANDBOX_CREDENTIALS } from '../../../src/platform/config/index.js';
+import { ConfigError, loadConfig, SANDBOX_CREDENTIALS } from '../../../src/config.js';
 import { SANDBOX_DEFAULTS } from '../../../emulators/shared/defaults.js';
+import { paymentsFlow } from '../../../src/flows/payments/flow.js';
+import { flowConfigOf } from '../../../src/platform/flow.js';
+
+/** The error `fn` throws; fails the test when it does not throw. */
+function captureError(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw');
+}
 
 /** Every routing channel a non-sandbox config requires. */
 const CHANNELS = {
@@ -8,8 +20,7 @@ const CHANNELS = {
   SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
   SLACK_CHANNEL_APPROVALS: 'C03APPR',
   SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
-  SLACK_CHANNEL_OPS_ALERTS: 'C05OPS',
-  SLACK_CHANNEL_TICKETS: 'C06TIX',
+  SLACK_CHANNEL_OPS: 'C05OPS',
 };
 
 describe('loadConfig', () => {
@@ -23,7 +34,8 @@ describe('loadConfig', () => {
     expect(c.slack.apiUrl).toBe('http://127.0.0.1:3101/api/');
     expect(c.slack.botToken).toBe(SANDBOX_CREDENTIALS.SLACK_BOT_TOKEN);
     expect(c.jira?.host).toBe('http://127.0.0.1:3102');
-    expect(c.slack.channels.payments).toBe('C0PAYMENTS');
+    expect(flowConfigOf(c, paymentsFlow).channels.payments).toBe('C0PAYMENTS');
+    expect(c.slack.opsChannel).toBe('C0OPSALERT');
     expect(c.apiKeys).toEqual(['tl_sandbox_key']);
   });
 
@@ -41,14 +53,9 @@ describe('loadConfig', () => {
   });
 
   it('real credentials switch sandbox off and then require every Slack setting, naming each variable', () => {
-    let err: unknown;
-    try {
-      loadConfig({ SLACK_BOT_TOKEN: 'xoxb-real' });
-    } catch (e) {
-      err = e;
-    }
+    const err = captureError(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-real' }));
     expect(err).toBeInstanceOf(ConfigError);
-    const msg = (err as ConfigError).message;
+    const msg = err.message;
     expect(msg).toContain('SLACK_SIGNING_SECRET: required');
     expect(msg).toContain('SLACK_CHANNEL_PAYMENTS: required');
     expect(msg).not.toContain('xoxb-real');
@@ -99,10 +106,7 @@ describe('loadConfig', () => {
 
   it('never echoes a secret value in an error', () => {
     expect(() => loadConfig({ DATABASE_URL: 'not a url with password hunter2' })).toThrow(/DATABASE_URL/);
-    try {
-      loadConfig({ DATABASE_URL: 'not a url with password hunter2' });
-    } catch (e) {
-      expect((e as Error).message).not.toContain('hunter2');
-    }
+    const err = captureError(() => loadConfig({ DATABASE_URL: 'not a url with password hunter2' }));
+    expect(err.message).not.toContain('hunter2');
   });
 });

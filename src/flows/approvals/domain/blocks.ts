@@ -1,6 +1,5 @@
 import type { ApprovalRequestSpec, ApprovalState } from '../contract.js';
-import type { SlackBlock } from '../../../platform/slack/contract.js';
-import { actionId, target } from '../../../platform/slack/actions.js';
+import { actionId, target, type SlackBlock } from '../../../platform/slack/contract.js';
 import { formatDurationShort } from './duration.js';
 import { approvalsAtCurrentLevel, pendingApprovers, slackDate } from './policy.js';
 

@@ -1,5 +1,5 @@
 import type { PaymentLifecycleState } from '../contract.js';
-import type { SlackThreadEvent, SubjectStatus } from '../../../platform/slack/inbound-contract.js';
+import type { SlackThreadEvent, SubjectStatus } from '../../../platform/slack/contract.js';
 import { paymentAmount } from './lifecycle.js';
 import { formatAmount } from './money.js';
 

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { NON_RETRYABLE_FAILURE_TYPES } from './failure-types.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../failure-types.js';
 
 /**
  * The ApplicationFailure behind an activity failure when retrying cannot help (non-retryable, or

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSlackEmulator, type SlackEmulator } from '../../../../emulators/slack/server.js';
 import { startApi, type RunningApi } from '../../../../src/api/server.js';
-import { loadConfig, type Config } from '../../../../src/platform/config/index.js';
+import { loadConfig, type Config } from '../../../../src/config.js';
 import { createLogger } from '../../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../../src/platform/observability/metrics.js';
 import { startWorker, type RunningWorker } from '../../../../src/worker/run.js';

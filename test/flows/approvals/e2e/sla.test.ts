@@ -6,6 +6,8 @@ import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 import { approvalsHarness, hasButtons, seen } from './helpers.js';
+import { flowConfigOf } from '../../../../src/platform/flow.js';
+import { approvalsFlow } from '../../../../src/flows/approvals/flow.js';
 
 /** A callback receiver that answers the queued statuses in order, then 200. */
 async function receiver(statuses: number[]) {
@@ -107,7 +109,7 @@ describe('approval SLA timers and decision callbacks, end to end (short configur
       }, 15_000);
       expect(v.callback).toMatchObject({ status: 'delivered', attempts: 3 });
       expect(hook.hits).toHaveLength(3);
-      const secret = stack.config.approvals.callbackSecret!;
+      const secret = flowConfigOf(stack.config, approvalsFlow).callbackSecret!;
       for (const [i, hit] of hook.hits.entries()) {
         expect(hit.headers['x-threadline-signature']).toBe(signCallbackBody(secret, hit.body));
         expect(hit.headers['x-threadline-delivery']).toBe(`approval:${id}:decision`);

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../../src/platform/config/index.js';
+import { ConfigError, loadConfig, type Config } from '../../../../src/config.js';
+import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
+import { flowConfigOf } from '../../../../src/platform/flow.js';
+
+const payments = (c: Config) => flowConfigOf(c, paymentsFlow);
 
 describe('payment config', () => {
   it('defaults: escalate 30m, overdue 2h, grace 7d, initiation wait 10s', () => {
-    expect(loadConfig({ THREADLINE_SANDBOX: 'true' }).payments).toEqual({
+    expect(payments(loadConfig({ THREADLINE_SANDBOX: 'true' })).policy).toEqual({
       escalateAfterMs: 1_800_000,
       overdueAfterMs: 7_200_000,
       refundGraceMs: 604_800_000,
@@ -12,8 +16,8 @@ describe('payment config', () => {
   });
   it('parses durations and names a bad one', () => {
     const c = loadConfig({ THREADLINE_SANDBOX: 'true', PAYMENT_ESCALATE_AFTER: '500ms', PAYMENT_OVERDUE_AFTER: '2s' });
-    expect(c.payments.escalateAfterMs).toBe(500);
-    expect(c.payments.overdueAfterMs).toBe(2000);
+    expect(payments(c).policy.escalateAfterMs).toBe(500);
+    expect(payments(c).policy.overdueAfterMs).toBe(2000);
     expect(() => loadConfig({ THREADLINE_SANDBOX: 'true', PAYMENT_ESCALATE_AFTER: 'soon' })).toThrow(
       /PAYMENT_ESCALATE_AFTER/,
     );

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
-import { paymentWorkflowId } from '../../../../src/platform/temporal/workflow/ids.js';
+import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
 import { deliverRazorpay, razorpayEvent, type RazorpayEventOpts } from '../../../fixtures/razorpay/build.js';
 import type { TestStack } from '../../../helpers/stack.js';
+import { flowConfigOf } from '../../../../src/platform/flow.js';
+import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
 
 /** Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. */
 export function paymentsHarness(stack: TestStack) {
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const api = stack.urls.api;
   const apiKey = stack.config.apiKeys[0]!;
-  const secret = stack.config.razorpay.webhookSecret!;
+  const secret = flowConfigOf(stack.config, paymentsFlow).razorpayWebhookSecret!;
 
   const ids = () => {
     const u = randomUUID().replace(/-/g, '').slice(0, 14);
