@@ -26,7 +26,11 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/**/workflow/**/*.test.ts', 'test/**/e2e/**/*.test.ts', 'test/platform/integration/**/*.test.ts'],
+          include: [
+            'test/**/workflow/**/*.test.ts',
+            'test/**/e2e/**/*.test.ts',
+            'test/platform/integration/**/*.test.ts',
+          ],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,

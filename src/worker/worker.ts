@@ -26,7 +26,11 @@ export function workflowModules(flows: readonly AnyFlow[]): string[] {
 
 /** Our sources import `./x.js` (NodeNext); when bundling `.ts` sources webpack must map that back to `.ts`. */
 // The generated entry lives in a temp folder: let it resolve the SDK from our own node_modules.
-const sdkModules = join(dirname(createRequire(import.meta.url).resolve('@temporalio/workflow/package.json')), '..', '..');
+const sdkModules = join(
+  dirname(createRequire(import.meta.url).resolve('@temporalio/workflow/package.json')),
+  '..',
+  '..',
+);
 const webpackConfigHook: NonNullable<BundleOptions['webpackConfigHook']> = (config) => {
   config.resolve = {
     ...config.resolve,
