@@ -15,7 +15,7 @@ import type { SlackActionRequest, SlackResponseRequest } from './slack/contract.
  * ingress its verbs and slash subcommands, `/threadline status` its id forms, the migrator its
  * tables. The platform never imports a flow; entry points pass it the registry (`src/flows/index.ts`).
  *
- * Callbacks are declared as methods on purpose: a `FlowDefinition<PaymentsConfig>` must fit a
+ * Callbacks are declared as methods on purpose: a `FlowDefinition<ItsOwnConfig>` must fit a
  * registry of `FlowDefinition<unknown>` (method parameters are checked bivariantly).
  */
 export interface FlowDefinition<C = unknown> {
