@@ -120,6 +120,8 @@ export interface FlowSlack<C> {
   readonly actions?: Readonly<Record<string, ActionSpec<C>>>;
   /** `/threadline <name> …` subcommands. */
   readonly subcommands?: Readonly<Record<string, SubcommandSpec<C>>>;
+  /** Top-level slash commands of their own (e.g. `/ticket`), keyed by the command with its slash. */
+  readonly commands?: Readonly<Record<string, SubcommandSpec<C>>>;
 }
 
 export interface SlackHandlerContext<C> {
@@ -148,13 +150,21 @@ export interface SlashInvocation {
   teamId?: string;
   triggerId: string;
   responseUrl: string;
+  /** The words after the (sub)command. */
   args: string[];
+  /** The text after the (sub)command, as typed. */
+  text: string;
 }
 
-/** `reply`: answered at once (ephemeral); `later`: handed to `slackResponseWorkflow` (one Temporal call). */
+/**
+ * `reply`: answered at once (ephemeral). At most one of: `later`, handed to `slackResponseWorkflow`;
+ * `start`, a workflow started with USE_EXISTING (one Temporal call either way, deduplicated by the
+ * command's trigger id).
+ */
 export interface SlashAnswer {
   reply?: string;
   later?: SlackResponseRequest;
+  start?: { workflowType: string; workflowId: string; args: unknown[] };
 }
 
 export interface SubcommandSpec<C> {

@@ -1,6 +1,7 @@
 import type { ActionSpec, AnyFlow, SubcommandSpec } from '../flow.js';
 
-/** Reserved `/threadline` subcommands the platform answers itself. */
+/** The platform's own slash command, and the subcommands it answers itself. */
+export const ROOT_COMMAND = '/threadline';
 const PLATFORM_SUBCOMMANDS = new Set(['help', 'status']);
 
 /** What the ingress knows about the flows: verbs, `/threadline` subcommands, id prefixes. */
@@ -9,6 +10,8 @@ export interface SlackRegistry {
   kinds: readonly string[];
   actions: ReadonlyMap<string, { spec: ActionSpec<unknown>; flow: AnyFlow }>;
   subcommands: ReadonlyMap<string, { spec: SubcommandSpec<unknown>; flow: AnyFlow }>;
+  /** Top-level commands other than `/threadline` (e.g. `/ticket`). */
+  commands: ReadonlyMap<string, { spec: SubcommandSpec<unknown>; flow: AnyFlow }>;
   /** "a payment order id, an approval id": the id forms `/threadline status` understands. */
   statusForms: string;
 }
@@ -21,6 +24,7 @@ export function buildSlackRegistry(flows: readonly AnyFlow[]): SlackRegistry {
   const kinds: string[] = [];
   const actions = new Map<string, { spec: ActionSpec<unknown>; flow: AnyFlow }>();
   const subcommands = new Map<string, { spec: SubcommandSpec<unknown>; flow: AnyFlow }>();
+  const commands = new Map<string, { spec: SubcommandSpec<unknown>; flow: AnyFlow }>();
   for (const flow of flows) {
     for (const k of flow.kinds) {
       if (kinds.includes(k)) throw new Error(`workflow kind ${k} is declared by two flows (${flow.name})`);
@@ -38,7 +42,12 @@ export function buildSlackRegistry(flows: readonly AnyFlow[]): SlackRegistry {
         throw new Error(`/threadline ${name} is declared twice (flow ${flow.name})`);
       subcommands.set(name, { spec, flow });
     }
+    for (const [name, spec] of Object.entries(flow.slack?.commands ?? {})) {
+      if (!/^\/[a-z0-9_-]{1,31}$/.test(name)) throw new Error(`flow ${flow.name}: ${name} is not a slash command name`);
+      if (name === ROOT_COMMAND || commands.has(name)) throw new Error(`${name} is declared twice (flow ${flow.name})`);
+      commands.set(name, { spec, flow });
+    }
   }
   const forms = flows.flatMap((f) => (f.status ? [f.status.describe] : []));
-  return { kinds, actions, subcommands, statusForms: forms.length ? forms.join(', ') : 'a lifecycle id' };
+  return { kinds, actions, subcommands, commands, statusForms: forms.length ? forms.join(', ') : 'a lifecycle id' };
 }

@@ -22,8 +22,8 @@ import {
   type SlackInteraction,
 } from '../../integrations/slack/inbound.js';
 import { verifySlackSignature } from '../../integrations/slack/signature.js';
-import { flowConfigOf, type AnyFlow, type ApiDeps } from '../flow.js';
-import { buildSlackRegistry, type SlackRegistry } from './registry.js';
+import { flowConfigOf, type AnyFlow, type ApiDeps, type SubcommandSpec } from '../flow.js';
+import { buildSlackRegistry, ROOT_COMMAND, type SlackRegistry } from './registry.js';
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff } from '../ledger/handoff.js';
 
@@ -286,23 +286,69 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
     const raw = verify(req, 'command');
     requireType(req, FORM_TYPE);
     const cmd = validate(slashCommandSchema, Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), 'command');
-    const [sub = 'help', ...args] = cmd.text.trim().split(/\s+/).filter(Boolean);
-    /** A command's slower answer: deduped by trigger id, one Temporal call (slackResponseWorkflow). */
-    const handOffCommand = (type: string, request: SlackResponseRequest) =>
+    /** A command's slower answer: deduped by trigger id, one Temporal call. */
+    const handOffCommand = (type: string, send: () => Promise<unknown>, workflowId: string) =>
       handOff(hand, {
         source: 'slack_command',
         eventId: cmd.trigger_id,
         type,
         rawBody: raw,
         subject: `command:${cmd.user_id}`,
-        workflowId: `slack-response:${cmd.trigger_id}`,
-        send: () => respondLater(cmd.trigger_id, request),
+        workflowId,
+        send,
       });
+    const respondCommandLater = (type: string, request: SlackResponseRequest) =>
+      handOffCommand(type, () => respondLater(cmd.trigger_id, request), `slack-response:${cmd.trigger_id}`);
+    /** Runs a flow's (sub)command handler and acts on its answer. */
+    const runFlowCommand = async (
+      name: string,
+      entry: { spec: SubcommandSpec<unknown>; flow: AnyFlow },
+      text: string,
+    ) => {
+      const answer = entry.spec.handle(
+        {
+          userId: cmd.user_id,
+          channelId: cmd.channel_id,
+          teamId: cmd.team_id,
+          triggerId: cmd.trigger_id,
+          responseUrl: cmd.response_url,
+          args: text.split(/\s+/).filter(Boolean),
+          text,
+        },
+        { flowConfig: flowConfigOf(deps.config, entry.flow), config: deps.config },
+      );
+      const start = answer.start;
+      if (answer.later) await respondCommandLater(name, answer.later);
+      else if (start) {
+        await handOffCommand(
+          name,
+          () =>
+            withDeadline(() =>
+              deps.temporal.workflow.start(start.workflowType, {
+                workflowId: start.workflowId,
+                taskQueue: deps.config.temporal.taskQueue,
+                args: start.args,
+                workflowIdConflictPolicy: 'USE_EXISTING',
+              }),
+            ),
+          start.workflowId,
+        );
+      }
+      metric(`command:${name}`, answer.later || start ? 'handed_off' : 'answered');
+      return reply.send(answer.reply ? ephemeral(answer.reply) : undefined);
+    };
 
+    if (cmd.command !== ROOT_COMMAND) {
+      const own = registry.commands.get(cmd.command);
+      if (own) return runFlowCommand(cmd.command, own, cmd.text.trim());
+      metric(`command:${cmd.command}`, 'unknown');
+      return reply.send(ephemeral(`Threadline does not handle \`${cmd.command}\`.`));
+    }
+    const [sub = 'help', ...args] = cmd.text.trim().split(/\s+/).filter(Boolean);
     if (sub === 'status') {
       const query = args[0];
       if (!query) return reply.send(ephemeral(`Usage: \`/threadline status <id>\` (${registry.statusForms}).`));
-      await handOffCommand('status', {
+      await respondCommandLater('status', {
         kind: 'status',
         responseUrl: cmd.response_url,
         user: cmd.user_id,
@@ -314,22 +360,7 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
       return reply.send(ephemeral(`Looking up \`${query}\`…`));
     }
     const entry = registry.subcommands.get(sub);
-    if (entry) {
-      const answer = entry.spec.handle(
-        {
-          userId: cmd.user_id,
-          channelId: cmd.channel_id,
-          teamId: cmd.team_id,
-          triggerId: cmd.trigger_id,
-          responseUrl: cmd.response_url,
-          args,
-        },
-        { flowConfig: flowConfigOf(deps.config, entry.flow), config: deps.config },
-      );
-      if (answer.later) await handOffCommand(sub, answer.later);
-      metric(`command:${sub}`, answer.later ? 'handed_off' : 'answered');
-      return reply.send(answer.reply ? ephemeral(answer.reply) : undefined);
-    }
+    if (entry) return runFlowCommand(sub, entry, cmd.text.trim().slice(sub.length).trim());
     metric(`command:${sub}`, sub === 'help' ? 'answered' : 'unknown');
     return reply.send(ephemeral(helpText(registry, sub === 'help' ? undefined : sub)));
   });
