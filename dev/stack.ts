@@ -12,7 +12,7 @@ import { startTemporalDevServer } from '../src/platform/infra/temporal-dev-serve
 import { ensureNamespace } from '../src/platform/temporal/namespace.js';
 import type { Logger } from '../src/platform/observability/logger.js';
 import { createMetrics } from '../src/platform/observability/metrics.js';
-import { startWorker } from '../src/worker/run.js';
+import { startWorker, type RunningWorker } from '../src/worker/run.js';
 
 export interface StackUrls {
   api: string;
@@ -26,7 +26,37 @@ export interface StackUrls {
 
 export interface Stack {
   urls: StackUrls;
+  /** The running Temporal worker (tests read its state). */
+  worker: RunningWorker;
+  /**
+   * Settles when the worker stops: resolves after `stop()`, rejects as soon as the worker crashes
+   * on its own (its run promise rejected). `stop()` rethrows that crash too.
+   */
+  workerDone: Promise<void>;
+  /**
+   * Stops every part in reverse order (the API stops accepting, the worker drains, then the
+   * emulators and the engines), trying each even if an earlier one failed, and rejects with a
+   * `StackStopError` listing every part that failed, a worker that crashed earlier included.
+   */
   stop(): Promise<void>;
+}
+
+/**
+ * Every part of the stack that failed to stop, with its error, in stop order. A plain Error, not
+ * an AggregateError: vitest reports an AggregateError as its inner errors and would drop which
+ * part failed.
+ */
+export class StackStopError extends Error {
+  constructor(readonly failures: { name: string; error: unknown }[]) {
+    super(`stopping the stack failed: ${failures.map((f) => `${f.name}: ${errorMessage(f.error)}`).join('; ')}`, {
+      cause: failures[0]?.error,
+    });
+    this.name = 'StackStopError';
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export interface StackOptions {
@@ -58,14 +88,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   await mkdir(dataDir, { recursive: true });
   const stops: { name: string; fn: () => Promise<void> }[] = [];
   const stopAll = async () => {
+    const failures: { name: string; error: unknown }[] = [];
     for (const s of stops.reverse()) {
       try {
         await s.fn();
-      } catch (err) {
-        log(`error stopping ${s.name}: ${err instanceof Error ? err.message : String(err)}`);
+        log(`${s.name} stopped`);
+      } catch (error) {
+        log(`error stopping ${s.name}: ${errorMessage(error)}`);
+        failures.push({ name: s.name, error });
       }
     }
     stops.length = 0;
+    if (failures.length) throw new StackStopError(failures);
   };
 
   try {
@@ -155,6 +189,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       metrics,
       workflowBundle: opts.workflowBundle,
     });
+    // Observed here so a crash is never an unhandled rejection; the owner reads `workerDone` and
+    // `stop()` rethrows it (worker.shutdown() awaits the same run promise).
+    worker.done.catch(() => undefined);
     stops.push({ name: 'worker', fn: () => worker.shutdown() });
 
     const api = await startApi({ config, databaseUrl, temporalAddress, logger: opts.logger, metrics, port: apiPort });
@@ -172,10 +209,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         databaseUrl,
         dataDir,
       },
+      worker,
+      workerDone: worker.done,
       stop: stopAll,
     };
   } catch (err) {
-    await stopAll();
+    // The start-up error is the one to report; parts that then also fail to stop are added to it.
+    const stopErr = await stopAll().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (stopErr !== undefined) throw new Error(`${errorMessage(err)} (then ${errorMessage(stopErr)})`, { cause: err });
     throw err;
   }
 }
