@@ -6,6 +6,8 @@ import { startSlackEmulator } from '../emulators/slack/server.js';
 import { startApi } from '../src/api/server.js';
 import type { Config } from '../src/platform/config/index.js';
 import { startEmbeddedPostgres } from '../src/platform/infra/embedded-postgres.js';
+import { stopLeftoverEngine } from '../src/platform/infra/engine-process.js';
+import { assertPortsFree, type PlannedPort } from '../src/platform/infra/ports.js';
 import { ensureTemporalCli, type Log } from '../src/platform/infra/temporal-cli.js';
 import { connectClient } from '../src/platform/temporal/connection.js';
 import { startTemporalDevServer } from '../src/platform/infra/temporal-dev-server.js';
@@ -102,10 +104,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (failures.length) throw new StackStopError(failures);
   };
 
+  const embeddedTemporal = (opts.temporalAddress ?? config.temporal.address) === undefined;
+  const embeddedPostgres = (opts.databaseUrl ?? config.databaseUrl) === undefined;
+  const pidFiles = { temporal: join(dataDir, 'temporal.pid'), postgres: join(dataDir, 'postgres.pid') };
+  // A run that crashed may have left its engines behind (recorded in DATA_DIR): stop them, then
+  // make sure every port we are about to bind is free, before anything starts.
+  if (embeddedTemporal) await stopLeftoverEngine({ pidFile: pidFiles.temporal, log });
+  if (embeddedPostgres) await stopLeftoverEngine({ pidFile: pidFiles.postgres, log });
+  await assertPortsFree(plannedPorts(opts, embeddedTemporal, embeddedPostgres));
+
   try {
     let temporalAddress = opts.temporalAddress ?? config.temporal.address;
     let temporalUi: string | undefined;
-    const embeddedTemporal = temporalAddress === undefined;
     if (temporalAddress === undefined) {
       const cliPath = await ensureTemporalCli(log);
       const dev = await startTemporalDevServer({
@@ -115,6 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
         log,
+        pidFile: pidFiles.temporal,
       });
       stops.push({ name: 'temporal', fn: () => dev.stop() });
       temporalAddress = dev.address;
@@ -134,6 +145,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: config.embeddedPostgresPort,
         persistent: true,
         log,
+        pidFile: pidFiles.postgres,
       });
       stops.push({ name: 'postgres', fn: () => pg.stop() });
       databaseUrl = pg.databaseUrl;
@@ -222,6 +234,47 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (stopErr !== undefined) throw new Error(`${errorMessage(err)} (then ${errorMessage(stopErr)})`, { cause: err });
     throw err;
   }
+}
+
+/** Every port this stack will listen on, with the variable that moves it. */
+function plannedPorts(opts: StackOptions, embeddedTemporal: boolean, embeddedPostgres: boolean): PlannedPort[] {
+  const { config } = opts;
+  const local = '127.0.0.1';
+  const ports: PlannedPort[] = [
+    { port: opts.apiPort ?? config.port, host: config.host, variable: 'PORT', what: 'the API' },
+  ];
+  if (embeddedTemporal) {
+    ports.push({
+      port: config.temporal.devPort,
+      host: local,
+      variable: 'TEMPORAL_DEV_PORT',
+      what: 'the embedded Temporal dev server',
+    });
+    ports.push({ port: config.temporal.uiPort, host: local, variable: 'TEMPORAL_UI_PORT', what: 'the Temporal UI' });
+  }
+  if (embeddedPostgres)
+    ports.push({
+      port: config.embeddedPostgresPort,
+      host: local,
+      variable: 'EMBEDDED_POSTGRES_PORT',
+      what: 'the embedded PostgreSQL',
+    });
+  if (config.sandbox) {
+    ports.push({
+      port: opts.emulatorPorts?.slack ?? config.slack.emulatorPort,
+      host: local,
+      variable: 'SLACK_EMULATOR_PORT',
+      what: 'the Slack emulator',
+    });
+    if (config.jira)
+      ports.push({
+        port: opts.emulatorPorts?.jira ?? config.jira.emulatorPort,
+        host: local,
+        variable: 'JIRA_EMULATOR_PORT',
+        what: 'the Jira emulator',
+      });
+  }
+  return ports;
 }
 
 /** Database URL without its password, for banners and logs. */
