@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two projects: `unit` needs no servers (domain rules, integrations' wire formats, emulators,
  * config, the workflow sandbox bundle);
- * `integration` shares one Temporal dev server and one embedded Postgres started by globalSetup.
+ * `integration` shares one Temporal dev server and one embedded Postgres started by globalSetup
+ * (test/platform/infra/ also starts engines and `npm start` of its own, on free ports).
+ * test/fixtures/ holds deliberately red files that only infra tests run, in a child vitest.
  */
 export default defineConfig({
   test: {
@@ -30,6 +32,7 @@ export default defineConfig({
             'test/**/workflow/**/*.test.ts',
             'test/**/e2e/**/*.test.ts',
             'test/platform/integration/**/*.test.ts',
+            'test/platform/infra/**/*.test.ts',
           ],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,

@@ -6,13 +6,15 @@ import { startSlackEmulator } from '../emulators/slack/server.js';
 import { startApi } from '../src/api/server.js';
 import type { Config } from '../src/platform/config/index.js';
 import { startEmbeddedPostgres } from '../src/platform/infra/embedded-postgres.js';
+import { stopLeftoverEngine } from '../src/platform/infra/engine-process.js';
+import { assertPortsFree, type PlannedPort } from '../src/platform/infra/ports.js';
 import { ensureTemporalCli, type Log } from '../src/platform/infra/temporal-cli.js';
 import { connectClient } from '../src/platform/temporal/connection.js';
 import { startTemporalDevServer } from '../src/platform/infra/temporal-dev-server.js';
 import { ensureNamespace } from '../src/platform/temporal/namespace.js';
 import type { Logger } from '../src/platform/observability/logger.js';
 import { createMetrics } from '../src/platform/observability/metrics.js';
-import { startWorker } from '../src/worker/run.js';
+import { startWorker, type RunningWorker } from '../src/worker/run.js';
 
 export interface StackUrls {
   api: string;
@@ -26,7 +28,37 @@ export interface StackUrls {
 
 export interface Stack {
   urls: StackUrls;
+  /** The running Temporal worker (tests read its state). */
+  worker: RunningWorker;
+  /**
+   * Settles when the worker stops: resolves after `stop()`, rejects as soon as the worker crashes
+   * on its own (its run promise rejected). `stop()` rethrows that crash too.
+   */
+  workerDone: Promise<void>;
+  /**
+   * Stops every part in reverse order (the API stops accepting, the worker drains, then the
+   * emulators and the engines), trying each even if an earlier one failed, and rejects with a
+   * `StackStopError` listing every part that failed, a worker that crashed earlier included.
+   */
   stop(): Promise<void>;
+}
+
+/**
+ * Every part of the stack that failed to stop, with its error, in stop order. A plain Error, not
+ * an AggregateError: vitest reports an AggregateError as its inner errors and would drop which
+ * part failed.
+ */
+export class StackStopError extends Error {
+  constructor(readonly failures: { name: string; error: unknown }[]) {
+    super(`stopping the stack failed: ${failures.map((f) => `${f.name}: ${errorMessage(f.error)}`).join('; ')}`, {
+      cause: failures[0]?.error,
+    });
+    this.name = 'StackStopError';
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export interface StackOptions {
@@ -58,20 +90,32 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   await mkdir(dataDir, { recursive: true });
   const stops: { name: string; fn: () => Promise<void> }[] = [];
   const stopAll = async () => {
+    const failures: { name: string; error: unknown }[] = [];
     for (const s of stops.reverse()) {
       try {
         await s.fn();
-      } catch (err) {
-        log(`error stopping ${s.name}: ${err instanceof Error ? err.message : String(err)}`);
+        log(`${s.name} stopped`);
+      } catch (error) {
+        log(`error stopping ${s.name}: ${errorMessage(error)}`);
+        failures.push({ name: s.name, error });
       }
     }
     stops.length = 0;
+    if (failures.length) throw new StackStopError(failures);
   };
+
+  const embeddedTemporal = (opts.temporalAddress ?? config.temporal.address) === undefined;
+  const embeddedPostgres = (opts.databaseUrl ?? config.databaseUrl) === undefined;
+  const pidFiles = { temporal: join(dataDir, 'temporal.pid'), postgres: join(dataDir, 'postgres.pid') };
+  // A run that crashed may have left its engines behind (recorded in DATA_DIR): stop them, then
+  // make sure every port we are about to bind is free, before anything starts.
+  if (embeddedTemporal) await stopLeftoverEngine({ pidFile: pidFiles.temporal, log });
+  if (embeddedPostgres) await stopLeftoverEngine({ pidFile: pidFiles.postgres, log });
+  await assertPortsFree(plannedPorts(opts, embeddedTemporal, embeddedPostgres));
 
   try {
     let temporalAddress = opts.temporalAddress ?? config.temporal.address;
     let temporalUi: string | undefined;
-    const embeddedTemporal = temporalAddress === undefined;
     if (temporalAddress === undefined) {
       const cliPath = await ensureTemporalCli(log);
       const dev = await startTemporalDevServer({
@@ -81,6 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
         log,
+        pidFile: pidFiles.temporal,
       });
       stops.push({ name: 'temporal', fn: () => dev.stop() });
       temporalAddress = dev.address;
@@ -100,6 +145,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: config.embeddedPostgresPort,
         persistent: true,
         log,
+        pidFile: pidFiles.postgres,
       });
       stops.push({ name: 'postgres', fn: () => pg.stop() });
       databaseUrl = pg.databaseUrl;
@@ -155,6 +201,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       metrics,
       workflowBundle: opts.workflowBundle,
     });
+    // Observed here so a crash is never an unhandled rejection; the owner reads `workerDone` and
+    // `stop()` rethrows it (worker.shutdown() awaits the same run promise).
+    worker.done.catch(() => undefined);
     stops.push({ name: 'worker', fn: () => worker.shutdown() });
 
     const api = await startApi({ config, databaseUrl, temporalAddress, logger: opts.logger, metrics, port: apiPort });
@@ -172,12 +221,60 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         databaseUrl,
         dataDir,
       },
+      worker,
+      workerDone: worker.done,
       stop: stopAll,
     };
   } catch (err) {
-    await stopAll();
+    // The start-up error is the one to report; parts that then also fail to stop are added to it.
+    const stopErr = await stopAll().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (stopErr !== undefined) throw new Error(`${errorMessage(err)} (then ${errorMessage(stopErr)})`, { cause: err });
     throw err;
   }
+}
+
+/** Every port this stack will listen on, with the variable that moves it. */
+function plannedPorts(opts: StackOptions, embeddedTemporal: boolean, embeddedPostgres: boolean): PlannedPort[] {
+  const { config } = opts;
+  const local = '127.0.0.1';
+  const ports: PlannedPort[] = [
+    { port: opts.apiPort ?? config.port, host: config.host, variable: 'PORT', what: 'the API' },
+  ];
+  if (embeddedTemporal) {
+    ports.push({
+      port: config.temporal.devPort,
+      host: local,
+      variable: 'TEMPORAL_DEV_PORT',
+      what: 'the embedded Temporal dev server',
+    });
+    ports.push({ port: config.temporal.uiPort, host: local, variable: 'TEMPORAL_UI_PORT', what: 'the Temporal UI' });
+  }
+  if (embeddedPostgres)
+    ports.push({
+      port: config.embeddedPostgresPort,
+      host: local,
+      variable: 'EMBEDDED_POSTGRES_PORT',
+      what: 'the embedded PostgreSQL',
+    });
+  if (config.sandbox) {
+    ports.push({
+      port: opts.emulatorPorts?.slack ?? config.slack.emulatorPort,
+      host: local,
+      variable: 'SLACK_EMULATOR_PORT',
+      what: 'the Slack emulator',
+    });
+    if (config.jira)
+      ports.push({
+        port: opts.emulatorPorts?.jira ?? config.jira.emulatorPort,
+        host: local,
+        variable: 'JIRA_EMULATOR_PORT',
+        what: 'the Jira emulator',
+      });
+  }
+  return ports;
 }
 
 /** Database URL without its password, for banners and logs. */

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../src/config.js';
+import { PortInUseError } from '../src/platform/infra/ports.js';
 import { createLogger } from '../src/platform/observability/logger.js';
 import { redactDatabaseUrl, startStack } from './stack.js';
 
@@ -29,17 +30,15 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      log('Second signal: exiting immediately');
-      process.exit(130);
-    }
+  let firstSignalAt = 0;
+  const stop = (why: string, code: number) => {
     stopping = true;
-    log(`${signal}: shutting down (API stops accepting, worker drains, servers stop)…`);
+    firstSignalAt = Date.now();
+    log(`${why}: shutting down in order (API stops accepting, worker drains, then emulators and engines)…`);
     stack.stop().then(
       () => {
         log('Stopped cleanly.');
-        process.exit(0);
+        process.exit(code);
       },
       (err: unknown) => {
         console.error(err);
@@ -47,11 +46,36 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) return stop(signal, 0);
+    // The terminal hanging up (its shell exited) is not the user asking again: keep stopping in order.
+    if (signal === 'SIGHUP') return;
+    // One Ctrl-C can arrive twice: the terminal signals the whole foreground group and npm also
+    // forwards it to its child. Only a signal well after the first is a second request.
+    if (Date.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return;
+    log('Second signal: exiting now without waiting for the worker to drain; the engines are stopped');
+    // process.exit runs the engines' exit hooks (their stop signal) and closes the watchdogs'
+    // pipes, which then make sure the engines' process groups are gone.
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  stack.workerDone.catch((err: unknown) => {
+    if (stopping) return;
+    console.error('The worker crashed:', err);
+    stop('worker crashed', 1);
+  });
 }
 
+/** Signals closer together than this are one request delivered twice (terminal + npm's relay). */
+const DUPLICATE_SIGNAL_MS = 1000;
+
+// After a terminal hang-up, writes to it fail (EIO/EPIPE); an unhandled stream error would crash
+// the shutdown half-way and leave the engines to their watchdogs.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof PortInUseError ? err.message : err);
   process.exit(1);
 });

@@ -28,7 +28,7 @@ export default async function setup(project: TestProject) {
   const [temporalPort, pgPort] = [await freePort(), await freePort()];
   const results = await Promise.allSettled([
     startTemporalDevServer({ cliPath, port: temporalPort, uiPort: 0, headless: true, namespace: 'default', log }),
-    startEmbeddedPostgres({ dir: join(dir, 'pg'), port: pgPort, persistent: false, log }),
+    startEmbeddedPostgres({ dir: join(dir, 'pg'), port: pgPort, persistent: false, log, dirVariable: 'TMPDIR' }),
     bundleWorkflows(flows),
   ] as const);
   const [devR, pgR, bundleR] = results;
@@ -53,8 +53,11 @@ export default async function setup(project: TestProject) {
   project.provide('workflowBundlePath', bundlePath);
   log(`ready in ${Date.now() - started}ms (temporal ${dev.address})`);
 
+  // A server that fails to stop fails the run instead of being forgotten.
   return async () => {
-    await Promise.allSettled([dev.stop(), pg.stop()]);
+    const stopped = await Promise.allSettled([dev.stop(), pg.stop()]);
     await rm(dir, { recursive: true, force: true });
+    const failed = stopped.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length) throw new Error(`global teardown: ${failed.map(String).join('; ')}`, { cause: failed[0] });
   };
 }

@@ -48,9 +48,16 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     ...stack,
     config,
     taskQueue,
+    /**
+     * Rethrows what stopping collected (a worker that crashed mid-file included), so the test
+     * file's afterAll, and with it the file, fails instead of passing quietly.
+     */
     async stop() {
-      await stack.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      try {
+        await stack.stop();
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

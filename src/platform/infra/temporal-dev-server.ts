@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../temporal/workflow/search-attributes.js';
+import { spawnEngine } from './engine-process.js';
 import type { Log } from './temporal-cli.js';
 
 export interface DevServerOptions {
@@ -14,11 +14,15 @@ export interface DevServerOptions {
   headless?: boolean;
   namespace: string;
   log: Log;
+  /** Records the running server (see engine-process.ts); a leftover from a crash is stopped first. */
+  pidFile?: string;
 }
 
 export interface DevServer {
   address: string;
   uiUrl: string | undefined;
+  /** The server's pid (tests check it is gone after a crash). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -56,42 +60,38 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   else args.push('--ui-port', String(opts.uiPort));
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
-  // Own process group (detached): a terminal's Ctrl-C reaches us, not the server, so it is stopped
-  // after the worker has drained. If we die, the exit hook still stops it.
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
-  const output: string[] = [];
-  const keep = (d: Buffer) => {
-    output.push(d.toString('utf8'));
-    if (output.length > 50) output.shift();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: number | null | undefined;
-  child.on('exit', (code) => {
-    exited = code;
+  const engine = await spawnEngine({
+    name: 'Temporal dev server',
+    command: opts.cliPath,
+    args,
+    stopSignal: 'SIGTERM',
+    graceMs: 10_000,
+    pidFile: opts.pidFile,
+    log: opts.log,
   });
 
   const address = `127.0.0.1:${opts.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
+    const exited = engine.exited();
     if (exited !== undefined) {
-      throw new Error(`Temporal dev server exited (code ${exited}) during start-up:\n${output.join('').slice(-2000)}`);
+      await engine.stop();
+      throw new Error(`Temporal dev server exited (${exited}) during start-up:\n${engine.output().slice(-2000)}`);
     }
     try {
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await conn.workflowService.describeNamespace({ namespace: opts.namespace });
-        break;
       } finally {
         await conn.close();
       }
+      // Answering, and still ours: not another server that answered on the port while ours failed.
+      if (engine.exited() === undefined) break;
     } catch (err) {
       if (Date.now() > deadline) {
-        await killChild(child);
+        await engine.stop();
         throw new Error(
-          `Temporal dev server did not become ready in 60s: ${String(err)}\n${output.join('').slice(-2000)}`,
+          `Temporal dev server did not become ready in 60s: ${String(err)}\n${engine.output().slice(-2000)}`,
           { cause: err },
         );
       }
@@ -102,18 +102,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return {
     address,
     uiUrl: opts.headless ? undefined : `http://127.0.0.1:${opts.uiPort}`,
-    stop: async () => {
-      await killChild(child);
-      process.removeListener('exit', killOnExit);
-    },
+    pid: engine.child.pid!,
+    stop: () => engine.stop(),
   };
-}
-
-async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(timer);
 }
