@@ -154,7 +154,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     await nextEventStillPosts(p, 1);
   });
 
-  it('an unknown Slack error code is permanent: one attempt, reported at once, the lifecycle goes on', async () => {
+  it('an unknown Slack error code is permanent: one attempt, reported at once (alert exactly once though its first answer is lost), the lifecycle goes on', async () => {
     const p = await paymentWithRoot();
     const before = await metric('threadline_permanent_failures_total', {
       system: 'slack',
@@ -167,6 +167,8 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
       error: 'brand_new_error_2031',
       channel: 'C0PAYMENTS',
     });
+    // The alert's own post commits and its answer is lost: the report retries and must find it.
+    await h.slack.injectFault({ method: 'chat.postMessage', kind: 'commit_then_timeout', channel: OPS });
     await h.webhook('payment.captured', { ...p, amount: 123450 });
 
     await h.slack.waitFor(async () => (await alertsFor(p.workflowId)).length > 0, 30_000);
@@ -189,6 +191,8 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     // Not retried: the failed post has exactly one attempt in history.
     const failedPosts = (await runsOf(p.workflowId, 'postSlackMessage')).filter((r) => r.outcome === 'failed');
     expect(failedPosts.map((r) => r.attempt)).toEqual([1]);
+    // The report needed a second attempt, found its alert by metadata, and counted the failure once.
+    expect(await runsOf(p.workflowId, 'reportPermanentFailure')).toMatchObject([{ outcome: 'completed', attempt: 2 }]);
 
     await nextEventStillPosts(p, 1);
   });
