@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -28,6 +29,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
   let connection: Connection;
   let client: Client;
   let pool: Pool;
+  let dropAuditOutage: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     const workflowBundle = await bundleWorkflows(flows, {
@@ -48,6 +50,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     pool = createPool(inject('databaseUrl'));
   });
   afterAll(async () => {
+    await dropAuditOutage?.();
     await pool?.end();
     await connection?.close();
     await stack?.stop();
@@ -236,5 +239,54 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
 
     await h.slack.clearFaults();
     await nextEventStillPosts(p, 1);
+  });
+
+  it('an audit row that cannot be written (Postgres refuses it past its bound) is reported and the lifecycle goes on', async () => {
+    // A real database failure, scoped to this test's subjects so parallel files are unaffected.
+    const prefix = `order_auditdown${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+    const fn = `test_audit_outage_${prefix}`;
+    await pool.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.subject LIKE 'payment:${prefix}%' THEN RAISE EXCEPTION 'audit store unavailable (test)'; END IF;
+        RETURN NEW;
+      END $$`);
+    await pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    dropAuditOutage = async () => {
+      await pool.query(`DROP TRIGGER IF EXISTS ${fn} ON audit_log`);
+      await pool.query(`DROP FUNCTION IF EXISTS ${fn}()`);
+    };
+    const before = await metric('threadline_permanent_failures_total', {
+      system: 'postgres',
+      method: 'recordAudit',
+      type: 'retries_exhausted',
+    });
+    const orderId = `${prefix}_1`;
+    const workflowId = paymentWorkflowId(orderId);
+    await h.expectAccepted(await h.initiate(h.initiation(orderId)));
+
+    // The lifecycle goes on: its thread is posted although no audit row can be written.
+    await h.slack.waitFor(async () => (await h.roots('C0PAYMENTS', orderId))[0], 30_000);
+    await waitIdle(client, workflowId);
+    expect(await auditLogRepo(pool).bySubject(workflowId)).toHaveLength(0);
+
+    // One alert per lost row, each naming it: `initiated` and `routed` were the lifecycle's rows so far.
+    const alerts = await alertsFor(workflowId);
+    expect(alerts.map(keyOf).sort()).toEqual([
+      `${workflowId}:ops_alert:audit:initiated`,
+      `${workflowId}:ops_alert:audit:routed`,
+    ]);
+    const initiated = seen(alerts.find((m) => keyOf(m)!.endsWith(':audit:initiated'))!);
+    expect(initiated).toContain('Not delivered:* the audit row "payment.initiated"');
+    expect(initiated).toContain('postgres');
+    expect(
+      await metric('threadline_permanent_failures_total', {
+        system: 'postgres',
+        method: 'recordAudit',
+        type: 'retries_exhausted',
+      }),
+    ).toBe(before + 2);
+    expect(
+      (await runsOf(workflowId, 'recordAudit')).filter((r) => r.outcome === 'failed').map((r) => r.attempt),
+    ).toEqual([3, 3]);
   });
 });

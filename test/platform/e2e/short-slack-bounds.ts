@@ -1,11 +1,12 @@
 import type { WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 /**
- * Test-only workflow interceptor: the same presets, but Slack posts and updates give up after 3
- * quick attempts instead of 15 minutes, so "a step ran out of retries" happens within a test.
- * Everything else (the activities, the workflows, tolerant, the reporter) is the real code.
+ * Test-only workflow interceptor: the same presets, but Slack posts and updates (and audit
+ * writes) give up after 3 quick attempts instead of 15 (30) minutes, so "a step ran out of
+ * retries" happens within a test. Everything else (the activities, the workflows, tolerant, the
+ * auditor, the reporter) is the real code.
  */
-const SHORTENED = new Set(['postSlackMessage', 'updateSlackMessage']);
+const SHORTENED = new Set(['postSlackMessage', 'updateSlackMessage', 'recordAudit']);
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   outbound: [
