@@ -1,20 +1,4 @@
-import { LogLevel, WebClient, type Logger } from '@slack/web-api';
-
-const noop = () => undefined;
-/**
- * The SDK would log each failed request through its own console logger (outside pino and its
- * redaction). Every failure reaches us as a thrown error instead, which the activities classify,
- * count and, when final, report: its own log lines add nothing.
- */
-const silent: Logger = {
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: noop,
-  setLevel: noop,
-  getLevel: () => LogLevel.ERROR,
-  setName: noop,
-};
+import { LogLevel, WebClient } from '@slack/web-api';
 
 /**
  * A Web API client that never retries or sleeps by itself: under Temporal the activity retry
@@ -26,6 +10,8 @@ export function createSlackClient(opts: { token: string; apiUrl: string; timeout
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
     timeout: opts.timeoutMs ?? 10_000,
-    logger: silent,
+    // The SDK would warn on each failed request through its own console logger (outside pino);
+    // every failure reaches us as a thrown error, which the activities classify, count and report.
+    logLevel: LogLevel.ERROR,
   });
 }

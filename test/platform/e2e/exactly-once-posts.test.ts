@@ -5,10 +5,7 @@ import type { InspectedMessage } from '../../../emulators/slack/admin-client.js'
 import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { paymentsHarness } from '../../flows/payments/e2e/helpers.js';
-import { activityRuns, waitIdle } from './history.js';
-
-const keyOf = (m: InspectedMessage) =>
-  (m.metadata?.event_payload as { idempotency_key?: string } | undefined)?.idempotency_key;
+import { QUIET_PAYMENTS_ENV, activityRuns, keyOf, paymentWithRoot, waitIdle } from './helpers.js';
 
 /**
  * Exactly-once Slack posts after an ambiguous failure: the emulator applies `chat.postMessage`
@@ -28,10 +25,7 @@ describe('exactly-once posts after commit-then-timeout (real worker, emulator fa
 
   beforeAll(async () => {
     stack = await startTestStack({
-      PAYMENT_ESCALATE_AFTER: '10m',
-      PAYMENT_OVERDUE_AFTER: '20m',
-      PAYMENT_REFUND_GRACE: '1h',
-      PAYMENT_INITIATION_WAIT: '300ms',
+      ...QUIET_PAYMENTS_ENV,
       // Part payments go to a public channel the bot will leave (it posts there with chat:write.public).
       SLACK_CHANNEL_PART_PAYMENTS: 'C0TICKETS',
     });
@@ -57,16 +51,8 @@ describe('exactly-once posts after commit-then-timeout (real worker, emulator fa
       (r) => r.activityType === 'postSlackMessage' && (r.attempt ?? 1) > 1 && r.outcome === 'completed',
     );
 
-  async function paymentWithRoot(channel = 'C0PAYMENTS', over: Record<string, unknown> = {}) {
-    const { orderId, paymentId } = h.ids();
-    await h.expectAccepted(await h.initiate(h.initiation(orderId, over)));
-    await h.slack.waitFor(async () => (await h.roots(channel, orderId))[0], 20_000);
-    await waitIdle(client, paymentWorkflowId(orderId));
-    return { orderId, paymentId, workflowId: paymentWorkflowId(orderId) };
-  }
-
   it('a thread reply is posted once', async () => {
-    const p = await paymentWithRoot();
+    const p = await paymentWithRoot(h, client);
     await h.slack.injectFault({ method: 'chat.postMessage', kind: 'commit_then_timeout', channel: 'C0PAYMENTS' });
     const { eventId } = await h.webhook('payment.captured', { ...p, amount: 123450 });
     // The workflow keys a reply `<workflow id>:event:<provider>:<event id>`.
@@ -153,7 +139,7 @@ describe('exactly-once posts after commit-then-timeout (real worker, emulator fa
   it('a post to a public channel the bot is not in (chat:write.public) is found after joining, not dropped', async () => {
     await bot.conversations.leave({ channel: 'C0TICKETS' });
     await h.slack.injectFault({ method: 'chat.postMessage', kind: 'commit_then_timeout', channel: 'C0TICKETS' });
-    const p = await paymentWithRoot('C0TICKETS', { paymentType: 'part' });
+    const p = await paymentWithRoot(h, client, { channel: 'C0TICKETS', initiation: { paymentType: 'part' } });
 
     expect(await h.roots('C0TICKETS', p.orderId)).toHaveLength(1);
     expect(await retriedPosts(p.workflowId)).toHaveLength(1);
@@ -169,7 +155,7 @@ describe('exactly-once posts after commit-then-timeout (real worker, emulator fa
 
   it('Retry-After is honoured exactly: the retry starts Retry-After seconds after the 429', async () => {
     const retryAfter = 3;
-    const p = await paymentWithRoot();
+    const p = await paymentWithRoot(h, client);
     const since = new Date().toISOString();
     await h.slack.injectFault({ method: 'chat.postMessage', kind: 'ratelimit', retryAfter, channel: 'C0PAYMENTS' });
     await h.webhook('payment.captured', { ...p, amount: 123450 });

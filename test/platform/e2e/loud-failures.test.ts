@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { InspectedMessage } from '../../../emulators/slack/admin-client.js';
 import { flows } from '../../../src/flows/index.js';
 import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
@@ -10,11 +9,9 @@ import { auditLogRepo } from '../../../src/platform/db/repositories.js';
 import { bundleWorkflows } from '../../../src/worker/worker.js';
 import { paymentsHarness, seen } from '../../flows/payments/e2e/helpers.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { activityRuns, waitIdle } from './history.js';
+import { QUIET_PAYMENTS_ENV, activityRuns, keyOf, paymentWithRoot, waitIdle } from './helpers.js';
 
 const OPS = 'C0OPSALERT';
-const keyOf = (m: InspectedMessage) =>
-  (m.metadata?.event_payload as { idempotency_key?: string } | undefined)?.idempotency_key;
 
 /**
  * A step that will not happen is loud and never stalls the lifecycle: through the payments flow,
@@ -37,10 +34,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     });
     stack = await startTestStack(
       {
-        PAYMENT_ESCALATE_AFTER: '10m',
-        PAYMENT_OVERDUE_AFTER: '20m',
-        PAYMENT_REFUND_GRACE: '1h',
-        PAYMENT_INITIATION_WAIT: '300ms',
+        ...QUIET_PAYMENTS_ENV,
       },
       { workflowBundle },
     );
@@ -69,14 +63,8 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     return line ? Number(line.split(' ').at(-1)) : 0;
   }
 
-  async function paymentWithRoot() {
-    const { orderId, paymentId } = h.ids();
-    await h.expectAccepted(await h.initiate(h.initiation(orderId)));
-    await h.slack.waitFor(async () => (await h.roots('C0PAYMENTS', orderId))[0], 20_000);
-    const workflowId = paymentWorkflowId(orderId);
-    await waitIdle(client, workflowId);
-    return { orderId, paymentId, workflowId };
-  }
+  const permanentFailures = (system: string, method: string, type: string) =>
+    metric('threadline_permanent_failures_total', { system, method, type });
 
   const alertsFor = async (workflowId: string) =>
     (await h.slack.channelMessages(OPS)).filter((m) => keyOf(m)?.startsWith(`${workflowId}:ops_alert:`));
@@ -99,12 +87,8 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
   }
 
   it('a persistent 5xx on a reply: retries run out, then audit + metric + one ops alert, and the lifecycle goes on', async () => {
-    const p = await paymentWithRoot();
-    const before = await metric('threadline_permanent_failures_total', {
-      system: 'slack',
-      method: 'chat.postMessage',
-      type: 'retries_exhausted',
-    });
+    const p = await paymentWithRoot(h, client);
+    const before = await permanentFailures('slack', 'chat.postMessage', 'retries_exhausted');
     await h.slack.injectFault({
       method: 'chat.postMessage',
       kind: 'status',
@@ -139,13 +123,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
       },
     });
     expect(String(row!.details!.step)).toContain(eventId);
-    expect(
-      await metric('threadline_permanent_failures_total', {
-        system: 'slack',
-        method: 'chat.postMessage',
-        type: 'retries_exhausted',
-      }),
-    ).toBe(before + 1);
+    expect(await permanentFailures('slack', 'chat.postMessage', 'retries_exhausted')).toBe(before + 1);
 
     // History: the reply ran out of its 3 attempts; it was reported exactly once.
     const failedPosts = (await runsOf(p.workflowId, 'postSlackMessage')).filter((r) => r.outcome === 'failed');
@@ -158,12 +136,8 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
   });
 
   it('an unknown Slack error code is permanent: one attempt, reported at once (alert exactly once though its first answer is lost), the lifecycle goes on', async () => {
-    const p = await paymentWithRoot();
-    const before = await metric('threadline_permanent_failures_total', {
-      system: 'slack',
-      method: 'chat.postMessage',
-      type: 'permanent',
-    });
+    const p = await paymentWithRoot(h, client);
+    const before = await permanentFailures('slack', 'chat.postMessage', 'permanent');
     await h.slack.injectFault({
       method: 'chat.postMessage',
       kind: 'error',
@@ -184,13 +158,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     expect(await audits(p.workflowId, 'payment.slack_failed')).toMatchObject([
       { details: { reason: 'permanent', error: 'brand_new_error_2031', retryState: 'NON_RETRYABLE_FAILURE' } },
     ]);
-    expect(
-      await metric('threadline_permanent_failures_total', {
-        system: 'slack',
-        method: 'chat.postMessage',
-        type: 'permanent',
-      }),
-    ).toBe(before + 1);
+    expect(await permanentFailures('slack', 'chat.postMessage', 'permanent')).toBe(before + 1);
     // Not retried: the failed post has exactly one attempt in history.
     const failedPosts = (await runsOf(p.workflowId, 'postSlackMessage')).filter((r) => r.outcome === 'failed');
     expect(failedPosts.map((r) => r.attempt)).toEqual([1]);
@@ -201,7 +169,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
   });
 
   it('an alert that cannot be posted is audited and counted once, never reported again (no loop)', async () => {
-    const p = await paymentWithRoot();
+    const p = await paymentWithRoot(h, client);
     const since = new Date().toISOString();
     const before = await metric('threadline_ops_alert_failures_total', { error: 'not_in_channel' });
     await h.slack.injectFault({
@@ -255,11 +223,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
       await pool.query(`DROP TRIGGER IF EXISTS ${fn} ON audit_log`);
       await pool.query(`DROP FUNCTION IF EXISTS ${fn}()`);
     };
-    const before = await metric('threadline_permanent_failures_total', {
-      system: 'postgres',
-      method: 'recordAudit',
-      type: 'retries_exhausted',
-    });
+    const before = await permanentFailures('postgres', 'recordAudit', 'retries_exhausted');
     const orderId = `${prefix}_1`;
     const workflowId = paymentWorkflowId(orderId);
     await h.expectAccepted(await h.initiate(h.initiation(orderId)));
@@ -278,13 +242,7 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     const initiated = seen(alerts.find((m) => keyOf(m)!.endsWith(':audit:initiated'))!);
     expect(initiated).toContain('Not delivered:* the audit row "payment.initiated"');
     expect(initiated).toContain('postgres');
-    expect(
-      await metric('threadline_permanent_failures_total', {
-        system: 'postgres',
-        method: 'recordAudit',
-        type: 'retries_exhausted',
-      }),
-    ).toBe(before + 2);
+    expect(await permanentFailures('postgres', 'recordAudit', 'retries_exhausted')).toBe(before + 2);
     expect(
       (await runsOf(workflowId, 'recordAudit')).filter((r) => r.outcome === 'failed').map((r) => r.attempt),
     ).toEqual([3, 3]);

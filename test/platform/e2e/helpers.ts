@@ -1,5 +1,20 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { InspectedMessage } from '../../../emulators/slack/admin-client.js';
+import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
+import type { paymentsHarness } from '../../flows/payments/e2e/helpers.js';
+
+/** Payment SLAs long enough that these files never see an escalation; a short initiation wait. */
+export const QUIET_PAYMENTS_ENV = {
+  PAYMENT_ESCALATE_AFTER: '10m',
+  PAYMENT_OVERDUE_AFTER: '20m',
+  PAYMENT_REFUND_GRACE: '1h',
+  PAYMENT_INITIATION_WAIT: '300ms',
+} as const;
+
+/** The idempotency key a message carries in its metadata (every post of ours has one). */
+export const keyOf = (m: InspectedMessage) =>
+  (m.metadata?.event_payload as { idempotency_key?: string } | undefined)?.idempotency_key;
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -63,4 +78,18 @@ export async function waitIdle(client: Client, workflowId: string, timeoutMs = 3
     if (Date.now() > deadline) throw new Error(`${workflowId} did not become idle within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Starts a payment lifecycle through the API and waits until its thread root is posted and the workflow is idle. */
+export async function paymentWithRoot(
+  h: ReturnType<typeof paymentsHarness>,
+  client: Client,
+  opts: { channel?: string; initiation?: Record<string, unknown> } = {},
+) {
+  const { orderId, paymentId } = h.ids();
+  await h.expectAccepted(await h.initiate(h.initiation(orderId, opts.initiation)));
+  await h.slack.waitFor(async () => (await h.roots(opts.channel ?? 'C0PAYMENTS', orderId))[0], 20_000);
+  const workflowId = paymentWorkflowId(orderId);
+  await waitIdle(client, workflowId);
+  return { orderId, paymentId, workflowId };
 }
