@@ -9,6 +9,9 @@ import { z } from 'zod';
  * - `ratelimit`: HTTP 429 with `Retry-After: retryAfter`
  * - `commit_then_timeout`: apply the call, then destroy the socket without answering
  * - `latency`: delay the answer by `latencyMs`, then answer normally
+ *
+ * `channel` (Slack) narrows a fault to calls addressed to one conversation (an id; a user id
+ * matches that person's DM), so a test can break one channel while alerts elsewhere still land.
  */
 export const faultSchema = z.object({
   method: z.string().min(1),
@@ -18,6 +21,7 @@ export const faultSchema = z.object({
   status: z.number().int().min(100).max(599).optional(),
   retryAfter: z.number().int().nonnegative().optional(),
   latencyMs: z.number().int().nonnegative().optional(),
+  channel: z.string().min(1).optional(),
 });
 export type Fault = z.infer<typeof faultSchema>;
 
@@ -30,10 +34,14 @@ export class FaultRegistry {
     return fault;
   }
 
-  /** Consumes one use of the first fault matching `method` (exact name first, then `*`). */
-  take(method: string): Fault | undefined {
-    const idx = this.faults.findIndex((f) => f.method === method);
-    const i = idx >= 0 ? idx : this.faults.findIndex((f) => f.method === '*');
+  /**
+   * Consumes one use of the first fault matching `method` (exact name first, then `*`) and, for
+   * faults that name a `channel`, the call's conversation.
+   */
+  take(method: string, call: { channel?: string } = {}): Fault | undefined {
+    const applies = (f: Fault) => f.channel === undefined || f.channel === call.channel;
+    const idx = this.faults.findIndex((f) => f.method === method && applies(f));
+    const i = idx >= 0 ? idx : this.faults.findIndex((f) => f.method === '*' && applies(f));
     if (i < 0) return undefined;
     const f = this.faults[i]!;
     f.count -= 1;

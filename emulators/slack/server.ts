@@ -162,6 +162,15 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     return ws.channelByName(ref.replace(/^#/, ''))?.id ?? ref;
   };
 
+  // A fault's `channel` is an id; a call may name the conversation by name or, for a DM, by user id.
+  const faultChannel = (ref: unknown): string | undefined => {
+    if (typeof ref !== 'string') return undefined;
+    if (/^[UW][A-Z0-9]+$/.test(ref)) {
+      return Object.values(ws.data.channels).find((c) => c.is_im && c.im_user === ref)?.id ?? ref;
+    }
+    return channelKey(ref);
+  };
+
   const faults = new FaultRegistry();
   const calls: CallLogEntry[] = [];
   const oauthCodes = new Map<string, { issuedAt: number; user: string }>();
@@ -235,7 +244,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     const spec = methods[method];
     if (!spec) return send(404, { ok: false, error: 'unknown_method', req_method: method });
 
-    const fault = faults.take(method);
+    const fault = faults.take(method, { channel: faultChannel(args.channel) });
     if (fault) {
       if (fault.kind === 'error') return send(200, { ok: false, error: fault.error ?? 'internal_error' });
       if (fault.kind === 'status') return send(fault.status ?? 500, { ok: false, error: fault.error ?? 'fatal_error' });
@@ -291,7 +300,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       result = { ok: true, ...spec.handler(args, ctx) };
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      result = { ok: false, error: err.error, ...err.extra };
+      result = { ok: false, ...(err.error ? { error: err.error } : {}), ...err.extra };
     }
     if (fault?.kind === 'commit_then_timeout') {
       // The call took effect; the caller never hears back (what a lost response looks like).

@@ -618,6 +618,23 @@ export const methods: Record<string, MethodSpec> = {
     },
   },
 
+  'conversations.leave': {
+    tier: 3,
+    scopes: ['channels:manage', 'channels:write', 'groups:write', 'im:write', 'mpim:write'],
+    handler: (a, ctx) => {
+      const ch = resolveChannel(ctx, req(a, 'channel'));
+      if (ch.is_im) throw new ApiError('method_not_supported_for_channel_type');
+      if (ch.is_archived) throw new ApiError('is_archived');
+      if (ch.is_private && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
+      // Slack answers a leave by a non-member with `{ok:false, not_in_channel:true}` and no error code.
+      if (!botIn(ctx, ch)) throw new ApiError('', { not_in_channel: true });
+      if (ch.members.length === 1) throw new ApiError('last_member');
+      ch.members = ch.members.filter((m) => m !== ctx.ws.botUserId);
+      ctx.ws.onChange();
+      return {};
+    },
+  },
+
   'conversations.invite': {
     tier: 3,
     scopes: ['channels:manage', 'groups:write'],

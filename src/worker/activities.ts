@@ -1,20 +1,36 @@
 import type { Client } from '@temporalio/client';
 import { createAuditActivities } from '../platform/audit/activities.js';
 import { flowConfigOf, type ActivityImplementations, type AnyFlow, type WorkerDeps } from '../platform/flow.js';
-import { createSlackActivities } from '../platform/slack/activities.js';
+import { createOpsActivities } from '../platform/ops/activities.js';
+import { createSlackActivities, createSlackPoster } from '../platform/slack/activities.js';
 import { createSlackResponseActivities } from '../platform/slack/response-activities.js';
 
 /**
- * Every activity the worker registers: the platform's (audit, Slack posting, answers after the
- * ack) and each flow's, from their factories. A name registered twice is a start-up error.
+ * Every activity the worker registers: the platform's (audit, Slack posting, the loud-failure
+ * reporter, answers after the ack) and each flow's, from their factories. A name registered twice
+ * is a start-up error.
  */
 export async function createActivities(
   deps: WorkerDeps & { temporal: Client; responseUrlPrefixes: string[] },
   flows: readonly AnyFlow[],
 ): Promise<ActivityImplementations> {
+  // One poster: posts and ops alerts share its exactly-once lookup and DM-channel cache.
+  const poster = createSlackPoster({ slack: deps.slack, metrics: deps.metrics });
   const all: ActivityImplementations = {
     ...createAuditActivities({ audit: deps.repos.audit }),
-    ...createSlackActivities({ slack: deps.slack, slackMessages: deps.repos.slackMessages, metrics: deps.metrics }),
+    ...createSlackActivities({
+      slack: deps.slack,
+      slackMessages: deps.repos.slackMessages,
+      metrics: deps.metrics,
+      poster,
+    }),
+    ...createOpsActivities({
+      poster,
+      audit: deps.repos.audit,
+      registry: deps.metrics.registry,
+      opsChannel: deps.config.slack.opsChannel,
+      logger: deps.logger,
+    }),
     ...createSlackResponseActivities({
       temporal: deps.temporal,
       audit: deps.repos.audit,

@@ -43,9 +43,13 @@ const webpackConfigHook: NonNullable<BundleOptions['webpackConfigHook']> = (conf
 /**
  * Bundles the workflows once (tests share one bundle across workers; also catches sandbox
  * violations). The entry is generated from the registry, so adding a flow needs no edit here;
- * `export *` makes two flows exporting the same workflow name a bundling error.
+ * `export *` makes two flows exporting the same workflow name a bundling error. Tests may add
+ * workflow interceptor modules (e.g. shorter retry bounds).
  */
-export async function bundleWorkflows(flows: readonly AnyFlow[]): Promise<WorkflowBundleWithSourceMap> {
+export async function bundleWorkflows(
+  flows: readonly AnyFlow[],
+  opts: Pick<BundleOptions, 'workflowInterceptorModules'> = {},
+): Promise<WorkflowBundleWithSourceMap> {
   const dir = await mkdtemp(join(tmpdir(), 'threadline-workflows-'));
   try {
     const entry = join(dir, 'index.js');
@@ -55,7 +59,7 @@ export async function bundleWorkflows(flows: readonly AnyFlow[]): Promise<Workfl
         .map((m) => `export * from ${JSON.stringify(m)};`)
         .join('\n'),
     );
-    return await bundleWorkflowCode({ workflowsPath: entry, webpackConfigHook, logger: quietBundlerLogger });
+    return await bundleWorkflowCode({ workflowsPath: entry, webpackConfigHook, logger: quietBundlerLogger, ...opts });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

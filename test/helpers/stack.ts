@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -16,9 +17,13 @@ export interface TestStack extends Stack {
 
 /**
  * The real stack for one test file: worker + API + both emulators on ephemeral ports, against the
- * shared Temporal dev server and Postgres, with its own task queue and data dir.
+ * shared Temporal dev server and Postgres, with its own task queue and data dir. `workflowBundle`:
+ * a bundle of its own (e.g. with a test interceptor), instead of the one global setup built.
  */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  opts: { workflowBundle?: WorkflowBundleWithSourceMap } = {},
+): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
@@ -38,7 +43,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     databaseUrl: inject('databaseUrl'),
     apiPort: 0,
     emulatorPorts: { slack: 0, jira: 0 },
-    workflowBundle: await sharedBundle(),
+    workflowBundle: opts.workflowBundle ?? (await sharedBundle()),
     slackEventRetryDelaysMs: [50, 100, 200],
     jiraWebhookRetryDelaysMs: [50, 100, 200],
     emulatorRateLimits: false,

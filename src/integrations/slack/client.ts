@@ -1,4 +1,4 @@
-import { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient } from '@slack/web-api';
 
 /**
  * A Web API client that never retries or sleeps by itself: under Temporal the activity retry
@@ -10,7 +10,8 @@ export function createSlackClient(opts: { token: string; apiUrl: string; timeout
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
     timeout: opts.timeoutMs ?? 10_000,
-    // The SDK logs through its own console logger; errors reach us as classified failures instead.
-    logLevel: undefined,
+    // The SDK would warn on each failed request through its own console logger (outside pino);
+    // every failure reaches us as a thrown error, which the activities classify, count and report.
+    logLevel: LogLevel.ERROR,
   });
 }

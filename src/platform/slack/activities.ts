@@ -1,5 +1,8 @@
-import { currentAttempt } from '../temporal/attempt.js';
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { WebClient } from '@slack/web-api';
+import { currentAttempt } from '../temporal/attempt.js';
+import { FailureType } from '../temporal/failure-types.js';
 import {
   THREADLINE_POST_EVENT_TYPE,
   type PostEphemeralInput,
@@ -9,97 +12,151 @@ import {
   type UpdateSlackMessageInput,
 } from './contract.js';
 import type { SlackMessagesRepo } from '../db/repositories.js';
-import { classifySlackError, toActivityFailure } from '../../integrations/slack/errors.js';
+import { classifySlackError, toActivityFailure, type SlackErrorClass } from '../../integrations/slack/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 
-export interface SlackActivityDeps {
+/**
+ * How far before the first attempt's scheduled time a retry looks for an earlier post: covers
+ * clock skew between the Temporal server (which stamps the schedule time) and Slack (which stamps
+ * `ts`). The lookup reads every message newer than that, however many there are.
+ */
+export const LOOKUP_MARGIN_MS = 5 * 60_000;
+
+export interface SlackPosterDeps {
   slack: WebClient;
-  slackMessages: SlackMessagesRepo;
   metrics?: Metrics;
 }
 
+type LookupMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } };
+
+/** Outcome of looking for an earlier attempt's post. */
+type Lookup = { found: string } | { found: undefined; postCannotSucceed?: true };
+
 /**
- * Slack activities. Every post is exactly-once per idempotency key: the key is stored with the
- * message in Slack (`metadata`) and in `slack_messages`. On a retry after an ambiguous failure
- * (timeout after Slack committed), we look the key up in the channel/thread before posting again.
+ * Exactly-once posting (one instance per worker; its DM-channel cache is per process).
+ *
+ * Every post carries its idempotency key in Slack message `metadata`. An attempt after the first
+ * may follow a failure that happened after Slack committed the message (a lost answer), so before
+ * posting again it looks the key up in Slack:
+ * - DMs are resolved to their `D…` conversation first (`conversations.open`, cached), so a DM can
+ *   be looked up like any conversation (a user id as `channel` cannot be read back);
+ * - top-level posts: `conversations.history` with `oldest` = the first attempt's schedule time
+ *   minus `LOOKUP_MARGIN_MS`, every page: bounded by time, not by a message count;
+ * - thread replies: the whole thread, every page;
+ * - a bot that posts with `chat:write.public` is not a member and cannot read the channel
+ *   (`not_in_channel`): it joins the public channel (`conversations.join`) and reads it then;
+ * - a lookup that fails is retried (the activity fails retryably); "not posted" is never decided
+ *   from a failed lookup. The exceptions are answers that mean the post itself cannot succeed
+ *   (`thread_not_found`, `channel_not_found`): then the post is attempted and fails permanently
+ *   with the platform's own code.
  */
-export function createSlackActivities(deps: SlackActivityDeps) {
+export function createSlackPoster(deps: SlackPosterDeps) {
   const count = (method: string, outcome: string) =>
     deps.metrics?.externalCalls.inc({ system: 'slack', method, outcome });
+  const dmChannels = new Map<string, string>();
 
-  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  async function attemptCall<T>(
+    method: string,
+    fn: () => Promise<T>,
+  ): Promise<{ ok: T } | { failed: SlackErrorClass }> {
     try {
       const res = await fn();
       count(method, 'ok');
-      return res;
+      return { ok: res };
     } catch (err) {
       const c = classifySlackError(err);
       count(method, c.kind);
-      if (c.kind === 'already_done') return undefined as T;
-      throw toActivityFailure(method, c);
+      return { failed: c };
     }
   }
 
-  /** Finds a message we already posted with this key (only channels/threads we can read). */
-  async function findByKey(channel: string, threadTs: string | undefined, key: string): Promise<string | undefined> {
-    if (!/^[CGD]/.test(channel)) return undefined; // a DM by user id: the channel id is unknown until the first success
-    const matches = (m: { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }) =>
+  /** A Slack call whose failures become classified activity failures; `already_done` answers undefined. */
+  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    const r = await attemptCall(method, fn);
+    if ('ok' in r) return r.ok;
+    if (r.failed.kind === 'already_done') return undefined as T;
+    throw toActivityFailure(method, r.failed);
+  }
+
+  /** A lookup's failure: retry the activity (or honour a rate limit / a dead installation), never "not posted". */
+  function lookupFailure(method: string, c: SlackErrorClass): ApplicationFailure {
+    if (c.kind === 'rate_limited' || c.kind === 'installation_dead') return toActivityFailure(method, c);
+    return ApplicationFailure.create({
+      type: FailureType.Transient,
+      message: `Slack ${method} failed (${c.error}): cannot tell whether an earlier attempt already posted, so not posting again until the check succeeds`,
+      details: [{ system: 'slack', method, error: c.error, kind: 'transient' }],
+    });
+  }
+
+  /** `U…`/`W…` (a person) → their DM conversation `D…`; anything else as given. */
+  async function resolveConversation(channel: string): Promise<string> {
+    if (!/^[UW][A-Z0-9]+$/.test(channel)) return channel;
+    const cached = dmChannels.get(channel);
+    if (cached) return cached;
+    const res = await call('conversations.open', () => deps.slack.conversations.open({ users: channel }));
+    const id = res?.channel?.id;
+    if (!id) {
+      throw ApplicationFailure.create({
+        type: FailureType.Transient,
+        message: 'Slack conversations.open answered without a channel id',
+        details: [{ system: 'slack', method: 'conversations.open', error: 'no_channel_id', kind: 'transient' }],
+      });
+    }
+    dmChannels.set(channel, id);
+    return id;
+  }
+
+  /** One read of the conversation, joining a public channel once if the bot is not a member. */
+  async function read<T>(method: string, channel: string, fn: () => Promise<T>): Promise<T | 'cannot_succeed'> {
+    let r = await attemptCall(method, fn);
+    if ('failed' in r && r.failed.kind === 'permanent' && r.failed.error === 'not_in_channel' && /^C/.test(channel)) {
+      const joined = await attemptCall('conversations.join', () => deps.slack.conversations.join({ channel }));
+      if ('failed' in joined && joined.failed.kind !== 'already_done')
+        throw lookupFailure('conversations.join', joined.failed);
+      r = await attemptCall(method, fn);
+    }
+    if ('ok' in r) return r.ok;
+    if (
+      r.failed.kind === 'permanent' &&
+      (r.failed.error === 'thread_not_found' || r.failed.error === 'channel_not_found')
+    )
+      return 'cannot_succeed';
+    throw lookupFailure(method, r.failed);
+  }
+
+  /** Finds a message an earlier attempt posted with this key. */
+  async function findByKey(channel: string, threadTs: string | undefined, key: string): Promise<Lookup> {
+    const matches = (m: LookupMessage) =>
       m.metadata?.event_type === THREADLINE_POST_EVENT_TYPE && m.metadata.event_payload?.idempotency_key === key;
-    if (threadTs) {
-      let cursor: string | undefined;
-      do {
-        const res = await call('conversations.replies', () =>
-          deps.slack.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200, cursor }),
-        );
-        const hit = res.messages?.find((m) => matches(m));
-        if (hit?.ts) return hit.ts;
-        cursor = res.response_metadata?.next_cursor || undefined;
-      } while (cursor);
-      return undefined;
-    }
-    // Top-level: an ambiguous post is recent, so the last page of history is enough.
-    const res = await call('conversations.history', () =>
-      deps.slack.conversations.history({ channel, include_all_metadata: true, limit: 100 }),
-    );
-    return res.messages?.find((m) => matches(m))?.ts;
+    const since = firstAttemptScheduledMs();
+    const oldest = since === undefined ? undefined : ((since - LOOKUP_MARGIN_MS) / 1000).toFixed(6);
+    let cursor: string | undefined;
+    do {
+      const res = await read(threadTs ? 'conversations.replies' : 'conversations.history', channel, () =>
+        threadTs
+          ? deps.slack.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200, cursor })
+          : deps.slack.conversations.history({ channel, oldest, include_all_metadata: true, limit: 200, cursor }),
+      );
+      if (res === 'cannot_succeed') return { found: undefined, postCannotSucceed: true };
+      const hit = res.messages?.find(matches);
+      if (hit?.ts) return { found: hit.ts };
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return { found: undefined };
   }
 
-  return {
-    async postSlackMessage(input: PostSlackMessageInput): Promise<PostedSlackMessage> {
-      const known = await deps.slackMessages.byIdempotencyKey(input.idempotencyKey);
-      if (known)
-        return { channel: known.channel, ts: known.ts, threadTs: known.threadTs ?? undefined, deduplicated: true };
-      if (currentAttempt() > 1) {
-        const ts = await findByKey(input.channel, input.threadTs, input.idempotencyKey);
-        if (ts) {
-          await deps.slackMessages.record({
-            subject: input.subject,
-            channel: input.channel,
-            ts,
-            threadTs: input.threadTs ?? null,
-            purpose: input.purpose,
-            idempotencyKey: input.idempotencyKey,
-          });
-          return { channel: input.channel, ts, threadTs: input.threadTs, deduplicated: true };
-        }
-      }
-      // The SDK's argument type is a union over thread/broadcast shapes; our input is validated upstream.
-      const args = {
-        channel: input.channel,
-        text: input.text,
-        blocks: input.blocks,
-        ...(input.threadTs ? { thread_ts: input.threadTs, reply_broadcast: input.replyBroadcast ?? false } : {}),
-        unfurl_links: false,
-        unfurl_media: false,
-        metadata: {
-          event_type: THREADLINE_POST_EVENT_TYPE,
-          event_payload: { idempotency_key: input.idempotencyKey, subject: input.subject },
-        },
-      } as Parameters<WebClient['chat']['postMessage']>[0];
-      const res = await call('chat.postMessage', () => deps.slack.chat.postMessage(args));
-      const channel = res.channel ?? input.channel;
-      const ts = res.ts!;
-      await deps.slackMessages.record({
+  /**
+   * Posts once per idempotency key. With `store` the key is checked in and recorded to
+   * `slack_messages` (how inbound events find their subject); without it (ops alerts, which must
+   * work while Postgres is down) Slack's metadata is the only record.
+   */
+  async function postOnce(input: PostSlackMessageInput, store?: SlackMessagesRepo): Promise<PostedSlackMessage> {
+    const known = await store?.byIdempotencyKey(input.idempotencyKey);
+    if (known)
+      return { channel: known.channel, ts: known.ts, threadTs: known.threadTs ?? undefined, deduplicated: true };
+    const channel = await resolveConversation(input.channel);
+    const record = (ts: string) =>
+      store?.record({
         subject: input.subject,
         channel,
         ts,
@@ -107,7 +164,66 @@ export function createSlackActivities(deps: SlackActivityDeps) {
         purpose: input.purpose,
         idempotencyKey: input.idempotencyKey,
       });
-      return { channel, ts, threadTs: input.threadTs, deduplicated: false };
+    if (currentAttempt() > 1) {
+      const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey);
+      if (earlier.found) {
+        await record(earlier.found);
+        return { channel, ts: earlier.found, threadTs: input.threadTs, deduplicated: true };
+      }
+    }
+    // The SDK's argument type is a union over thread/broadcast shapes; our input is validated upstream.
+    const args = {
+      channel,
+      text: input.text,
+      blocks: input.blocks,
+      ...(input.threadTs ? { thread_ts: input.threadTs, reply_broadcast: input.replyBroadcast ?? false } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
+      metadata: {
+        event_type: THREADLINE_POST_EVENT_TYPE,
+        event_payload: { idempotency_key: input.idempotencyKey, subject: input.subject },
+      },
+    } as Parameters<WebClient['chat']['postMessage']>[0];
+    const res = await call('chat.postMessage', () => deps.slack.chat.postMessage(args));
+    const ts = res.ts!;
+    const posted = res.channel ?? channel;
+    await record(ts);
+    return { channel: posted, ts, threadTs: input.threadTs, deduplicated: false };
+  }
+
+  return { call, postOnce, resolveConversation };
+}
+export type SlackPoster = ReturnType<typeof createSlackPoster>;
+
+/** When the activity's first attempt was scheduled (retries keep it); undefined outside an activity. */
+function firstAttemptScheduledMs(): number | undefined {
+  try {
+    return activityInfo().scheduledTimestampMs;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SlackActivityDeps {
+  slack: WebClient;
+  slackMessages: SlackMessagesRepo;
+  metrics?: Metrics;
+  /** Share one poster (and its DM cache) with other activities; built from `slack` when absent. */
+  poster?: SlackPoster;
+}
+
+/**
+ * Slack activities. Every post is exactly-once per idempotency key: the key is stored with the
+ * message in Slack (`metadata`) and in `slack_messages`; a retry after an ambiguous failure looks
+ * it up in Slack before posting again (see `createSlackPoster`).
+ */
+export function createSlackActivities(deps: SlackActivityDeps) {
+  const poster = deps.poster ?? createSlackPoster(deps);
+  const { call } = poster;
+
+  return {
+    async postSlackMessage(input: PostSlackMessageInput): Promise<PostedSlackMessage> {
+      return poster.postOnce(input, deps.slackMessages);
     },
 
     /** chat.update is naturally idempotent (same content twice is the same state). */

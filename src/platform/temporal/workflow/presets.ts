@@ -5,26 +5,46 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../failure-types.js';
  * Activity option presets, one per integration and call shape: the retry policy lives here, next
  * to the proxy, with the non-retryable failure types listed. Workflows pick a preset instead of
  * writing their own numbers, so two proxies for the same call can never disagree.
+ *
+ * Every preset is bounded (`scheduleToCloseTimeout` and/or `maximumAttempts`; a unit test checks
+ * that each one is). When a bound runs out the activity fails into workflow code with
+ * `RetryState` MAXIMUM_ATTEMPTS_REACHED or TIMEOUT, and `tolerant` treats that exactly like a
+ * permanent failure: audit row, `threadline_permanent_failures_total`, an ops-channel alert, and
+ * the lifecycle goes on. Time bounds are preferred over attempt counts where rate limits are
+ * likely: every 429 is an attempt, so a count would turn a busy workspace into false alarms.
  */
 
-/** Postgres-backed activities (audit, snapshots): short timeouts, fast retries; only programming errors are permanent. */
+/**
+ * Postgres-backed activities (audit, snapshots): short attempts, fast retries; only programming
+ * errors are permanent. Bound: 30 minutes. Postgres is our own dependency and its outage is
+ * already visible (`/readyz` answers 503); retrying for half an hour rides out a failover or a
+ * restart. Past that the auditor reports the lost row loudly and goes on (see `createAuditor`);
+ * a flow's own DB activity fails the workflow run, which is visible as a failed execution.
+ */
 export const DB_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '30 minutes',
   retry: {
     initialInterval: '200ms',
     backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
+    maximumInterval: '30 seconds',
     nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
   },
 };
 
 /**
- * Slack Web API posts and updates: rate limits come back with nextRetryDelay = Retry-After; 5xx
- * and timeouts back off. Posts are exactly-once per idempotency key and updates are idempotent,
- * so retrying is always safe.
+ * Slack Web API posts and updates in a lifecycle's thread: rate limits come back with
+ * nextRetryDelay = Retry-After; 5xx and timeouts back off. Posts are exactly-once per idempotency
+ * key and updates are idempotent, so retrying is always safe.
+ *
+ * Bound: 15 minutes. A lifecycle applies its events in order, so a post that keeps failing holds
+ * back everything behind it (later replies, SLA timers). Fifteen minutes covers rate-limit bursts
+ * (Retry-After is seconds to a minute) and Slack's usual brownouts; a longer outage is better
+ * served by an alert per missed step and a lifecycle that keeps moving.
  */
 export const SLACK_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '20 seconds',
+  scheduleToCloseTimeout: '15 minutes',
   retry: {
     initialInterval: '500ms',
     backoffCoefficient: 2,
@@ -66,6 +86,24 @@ export const SLACK_LOOKUP_OPTIONS: ActivityOptions = {
     initialInterval: '300ms',
     backoffCoefficient: 2,
     maximumInterval: '5 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
+  },
+};
+
+/**
+ * `reportPermanentFailure` (metric + ops-channel alert). The lifecycle waits for it, so it is
+ * bounded at 5 minutes: enough to get through the ops channel's posting limit (about one message
+ * per second) when many steps fail at once. If Slack itself is down the alert cannot land
+ * anyway; `tolerant` then writes an `ops_alert_failed` audit row and goes on, and never reports
+ * the report's own failure (no loop).
+ */
+export const OPS_ALERT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
     nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
   },
 };

@@ -1,0 +1,43 @@
+/**
+ * The loud-failure contract: what a workflow tells the platform when one of its steps will not
+ * happen (it failed permanently, ran out of attempts or out of time). Input of the
+ * `reportPermanentFailure` activity, which counts it, and announces it in the ops channel once.
+ *
+ * Ids, step names and error codes only: this travels through workflow history and into a Slack
+ * channel, so never message text, names or emails.
+ */
+export interface PermanentFailureReport {
+  /** Business subject, e.g. `payment:order_123` (the workflow id of a lifecycle). */
+  subject: string;
+  workflowId: string;
+  runId: string;
+  /** The workflow's step name, e.g. `event:evt_1`; with the workflow id it is the failure's identity. */
+  step: string;
+  reason: 'permanent' | 'installation_dead' | 'retries_exhausted' | 'timed_out';
+  /** `slack`, `postgres`, `jira`, … */
+  system: string;
+  /** The platform method (`chat.postMessage`) or, when unknown, the activity type. */
+  method: string;
+  activityType: string;
+  /** The platform's error code (`channel_not_found`, `http_503`) or the timeout kind. */
+  error: string;
+  /** The last attempt's failure message (bounded). */
+  message: string;
+  retryState: string;
+  /** In words, what did not happen: "a Slack message in the lifecycle's thread". */
+  notDelivered: string;
+  /** Workflow time of the failure (ISO). */
+  occurredAt: string;
+}
+
+export interface PermanentFailureReported {
+  /** True when the alert is in the ops channel (posted now or found from an earlier attempt). */
+  alerted: boolean;
+  channel?: string;
+  ts?: string;
+  /** Why the alert could not be posted (then an `ops.alert_failed` audit row was written). */
+  alertError?: string;
+}
+
+/** Metadata event type of ops alerts (lets a retried report find the alert it already posted). */
+export const OPS_ALERT_PURPOSE = 'ops_alert';

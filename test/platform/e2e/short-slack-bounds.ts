@@ -1,0 +1,26 @@
+import type { WorkflowInterceptorsFactory } from '@temporalio/workflow';
+
+/**
+ * Test-only workflow interceptor: the same presets, but Slack posts and updates (and audit
+ * writes) give up after 3 quick attempts instead of 15 (30) minutes, so "a step ran out of
+ * retries" happens within a test. Everything else (the activities, the workflows, tolerant, the
+ * auditor, the reporter) is the real code.
+ */
+const SHORTENED = new Set(['postSlackMessage', 'updateSlackMessage', 'recordAudit']);
+
+export const interceptors: WorkflowInterceptorsFactory = () => ({
+  outbound: [
+    {
+      scheduleActivity(input, next) {
+        if (!SHORTENED.has(input.activityType)) return next(input);
+        return next({
+          ...input,
+          options: {
+            ...input.options,
+            retry: { ...input.options.retry, initialInterval: '100ms', maximumInterval: '200ms', maximumAttempts: 3 },
+          },
+        });
+      },
+    },
+  ],
+});
