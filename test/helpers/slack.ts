@@ -1,5 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { computeSlackSignature } from '../../src/integrations/slack/signature.js';
+import type { Config } from '../../src/config.js';
 import { decodedHistory } from './temporal.js';
 
 /** A request signed like Slack signs it (v0), optionally with a chosen timestamp or secret. */
@@ -22,8 +23,14 @@ export function slackRequest(
 }
 
 /** Signals of a given name recorded in a workflow's history, with their first argument decoded (through the codec). */
-export async function signalsIn(temporalAddress: string, workflowId: string, signalName: string): Promise<unknown[]> {
-  const history = await decodedHistory(temporalAddress, workflowId);
+export async function signalsIn(
+  temporalAddress: string,
+  workflowId: string,
+  signalName: string,
+  /** The stack's Temporal config when it sets its own THREADLINE_PAYLOAD_KEYS (default: the sandbox key). */
+  t?: Config['temporal'],
+): Promise<unknown[]> {
+  const history = await decodedHistory(temporalAddress, workflowId, t);
   return (history.events ?? [])
     .map((e) => e.workflowExecutionSignaledEventAttributes)
     .filter((a) => a?.signalName === signalName)

@@ -30,7 +30,7 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
 
   it('round-trips any payload, metadata included, and hides the value and its encoding', async () => {
     const codec = createPayloadCodec({ keys: keys(`k1:${k1}`) });
-    const plain = defaultPayloadConverter.toPayload(SECRET)!;
+    const plain = defaultPayloadConverter.toPayload(SECRET);
     const [enc] = await codec.encode([plain]);
     expect(text(enc!.metadata!.encoding)).toBe(ENCRYPTED_ENCODING);
     expect(text(enc!.metadata![KEY_ID_METADATA])).toBe('k1');
@@ -41,13 +41,13 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
     expect(defaultPayloadConverter.fromPayload(dec!)).toEqual(SECRET);
     expect(text(dec!.metadata!.encoding)).toBe('json/plain');
     // Empty payloads (undefined results) survive too.
-    const [undef] = await codec.decode(await codec.encode([defaultPayloadConverter.toPayload(undefined)!]));
+    const [undef] = await codec.decode(await codec.encode([defaultPayloadConverter.toPayload(undefined)]));
     expect(defaultPayloadConverter.fromPayload(undef!)).toBeUndefined();
   });
 
   it('uses a fresh nonce per payload: the same value encrypts differently every time', async () => {
     const codec = createPayloadCodec({ keys: keys(`k1:${k1}`) });
-    const p = defaultPayloadConverter.toPayload('same')!;
+    const p = defaultPayloadConverter.toPayload('same');
     const [a, b] = await codec.encode([p, p]);
     expect(Buffer.from(a!.data!).equals(Buffer.from(b!.data!))).toBe(false);
     expect(Buffer.from(a!.data!).subarray(0, 12).equals(Buffer.from(b!.data!).subarray(0, 12))).toBe(false);
@@ -55,7 +55,7 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
 
   it('refuses tampered ciphertext, nonce, tag or key id loudly', async () => {
     const codec = createPayloadCodec({ keys: keys(`k1:${k1},k2:${k2}`) });
-    const [enc] = await codec.encode([defaultPayloadConverter.toPayload(SECRET)!]);
+    const [enc] = await codec.encode([defaultPayloadConverter.toPayload(SECRET)]);
     const flipAt = (i: number): Payload => {
       const data = Buffer.from(enc!.data!);
       data[i] = data[i]! ^ 0x01;
@@ -77,9 +77,9 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
 
   it('rotation: the first key encrypts, an old key still decrypts what it encrypted', async () => {
     const before = createPayloadCodec({ keys: keys(`old:${k1}`) });
-    const [old] = await before.encode([defaultPayloadConverter.toPayload('recorded last year')!]);
+    const [old] = await before.encode([defaultPayloadConverter.toPayload('recorded last year')]);
     const after = createPayloadCodec({ keys: keys(`new:${k2},old:${k1}`) });
-    const [fresh] = await after.encode([defaultPayloadConverter.toPayload('today')!]);
+    const [fresh] = await after.encode([defaultPayloadConverter.toPayload('today')]);
     expect(text(fresh!.metadata![KEY_ID_METADATA])).toBe('new');
     const [a, b] = await after.decode([old!, fresh!]);
     expect(defaultPayloadConverter.fromPayload(a!)).toBe('recorded last year');
@@ -88,7 +88,7 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
 
   it('an unknown key id is a clear error naming it and the configured ids (never key material)', async () => {
     const [enc] = await createPayloadCodec({ keys: keys(`retired:${k1}`) }).encode([
-      defaultPayloadConverter.toPayload(1)!,
+      defaultPayloadConverter.toPayload(1),
     ]);
     const err = await createPayloadCodec({ keys: keys(`current:${k2}`) })
       .decode([enc!])
@@ -105,7 +105,7 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
 
   it('passes unencrypted payloads through decode unchanged (older histories, replay fixtures)', async () => {
     const codec = createPayloadCodec({ keys: keys(`k1:${k1}`) });
-    const plain = defaultPayloadConverter.toPayload({ a: 1 })!;
+    const plain = defaultPayloadConverter.toPayload({ a: 1 });
     const binary: Payload = { metadata: { encoding: Buffer.from('binary/null') } };
     const [p, b] = await codec.decode([plain, binary]);
     expect(p).toBe(plain);
@@ -116,10 +116,10 @@ describe('payload codec (AES-256-GCM, key ids)', () => {
   it('decodePayloadsIn decodes every encrypted payload in a history-shaped value and keeps the rest', async () => {
     const codec = createPayloadCodec({ keys: keys(`k1:${k1}`) });
     const [input, failure] = await codec.encode([
-      defaultPayloadConverter.toPayload(SECRET)!,
-      defaultPayloadConverter.toPayload({ message: 'boom', stack_trace: '' })!,
+      defaultPayloadConverter.toPayload(SECRET),
+      defaultPayloadConverter.toPayload({ message: 'boom', stack_trace: '' }),
     ]);
-    const searchAttribute = defaultPayloadConverter.toPayload('payment:order_1')!;
+    const searchAttribute = defaultPayloadConverter.toPayload('payment:order_1');
     const history = {
       events: [
         { eventId: 1, workflowExecutionStartedEventAttributes: { input: { payloads: [input] } } },
