@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/platform/observability/logger.js';
+import { createLogger, type Logger } from '../../src/platform/observability/logger.js';
 import { sharedBundle } from './bundle.js';
 import './provided.js';
 
@@ -18,7 +18,11 @@ export interface TestStack extends Stack {
  * The real stack for one test file: worker + API + both emulators on ephemeral ports, against the
  * shared Temporal dev server and Postgres, with its own task queue and data dir.
  */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  /** `logger`: where the app logs (a test reading the app's log output); default per LOG_LEVEL to stdout. */
+  opts: { logger?: Logger } = {},
+): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
@@ -32,7 +36,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   });
   const stack = await startStack({
     config,
-    logger: createLogger({ level: config.logLevel }),
+    logger: opts.logger ?? createLogger({ level: config.logLevel }),
     log: () => undefined,
     temporalAddress: inject('temporalAddress'),
     databaseUrl: inject('databaseUrl'),

@@ -1,49 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/platform/observability/logger.js';
+import { deliverRazorpay, razorpayEvent } from '../../fixtures/razorpay/build.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { paymentsHarness } from '../../flows/payments/e2e/helpers.js';
-import { signalsIn } from '../../helpers/slack.js';
+import { callbackReceiver, searchableText, unique, uniqueSecrets } from '../../helpers/secrets.js';
+import { signalsIn, slackRequest } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { decodedHistory } from '../../helpers/temporal.js';
 
 type History = temporal.api.history.v1.IHistory;
 
-/** A secret-looking value unique to this run, so a match can only come from this run's data. */
-const unique = (prefix: string) => `${prefix}${randomBytes(9).toString('hex')}`;
-
 /** The configured secrets: every one set explicitly so the needles are this run's own. */
-const SECRETS = {
-  SLACK_BOT_TOKEN: unique('xoxb-history-'),
-  SLACK_SIGNING_SECRET: unique('signing-'),
-  RAZORPAY_WEBHOOK_SECRET: unique('razorpay-'),
-  JIRA_API_TOKEN: unique('jira-token-'),
-  JIRA_WEBHOOK_SECRET: unique('jira-hook-'),
-  THREADLINE_API_KEYS: unique('tl_history_'),
-  APPROVAL_CALLBACK_SECRET: unique('callback-secret-'),
-  THREADLINE_PAYLOAD_KEYS: `history-key:${randomBytes(32).toString('base64')}`,
-};
+const SECRETS = uniqueSecrets();
 
-/**
- * Everything a history holds, as text: the canonical proto JSON (what `temporal workflow show
- * --output json` prints) plus every string and every bytes field read as UTF-8, so a value inside
- * a (base64) payload is found just as a plain-text failure message is. Walks own fields itself:
- * proto messages' toJSON() would turn bytes into base64 first.
- */
-function haystack(history: History): string {
-  const parts: string[] = [historyToJSON(history)];
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') parts.push(v);
-    else if (v instanceof Uint8Array) parts.push(Buffer.from(v).toString('utf8'));
-    else if (v && typeof v === 'object') for (const child of Object.values(v)) walk(child);
-  };
-  walk(history);
-  return parts.join('\n');
-}
+/** A history as text: its canonical proto JSON (what `temporal workflow show -o json` prints) and every value in it. */
+const haystack = (history: History) => `${historyToJSON(history)}\n${searchableText(history)}`;
 
 /** Every failure object anywhere in a history (activity attempts, workflow task failures, …). */
 function failuresIn(v: unknown, out: { message?: string | null; stackTrace?: string | null }[] = []) {
@@ -56,39 +30,28 @@ function failuresIn(v: unknown, out: { message?: string | null; stackTrace?: str
   return out;
 }
 
-/** A decision-callback receiver that fails its first delivery (so a failure is recorded), then accepts. */
-async function callbackReceiver() {
-  const hits: string[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      hits.push(body);
-      res.statusCode = hits.length === 1 ? 500 : 200;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const token = unique('cbtoken');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/approval?token=${token}`;
-  return { url, token, hits, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
 /**
- * Issue 9, defect 6: no secret or personal data in Temporal history. Real flows through the real
- * stack carry a payer name, metadata with an email, an approval callback URL with a token, a slash
- * command's response_url, a click's response_url and a thread reply's text; then every history
- * the stack's task queue produced is read RAW (a client without the codec) and searched.
+ * No secret or personal data in Temporal history (issue 9, defect 6) or in the logs (issue 18).
+ * Real flows through the real stack carry a payer name, metadata with an email, an approval
+ * callback URL with a token, a slash command's response_url, a click's response_url and a thread
+ * reply's text, alongside requests with every kind of credential (good and bad API keys, Slack and
+ * Razorpay signatures, the codec endpoint) and failures (a Slack 500, a failing callback). Then
+ * every history the stack's task queue produced is read RAW (a client without the codec), and the
+ * app's whole log output (trace level) is read, and both are searched.
  */
-describe('Temporal history holds no secrets or personal data (payload codec)', () => {
+describe('no secrets or personal data in Temporal history or logs', () => {
   let stack: TestStack;
+  const logLines: string[] = [];
+  /** Credentials sent in requests that were refused: they must not be logged either. */
+  const refused = { apiKey: unique('tl_wrong_'), slackSignature: `v0=${unique('')}`, razorpaySignature: unique('') };
   let hook: Awaited<ReturnType<typeof callbackReceiver>>;
   let needles: Record<string, string>;
   let workflowIds: string[];
   let raw: Map<string, History>;
 
   beforeAll(async () => {
-    stack = await startTestStack(SECRETS);
+    const logger = createLogger({ level: 'trace', destination: { write: (line: string) => logLines.push(line) } });
+    stack = await startTestStack(SECRETS, { logger });
     hook = await callbackReceiver();
     const pay = paymentsHarness(stack);
     const appr = approvalsHarness(stack);
@@ -107,6 +70,26 @@ describe('Temporal history holds no secrets or personal data (payload codec)', (
     );
     await pay.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
     const root = await pay.thread('C0PAYMENTS', orderId, 0);
+
+    // Requests carrying credentials, good and refused (each refusal is observed before going on).
+    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+    expect((await fetch(`${stack.urls.api}/v1/payments/${orderId}`, { headers: bearer(pay.apiKey) })).status).toBe(200);
+    expect((await fetch(`${stack.urls.api}/v1/payments/${orderId}`, { headers: bearer(refused.apiKey) })).status).toBe(
+      401,
+    );
+    const event = JSON.stringify({ type: 'event_callback', event_id: 'Ev0REFUSED', event: { type: 'message' } });
+    const badSlack = await slackRequest(`${stack.urls.api}/slack/events`, event, {
+      secret: SECRETS.SLACK_SIGNING_SECRET,
+      headers: { 'x-slack-signature': refused.slackSignature },
+    });
+    expect(badSlack.status).toBe(401);
+    const capture = JSON.stringify(razorpayEvent('payment.captured', { orderId, paymentId, amount: 123450 }));
+    const badWebhook = await deliverRazorpay(stack.urls.api, SECRETS.RAZORPAY_WEBHOOK_SECRET, capture, unique('evt_'), {
+      signature: refused.razorpaySignature,
+    });
+    expect(badWebhook.status).toBe(401);
+    // A Slack outage on the next post: the activity fails once (logged by the worker), then succeeds.
+    await slack.injectFault({ method: 'chat.postMessage', kind: 'status', status: 500, count: 1 });
 
     // A person's reply in the payment's thread.
     const replyText = unique('the customer called back about ');
@@ -144,6 +127,13 @@ describe('Temporal history holds no secrets or personal data (payload codec)', (
       const posts = await slack.responseUrlPosts();
       return posts.some((p) => command.response_url.endsWith(`/${p.id}`));
     }, 20_000);
+
+    const codec = await fetch(`${stack.urls.api}/codec/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(pay.apiKey) },
+      body: JSON.stringify({ payloads: [] }),
+    });
+    expect(codec.status).toBe(200);
 
     needles = {
       ...SECRETS,
@@ -214,6 +204,25 @@ describe('Temporal history holds no secrets or personal data (payload codec)', (
     const data = Object.entries(needles).filter(([what]) => !(what in SECRETS) && what !== 'payload key material');
     const missing = data.filter(([, needle]) => !text.includes(needle)).map(([what]) => what);
     expect(missing).toEqual([]);
+  });
+
+  it("the app's log output holds none of the secrets, refused credentials or personal data", () => {
+    const log = logLines.join('');
+    const text = `${log}\n${searchableText(logLines.map((l) => JSON.parse(l) as unknown))}`;
+    // The capture saw the activity of every layer, failures included: an empty log proves nothing.
+    expect(log).toContain('"component":"api"');
+    expect(log).toContain('"component":"temporal-sdk"');
+    expect(log).toContain('Activity failed');
+    const forLogs = {
+      ...Object.fromEntries(Object.entries(needles).filter(([what]) => what !== 'the callback failure message')),
+      'a refused API key': refused.apiKey,
+      'a refused Slack signature': refused.slackSignature,
+      'a refused Razorpay signature': refused.razorpaySignature,
+    };
+    const found = Object.entries(forLogs)
+      .filter(([, needle]) => text.includes(needle))
+      .map(([what]) => what);
+    expect(found).toEqual([]);
   });
 
   it('search attributes stay ids and states', () => {
