@@ -25,7 +25,7 @@ const CODEC_BODY_LIMIT = 16 * 1024 * 1024;
  * `POST /codec/decode` and `POST /codec/encode`, body and answer `{payloads: [...]}` as proto3
  * JSON (metadata values and data in base64). A payload that fails to decrypt is a 400 naming it,
  * as the protocol specifies for decoder errors. One key set serves every namespace, so
- * `X-Namespace` is accepted and not needed.
+ * `X-Namespace` (or a `/codec/<namespace>/…` path) is accepted and not needed.
  *
  * CORS is open to the configured Temporal UI origins only (THREADLINE_CODEC_CORS_ORIGINS), with
  * credentials, so the UI's "include cross-origin credentials" option works; the preflight carries
@@ -48,8 +48,15 @@ export async function codecRoutes(app: FastifyInstance, deps: AppDeps): Promise<
         maxAge: 600,
       });
 
-      for (const op of ['decode', 'encode'] as const) {
-        scope.post(`/${op}`, { preHandler: guard, bodyLimit: CODEC_BODY_LIMIT }, async (req, reply) => {
+      // `/codec/<namespace>/decode` too, for endpoints templated with `{namespace}` (the protocol
+      // only looks at the last path segment).
+      for (const [path, op] of [
+        ['/decode', 'decode'],
+        ['/encode', 'encode'],
+        ['/:namespace/decode', 'decode'],
+        ['/:namespace/encode', 'encode'],
+      ] as const) {
+        scope.post(path, { preHandler: guard, bodyLimit: CODEC_BODY_LIMIT }, async (req, reply) => {
           const parsed = payloadsBody.safeParse(req.body);
           if (!parsed.success) throw AppError.badRequest('invalid_payloads', describeZodIssues(parsed.error.issues));
           const input = parsed.data.payloads.map((p, i) => {

@@ -55,6 +55,9 @@ describe('codec endpoint: POST /codec/decode, /codec/encode', () => {
   it('decodes a payload read raw from history; encode → decode round-trips', async () => {
     const res = await post('decode', { payloads: [encrypted] }, { 'x-namespace': 'default' });
     expect(res.status, await res.clone().text()).toBe(200);
+    // An endpoint templated with {namespace} answers the same.
+    const templated = await post('default/decode', { payloads: [encrypted] });
+    expect(await templated.json()).toEqual(await res.clone().json());
     const { payloads } = (await res.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
     expect(Buffer.from(payloads[0]!.metadata.encoding!, 'base64').toString()).toBe('json/plain');
     expect(JSON.parse(Buffer.from(payloads[0]!.data, 'base64').toString())).toMatchObject({ orderId, payerName });
