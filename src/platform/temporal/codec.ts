@@ -7,7 +7,8 @@ import {
   type Payload,
   type PayloadCodec,
 } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// Default import: the package is CommonJS, and Node's ESM loader cannot see its named exports.
+import proto from '@temporalio/proto';
 
 /** `metadata.encoding` of a payload this codec encrypted (the value Temporal's samples and UI recognise). */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -87,7 +88,7 @@ export function createPayloadCodec(opts: { keys: readonly PayloadKey[] }): Paylo
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv(CIPHER, current.key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(current.id, 'utf8'));
-    const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+    const plain = proto.temporal.api.common.v1.Payload.encode(payload).finish();
     const sealed = Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
     return {
       metadata: {
@@ -121,7 +122,7 @@ export function createPayloadCodec(opts: { keys: readonly PayloadKey[] }): Paylo
         decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)),
         decipher.final(),
       ]);
-      return temporal.api.common.v1.Payload.decode(plain);
+      return proto.temporal.api.common.v1.Payload.decode(plain);
     } catch {
       // GCM authentication failed: modified bytes, or a different key registered under this id.
       throw new PayloadDecryptionError(`payload encrypted with key id "${id}" failed authentication (tampered?)`);
