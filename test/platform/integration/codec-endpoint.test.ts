@@ -1,15 +1,37 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTemporalCli } from '../../../src/platform/infra/temporal-cli.js';
 import { paymentsHarness } from '../../flows/payments/e2e/helpers.js';
+import { sharedBundle } from '../../helpers/bundle.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 
 const run = promisify(execFile);
 const UI = 'http://localhost:8233';
+
+/** The first signal's payload in a proto-JSON history (CLI output, exported file): its encoding and data as text. */
+function signalIn(protoJson: string) {
+  const { events } = JSON.parse(protoJson) as {
+    events: {
+      workflowExecutionSignaledEventAttributes?: {
+        input: { payloads: { metadata: { encoding: string }; data: string }[] };
+      };
+    }[];
+  };
+  const p = events.find((e) => e.workflowExecutionSignaledEventAttributes)!.workflowExecutionSignaledEventAttributes!
+    .input.payloads[0]!;
+  return {
+    encoding: Buffer.from(p.metadata.encoding, 'base64').toString(),
+    data: Buffer.from(p.data, 'base64').toString(),
+  };
+}
 
 /**
  * The codec endpoint (Temporal's codec-server protocol) on the real API: an operator with an API
@@ -78,22 +100,6 @@ describe('codec endpoint: POST /codec/decode, /codec/encode', () => {
     const cli = await ensureTemporalCli(() => undefined);
     const args = ['workflow', 'show', '-w', `payment:${orderId}`, '--address', stack.urls.temporal, '-o', 'json'];
     const endpoint = ['--codec-endpoint', `${stack.urls.api}/codec`];
-    /** The initiation signal's payload as the CLI printed it: its encoding and its data as text. */
-    const signalIn = (stdout: string) => {
-      const { events } = JSON.parse(stdout) as {
-        events: {
-          workflowExecutionSignaledEventAttributes?: {
-            input: { payloads: { metadata: { encoding: string }; data: string }[] };
-          };
-        }[];
-      };
-      const p = events.find((e) => e.workflowExecutionSignaledEventAttributes)!
-        .workflowExecutionSignaledEventAttributes!.input.payloads[0]!;
-      return {
-        encoding: Buffer.from(p.metadata.encoding, 'base64').toString(),
-        data: Buffer.from(p.data, 'base64').toString(),
-      };
-    };
     const decoded = signalIn((await run(cli, [...args, ...endpoint, '--codec-auth', auth.authorization])).stdout);
     expect(decoded.encoding).toBe('json/plain');
     expect(JSON.parse(decoded.data)).toMatchObject({ orderId, payerName });
@@ -107,6 +113,26 @@ describe('codec endpoint: POST /codec/decode, /codec/encode', () => {
     );
     expect(refused).not.toContain(Buffer.from('json/plain').toString('base64'));
     expect(refused).toMatch(/level=ERROR/);
+  });
+
+  it('the history exporter (dev/export-history.ts) writes decoded payloads that replay without keys', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'threadline-export-'));
+    try {
+      const out = join(dir, 'payment.json');
+      await run(process.execPath, ['--import', 'tsx', 'dev/export-history.ts', `payment:${orderId}`, out], {
+        env: { ...process.env, TEMPORAL_ADDRESS: stack.urls.temporal, THREADLINE_SANDBOX: 'true' },
+      });
+      const text = await readFile(out, 'utf8');
+      // Not one payload left encrypted.
+      expect(text).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
+      const exported = signalIn(text);
+      expect(exported.encoding).toBe('json/plain');
+      expect(JSON.parse(exported.data)).toMatchObject({ orderId, payerName });
+      // No data converter: a committed fixture replays without any key.
+      await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, JSON.parse(text), `payment:${orderId}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('requires the API key: missing, malformed or wrong → 401, nothing decoded', async () => {
