@@ -186,7 +186,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.js', '*.mjs'],
+    // Plain JS is outside the TS project: the root configs, and CommonJS modules the Temporal SDK require()s.
+    files: ['*.js', '*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

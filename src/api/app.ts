@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { flowConfigOf, type AnyFlow, type ApiDeps } from '../platform/flow.js';
 import { AppError } from '../platform/http/errors.js';
 import type { Readiness } from './readiness.js';
+import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from '../platform/slack-ingress/routes.js';
 import { systemRoutes } from './routes/system.js';
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);
+  await app.register(codecRoutes, deps);
   await app.register(slackRoutes, deps);
   const { readiness: _readiness, flows, ...base } = deps;
   for (const flow of flows) {

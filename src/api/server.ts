@@ -1,4 +1,3 @@
-import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../platform/config/index.js';
 import { flows as registry } from '../flows/index.js';
@@ -6,7 +5,7 @@ import type { AnyFlow } from '../platform/flow.js';
 import { migrate, migrationDirs } from '../platform/db/migrate.js';
 import { createPool } from '../platform/db/pool.js';
 import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../platform/db/repositories.js';
-import { connectClient } from '../platform/temporal/connection.js';
+import { connectClient, temporalClient } from '../platform/temporal/connection.js';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
 import { buildApp } from './app.js';
@@ -36,7 +35,7 @@ export async function startApi(opts: {
   });
   await migrate(pool, migrationDirs(flows));
   const connection = await connectClient(config.temporal, opts.temporalAddress);
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = temporalClient(config.temporal, connection);
   const app = await buildApp({
     config,
     logger,

@@ -7,8 +7,7 @@ import { migrate, migrationDirs } from '../platform/db/migrate.js';
 import { createPool } from '../platform/db/pool.js';
 import { auditLogRepo, slackMessagesRepo } from '../platform/db/repositories.js';
 import { createSlackClient } from '../integrations/slack/client.js';
-import { connectClient, connectWorker } from '../platform/temporal/connection.js';
-import { Client } from '@temporalio/client';
+import { connectClient, connectWorker, dataConverterFor, temporalClient } from '../platform/temporal/connection.js';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
 import { installTemporalRuntime } from './runtime.js';
@@ -51,7 +50,7 @@ export async function startWorker(opts: {
       metrics: opts.metrics,
       pool,
       slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
-      temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      temporal: temporalClient(config.temporal, clientConnection),
       repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool) },
       responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
     },
@@ -63,6 +62,7 @@ export async function startWorker(opts: {
       namespace: config.temporal.namespace,
       taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
       activities,
+      dataConverter: dataConverterFor(config.temporal),
       workflowBundle: opts.workflowBundle,
     },
     flows,

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import type { BundleOptions, NativeConnection } from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityImplementations, AnyFlow } from '../platform/flow.js';
+import { FAILURE_CONVERTER_PATH } from '../platform/temporal/codec.js';
 
 /** A module URL as a path: `.ts` under tsx/vitest (sources), `.js` in dist. */
 export function modulePath(url: URL): string {
@@ -59,7 +60,14 @@ export async function bundleWorkflows(
         .map((m) => `export * from ${JSON.stringify(m)};`)
         .join('\n'),
     );
-    return await bundleWorkflowCode({ workflowsPath: entry, webpackConfigHook, logger: quietBundlerLogger, ...opts });
+    return await bundleWorkflowCode({
+      workflowsPath: entry,
+      // Failures raised inside the sandbox get their message and stack encoded too (encrypted by the codec).
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      webpackConfigHook,
+      logger: quietBundlerLogger,
+      ...opts,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -73,6 +81,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: ActivityImplementations;
+  /** Payload codec and failure converter (`dataConverterFor(config.temporal)`); the bundle must use the same failure converter. */
+  dataConverter?: DataConverter;
   /** A pre-built bundle (tests); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** How long shutdown waits for running activities before cancelling them. */
@@ -87,6 +97,7 @@ export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[
     taskQueue: opts.taskQueue,
     workflowBundle,
     activities: opts.activities,
+    dataConverter: opts.dataConverter,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
     // Two cores: bounded concurrency keeps the ack path responsive under load.
     maxConcurrentActivityTaskExecutions: 50,

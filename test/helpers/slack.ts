@@ -1,5 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { computeSlackSignature } from '../../src/integrations/slack/signature.js';
+import type { Config } from '../../src/config.js';
+import { decodedHistory } from './temporal.js';
 
 /** A request signed like Slack signs it (v0), optionally with a chosen timestamp or secret. */
 export function slackRequest(
@@ -20,19 +22,20 @@ export function slackRequest(
   });
 }
 
-/** Signals of a given name recorded in a workflow's history, with their decoded first argument. */
-export async function signalsIn(temporalAddress: string, workflowId: string, signalName: string): Promise<unknown[]> {
-  const connection = await Connection.connect({ address: temporalAddress });
-  try {
-    const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
-    return (history.events ?? [])
-      .map((e) => e.workflowExecutionSignaledEventAttributes)
-      .filter((a) => a?.signalName === signalName)
-      .map((a) => {
-        const data = a!.input?.payloads?.[0]?.data;
-        return data ? JSON.parse(Buffer.from(data).toString('utf8')) : undefined;
-      });
-  } finally {
-    await connection.close();
-  }
+/** Signals of a given name recorded in a workflow's history, with their first argument decoded (through the codec). */
+export async function signalsIn(
+  temporalAddress: string,
+  workflowId: string,
+  signalName: string,
+  /** The stack's Temporal config when it sets its own THREADLINE_PAYLOAD_KEYS (default: the sandbox key). */
+  t?: Config['temporal'],
+): Promise<unknown[]> {
+  const history = await decodedHistory(temporalAddress, workflowId, t);
+  return (history.events ?? [])
+    .map((e) => e.workflowExecutionSignaledEventAttributes)
+    .filter((a) => a?.signalName === signalName)
+    .map((a) => {
+      const payload = a!.input?.payloads?.[0];
+      return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
+    });
 }

@@ -6,7 +6,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/platform/observability/logger.js';
+import { createLogger, type Logger } from '../../src/platform/observability/logger.js';
 import { sharedBundle } from './bundle.js';
 import './provided.js';
 
@@ -22,7 +22,11 @@ export interface TestStack extends Stack {
  */
 export async function startTestStack(
   env: Record<string, string> = {},
-  opts: { workflowBundle?: WorkflowBundleWithSourceMap } = {},
+  /**
+   * `workflowBundle`: a bundle other than the shared one (e.g. with test interceptors);
+   * `logger`: where the app logs (a test reading the app's log output); default per LOG_LEVEL to stdout.
+   */
+  opts: { workflowBundle?: WorkflowBundleWithSourceMap; logger?: Logger } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
   const taskQueue = `test-${randomUUID()}`;
@@ -37,7 +41,7 @@ export async function startTestStack(
   });
   const stack = await startStack({
     config,
-    logger: createLogger({ level: config.logLevel }),
+    logger: opts.logger ?? createLogger({ level: config.logLevel }),
     log: () => undefined,
     temporalAddress: inject('temporalAddress'),
     databaseUrl: inject('databaseUrl'),

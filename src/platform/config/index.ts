@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AnyFlow, FlowConfigContext } from '../flow.js';
+import { parsePayloadKeys, type PayloadKey } from '../temporal/codec.js';
 
 /**
  * Sandbox credentials: what the app and the emulators use when the env leaves them unset in
@@ -12,6 +13,8 @@ export const SANDBOX_CREDENTIALS = {
   JIRA_API_TOKEN: 'threadline-sandbox-jira-token',
   JIRA_WEBHOOK_SECRET: 'threadline-sandbox-jira-webhook-secret',
   THREADLINE_API_KEYS: 'tl_sandbox_key',
+  /** Key id `sandbox`, the 32 ASCII bytes `threadline-sandbox-payload-key!!`: public, so sandbox histories are not secret. */
+  THREADLINE_PAYLOAD_KEYS: 'sandbox:dGhyZWFkbGluZS1zYW5kYm94LXBheWxvYWQta2V5ISE=',
 } as const;
 
 /** The emulator's operations channel: where permanent failures are announced in sandbox mode. */
@@ -61,6 +64,8 @@ export const envSchema = z.object({
   TEMPORAL_TLS_KEY_PATH: optionalString,
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
+  THREADLINE_PAYLOAD_KEYS: optionalString,
+  THREADLINE_CODEC_CORS_ORIGINS: optionalString,
 
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   EMBEDDED_POSTGRES_PORT: port(5433),
@@ -99,6 +104,10 @@ export interface Config {
     tls: { certPath: string; keyPath: string } | undefined;
     devPort: number;
     uiPort: number;
+    /** Payload encryption keys (THREADLINE_PAYLOAD_KEYS): the first encrypts, all decrypt. */
+    payloadKeys: PayloadKey[];
+    /** Browser origins (the Temporal UI) allowed to call the codec endpoint. */
+    codecCorsOrigins: string[];
   };
   /** Unset: start embedded PostgreSQL in `${dataDir}/postgres`. */
   databaseUrl: string | undefined;
@@ -193,6 +202,25 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     .filter((k) => k.length > 0);
   if (apiKeys.some((k) => k.length < 8)) problems.push('THREADLINE_API_KEYS: every key must be at least 8 characters');
 
+  const payloadKeys = parsePayloadKeys(
+    need('THREADLINE_PAYLOAD_KEYS', e.THREADLINE_PAYLOAD_KEYS, '<id>:<base64 32-byte key>[,<id>:<key>…]'),
+  );
+  // An empty value already counts as missing; a set one must parse.
+  if (e.THREADLINE_PAYLOAD_KEYS !== undefined || sandbox) {
+    problems.push(...payloadKeys.problems.map((p) => `THREADLINE_PAYLOAD_KEYS: ${p}`));
+  }
+  const codecCorsOrigins = (
+    e.THREADLINE_CODEC_CORS_ORIGINS ??
+    (sandbox ? `http://localhost:${e.TEMPORAL_UI_PORT},http://127.0.0.1:${e.TEMPORAL_UI_PORT}` : '')
+  )
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  for (const o of codecCorsOrigins) {
+    if (!isOrigin(o))
+      problems.push(`THREADLINE_CODEC_CORS_ORIGINS: "${o}" is not an origin like https://temporal.example.com`);
+  }
+
   if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
     problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both or neither');
   }
@@ -218,6 +246,8 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
           : undefined,
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+      payloadKeys: payloadKeys.keys,
+      codecCorsOrigins,
     },
     databaseUrl: e.DATABASE_URL,
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
@@ -227,6 +257,16 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     jiraEmulatorPort: e.JIRA_EMULATOR_PORT,
     flows: flowConfigs,
   };
+}
+
+/** `scheme://host[:port]` and nothing more: what a browser sends as `Origin`. */
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 /** Secrets never appear in errors: only non-secret variables echo their bad value. */

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
+import { payloadDataConverter } from './codec.js';
 
 type TemporalConfig = Config['temporal'];
 
@@ -21,4 +23,17 @@ export function connectClient(t: TemporalConfig, address: string): Promise<Conne
 
 export function connectWorker(t: TemporalConfig, address: string): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(t, address));
+}
+
+/**
+ * The data converter every Threadline client and worker uses: payloads encrypted with the
+ * configured keys, failure messages and stack traces encoded (no secrets or PII in history).
+ */
+export function dataConverterFor(t: TemporalConfig): DataConverter {
+  return payloadDataConverter(t.payloadKeys);
+}
+
+/** A client on `connection` in the configured namespace, with Threadline's data converter. */
+export function temporalClient(t: TemporalConfig, connection: Connection): Client {
+  return new Client({ connection, namespace: t.namespace, dataConverter: dataConverterFor(t) });
 }

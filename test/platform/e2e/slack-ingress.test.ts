@@ -12,6 +12,7 @@ import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/platform/observability/metrics.js';
 import { signalsIn, slackRequest } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
+import { testDataConverter } from '../../helpers/temporal.js';
 
 describe('Slack ingress through the real endpoints', () => {
   let stack: TestStack;
@@ -151,7 +152,7 @@ describe('Slack ingress through the real endpoints', () => {
         config: stack.config,
         logger: createLogger({ level: 'silent' }),
         metrics: registry,
-        temporal: new Client({ connection }),
+        temporal: new Client({ connection, dataConverter: testDataConverter(stack.config.temporal) }),
         pool,
         repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
         readiness: async () => ({}),
@@ -406,7 +407,10 @@ describe('Slack ingress through the real endpoints', () => {
 
     // Slack's retry arrives at a healthy instance: handed off exactly once.
     const connection = await Connection.connect({ address: stack.urls.temporal });
-    const up = await buildApp({ ...deps, temporal: new Client({ connection }) });
+    const up = await buildApp({
+      ...deps,
+      temporal: new Client({ connection, dataConverter: testDataConverter(stack.config.temporal) }),
+    });
     const ok = await up.inject({
       method: 'POST',
       url: '/slack/events',

@@ -10,6 +10,7 @@ import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import { startWorker, type RunningWorker } from '../../../src/worker/run.js';
 import { sharedBundle } from '../../helpers/bundle.js';
+import { testDataConverter } from '../../helpers/temporal.js';
 
 describe('pingWorkflow through a real worker, Temporal and Postgres', () => {
   const taskQueue = `ping-${randomUUID()}`;
@@ -29,7 +30,7 @@ describe('pingWorkflow through a real worker, Temporal and Postgres', () => {
       workflowBundle: await sharedBundle(),
     });
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter(config.temporal) });
     pool = createPool(inject('databaseUrl'));
   });
 

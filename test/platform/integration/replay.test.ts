@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import { startWorker, type RunningWorker } from '../../../src/worker/run.js';
 import { sharedBundle } from '../../helpers/bundle.js';
+import { testDataConverter } from '../../helpers/temporal.js';
 
 const HISTORIES = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
 
@@ -52,7 +53,7 @@ describe('workflow replay', () => {
     });
 
     it('replays, and a history with a tampered command is detected as non-deterministic', async () => {
-      const client = new Client({ connection });
+      const client = new Client({ connection, dataConverter: testDataConverter() });
       const id = randomUUID();
       const handle = await client.workflow.start('pingWorkflow', {
         workflowId: `ping:${id}`,
@@ -62,13 +63,15 @@ describe('workflow replay', () => {
       await handle.result();
       const history = await handle.fetchHistory();
       const bundle = await sharedBundle();
-      await Worker.runReplayHistory({ workflowBundle: bundle }, history);
+      // The history is encrypted: replay with the product's data converter, as a production replay would.
+      const replay = { workflowBundle: bundle, dataConverter: testDataConverter() };
+      await Worker.runReplayHistory(replay, history);
 
       // Rename the scheduled activity in the recorded history: replay must refuse it.
       const tampered = structuredClone(history);
       const scheduled = tampered.events?.find((e) => e.activityTaskScheduledEventAttributes);
       scheduled!.activityTaskScheduledEventAttributes!.activityType = { name: 'someOtherActivity' };
-      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, tampered)).rejects.toThrow(/[Nn]ondetermin/);
+      await expect(Worker.runReplayHistory(replay, tampered)).rejects.toThrow(/[Nn]ondetermin/);
     });
   });
 });

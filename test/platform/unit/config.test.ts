@@ -14,8 +14,9 @@ function captureError(fn: () => unknown): Error {
   throw new Error('expected a throw');
 }
 
-/** Every routing channel a non-sandbox config requires. */
+/** Every routing channel (and the payload key) a non-sandbox config requires. */
 const CHANNELS = {
+  THREADLINE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   SLACK_CHANNEL_PAYMENTS: 'C01PAY',
   SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
   SLACK_CHANNEL_APPROVALS: 'C03APPR',

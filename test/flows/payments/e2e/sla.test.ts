@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { testDataConverter } from '../../../helpers/temporal.js';
 import { paymentsHarness, seen } from './helpers.js';
 
 describe('payment SLA and late refunds, end to end (short configured durations)', () => {
@@ -22,7 +23,7 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     h = paymentsHarness(stack);
     pool = createPool(inject('databaseUrl'));
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter(stack.config.temporal) });
   });
   afterAll(async () => {
     await connection?.close();

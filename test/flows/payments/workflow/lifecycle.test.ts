@@ -18,6 +18,8 @@ import {
 import type { PostSlackMessageInput, UpdateSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import type { paymentLifecycleWorkflow } from '../../../../src/flows/payments/workflow.js';
 import { sharedBundle } from '../../../helpers/bundle.js';
+import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
+import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
 
 /**
  * The workflow against the real Temporal dev server with in-memory activities: fast branch
@@ -74,10 +76,11 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
       taskQueue,
       workflowBundle: await sharedBundle(),
       activities,
+      dataConverter: testDataConverter(),
     });
     running = worker.run();
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter() });
   });
   afterAll(async () => {
     worker?.shutdown();
@@ -155,7 +158,8 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
       ]),
     );
 
-    const history = await handle.fetchHistory();
+    // Decoded (through the codec) like every recorded fixture, so the committed file replays without keys.
+    const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `payment:${id}`);
     // `THREADLINE_RECORD_HISTORIES=1` refreshes the committed history that test/workflows/replay.test.ts
     // replays against every later version of the workflow (record a new -vN file on purpose, never overwrite).
