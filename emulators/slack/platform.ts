@@ -179,7 +179,7 @@ export class SlackPlatform implements PlatformHooks {
     const expires = rotation ? this.opts.oauth.tokenExpiresInSec : undefined;
     const out: Obj = {
       app_id: ws.seed.app.id,
-      authed_user: { id: code.user } as Obj,
+      authed_user: { id: code.user },
       team: { id: ws.teamId, name: ws.seed.team.name },
       enterprise: ws.enterprise,
       is_enterprise_install: false,

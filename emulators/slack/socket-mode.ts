@@ -132,12 +132,9 @@ export class SocketModeHub {
       closed: false,
     };
     this.conns.push(conn);
-    if (this.conns.length > 200)
-      this.conns.splice(
-        0,
-        this.conns.findIndex((c) => !c.closed),
-      );
-    ws.on('message', (data) => this.onMessage(conn, data.toString()));
+    // Keep the list bounded: forget closed connections once it grows.
+    if (this.conns.length > 200) this.conns.splice(0, this.conns.length, ...this.conns.filter((c) => !c.closed));
+    ws.on('message', (data: Buffer) => this.onMessage(conn, data.toString('utf8')));
     ws.on('close', () => this.onClose(conn));
     ws.on('error', () => this.onClose(conn));
     // With the app's Socket Mode switch off, Slack tells a connecting client the link is disabled.

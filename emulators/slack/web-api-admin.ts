@@ -4,10 +4,24 @@ import type { ApiContext, MethodSpec } from './web-api.js';
 import { randomId } from './workspace.js';
 import type { Obj, StoredUser, Workspace } from './workspace.js';
 
-const s = (a: Obj, k: string): string => (typeof a[k] === 'string' ? (a[k] as string).trim() : '');
+const s = (a: Obj, k: string): string => (typeof a[k] === 'string' ? a[k].trim() : '');
 const truthy = (a: Obj, k: string) => a[k] === true || a[k] === 'true' || a[k] === '1';
 const missing = (k: string) =>
   new ApiError('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${k}`] } });
+
+/** A list argument: `@slack/web-api` JSON-encodes arrays inside form fields; curl users send `a,b`. */
+function listArg(v: unknown): string[] {
+  let items: unknown = v;
+  if (typeof v === 'string' && v.trim().startsWith('[')) {
+    try {
+      items = JSON.parse(v);
+    } catch {
+      items = v;
+    }
+  }
+  const list = Array.isArray(items) ? items.map(String) : typeof items === 'string' ? items.split(',') : [];
+  return list.map((x) => x.trim()).filter(Boolean);
+}
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -60,10 +74,7 @@ export function adminMethods(socket: SocketModeHub): Record<string, MethodSpec> 
         const email = s(a, 'email');
         if (!email) throw missing('email');
         if (!EMAIL_RE.test(email)) throw new ApiError('invalid_email');
-        const channelIds = s(a, 'channel_ids')
-          .split(',')
-          .map((c) => c.trim())
-          .filter(Boolean);
+        const channelIds = listArg(a.channel_ids);
         if (!channelIds.length) throw missing('channel_ids');
         if (channelIds.some((id) => !ctx.ws.channel(id) || ctx.ws.channel(id)!.is_im))
           throw new ApiError('failed_to_validate_channels');
