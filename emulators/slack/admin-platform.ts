@@ -284,6 +284,7 @@ export function registerPlatformAdminRoutes(app: FastifyInstance, core: Emulator
     wrap(
       (b) => {
         const expired = platform.tokens.expire((t) => (b.token ? t.token === b.token : t.teamId === ws.teamId));
+        platform.changed();
         return { ok: true, expired: expired.length };
       },
       z.object({ token: z.string().optional() }),
@@ -293,7 +294,11 @@ export function registerPlatformAdminRoutes(app: FastifyInstance, core: Emulator
   app.post(
     '/_admin/app-tokens',
     wrap(
-      (b) => ({ ok: true, token: platform.tokens.issueAppToken(ws.seed.app.id, b.scopes).token }),
+      (b) => {
+        const token = platform.tokens.issueAppToken(ws.seed.app.id, b.scopes).token;
+        platform.changed();
+        return { ok: true, token };
+      },
       z.object({ scopes: z.array(z.string()).default(['connections:write']) }),
     ),
   );

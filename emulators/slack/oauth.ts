@@ -237,6 +237,7 @@ export function oauthMethods(platform: SlackPlatform): Record<string, MethodSpec
           const cfg = platform.opts.oauth;
           const r = cfg.tokenRotation ? platform.tokens.refresh(refresh, cfg.tokenExpiresInSec) : undefined;
           if (!r) throw new ApiError('invalid_refresh_token');
+          platform.changed();
           const team = platform.team(r.token.teamId)!;
           return {
             app_id: team.ws.seed.app.id,

@@ -83,6 +83,8 @@ export class SlackPlatform implements PlatformHooks {
   readonly tokens = new TokenRegistry();
   readonly codes = new Map<string, OAuthCode>();
   primary!: Team;
+  /** Called after token changes (issue, refresh, revoke) so the snapshot keeps installations. */
+  changed: () => void = () => {};
 
   constructor(
     readonly opts: {
@@ -231,6 +233,7 @@ export class SlackPlatform implements PlatformHooks {
     }
     ws.data.installed = true;
     ws.onChange();
+    this.changed();
     return out;
   }
 
@@ -241,6 +244,7 @@ export class SlackPlatform implements PlatformHooks {
     const revoked = this.tokens.revoke((t) => t.teamId === teamId);
     team.ws.data.installed = false;
     team.ws.onChange();
+    this.changed();
     const eventTs = team.ws.nextTs();
     team.outbound.emitTeamEvent({ type: 'app_uninstalled', event_ts: eventTs });
     team.outbound.emitTeamEvent({
@@ -252,6 +256,7 @@ export class SlackPlatform implements PlatformHooks {
 
   /** auth.revoke: one token; revoking a workspace's last token uninstalls the app there. */
   revokeToken(token: TokenRecord): void {
+    this.changed();
     if (token.kind === 'app') {
       this.tokens.revoke((t) => t.token === token.token);
       return;

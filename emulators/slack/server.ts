@@ -227,6 +227,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     team.ws.onReaction = (c) => team.outbound.onReaction(c);
     team.ws.onMembership = (c) => team.outbound.onMembership(c);
   }
+  platform.changed = () => snapshot.scheduleSave();
   platform.loadSeedTokens();
   const saved = snapshot.load();
   if (saved) platform.loadSnapshot(saved);
@@ -370,7 +371,6 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       if (!(err instanceof ApiError)) throw err;
       result = { ok: false, error: err.error, ...err.extra };
     }
-    snapshot.scheduleSave();
     if (fault?.kind === 'commit_then_timeout') {
       // The call took effect; the caller never hears back (what a lost response looks like).
       logCall(method, args, 0, result, teamId);
