@@ -246,7 +246,8 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
     let wanted: Set<string | null>;
     const lower = (s: string) => s.toLowerCase();
     switch (field) {
-      case 'key': {
+      case 'key':
+      case 'parent': {
         for (const v of norm) {
           if (/^\d+$/.test(v)) continue; // issue ids are accepted too
           if (!KEY_RE.test(v.toUpperCase())) throw new JqlError(`The issue key '${v}' for field '${ft.v}' is invalid.`);
@@ -254,18 +255,7 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
             throw new JqlError(`An issue with key '${v.toUpperCase()}' does not exist for field '${ft.v}'.`);
         }
         wanted = new Set(norm.map((v) => v.toUpperCase()));
-        get = (i) => [i.key, i.id];
-        break;
-      }
-      case 'parent': {
-        for (const v of norm) {
-          if (/^\d+$/.test(v)) continue;
-          if (!KEY_RE.test(v.toUpperCase())) throw new JqlError(`The issue key '${v}' for field '${ft.v}' is invalid.`);
-          if (!ctx.issueKeyExists(v.toUpperCase()))
-            throw new JqlError(`An issue with key '${v.toUpperCase()}' does not exist for field '${ft.v}'.`);
-        }
-        wanted = new Set(norm.map((v) => v.toUpperCase()));
-        get = (i) => [i.parentKey, i.parentId];
+        get = field === 'key' ? (i) => [i.key, i.id] : (i) => [i.parentKey, i.parentId];
         break;
       }
       case 'project':

@@ -154,15 +154,9 @@ export function registerOAuthRoutes(app: FastifyInstance, platform: SlackPlatfor
     }
   });
 
-  const adminAuthorize = z.object({
-    /** The authorize URL the app sent the browser to (or pass its query fields below). */
+  const adminAuthorize = authorizeQuery.extend({
+    /** The authorize URL the app sent the browser to (or pass its query fields). */
     url: z.string().optional(),
-    client_id: z.string().optional(),
-    scope: z.string().optional(),
-    user_scope: z.string().optional(),
-    redirect_uri: z.string().optional(),
-    state: z.string().optional(),
-    team: z.string().optional(),
     user: z.string().optional(),
     allow: z.boolean().default(true),
   });

@@ -1,4 +1,5 @@
 import { deliverWithRetries } from '../shared/delivery.js';
+import { StoppableTimers } from '../shared/timers.js';
 import type { DeliveryAttempt, DeliveryRecord } from '../shared/delivery.js';
 import { signedHeaders } from './signing.js';
 import type { EnvelopeType, SocketModeHub } from './socket-mode.js';
@@ -57,8 +58,7 @@ const JSON_CT = 'application/json';
 export class Outbound {
   readonly deliveries: SlackDelivery[] = [];
   readonly triggers = new Map<string, Trigger>();
-  private stopped = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new StoppableTimers();
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
@@ -72,9 +72,7 @@ export class Outbound {
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.timers.stop();
   }
 
   /** Resolves when every in-flight event delivery (including pending retries) has finished. */
@@ -259,7 +257,7 @@ export class Outbound {
   }
 
   private emit(event: Obj, channelId: string, evenIfUninstalled = false): void {
-    if (this.stopped || (!evenIfUninstalled && !this.link.installed())) return;
+    if (this.timers.stopped || (!evenIfUninstalled && !this.link.installed())) return;
     const socket = this.socket;
     const url = this.opts.appUrls.events;
     if (!url && !socket) return;
@@ -317,7 +315,7 @@ export class Outbound {
     const delays = this.opts.eventRetryDelaysMs;
     let lastReason: string | undefined;
     for (let attempt = 0; attempt <= delays.length; attempt++) {
-      if (attempt > 0 && !(await this.sleep(delays[attempt - 1]!))) return rec;
+      if (attempt > 0 && !(await this.timers.sleep(delays[attempt - 1]!))) return rec;
       const headers = signedHeaders(this.opts.signingSecret, body, JSON_CT);
       if (attempt > 0) {
         headers['x-slack-retry-num'] = String(attempt);
@@ -382,17 +380,6 @@ export class Outbound {
       // Only events are redelivered; a person's click or command fails once, like over HTTP.
       retryDelaysMs: type === 'events_api' ? this.opts.eventRetryDelaysMs : [],
       record: rec,
-    });
-  }
-
-  private sleep(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve(!this.stopped);
-      }, ms);
-      this.timers.add(t);
     });
   }
 

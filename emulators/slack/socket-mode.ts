@@ -3,6 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DeliveryAttempt } from '../shared/delivery.js';
+import { StoppableTimers } from '../shared/timers.js';
 import type { SlackDelivery } from './outbound.js';
 
 /** Socket Mode envelope types, as Slack names them. */
@@ -74,10 +75,9 @@ export class SocketModeHub {
   private readonly conns: Connection[] = [];
   private readonly waiters = new Map<string, Waiter>();
   private readonly connectionWaiters = new Set<() => void>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new StoppableTimers();
   private pingTimer: NodeJS.Timeout | undefined;
   private rr = 0;
-  private stopped = false;
 
   constructor(
     readonly opts: SocketModeOptions,
@@ -96,7 +96,7 @@ export class SocketModeHub {
       const ticket = url.searchParams.get('ticket') ?? '';
       const issued = this.tickets.get(ticket);
       this.tickets.delete(ticket);
-      if (this.stopped || issued === undefined || Date.now() - issued > this.opts.ticketTtlMs) {
+      if (this.timers.stopped || issued === undefined || Date.now() - issued > this.opts.ticketTtlMs) {
         socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
@@ -199,11 +199,9 @@ export class SocketModeHub {
   }
 
   private closeLater(conn: Connection, ms: number): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    this.timers.later(() => {
       if (!conn.closed) conn.ws.close(1000);
     }, ms);
-    this.timers.add(t);
   }
 
   /**
@@ -242,7 +240,7 @@ export class SocketModeHub {
       return open[this.rr++ % open.length];
     };
     const now = pick();
-    if (now || ms <= 0 || this.stopped) return Promise.resolve(now);
+    if (now || ms <= 0 || this.timers.stopped) return Promise.resolve(now);
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(t);
@@ -251,17 +249,6 @@ export class SocketModeHub {
       };
       const t = setTimeout(wake, ms);
       this.connectionWaiters.add(wake);
-    });
-  }
-
-  private sleep(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve(!this.stopped);
-      }, ms);
-      this.timers.add(t);
     });
   }
 
@@ -280,7 +267,7 @@ export class SocketModeHub {
     const rec = input.record;
     let reason = '';
     for (let attempt = 0; attempt <= input.retryDelaysMs.length; attempt++) {
-      if (attempt > 0 && !(await this.sleep(input.retryDelaysMs[attempt - 1]!))) break;
+      if (attempt > 0 && !(await this.timers.sleep(input.retryDelaysMs[attempt - 1]!))) break;
       const started = Date.now();
       const a: DeliveryAttempt = { attempt, at: new Date(started).toISOString(), status: null, durationMs: 0 };
       rec.attempts.push(a);
@@ -347,10 +334,8 @@ export class SocketModeHub {
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
+    this.timers.stop();
     if (this.pingTimer) clearInterval(this.pingTimer);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
     for (const wake of [...this.connectionWaiters]) wake();
     for (const [, w] of this.waiters) {
       clearTimeout(w.timer);

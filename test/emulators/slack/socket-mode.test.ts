@@ -154,16 +154,14 @@ describe('Slack emulator: Socket Mode through @slack/socket-mode', () => {
     });
     expect((await h.admin.ephemerals()).map((e) => e.text)).toContain('status: all good');
 
-    const msg = await h.client.chat.postMessage({
-      channel: 'C0APPROVAL',
-      text: 'approve?',
-      blocks: [
-        {
-          type: 'actions',
-          elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'OK' } }],
-        },
-      ],
-    });
+    // A message with one button, clicked by a person.
+    const blocks = [
+      {
+        type: 'actions',
+        elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'OK' } }],
+      },
+    ];
+    const msg = await h.client.chat.postMessage({ channel: 'C0APPROVAL', text: 'approve?', blocks });
     const click = await h.admin.clickButton({
       user: 'U0ALICE',
       channel: 'C0APPROVAL',
