@@ -124,13 +124,20 @@ export class SlackPlatform implements PlatformHooks {
     return this.teams.get(teamId);
   }
 
-  /** The seeded credentials: the configured bot token, each seed's tokens, the app-level token. */
-  loadSeedTokens(): void {
-    this.tokens.clear();
+  /**
+   * The seeded credentials: the configured bot token, each seed's tokens, the app-level token.
+   * `onlyMissing` keeps what a snapshot says about tokens it knows (revoked, scopes) and adds the rest,
+   * so a token configured since the snapshot still works.
+   */
+  loadSeedTokens(onlyMissing = false): void {
+    if (!onlyMissing) this.tokens.clear();
+    const add = (rec: TokenRecord) => {
+      if (!onlyMissing || !this.tokens.get(rec.token)) this.tokens.add(rec);
+    };
     for (const t of this.teams.values()) {
       const { ws } = t;
       if (t === this.primary) {
-        this.tokens.add({
+        add({
           token: this.opts.botToken,
           kind: 'bot',
           teamId: ws.teamId,
@@ -139,7 +146,7 @@ export class SlackPlatform implements PlatformHooks {
           revoked: false,
         });
         for (const u of this.opts.userTokens)
-          this.tokens.add({
+          add({
             token: u.token,
             kind: 'user',
             teamId: ws.teamId,
@@ -149,7 +156,7 @@ export class SlackPlatform implements PlatformHooks {
           });
       }
       for (const s of ws.seed.tokens)
-        this.tokens.add({
+        add({
           token: s.token,
           kind: s.kind,
           teamId: ws.teamId,
@@ -159,7 +166,7 @@ export class SlackPlatform implements PlatformHooks {
         });
     }
     if (this.opts.appToken)
-      this.tokens.add({
+      add({
         token: this.opts.appToken,
         kind: 'app',
         teamId: '',
@@ -280,7 +287,10 @@ export class SlackPlatform implements PlatformHooks {
 
   loadSnapshot(data: SnapshotData): void {
     for (const [id, d] of Object.entries(data.teams ?? {})) this.teams.get(id)?.ws.load(d);
-    if (data.tokens) this.tokens.load(data.tokens);
+    if (data.tokens) {
+      this.tokens.load(data.tokens);
+      this.loadSeedTokens(true);
+    }
   }
 }
 
