@@ -50,8 +50,18 @@ export class JiraEmulatorAdmin {
     priority?: string;
     labels?: string[];
     components?: string[];
+    /** Key of the parent issue; required when `issuetype` is `Sub-task`. */
+    parent?: string;
   }): Promise<AdminIssueView> {
     return this.req('POST', '/issues', input);
+  }
+  /** Deletes an issue as a person (sends `jira:issue_deleted` per removed issue, sub-tasks first). */
+  deleteIssue(
+    key: string,
+    as: Person,
+    opts: { deleteSubtasks?: boolean } = {},
+  ): Promise<{ ok: true; deleted: string[] }> {
+    return this.req('DELETE', `/issues/${key}`, { as, deleteSubtasks: opts.deleteSubtasks === true });
   }
   editIssue(key: string, as: Person, fields: Record<string, unknown>): Promise<AdminIssueView> {
     return this.req('POST', `/issues/${key}/edit`, { as, fields });
@@ -76,6 +86,11 @@ export class JiraEmulatorAdmin {
   }
   deleteComment(key: string, id: string, as: Person): Promise<{ ok: true }> {
     return this.req('DELETE', `/issues/${key}/comments/${id}`, { as });
+  }
+
+  /** Grants or revokes a project permission (e.g. `DELETE_ISSUES`) of the integration account. */
+  setPermission(input: { project: string; permission: string; granted: boolean }): Promise<{ revoked: string[] }> {
+    return this.req('POST', '/permissions', input);
   }
 
   // ---- faults and limits ----

@@ -19,6 +19,8 @@ export interface JqlIssue {
   priorityId: string | null;
   issueTypeName: string;
   issueTypeId: string;
+  parentKey: string | null;
+  parentId: string | null;
   summary: string;
   text: string;
   created: number;
@@ -103,6 +105,7 @@ const FIELD_ALIASES: Record<string, string> = {
   priority: 'priority',
   issuetype: 'issuetype',
   type: 'issuetype',
+  parent: 'parent',
   statuscategory: 'statusCategory',
   summary: 'summary',
   text: 'text',
@@ -200,6 +203,7 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
         if (field === 'reporter') return i.reporterId === null;
         if (field === 'labels') return i.labels.length === 0;
         if (field === 'priority') return i.priorityName === null;
+        if (field === 'parent') return i.parentId === null;
         return false;
       };
       return op === 'is' ? empty : (i) => !empty(i);
@@ -242,7 +246,8 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
     let wanted: Set<string | null>;
     const lower = (s: string) => s.toLowerCase();
     switch (field) {
-      case 'key': {
+      case 'key':
+      case 'parent': {
         for (const v of norm) {
           if (/^\d+$/.test(v)) continue; // issue ids are accepted too
           if (!KEY_RE.test(v.toUpperCase())) throw new JqlError(`The issue key '${v}' for field '${ft.v}' is invalid.`);
@@ -250,7 +255,7 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
             throw new JqlError(`An issue with key '${v.toUpperCase()}' does not exist for field '${ft.v}'.`);
         }
         wanted = new Set(norm.map((v) => v.toUpperCase()));
-        get = (i) => [i.key, i.id];
+        get = field === 'key' ? (i) => [i.key, i.id] : (i) => [i.parentKey, i.parentId];
         break;
       }
       case 'project':

@@ -34,7 +34,17 @@ const projectSchema = z.object({
   key: z.string().regex(/^[A-Z][A-Z0-9_]+$/),
   name: z.string(),
   leadAccountId: z.string().optional(),
-  issueTypes: z.array(z.object({ id: z.string(), name: z.string(), description: z.string().default('') })).min(1),
+  issueTypes: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        description: z.string().default(''),
+        /** Sub-task types need a `parent` on create and list under the parent's `subtasks`. */
+        subtask: z.boolean().default(false),
+      }),
+    )
+    .min(1),
   statuses: z.array(statusSchema).min(1),
   /** Name of the status new issues start in; defaults to the first status. */
   initialStatus: z.string().optional(),
@@ -87,6 +97,7 @@ export const defaultJiraSeed: JiraSeed = {
         { id: '10001', name: 'Task', description: 'A small, distinct piece of work.' },
         { id: '10002', name: 'Bug', description: 'A problem or error.' },
         { id: '10003', name: 'Incident', description: 'An unplanned interruption to a service.' },
+        { id: '10004', name: 'Sub-task', description: 'A small piece of work within a task.', subtask: true },
       ],
       statuses: [...statuses],
       transitions: [
@@ -107,6 +118,7 @@ export const defaultJiraSeed: JiraSeed = {
       issueTypes: [
         { id: '10001', name: 'Task', description: 'A small, distinct piece of work.' },
         { id: '10002', name: 'Bug', description: 'A problem or error.' },
+        { id: '10004', name: 'Sub-task', description: 'A small piece of work within a task.', subtask: true },
       ],
       statuses: [...statuses],
       // Deliberately different ids from OPS: code must look transitions up, never hard-code them.

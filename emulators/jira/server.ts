@@ -320,6 +320,44 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
   const issueParam = (ctx: Ctx): StoredIssue => store.issue(ctx.params.issueIdOrKey ?? '');
   const bodyObj = (ctx: Ctx): Record<string, unknown> => (isObj(ctx.body) ? ctx.body : {});
 
+  // ---------- permissions ----------
+  // Every permission is granted to the integration account except those an admin call revoked
+  // (`PROJECT:PERMISSION_KEY`), so 403 paths can be exercised.
+  const revoked = new Set<string>();
+  const permitted = (projectKey: string, permission: string) => !revoked.has(`${projectKey}:${permission}`);
+  const KNOWN_PERMISSIONS: Record<string, { name: string; type: 'PROJECT' }> = {
+    BROWSE_PROJECTS: { name: 'Browse Projects', type: 'PROJECT' },
+    CREATE_ISSUES: { name: 'Create Issues', type: 'PROJECT' },
+    EDIT_ISSUES: { name: 'Edit Issues', type: 'PROJECT' },
+    DELETE_ISSUES: { name: 'Delete Issues', type: 'PROJECT' },
+    TRANSITION_ISSUES: { name: 'Transition Issues', type: 'PROJECT' },
+    ASSIGN_ISSUES: { name: 'Assign Issues', type: 'PROJECT' },
+    ADD_COMMENTS: { name: 'Add Comments', type: 'PROJECT' },
+    EDIT_OWN_COMMENTS: { name: 'Edit Own Comments', type: 'PROJECT' },
+    DELETE_OWN_COMMENTS: { name: 'Delete Own Comments', type: 'PROJECT' },
+  };
+  api('GET', '/mypermissions', ({ query }) => {
+    const keys = (query.permissions ?? '').split(',').filter(Boolean);
+    if (!keys.length) throw new ApiError(400, ['The permissions parameter is required.']);
+    const unknown = keys.filter((k) => !KNOWN_PERMISSIONS[k]);
+    if (unknown.length) throw new ApiError(400, [`Unrecognized permission keys: ${unknown.join(', ')}`]);
+    const projectRef = query.projectKey ?? query.projectId;
+    const issueRef = query.issueKey ?? query.issueId;
+    const projectKey = issueRef
+      ? store.issue(issueRef).projectKey
+      : projectRef
+        ? store.project(projectRef)?.key
+        : undefined;
+    if (projectRef && !projectKey) throw new ApiError(404, ['No project could be found with key or id.']);
+    const permissions: Record<string, unknown> = {};
+    for (const k of keys) {
+      const def = KNOWN_PERMISSIONS[k]!;
+      const have = projectKey ? permitted(projectKey, k) : seed.projects.some((p) => permitted(p.key, k));
+      permissions[k] = { id: k, key: k, name: def.name, type: def.type, description: '', havePermission: have };
+    }
+    return { status: 200, body: { permissions } };
+  });
+
   // ---------- users ----------
   api('GET', '/myself', ({ actor }) => ({
     status: 200,
@@ -407,6 +445,18 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
         historyMetadata: b.historyMetadata,
       });
       if (ctx.query.returnIssue === 'true') return { status: 200, body: store.issueJson(issue) };
+      return { status: 204 };
+    },
+    { write: true },
+  );
+  api(
+    'DELETE',
+    '/issue/:issueIdOrKey',
+    (ctx) => {
+      const issue = issueParam(ctx);
+      if (!permitted(issue.projectKey, 'DELETE_ISSUES'))
+        throw new ApiError(403, ['You do not have permission to delete issues in this project.']);
+      store.deleteIssue(ctx.actor.accountId, issue, ctx.query.deleteSubtasks === 'true');
       return { status: 204 };
     },
     { write: true },
@@ -792,6 +842,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
           ...(b.labels !== undefined ? { labels: b.labels } : {}),
           ...(b.components !== undefined ? { components: b.components } : {}),
         });
+        if (typeof b.parent === 'string') fields.parent = { key: b.parent };
         fields.project = { key: b.project };
         fields.issuetype = { name: typeof b.issuetype === 'string' ? b.issuetype : 'Task' };
         const i = store.createIssue(actor.accountId, fields);
@@ -799,6 +850,24 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       },
       201,
     );
+    admin('DELETE', '/issues/:key', (req) => {
+      const b = adminBody(req);
+      const actor = actorFrom(b, req);
+      const removed = store.deleteIssue(actor.accountId, adminIssue(req), b.deleteSubtasks === true);
+      return { ok: true, deleted: removed.map((i) => i.key) };
+    });
+    admin('POST', '/permissions', (req) => {
+      const b = adminBody(req);
+      const project = typeof b.project === 'string' ? store.project(b.project) : undefined;
+      if (!project) throw new AdminError(400, '`project` (key or id of a seeded project) is required');
+      const permission = typeof b.permission === 'string' ? b.permission : '';
+      if (!KNOWN_PERMISSIONS[permission])
+        throw new AdminError(400, `\`permission\` must be one of ${Object.keys(KNOWN_PERMISSIONS).join(', ')}`);
+      if (typeof b.granted !== 'boolean') throw new AdminError(400, '`granted` (boolean) is required');
+      if (b.granted) revoked.delete(`${project.key}:${permission}`);
+      else revoked.add(`${project.key}:${permission}`);
+      return { revoked: [...revoked] };
+    });
     admin('POST', '/issues/:key/edit', (req) => {
       const b = adminBody(req);
       const actor = actorFrom(b, req);
@@ -936,6 +1005,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       dispatcher.clear();
       calls.length = 0;
       faults.clear();
+      revoked.clear();
       globalBuckets.reset();
       issueBuckets.reset();
       snapshot.scheduleSave();

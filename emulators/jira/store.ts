@@ -51,6 +51,8 @@ export interface StoredIssue {
   id: string;
   key: string;
   projectKey: string;
+  /** Set on sub-tasks: the id of the parent issue. */
+  parentId?: string | null;
   summary: string;
   description: AdfNode | null;
   issueTypeId: string;
@@ -220,8 +222,8 @@ export class JiraStore {
       description: t.description,
       iconUrl: `${this.base}/rest/api/2/universal_avatar/view/type/issuetype/avatar/10318?size=medium`,
       name: t.name,
-      subtask: false,
-      hierarchyLevel: 0,
+      subtask: t.subtask,
+      hierarchyLevel: t.subtask ? -1 : 0,
     };
   }
   private priorityJson(id: string | null, v: 2 | 3) {
@@ -248,10 +250,30 @@ export class JiraStore {
       ...(expandProps ? { properties: Object.entries(c.properties).map(([key, value]) => ({ key, value })) } : {}),
     };
   }
+  /** The short issue form Jira nests in `parent` and `subtasks`. */
+  private issueRef(issue: StoredIssue, v: 2 | 3) {
+    const p = this.projectOf(issue);
+    return {
+      id: issue.id,
+      key: issue.key,
+      self: `${this.base}/rest/api/${v}/issue/${issue.id}`,
+      fields: {
+        summary: issue.summary,
+        status: this.statusJson(this.status(p, issue.statusId), v),
+        priority: this.priorityJson(issue.priorityId, v),
+        issuetype: this.issueTypeJson(p, issue.issueTypeId, v),
+      },
+    };
+  }
+  subtasksOf(issue: StoredIssue): StoredIssue[] {
+    return this.state.issues.filter((i) => i.parentId === issue.id);
+  }
   private allFields(issue: StoredIssue, v: 2 | 3): Record<string, unknown> {
     const p = this.projectOf(issue);
     const comments = issue.comments.map((c) => this.commentJson(issue, c, v));
+    const parent = issue.parentId ? this.state.issues.find((i) => i.id === issue.parentId) : undefined;
     return {
+      ...(parent ? { parent: this.issueRef(parent, v) } : {}),
       statuscategorychangedate: jiraTime(issue.updated),
       issuetype: this.issueTypeJson(p, issue.issueTypeId, v),
       timespent: null,
@@ -286,7 +308,7 @@ export class JiraStore {
       aggregatetimeestimate: null,
       summary: issue.summary,
       creator: this.userRef(issue.creatorId, v),
-      subtasks: [],
+      subtasks: this.subtasksOf(issue).map((st) => this.issueRef(st, v)),
       reporter: this.userRef(issue.reporterId, v),
       aggregateprogress: { progress: 0, total: 0 },
       environment: null,
@@ -422,6 +444,8 @@ export class JiraStore {
       priorityId: i.priorityId,
       issueTypeName: p.issueTypes.find((t) => t.id === i.issueTypeId)?.name ?? '',
       issueTypeId: i.issueTypeId,
+      parentId: i.parentId ?? null,
+      parentKey: this.state.issues.find((x) => x.id === i.parentId)?.key ?? null,
       summary: i.summary,
       text: [i.summary, adfToText(i.description), ...i.comments.map((c) => adfToText(c.body))].join('\n'),
       created: i.created,
@@ -695,6 +719,20 @@ export class JiraStore {
     if (!project || Object.keys(errors).length) throw new ApiError(400, [], errors);
     const type = project.issueTypes.find((t) => isObj(tref) && (t.id === tref.id || t.name === tref.name));
     if (!type) throw new ApiError(400, [], { issuetype: 'The issue type selected is invalid.' });
+    let parentId: string | null = null;
+    const parentRef = fields.parent;
+    if (type.subtask) {
+      if (!isObj(parentRef) || (parentRef.key === undefined && parentRef.id === undefined))
+        throw new ApiError(400, [], { parent: 'Issue type is a sub-task but parent issue key or id not specified.' });
+      const parent = this.findIssue(str(parentRef.key ?? parentRef.id));
+      if (!parent) throw new ApiError(400, [], { parent: `Could not find issue by id or key.` });
+      const parentType = this.project(parent.projectKey)?.issueTypes.find((t) => t.id === parent.issueTypeId);
+      if (parent.projectKey !== project.key || parentType?.subtask)
+        throw new ApiError(400, [], { parent: 'Given parent work item does not belong to appropriate hierarchy.' });
+      parentId = parent.id;
+    } else if (parentRef !== undefined) {
+      throw new ApiError(400, [], { parent: 'Given parent work item does not belong to appropriate hierarchy.' });
+    }
     const reporterRef = fields.reporter;
     const initial =
       project.statuses.find((s) => s.name === project.initialStatus) ??
@@ -705,6 +743,7 @@ export class JiraStore {
       id: String(this.state.nextIssueId),
       key: `${project.key}-${(this.state.nextKey[project.key] ?? 0) + 1}`,
       projectKey: project.key,
+      parentId,
       summary: '',
       description: null,
       issueTypeId: type.id,
@@ -728,6 +767,7 @@ export class JiraStore {
     delete rest.project;
     delete rest.issuetype;
     delete rest.reporter;
+    delete rest.parent;
     const { next, errors: fe } = this.resolveFieldChanges(
       draft,
       { fields: rest },
@@ -874,6 +914,34 @@ export class JiraStore {
     issue.updated = this.now();
     this.emitCommentEvents(issue, c, actorId, 'comment_deleted', 'issue_comment_deleted');
     this.changed();
+  }
+
+  /**
+   * Deletes an issue (and, with `deleteSubtasks`, its sub-tasks first). Jira refuses to delete an issue
+   * that has sub-tasks unless asked to, so nothing is half-deleted. Each removed issue sends one
+   * `jira:issue_deleted` carrying its last state. Keys are never reused.
+   */
+  deleteIssue(actorId: string, issue: StoredIssue, deleteSubtasks: boolean): StoredIssue[] {
+    const subtasks = this.subtasksOf(issue);
+    if (subtasks.length && !deleteSubtasks)
+      throw new ApiError(400, [
+        `The issue '${issue.key}' has subtasks. Set deleteSubtasks=true to delete the issue and its subtasks.`,
+      ]);
+    const removed = [...subtasks, issue];
+    for (const i of removed) {
+      // The payload is built before removal so it still shows the issue (and a sub-task's parent).
+      const payload = {
+        timestamp: Date.now(),
+        webhookEvent: 'jira:issue_deleted',
+        issue_event_type_name: 'issue_deleted',
+        user: this.userRef(actorId, 2),
+        issue: this.webhookIssue(i),
+      };
+      this.state.issues = this.state.issues.filter((x) => x.id !== i.id);
+      this.emit({ webhookEvent: 'jira:issue_deleted', payload });
+    }
+    this.changed();
+    return removed;
   }
 
   /**

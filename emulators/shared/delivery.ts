@@ -6,6 +6,9 @@ export interface DeliveryAttempt {
   error?: string;
   durationMs: number;
   responseBody?: string;
+  /** Socket Mode attempts: the envelope sent and the connection it went to. */
+  envelope_id?: string;
+  connection?: string;
 }
 
 export interface DeliveryRecord {

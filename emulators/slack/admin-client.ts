@@ -2,7 +2,19 @@ import type { Fault } from '../shared/faults.js';
 import type { DeliveryOutcome } from './admin.js';
 import type { SlackDelivery } from './outbound.js';
 import type { CallLogEntry } from './server.js';
-import type { EphemeralRecord, ResponseUrlPost, ScheduledMessage } from './workspace.js';
+import type { EnvelopeRecord } from './socket-mode.js';
+import type { EphemeralRecord, InviteRecord, ResponseUrlPost, ScheduledMessage, StoredUser } from './workspace.js';
+
+/** Flags a person can carry, as users.list shows them. */
+export interface UserFlags {
+  is_admin?: boolean;
+  is_owner?: boolean;
+  deleted?: boolean;
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+  is_invited_user?: boolean;
+  is_bot?: boolean;
+}
 
 type Obj = Record<string, unknown>;
 
@@ -79,6 +91,12 @@ export class SlackEmulatorAdmin {
 
   constructor(baseUrl: string) {
     this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** The same admin API for another workspace (its own people, channels, deliveries and installation). */
+  team(teamId: string): SlackEmulatorAdmin {
+    const root = this.base.replace(/\/_teams\/[^/]+$/, '');
+    return new SlackEmulatorAdmin(`${root}/_teams/${encodeURIComponent(teamId)}`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -173,7 +191,7 @@ export class SlackEmulatorAdmin {
   urlVerification(): Promise<{ ok: true; challenge: string; verified: boolean; delivery: DeliveryOutcome }> {
     return this.call('POST', '/_admin/url-verification');
   }
-  /** Uninstalls the app: revokes the bot token and sends app_uninstalled + tokens_revoked events. */
+  /** Uninstalls the app from this workspace: its tokens die, app_uninstalled + tokens_revoked are sent, events stop. */
   uninstall(): Promise<{ ok: true }> {
     return this.call('POST', '/_admin/uninstall');
   }
@@ -182,6 +200,121 @@ export class SlackEmulatorAdmin {
   }
   issueOAuthCode(user?: string): Promise<string> {
     return this.call<{ code: string }>('POST', '/_admin/oauth/code', user ? { user } : {}).then((r) => r.code);
+  }
+
+  // ---- people, invites, workspace ----
+  /** Adds people (up to 10,000 per call); `generate` makes `count` numbered ones with the given flags. */
+  addUsers(input: {
+    users?: ({ id?: string; name?: string; real_name?: string; email: string; tz?: string } & UserFlags)[];
+    generate?: { count: number; prefix?: string; domain?: string } & UserFlags;
+    channels?: string[];
+  }): Promise<{ ok: true; created: number; ids: string[] }> {
+    return this.call('POST', '/_admin/users', input);
+  }
+  users(): Promise<StoredUser[]> {
+    return this.call<{ users: StoredUser[] }>('GET', '/_admin/users').then((r) => r.users);
+  }
+  /** Deactivates a person (listed with `deleted: true`, removed from channels, `user_change` sent). */
+  deactivateUser(id: string): Promise<{ ok: true; user: Obj }> {
+    return this.call('POST', `/_admin/users/${encodeURIComponent(id)}/deactivate`);
+  }
+  reactivateUser(id: string): Promise<{ ok: true; user: Obj }> {
+    return this.call('POST', `/_admin/users/${encodeURIComponent(id)}/reactivate`);
+  }
+  setUserFlags(id: string, flags: UserFlags): Promise<{ ok: true; user: Obj }> {
+    return this.call('POST', `/_admin/users/${encodeURIComponent(id)}/flags`, flags);
+  }
+  /** A person joins a channel (private channels need a member `by` who adds them). */
+  joinChannel(input: { user: string; channel: string; by?: string }): Promise<{ ok: true; members: string[] }> {
+    return this.call('POST', '/_admin/channels/join', input);
+  }
+  leaveChannel(input: { user: string; channel: string; by?: string }): Promise<{ ok: true; members: string[] }> {
+    return this.call('POST', '/_admin/channels/leave', input);
+  }
+  invites(): Promise<InviteRecord[]> {
+    return this.call<{ invites: InviteRecord[] }>('GET', '/_admin/invites').then((r) => r.invites);
+  }
+  /** Seeds a pending invite as if an admin had invited the person through Slack. */
+  invite(input: {
+    email: string;
+    channel_ids?: string[];
+    is_restricted?: boolean;
+    is_ultra_restricted?: boolean;
+    real_name?: string;
+  }): Promise<{ ok: true; user_id: string }> {
+    return this.call('POST', '/_admin/invites', input);
+  }
+  /** The invited person signs in: active account, joins the invite's channels, `team_join` is sent. */
+  acceptInvite(email: string, realName?: string): Promise<{ ok: true; user: Obj }> {
+    return this.call('POST', '/_admin/invites/accept', { email, ...(realName ? { real_name: realName } : {}) });
+  }
+  setTeamPrefs(prefs: {
+    admin_api_enabled?: boolean;
+    who_can_kick_channels?: 'everyone' | 'admins';
+    who_can_kick_groups?: 'everyone' | 'admins';
+  }): Promise<Obj> {
+    return this.call('POST', '/_admin/team/prefs', prefs);
+  }
+
+  // ---- installation, OAuth, tokens ----
+  installation(): Promise<{ installed: boolean; tokens: { kind: string; user: string; scopes: string[] }[] }> {
+    return this.call('GET', '/_admin/installation');
+  }
+  /**
+   * "Clicks Allow" (or Cancel) on the authorize page as a person of a workspace. `url` is the
+   * authorize URL the app redirected to; the answer is where Slack sends the browser next.
+   */
+  authorizeOAuth(input: {
+    url?: string;
+    client_id?: string;
+    scope?: string;
+    user_scope?: string;
+    redirect_uri?: string;
+    state?: string;
+    team?: string;
+    user?: string;
+    allow?: boolean;
+  }): Promise<{ ok: true; team: string; user: string; redirect: string }> {
+    return this.call('POST', '/_admin/oauth/authorize', input);
+  }
+  oauthConfig(input: {
+    clientId?: string | null;
+    clientSecret?: string | null;
+    redirectUris?: string[];
+    tokenRotation?: boolean;
+    tokenExpiresInSec?: number;
+  }): Promise<Obj> {
+    return this.call('POST', '/_admin/oauth/config', input);
+  }
+  /** Makes this workspace's rotating tokens (or one token) expire now. */
+  expireTokens(token?: string): Promise<{ ok: true; expired: number }> {
+    return this.call('POST', '/_admin/tokens/expire', token ? { token } : {});
+  }
+  createAppToken(scopes?: string[]): Promise<string> {
+    return this.call<{ token: string }>('POST', '/_admin/app-tokens', scopes ? { scopes } : {}).then((r) => r.token);
+  }
+
+  // ---- Socket Mode ----
+  socketMode(): Promise<{
+    enabled: boolean;
+    connections: { id: string; openedAt: string; sent: number; open: boolean }[];
+    envelopes: EnvelopeRecord[];
+  }> {
+    return this.call('GET', '/_admin/socket-mode');
+  }
+  configureSocketMode(input: { enabled?: boolean; ackTimeoutMs?: number; disconnectGraceMs?: number }): Promise<Obj> {
+    return this.call('POST', '/_admin/socket-mode', input);
+  }
+  /** Sends a `disconnect` frame to one connection or all of them. */
+  socketDisconnect(
+    reason: 'warning' | 'refresh_requested' | 'link_disabled' | 'too_many_websockets',
+    connection?: string,
+  ): Promise<{ ok: true; connections: string[] }> {
+    return this.call('POST', '/_admin/socket-mode/disconnect', { reason, ...(connection ? { connection } : {}) });
+  }
+  /** Drops sockets without a close frame. */
+  socketDrop(connection?: string): Promise<{ ok: true; connections: string[] }> {
+    return this.call('POST', '/_admin/socket-mode/drop', connection ? { connection } : {});
   }
 
   // ---- inspection ----

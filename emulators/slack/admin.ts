@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { faultSchema } from '../shared/faults.js';
@@ -114,7 +113,10 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
   });
 
   const person = (id: string) => {
-    if (!ws.user(id)) throw new AdminError(404, `unknown user ${id}`);
+    const u = ws.user(id);
+    if (!u) throw new AdminError(404, `unknown user ${id}`);
+    // Deactivated people and pending invitees cannot act in the workspace.
+    if (u.deleted || u.is_invited_user) throw new AdminError(403, `${id} is not an active member`);
     return id;
   };
   const channelOf = (ref: string): StoredChannel => {
@@ -132,11 +134,10 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
   const apiCtx = (): ApiContext => ({
     ws,
     scopes: ws.seed.botScopes,
+    actorId: ws.botUserId,
+    isBot: true,
     triggers: outbound.triggers,
     triggerTtlMs: core.triggerTtlMs.value,
-    oauthCodes: core.oauthCodes,
-    botToken: '',
-    botScopes: ws.seed.botScopes,
     schedule: core.schedule,
   });
 
@@ -516,11 +517,8 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
     return { ok: true, challenge: r.challenge, verified: r.verified, delivery: outcome(r.delivery) };
   });
   app.post('/_admin/uninstall', () => {
-    // What Slack sends when the app is removed from the workspace; the token dies with it.
-    core.revokeBotToken();
-    const eventTs = ws.nextTs();
-    outbound.emitTeamEvent({ type: 'app_uninstalled', event_ts: eventTs });
-    outbound.emitTeamEvent({ type: 'tokens_revoked', tokens: { oauth: [], bot: [ws.botUserId] }, event_ts: eventTs });
+    // What Slack does when the app is removed from the workspace: its tokens die, two events are sent.
+    core.uninstall();
     return { ok: true };
   });
   app.post('/_admin/reset', () => {
@@ -528,10 +526,9 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
     return { ok: true };
   });
   app.post('/_admin/oauth/code', (req) => {
-    const b = z.object({ user: z.string().default('U0ALICE') }).parse(req.body ?? {});
-    const code = `${Date.now()}.${randomBytes(12).toString('hex')}`;
-    core.oauthCodes.set(code, { issuedAt: Date.now(), user: person(b.user) });
-    return { ok: true, code };
+    const b = z.object({ user: z.string().optional() }).parse(req.body ?? {});
+    const user = b.user ?? ws.users().find((u) => u.is_admin)?.id ?? ws.users()[0]?.id ?? '';
+    return { ok: true, code: core.issueOAuthCode(person(user)) };
   });
 
   // ---------------- inspection ----------------

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SLACK_EMULATOR_PORT, SANDBOX_DEFAULTS } from '../shared/defaults.js';
-import { slackSeedSchema } from './seed.js';
+import { ADMIN_USER_SCOPES, SANDBOX_ADMIN_USER_TOKEN, slackSeedSchema } from './seed.js';
 import { startSlackEmulator } from './server.js';
 
 /** Standalone Slack emulator (`npm run emulator:slack`), configured from the same env names as the app. */
@@ -22,6 +22,29 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     },
     rateLimits: env.SLACK_EMULATOR_RATE_LIMITS !== 'false',
     ...(seed ? { seed } : {}),
+    // The sandbox admin's user token (admin.users.invite) exists only in the built-in workspace.
+    ...(seed
+      ? {}
+      : {
+          userTokens: [
+            {
+              token: env.SLACK_ADMIN_USER_TOKEN || SANDBOX_ADMIN_USER_TOKEN,
+              user: 'U0ALICE',
+              scopes: ADMIN_USER_SCOPES,
+            },
+          ],
+        }),
+    ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
+    // An app-level token means the app will connect over Socket Mode, unless told otherwise.
+    socketMode:
+      env.SLACK_EMULATOR_SOCKET_MODE === 'true' ||
+      (!!env.SLACK_APP_TOKEN && env.SLACK_EMULATOR_SOCKET_MODE !== 'false'),
+    oauth: {
+      ...(env.SLACK_CLIENT_ID ? { clientId: env.SLACK_CLIENT_ID } : {}),
+      ...(env.SLACK_CLIENT_SECRET ? { clientSecret: env.SLACK_CLIENT_SECRET } : {}),
+      redirectUris: [`${appBase}/slack/oauth_redirect`],
+      tokenRotation: env.SLACK_EMULATOR_TOKEN_ROTATION === 'true',
+    },
     ...(env.DATA_DIR ? { snapshotPath: join(env.DATA_DIR, 'slack-emulator.json') } : {}),
     logger,
   });

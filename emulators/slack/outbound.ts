@@ -1,8 +1,18 @@
 import { deliverWithRetries } from '../shared/delivery.js';
+import { StoppableTimers } from '../shared/timers.js';
 import type { DeliveryAttempt, DeliveryRecord } from '../shared/delivery.js';
 import { signedHeaders } from './signing.js';
+import type { EnvelopeType, SocketModeHub } from './socket-mode.js';
 import { randomId } from './workspace.js';
-import type { MessageChange, Obj, ReactionChange, StoredChannel, StoredMessage, Workspace } from './workspace.js';
+import type {
+  MembershipChange,
+  MessageChange,
+  Obj,
+  ReactionChange,
+  StoredChannel,
+  StoredMessage,
+  Workspace,
+} from './workspace.js';
 import type { Trigger } from './web-api.js';
 
 export interface AppUrls {
@@ -28,6 +38,16 @@ export interface SlackDelivery extends DeliveryRecord {
   eventId?: string;
 }
 
+/** How one workspace reaches the (single) app: its URLs live in the shared options. */
+export interface TeamLink {
+  /** Base for this workspace's response_url endpoint (its admin prefix). */
+  baseUrl: () => string;
+  /** Events are only delivered while the app is installed in the workspace. */
+  installed: () => boolean;
+  /** When its switch is on, deliveries go over Socket Mode instead of HTTP. */
+  socket?: SocketModeHub;
+}
+
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_CT = 'application/json';
 
@@ -38,19 +58,21 @@ const JSON_CT = 'application/json';
 export class Outbound {
   readonly deliveries: SlackDelivery[] = [];
   readonly triggers = new Map<string, Trigger>();
-  private stopped = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new StoppableTimers();
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly ws: Workspace,
     readonly opts: OutboundOptions,
+    private readonly link: TeamLink = { baseUrl: opts.baseUrl, installed: () => true },
   ) {}
 
+  private get socket(): SocketModeHub | undefined {
+    return this.link.socket?.enabled ? this.link.socket : undefined;
+  }
+
   stop(): void {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.timers.stop();
   }
 
   /** Resolves when every in-flight event delivery (including pending retries) has finished. */
@@ -68,7 +90,7 @@ export class Outbound {
   issueResponseUrl(rec: { channel: string; user: string; message_ts?: string; source: 'block_actions' | 'command' }) {
     const id = randomId('R', 16);
     this.ws.data.responseUrls[id] = { id, createdAt: Date.now(), uses: 0, ...rec };
-    return `${this.opts.baseUrl()}/_response/${id}`;
+    return `${this.link.baseUrl()}/_response/${id}`;
   }
 
   // ---------------- Events API ----------------
@@ -173,9 +195,35 @@ export class Outbound {
     );
   }
 
-  /** Workspace-level events (`app_uninstalled`, `tokens_revoked`), delivered like any other event. */
+  /** Workspace-level events (`app_uninstalled`, `tokens_revoked`), delivered even right after an uninstall. */
   emitTeamEvent(event: Obj): void {
-    this.emit(event, '');
+    this.emit(event, '', true);
+  }
+
+  /** `member_joined_channel` / `member_left_channel`, sent for conversations the bot is in. */
+  onMembership(c: MembershipChange): void {
+    const ch = c.channel;
+    if (ch.is_im || !ch.members.includes(this.ws.botUserId)) return;
+    const eventTs = this.ws.nextTs();
+    this.emit(
+      {
+        type: c.kind === 'joined' ? 'member_joined_channel' : 'member_left_channel',
+        user: c.user,
+        channel: ch.id,
+        channel_type: ch.is_private ? 'G' : 'C',
+        team: this.ws.teamId,
+        ...(c.kind === 'joined' && c.by ? { inviter: c.by } : {}),
+        event_ts: eventTs,
+      },
+      ch.id,
+    );
+  }
+
+  /** `team_join` (an invite accepted) and `user_change` (flags, deactivation) carry the full user. */
+  emitUserEvent(type: 'team_join' | 'user_change', userId: string): void {
+    const user = this.ws.apiUser(userId, true);
+    if (!user) return;
+    this.emit({ type, user, cache_ts: Math.floor(Date.now() / 1000), event_ts: this.ws.nextTs() }, '');
   }
 
   /**
@@ -208,16 +256,19 @@ export class Outbound {
     return { challenge, verified: rec.delivered && echoed === challenge, delivery: rec };
   }
 
-  private emit(event: Obj, channelId: string): void {
+  private emit(event: Obj, channelId: string, evenIfUninstalled = false): void {
+    if (this.timers.stopped || (!evenIfUninstalled && !this.link.installed())) return;
+    const socket = this.socket;
     const url = this.opts.appUrls.events;
-    if (!url || this.stopped) return;
+    if (!url && !socket) return;
     const eventId = randomId('Ev', 10);
     const eventTime = Math.floor(Date.now() / 1000);
     const envelope = {
       token: this.opts.verificationToken,
       team_id: this.ws.teamId,
+      ...(this.ws.enterprise ? { enterprise_id: this.ws.enterprise.id } : {}),
       context_team_id: this.ws.teamId,
-      context_enterprise_id: null,
+      context_enterprise_id: this.ws.enterprise?.id ?? null,
       api_app_id: this.ws.seed.app.id,
       event,
       type: 'event_callback',
@@ -225,7 +276,7 @@ export class Outbound {
       event_time: eventTime,
       authorizations: [
         {
-          enterprise_id: null,
+          enterprise_id: this.ws.enterprise?.id ?? null,
           team_id: this.ws.teamId,
           user_id: this.ws.botUserId,
           is_bot: true,
@@ -237,7 +288,9 @@ export class Outbound {
         JSON.stringify({ et: event.type, tid: this.ws.teamId, aid: this.ws.seed.app.id, cid: channelId }),
       ).toString('base64url')}`,
     };
-    const p = this.deliverEvent(url, JSON.stringify(envelope), String(event.type), eventId);
+    const p = socket
+      ? this.overSocket('events_api', envelope, false, String(event.type), eventId)
+      : this.deliverEvent(url!, JSON.stringify(envelope), String(event.type), eventId);
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
   }
@@ -262,7 +315,7 @@ export class Outbound {
     const delays = this.opts.eventRetryDelaysMs;
     let lastReason: string | undefined;
     for (let attempt = 0; attempt <= delays.length; attempt++) {
-      if (attempt > 0 && !(await this.sleep(delays[attempt - 1]!))) return rec;
+      if (attempt > 0 && !(await this.timers.sleep(delays[attempt - 1]!))) return rec;
       const headers = signedHeaders(this.opts.signingSecret, body, JSON_CT);
       if (attempt > 0) {
         headers['x-slack-retry-num'] = String(attempt);
@@ -300,14 +353,33 @@ export class Outbound {
     return rec;
   }
 
-  private sleep(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve(!this.stopped);
-      }, ms);
-      this.timers.add(t);
+  /** The Socket Mode twin of an HTTP delivery: same record shape, attempts are envelopes. */
+  private overSocket(
+    type: EnvelopeType,
+    payload: Obj,
+    acceptsResponsePayload: boolean,
+    eventType: string,
+    eventId?: string,
+  ): Promise<SlackDelivery> {
+    const rec: SlackDelivery = {
+      id: eventId ?? randomId('X', 10),
+      url: 'socket-mode',
+      kind: `socket:${type}`,
+      body: JSON.stringify(payload),
+      attempts: [],
+      delivered: false,
+      eventType,
+      ...(eventId ? { eventId } : {}),
+    };
+    this.deliveries.push(rec);
+    this.trimLog();
+    return this.socket!.deliver({
+      type,
+      payload,
+      acceptsResponsePayload,
+      // Only events are redelivered; a person's click or command fails once, like over HTTP.
+      retryDelaysMs: type === 'events_api' ? this.opts.eventRetryDelaysMs : [],
+      record: rec,
     });
   }
 
@@ -319,12 +391,21 @@ export class Outbound {
 
   /** Sends `payload=<json>` to the interactivity URL; one attempt like Slack. */
   async interact(payload: Obj): Promise<SlackDelivery> {
+    // Over Socket Mode, the ack can carry the answer where Slack expects one (view submissions, options).
+    if (this.socket)
+      return this.overSocket(
+        'interactive',
+        payload,
+        payload.type === 'view_submission' || payload.type === 'block_suggestion',
+        String(payload.type),
+      );
     const url = this.opts.appUrls.interactivity;
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     return this.sendOnce(url, body, String(payload.type));
   }
 
   async command(fields: Record<string, string>): Promise<SlackDelivery> {
+    if (this.socket) return this.overSocket('slash_commands', fields, true, 'slash_command');
     const url = this.opts.appUrls.commands;
     return this.sendOnce(url, new URLSearchParams(fields).toString(), 'slash_command');
   }

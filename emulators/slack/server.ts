@@ -7,14 +7,20 @@ import { DEFAULT_SLACK_EMULATOR_PORT } from '../shared/defaults.js';
 import { FaultRegistry } from '../shared/faults.js';
 import { TokenBuckets } from '../shared/token-bucket.js';
 import { registerAdminRoutes } from './admin.js';
-import { Outbound } from './outbound.js';
-import type { AppUrls } from './outbound.js';
-import { defaultSlackSeed } from './seed.js';
+import { registerPlatformAdminRoutes } from './admin-platform.js';
+import { oauthMethods, registerOAuthRoutes } from './oauth.js';
+import type { AppUrls, OutboundOptions } from './outbound.js';
+import { SlackPlatform } from './platform.js';
+import type { CallLogEntry, OAuthConfig, SnapshotData } from './platform.js';
+import { defaultSlackSeed, secondSlackSeed } from './seed.js';
 import type { SlackSeed } from './seed.js';
+import { SocketModeHub } from './socket-mode.js';
+import type { TokenKind, TokenRecord } from './tokens.js';
 import { ApiError, methods } from './web-api.js';
-import type { ApiContext, Tier } from './web-api.js';
-import { Workspace } from './workspace.js';
-import type { Obj, ScheduledMessage, WorkspaceData } from './workspace.js';
+import type { ApiContext, MethodSpec, Tier } from './web-api.js';
+import { adminMethods } from './web-api-admin.js';
+import type { Workspace } from './workspace.js';
+import type { Obj, ScheduledMessage } from './workspace.js';
 
 export interface SlackEmulatorOptions {
   port?: number;
@@ -26,7 +32,23 @@ export interface SlackEmulatorOptions {
   /** Delays before each Events API retry; Slack: almost at once, 1 min, 5 min. */
   eventRetryDelaysMs?: number[];
   deliveryTimeoutMs?: number;
+  /** The primary workspace: installed at start with `botToken`; the admin API's `/_admin` acts on it. */
   seed?: SlackSeed;
+  /**
+   * More workspaces the same app can be installed in (default: the second seed, which reuses the
+   * primary's channel ids). Not installed until an OAuth install, unless their seed has a bot token.
+   */
+  teams?: SlackSeed[];
+  /** More user tokens of the primary workspace (e.g. an admin's, for admin.users.invite). */
+  userTokens?: { token: string; user: string; scopes: string[] }[];
+  /** An app-level token (`xapp-…`, scope `connections:write`) for `apps.connections.open`. */
+  appToken?: string;
+  /** The app's Socket Mode switch: deliver events, interactivity and commands over WebSocket. */
+  socketMode?: boolean;
+  /** How long Socket Mode waits for an ack (Slack: 3 s); tests may shorten it. */
+  socketAckTimeoutMs?: number;
+  /** The app's OAuth settings; without client credentials any client id/secret is accepted. */
+  oauth?: Partial<OAuthConfig>;
   snapshotPath?: string;
   logger?: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
   /** How long a trigger_id stays valid (Slack: 3 s); tests shorten it instead of sleeping. */
@@ -36,35 +58,15 @@ export interface SlackEmulatorOptions {
 export interface SlackEmulator {
   url: string;
   apiUrl: string;
+  /** Base URL of a workspace's admin API (`SlackEmulatorAdmin` takes it); the primary's is `url`. */
+  teamUrl(teamId: string): string;
   stop(): Promise<void>;
   setAppUrls(urls: AppUrls): void;
 }
 
-export interface CallLogEntry {
-  at: string;
-  method: string;
-  args: Obj;
-  status: number;
-  ok: boolean;
-  error?: string;
-}
+export type { CallLogEntry, EmulatorCore } from './platform.js';
 
-/** Shared state of one emulator instance; the admin routes operate on it. */
-export interface EmulatorCore {
-  ws: Workspace;
-  outbound: Outbound;
-  faults: FaultRegistry;
-  rateLimits: { enabled: boolean };
-  calls: CallLogEntry[];
-  oauthCodes: Map<string, { issuedAt: number; user: string }>;
-  triggerTtlMs: { value: number };
-  resetAll(): void;
-  /** Revokes the bot token (uninstall): later calls with it answer `token_revoked`. */
-  revokeBotToken(): void;
-  schedule: (s: ScheduledMessage) => void;
-}
-
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 
 // Per-workspace method budgets per minute (Slack's tiers) with a short burst.
 const TIER_LIMITS: Record<Exclude<Tier, 'post'>, { perMin: number; burst: number }> = {
@@ -74,14 +76,18 @@ const TIER_LIMITS: Record<Exclude<Tier, 'post'>, { perMin: number; burst: number
   4: { perMin: 100, burst: 20 },
 };
 
+/** Slack's token prefixes tell token types apart before any lookup. */
+const tokenKindOf = (t: string): TokenKind | undefined =>
+  t.startsWith('xapp-') ? 'app' : t.startsWith('xoxp-') || t.startsWith('xoxe.xoxp-') ? 'user' : undefined;
+
 export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<SlackEmulator> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? DEFAULT_SLACK_EMULATOR_PORT;
   const log = opts.logger;
-  const ws = new Workspace(opts.seed ?? defaultSlackSeed);
   let baseUrl = '';
 
-  const outbound = new Outbound(ws, {
+  // What every workspace shares: the app's URLs, signing secret and retry policy.
+  const outboundOpts: OutboundOptions = {
     signingSecret: opts.signingSecret,
     appUrls: { ...opts.appUrls },
     eventRetryDelaysMs: opts.eventRetryDelaysMs ?? [1000, 60_000, 300_000],
@@ -89,64 +95,34 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     verificationToken: 'emulator-verification-token',
     baseUrl: () => baseUrl,
     ...(log ? { logger: log } : {}),
+  };
+  const primarySeed = opts.seed ?? defaultSlackSeed;
+  const socket = new SocketModeHub(
+    {
+      ackTimeoutMs: opts.socketAckTimeoutMs ?? 3000,
+      maxConnections: 10,
+      ticketTtlMs: 30_000,
+      pingIntervalMs: 10_000,
+      disconnectGraceMs: 1000,
+      ...(log ? { logger: log } : {}),
+    },
+    primarySeed.app.id,
+    () => baseUrl,
+  );
+  socket.enabled = opts.socketMode ?? false;
+  const platform = new SlackPlatform({
+    botToken: opts.botToken,
+    appToken: opts.appToken,
+    userTokens: opts.userTokens ?? [],
+    oauth: { redirectUris: [], tokenRotation: false, tokenExpiresInSec: 43_200, ...opts.oauth },
+    socket,
+    baseUrl: () => baseUrl,
+    logger: log,
   });
 
-  // ---- tokens ----
-  const tokens = new Map<string, { scopes: string[]; revoked: boolean }>();
-  const loadTokens = () => {
-    tokens.clear();
-    tokens.set(opts.botToken, { scopes: ws.seed.botScopes, revoked: false });
-    for (const t of ws.seed.tokens) tokens.set(t.token, { scopes: t.scopes, revoked: t.revoked });
-  };
-  loadTokens();
-
-  // ---- snapshot ----
-  const snapshot = createSnapshotter<WorkspaceData>({
-    path: opts.snapshotPath,
-    version: SNAPSHOT_VERSION,
-    data: () => ws.data,
-    debounceMs: 200,
-    warn: (msg, err) => log?.warn(`slack-emulator: ${msg}`, err),
-  });
-  ws.onChange = () => snapshot.scheduleSave();
-  const saved = snapshot.load();
-  if (saved) ws.load(saved);
-  ws.onMessage = (c) => outbound.onMessage(c);
-  ws.onReaction = (c) => outbound.onReaction(c);
-
-  // ---- scheduled messages ----
-  const scheduleTimers = new Set<NodeJS.Timeout>();
-  const schedule = (s: ScheduledMessage) => {
-    const delay = s.post_at * 1000 - Date.now();
-    // setTimeout caps at ~24.8 days; chain longer waits.
-    const step = Math.min(Math.max(delay, 0), 2 ** 31 - 1);
-    const t = setTimeout(() => {
-      scheduleTimers.delete(t);
-      if (s.state !== 'pending') return;
-      if (s.post_at * 1000 > Date.now() + 5) return schedule(s);
-      const ch = ws.channel(s.channel);
-      // Slack silently never posts a scheduled message that carries metadata.
-      if (s.metadata || !ch || ch.is_archived) {
-        s.state = 'dropped';
-        ws.onChange();
-        return;
-      }
-      const m = ws.post(ch, {
-        user: ws.botUserId,
-        bot: true,
-        text: s.text,
-        ...(s.blocks ? { blocks: s.blocks } : {}),
-        ...(s.thread_ts && ws.message(ch, s.thread_ts) ? { thread_ts: s.thread_ts } : {}),
-      });
-      s.state = 'posted';
-      s.posted_ts = m.ts;
-      ws.onChange();
-    }, step);
-    scheduleTimers.add(t);
-  };
-  for (const s of ws.data.scheduled) if (s.state === 'pending') schedule(s);
-
-  // ---- rate limits ----
+  const faults = new FaultRegistry();
+  const calls: CallLogEntry[] = [];
+  const triggerTtlMs = { value: opts.triggerTtlMs ?? 3000 };
   const rateLimits = { enabled: opts.rateLimits ?? true };
   const postBuckets = new TokenBuckets(1, 3);
   const tierBuckets = {
@@ -156,53 +132,122 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     4: new TokenBuckets(TIER_LIMITS[4].perMin / 60, TIER_LIMITS[4].burst),
   };
 
+  // ---- scheduled messages (per workspace) ----
+  const scheduleTimers = new Set<NodeJS.Timeout>();
+  const schedulerFor = (ws: Workspace) => {
+    const schedule = (s: ScheduledMessage) => {
+      const delay = s.post_at * 1000 - Date.now();
+      // setTimeout caps at ~24.8 days; chain longer waits.
+      const step = Math.min(Math.max(delay, 0), 2 ** 31 - 1);
+      const t = setTimeout(() => {
+        scheduleTimers.delete(t);
+        if (s.state !== 'pending') return;
+        // Timers may fire a little early by the wall clock: never post before post_at.
+        if (s.post_at * 1000 > Date.now()) return schedule(s);
+        const ch = ws.channel(s.channel);
+        // Slack silently never posts a scheduled message that carries metadata.
+        if (s.metadata || !ch || ch.is_archived) {
+          s.state = 'dropped';
+          ws.onChange();
+          return;
+        }
+        const m = ws.post(ch, {
+          user: ws.botUserId,
+          bot: true,
+          text: s.text,
+          ...(s.blocks ? { blocks: s.blocks } : {}),
+          ...(s.thread_ts && ws.message(ch, s.thread_ts) ? { thread_ts: s.thread_ts } : {}),
+        });
+        s.state = 'posted';
+        s.posted_ts = m.ts;
+        ws.onChange();
+      }, step);
+      scheduleTimers.add(t);
+    };
+    return schedule;
+  };
+
+  const snapshot = createSnapshotter<SnapshotData>({
+    path: opts.snapshotPath,
+    version: SNAPSHOT_VERSION,
+    data: () => platform.snapshotData(),
+    debounceMs: 200,
+    warn: (msg, err) => log?.warn(`slack-emulator: ${msg}`, err),
+  });
+
+  const resetAll = () => {
+    for (const t of scheduleTimers) clearTimeout(t);
+    scheduleTimers.clear();
+    for (const team of platform.teams.values()) {
+      team.ws.reset();
+      team.outbound.deliveries.length = 0;
+      team.outbound.triggers.clear();
+    }
+    platform.loadSeedTokens();
+    platform.codes.clear();
+    socket.reset();
+    faults.clear();
+    postBuckets.reset();
+    for (const b of Object.values(tierBuckets)) b.reset();
+    calls.length = 0;
+    snapshot.scheduleSave();
+  };
+
+  const seeds = [primarySeed, ...(opts.teams ?? [secondSlackSeed])];
+  for (const [i, seed] of seeds.entries()) {
+    const team = platform.addTeam({
+      seed,
+      primary: i === 0,
+      outboundOpts,
+      core: ({ ws, outbound }) => ({
+        ws,
+        outbound,
+        faults,
+        rateLimits,
+        calls,
+        triggerTtlMs,
+        platform,
+        resetAll,
+        uninstall: () => platform.uninstall(ws.teamId),
+        issueOAuthCode: (user) => {
+          const code = `${Date.now()}.${randomBytes(12).toString('hex')}`;
+          platform.codes.set(code, {
+            issuedAt: Date.now(),
+            teamId: ws.teamId,
+            user,
+            scopes: [...ws.seed.botScopes],
+            userScopes: [],
+          });
+          return code;
+        },
+        schedule: schedulerFor(ws),
+      }),
+    });
+    team.ws.onChange = () => snapshot.scheduleSave();
+    team.ws.onMessage = (c) => team.outbound.onMessage(c);
+    team.ws.onReaction = (c) => team.outbound.onReaction(c);
+    team.ws.onMembership = (c) => team.outbound.onMembership(c);
+  }
+  platform.changed = () => snapshot.scheduleSave();
+  platform.loadSeedTokens();
+  const saved = snapshot.load();
+  if (saved) platform.loadSnapshot(saved);
+  for (const team of platform.teams.values())
+    for (const s of team.ws.data.scheduled) if (s.state === 'pending') team.core.schedule(s);
+
   // `#payments` and `C0PAYMENTS` are the same channel, so they share one posting budget.
-  const channelKey = (ref: unknown): string => {
+  const channelKey = (ws: Workspace, ref: unknown): string => {
     if (typeof ref !== 'string') return '';
     return ws.channelByName(ref.replace(/^#/, ''))?.id ?? ref;
   };
 
   // A fault's `channel` is an id; a call may name the conversation by name or, for a DM, by user id.
-  const faultChannel = (ref: unknown): string | undefined => {
+  const faultChannel = (ws: Workspace, ref: unknown): string | undefined => {
     if (typeof ref !== 'string') return undefined;
     if (/^[UW][A-Z0-9]+$/.test(ref)) {
       return Object.values(ws.data.channels).find((c) => c.is_im && c.im_user === ref)?.id ?? ref;
     }
-    return channelKey(ref);
-  };
-
-  const faults = new FaultRegistry();
-  const calls: CallLogEntry[] = [];
-  const oauthCodes = new Map<string, { issuedAt: number; user: string }>();
-  const triggerTtlMs = { value: opts.triggerTtlMs ?? 3000 };
-
-  const core: EmulatorCore = {
-    ws,
-    outbound,
-    faults,
-    rateLimits,
-    calls,
-    oauthCodes,
-    triggerTtlMs,
-    schedule,
-    revokeBotToken() {
-      const t = tokens.get(opts.botToken);
-      if (t) t.revoked = true;
-    },
-    resetAll() {
-      loadTokens();
-      for (const t of scheduleTimers) clearTimeout(t);
-      scheduleTimers.clear();
-      ws.reset();
-      faults.clear();
-      postBuckets.reset();
-      for (const b of Object.values(tierBuckets)) b.reset();
-      calls.length = 0;
-      outbound.deliveries.length = 0;
-      outbound.triggers.clear();
-      oauthCodes.clear();
-      ws.onChange();
-    },
+    return channelKey(ws, ref);
   };
 
   const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
@@ -210,8 +255,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   // Anything else (text/plain, no content type) is kept as a string; Slack is lenient about it.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  const logCall = (method: string, args: Obj, status: number, body: Obj) => {
-    const { token: _t, ...rest } = args;
+  const logCall = (method: string, args: Obj, status: number, body: Obj, team?: string) => {
+    const { token: _t, client_secret: _s, refresh_token: _r, code: _c, ...rest } = args;
     calls.push({
       at: new Date().toISOString(),
       method,
@@ -219,8 +264,15 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       status,
       ok: body.ok === true,
       ...(typeof body.error === 'string' ? { error: body.error } : {}),
+      ...(team ? { team } : {}),
     });
     if (calls.length > 5000) calls.splice(0, calls.length - 5000);
+  };
+
+  const allMethods: Record<string, MethodSpec> = {
+    ...methods,
+    ...oauthMethods(platform),
+    ...adminMethods(socket),
   };
 
   const apiHandler = async (request: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
@@ -236,15 +288,16 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
         Object.assign(args, Object.fromEntries(new URLSearchParams(body)));
       }
     }
+    let teamId: string | undefined;
     const send = (status: number, payload: Obj, headers: Record<string, string> = {}) => {
-      logCall(method, args, status, payload);
+      logCall(method, args, status, payload, teamId);
       return reply.code(status).headers(headers).send(payload);
     };
 
-    const spec = methods[method];
+    const spec = allMethods[method];
     if (!spec) return send(404, { ok: false, error: 'unknown_method', req_method: method });
 
-    const fault = faults.take(method, { channel: faultChannel(args.channel) });
+    const fault = faults.take(method, { channel: faultChannel(platform.primary.ws, args.channel) });
     if (fault) {
       if (fault.kind === 'error') return send(200, { ok: false, error: fault.error ?? 'internal_error' });
       if (fault.kind === 'status') return send(fault.status ?? 500, { ok: false, error: fault.error ?? 'fatal_error' });
@@ -253,31 +306,56 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       if (fault.kind === 'latency') await new Promise((r) => setTimeout(r, fault.latencyMs ?? 1000));
     }
 
-    let scopes: string[] = [];
-    if (!spec.noAuth) {
-      const authz = request.headers.authorization;
-      const token = authz?.startsWith('Bearer ')
-        ? authz.slice(7).trim()
-        : typeof args.token === 'string'
-          ? args.token
-          : '';
-      if (!token) return send(200, { ok: false, error: 'not_authed' });
-      const info = tokens.get(token);
-      if (!info) return send(200, { ok: false, error: 'invalid_auth' });
-      if (info.revoked) return send(200, { ok: false, error: 'token_revoked' });
-      scopes = info.scopes;
+    const authz = request.headers.authorization;
+    let team = platform.primary;
+    let token: TokenRecord | undefined;
+    if (spec.noAuth) {
+      // Client credentials may come as HTTP Basic auth (what Slack recommends) instead of fields.
+      if (authz?.startsWith('Basic ') && args.client_id === undefined) {
+        const decoded = Buffer.from(authz.slice(6), 'base64').toString('utf8');
+        const i = decoded.indexOf(':');
+        if (i > 0) {
+          args.client_id = decoded.slice(0, i);
+          args.client_secret = decoded.slice(i + 1);
+        }
+      }
+    } else {
+      const bearer = authz?.startsWith('Bearer ') ? authz.slice(7).trim() : '';
+      const raw = bearer || (typeof args.token === 'string' ? args.token : '');
+      if (!raw) return send(200, { ok: false, error: 'not_authed' });
+      token = platform.tokens.get(raw);
+      const kind = token?.kind ?? tokenKindOf(raw);
+      if (kind && !(spec.tokenTypes ?? ['bot', 'user']).includes(kind))
+        return send(200, { ok: false, error: 'not_allowed_token_type' });
+      if (!token) return send(200, { ok: false, error: 'invalid_auth' });
+      if (token.revoked) return send(200, { ok: false, error: 'token_revoked' });
+      if (token.expiresAt !== undefined && Date.now() > token.expiresAt)
+        return send(200, { ok: false, error: 'token_expired' });
+      if (token.kind !== 'app') {
+        const t = platform.team(token.teamId);
+        if (!t) return send(200, { ok: false, error: 'invalid_auth' });
+        team = t;
+        teamId = t.ws.teamId;
+        // A deactivated person's user token is dead.
+        if (token.kind === 'user' && t.ws.user(token.userId)?.deleted)
+          return send(200, { ok: false, error: 'account_inactive' });
+      }
     }
+    const { ws } = team;
 
     if (rateLimits.enabled) {
+      // Limits are per workspace (app-level calls share the app's own budget).
+      const scope = teamId ?? 'app';
       const taken =
         spec.tier === 'post'
-          ? postBuckets.take(`${method}:${channelKey(args.channel)}`)
-          : tierBuckets[spec.tier].take(method);
+          ? postBuckets.take(`${scope}:${method}:${channelKey(ws, args.channel)}`)
+          : tierBuckets[spec.tier].take(`${scope}:${method}`);
       if (!taken.ok)
         return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(taken.retryAfterSec) });
     }
 
-    if (spec.scopes && !spec.scopes.some((s) => scopes.includes(s)))
+    const scopes = token?.scopes ?? [];
+    if (!spec.noAuth && spec.scopes && !spec.scopes.some((s) => scopes.includes(s)))
       return send(200, {
         ok: false,
         error: 'missing_scope',
@@ -288,12 +366,13 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     const ctx: ApiContext = {
       ws,
       scopes,
-      triggers: outbound.triggers,
+      actorId: token?.kind === 'user' ? token.userId : ws.botUserId,
+      isBot: token?.kind !== 'user',
+      ...(token ? { token } : {}),
+      triggers: team.outbound.triggers,
       triggerTtlMs: triggerTtlMs.value,
-      oauthCodes,
-      botToken: opts.botToken,
-      botScopes: ws.seed.botScopes,
-      schedule,
+      schedule: team.core.schedule,
+      platform,
     };
     let result: Obj;
     try {
@@ -304,7 +383,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     }
     if (fault?.kind === 'commit_then_timeout') {
       // The call took effect; the caller never hears back (what a lost response looks like).
-      logCall(method, args, 0, result);
+      logCall(method, args, 0, result, teamId);
       reply.hijack();
       request.raw.socket.destroy();
       return reply;
@@ -313,7 +392,19 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   };
   app.route({ method: ['GET', 'POST'], url: '/api/:method', handler: apiHandler });
 
-  registerAdminRoutes(app, core);
+  registerOAuthRoutes(app, platform);
+  // The primary workspace's admin API lives at /_admin (as before); every workspace also has its own prefix.
+  registerAdminRoutes(app, platform.primary.core);
+  registerPlatformAdminRoutes(app, platform.primary.core);
+  for (const team of platform.teams.values())
+    await app.register(
+      async (scoped) => {
+        registerAdminRoutes(scoped, team.core);
+        registerPlatformAdminRoutes(scoped, team.core);
+      },
+      { prefix: team.prefix },
+    );
+  socket.attach(app.server);
 
   await app.listen({ host, port });
   const addr = app.server.address();
@@ -324,13 +415,19 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   return {
     url: baseUrl,
     apiUrl: `${baseUrl}/api/`,
+    teamUrl(teamId: string) {
+      const team = platform.team(teamId);
+      if (!team) throw new Error(`slack emulator: no workspace ${teamId}`);
+      return `${baseUrl}${team.prefix}`;
+    },
     setAppUrls(urls: AppUrls) {
-      outbound.opts.appUrls = { ...urls };
+      outboundOpts.appUrls = { ...urls };
     },
     async stop() {
-      outbound.stop();
+      for (const team of platform.teams.values()) team.outbound.stop();
       for (const t of scheduleTimers) clearTimeout(t);
       scheduleTimers.clear();
+      await socket.close();
       await app.close();
       snapshot.saveNow();
     },

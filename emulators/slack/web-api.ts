@@ -1,4 +1,5 @@
 import { validateBlocks, validateView, withBlockIds } from './blocks.js';
+import type { TokenKind, TokenRecord } from './tokens.js';
 import { randomId } from './workspace.js';
 import type { MessageMetadata, Obj, ScheduledMessage, StoredChannel, StoredView, Workspace } from './workspace.js';
 
@@ -19,15 +20,25 @@ export interface Trigger {
   used: boolean;
 }
 
+/** What platform-level methods (OAuth, tokens, Socket Mode) need beyond one workspace. */
+export interface PlatformHooks {
+  /** auth.revoke: revokes one token (and uninstalls when it was the workspace's last one). */
+  revokeToken(token: TokenRecord): void;
+}
+
 export interface ApiContext {
+  /** The workspace the calling token belongs to; every lookup is scoped to it. */
   ws: Workspace;
   scopes: string[];
+  /** Who the call acts as: the workspace's bot user (bot tokens) or a person (user tokens). */
+  actorId: string;
+  isBot: boolean;
+  /** The calling token (absent for methods without auth and for admin-API internal calls). */
+  token?: TokenRecord;
   triggers: Map<string, Trigger>;
   triggerTtlMs: number;
-  oauthCodes: Map<string, { issuedAt: number; user: string }>;
-  botToken: string;
-  botScopes: string[];
   schedule: (s: ScheduledMessage) => void;
+  platform?: PlatformHooks;
 }
 
 export type Tier = 1 | 2 | 3 | 4 | 'post';
@@ -37,6 +48,8 @@ export interface MethodSpec {
   scopes?: string[];
   /** oauth.v2.access authenticates with client credentials, not a token. */
   noAuth?: boolean;
+  /** Token types the method accepts (default bot and user); others get `not_allowed_token_type`. */
+  tokenTypes?: TokenKind[];
   handler: (args: Obj, ctx: ApiContext) => Obj;
 }
 
@@ -110,8 +123,9 @@ function resolveChannel(ctx: ApiContext, ref: string): StoredChannel {
   throw new ApiError('channel_not_found');
 }
 
+/** Whether the caller (bot user or person) is a member: what Slack checks for access. */
 function botIn(ctx: ApiContext, ch: StoredChannel): boolean {
-  return ch.members.includes(ctx.ws.botUserId);
+  return ch.members.includes(ctx.actorId);
 }
 
 function requireWrite(ctx: ApiContext, ch: StoredChannel): void {
@@ -125,6 +139,26 @@ function requireWrite(ctx: ApiContext, ch: StoredChannel): void {
 function requireRead(ctx: ApiContext, ch: StoredChannel): void {
   if (!botIn(ctx, ch) && ch.is_private) throw new ApiError('channel_not_found');
   if (!botIn(ctx, ch)) throw new ApiError('not_in_channel');
+}
+
+/** A channel the caller can see: private channels it is not a member of do not exist for it. */
+function visibleChannel(ctx: ApiContext, ref: string): StoredChannel {
+  const ch = resolveChannel(ctx, ref);
+  if (ch.is_private && !ch.is_im && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
+  return ch;
+}
+
+/** Why `user` cannot be invited to `ch` (undefined: they can). */
+function inviteError(ctx: ApiContext, ch: StoredChannel, user: string): string | undefined {
+  if (user === ctx.ws.botUserId) return ch.members.includes(user) ? 'already_in_channel' : undefined;
+  const u = ctx.ws.user(user);
+  if (!u) return 'user_not_found';
+  if (u.deleted || u.is_invited_user) return 'cant_invite';
+  if (ch.members.includes(user)) return 'already_in_channel';
+  // A single-channel guest already in a channel cannot join another.
+  if (u.is_ultra_restricted && Object.values(ctx.ws.data.channels).some((c) => !c.is_im && c.members.includes(user)))
+    return 'ura_max_channels';
+  return undefined;
 }
 
 function requireHistoryScope(ctx: ApiContext, ch: StoredChannel): void {
@@ -160,6 +194,9 @@ function page<T>(items: T[], a: Obj, kind: string, dfltLimit: number): { items: 
 }
 
 const tsNum = (ts: string) => Number(ts);
+
+/** Slack's users.list cursors name the next user (`user:U…`, base64), so inserts never shift a page. */
+const USERS_PAGE_MAX = 200;
 
 // ---------- trigger ids (views.open/push) ----------
 function useTrigger(ctx: ApiContext, a: Obj): Trigger {
@@ -236,15 +273,25 @@ export const methods: Record<string, MethodSpec> = {
 
   'auth.test': {
     tier: 4,
-    handler: (_a, { ws }) => ({
+    handler: (_a, { ws, actorId, isBot }) => ({
       url: `https://${ws.seed.team.domain}.slack.com/`,
       team: ws.seed.team.name,
-      user: ws.seed.bot.name,
+      user: ws.userName(actorId),
       team_id: ws.teamId,
-      user_id: ws.botUserId,
-      bot_id: ws.seed.bot.bot_id,
+      user_id: actorId,
+      ...(isBot ? { bot_id: ws.seed.bot.bot_id } : {}),
+      ...(ws.enterprise ? { enterprise_id: ws.enterprise.id } : {}),
       is_enterprise_install: false,
     }),
+  },
+
+  'auth.revoke': {
+    tier: 3,
+    handler: (a, ctx) => {
+      // test=true answers as if revoked without revoking.
+      if (!bool(a, 'test') && ctx.token) ctx.platform?.revokeToken(ctx.token);
+      return { revoked: true };
+    },
   },
 
   'team.info': {
@@ -279,9 +326,10 @@ export const methods: Record<string, MethodSpec> = {
         if (!parent) throw new ApiError('thread_not_found');
       }
       const root = threadTs ? (ctx.ws.message(ch, threadTs)!.thread_ts ?? threadTs) : undefined;
+      // A user token posts as that person (no bot_id): apps that filter their own echoes by bot_id see it.
       const m = ctx.ws.post(ch, {
-        user: ctx.ws.botUserId,
-        bot: true,
+        user: ctx.actorId,
+        bot: ctx.isBot,
         ...content,
         ...(metadata ? { metadata } : {}),
         ...(root ? { thread_ts: root, reply_broadcast: bool(a, 'reply_broadcast') } : {}),
@@ -297,7 +345,8 @@ export const methods: Record<string, MethodSpec> = {
       const ch = resolveChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'ts'));
       if (!m) throw new ApiError('message_not_found');
-      if (!m.bot) throw new ApiError('cant_update_message');
+      // Bots edit their own bot messages; a user token edits that person's messages.
+      if (ctx.isBot ? !m.bot : m.bot || m.user !== ctx.actorId) throw new ApiError('cant_update_message');
       if (ch.is_archived) throw new ApiError('is_archived');
       const text = str(a, 'text');
       const hasBlocks = a.blocks !== undefined;
@@ -318,7 +367,7 @@ export const methods: Record<string, MethodSpec> = {
           ...(attachments ? { attachments } : {}),
           ...(metadata ? { metadata } : {}),
         },
-        ctx.ws.seed.bot.bot_id,
+        ctx.isBot ? ctx.ws.seed.bot.bot_id : ctx.actorId,
       );
       const msg = ctx.ws.apiMessage(m);
       return { channel: ch.id, ts: m.ts, text: m.text, message: msg };
@@ -332,8 +381,10 @@ export const methods: Record<string, MethodSpec> = {
       const ch = resolveChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'ts'));
       if (!m) throw new ApiError('message_not_found');
-      if (!m.bot) throw new ApiError('cant_delete_message');
-      ctx.ws.delete(ch, m, ctx.ws.botUserId);
+      // Workspace admins' user tokens may delete anyone's message.
+      const own = ctx.isBot ? m.bot : !m.bot && m.user === ctx.actorId;
+      if (!own && (ctx.isBot || !ctx.ws.user(ctx.actorId)?.is_admin)) throw new ApiError('cant_delete_message');
+      ctx.ws.delete(ch, m, ctx.actorId);
       return { channel: ch.id, ts: m.ts };
     },
   },
@@ -463,7 +514,7 @@ export const methods: Record<string, MethodSpec> = {
       if (!m) throw new ApiError('message_not_found');
       if (ch.is_archived) throw new ApiError('is_archived');
       const name = req(a, 'name').replace(/^:|:$/g, '');
-      if (!ctx.ws.addReaction(ch, m, ctx.ws.botUserId, name)) throw new ApiError('already_reacted');
+      if (!ctx.ws.addReaction(ch, m, ctx.actorId, name)) throw new ApiError('already_reacted');
       return {};
     },
   },
@@ -476,7 +527,7 @@ export const methods: Record<string, MethodSpec> = {
       const m = ctx.ws.message(ch, req(a, 'timestamp'));
       if (!m) throw new ApiError('message_not_found');
       const name = req(a, 'name').replace(/^:|:$/g, '');
-      if (!ctx.ws.removeReaction(ch, m, ctx.ws.botUserId, name)) throw new ApiError('no_reaction');
+      if (!ctx.ws.removeReaction(ch, m, ctx.actorId, name)) throw new ApiError('no_reaction');
       return {};
     },
   },
@@ -580,22 +631,27 @@ export const methods: Record<string, MethodSpec> = {
       if (!/^[a-z0-9_-]+$/.test(name)) throw new ApiError('invalid_name_specials');
       if (ctx.ws.channelByName(name)) throw new ApiError('name_taken');
       const isPrivate = bool(a, 'is_private');
+      if (isPrivate && !ctx.scopes.includes('groups:write'))
+        throw new ApiError('missing_scope', { needed: 'groups:write', provided: ctx.scopes.join(',') });
+      if (!isPrivate && !ctx.scopes.includes('channels:manage'))
+        throw new ApiError('missing_scope', { needed: 'channels:manage', provided: ctx.scopes.join(',') });
       const ch: StoredChannel = {
-        id: randomId(isPrivate ? 'G' : 'C'),
+        // Private channels created today get C ids too (G ids are legacy).
+        id: randomId('C'),
         name,
         is_private: isPrivate,
         is_archived: false,
         is_im: false,
-        members: [ctx.ws.botUserId],
+        members: [ctx.actorId],
         created: Math.floor(Date.now() / 1000),
-        creator: ctx.ws.botUserId,
+        creator: ctx.actorId,
         topic: '',
         purpose: '',
         messages: [],
       };
       ctx.ws.data.channels[ch.id] = ch;
       ctx.ws.onChange();
-      return { channel: ctx.ws.apiChannel(ch) };
+      return { channel: ctx.ws.apiChannel(ch, ctx.actorId) };
     },
   },
 
@@ -608,30 +664,12 @@ export const methods: Record<string, MethodSpec> = {
       if (ch.is_archived) throw new ApiError('is_archived');
       if (botIn(ctx, ch))
         return {
-          channel: ctx.ws.apiChannel(ch),
+          channel: ctx.ws.apiChannel(ch, ctx.actorId),
           warning: 'already_in_channel',
           response_metadata: { warnings: ['already_in_channel'] },
         };
-      ch.members.push(ctx.ws.botUserId);
-      ctx.ws.onChange();
-      return { channel: ctx.ws.apiChannel(ch) };
-    },
-  },
-
-  'conversations.leave': {
-    tier: 3,
-    scopes: ['channels:manage', 'channels:write', 'groups:write', 'im:write', 'mpim:write'],
-    handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
-      if (ch.is_im) throw new ApiError('method_not_supported_for_channel_type');
-      if (ch.is_archived) throw new ApiError('is_archived');
-      if (ch.is_private && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
-      // Slack answers a leave by a non-member with `{ok:false, not_in_channel:true}` and no error code.
-      if (!botIn(ctx, ch)) throw new ApiError('', { not_in_channel: true });
-      if (ch.members.length === 1) throw new ApiError('last_member');
-      ch.members = ch.members.filter((m) => m !== ctx.ws.botUserId);
-      ctx.ws.onChange();
-      return {};
+      ctx.ws.join(ch, [ctx.actorId]);
+      return { channel: ctx.ws.apiChannel(ch, ctx.actorId) };
     },
   },
 
@@ -639,20 +677,31 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['channels:manage', 'groups:write'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
+      if (ch.is_im) throw new ApiError('method_not_supported_for_channel_type');
       if (ch.is_archived) throw new ApiError('is_archived');
       if (!botIn(ctx, ch)) throw new ApiError('not_in_channel');
-      const users = req(a, 'users')
+      const users = (str(a, 'users') ?? '')
         .split(',')
         .map((u) => u.trim())
         .filter(Boolean);
-      if (users.includes(ctx.ws.botUserId)) throw new ApiError('cant_invite_self');
-      for (const u of users) if (!ctx.ws.user(u)) throw new ApiError('user_not_found');
-      const fresh = users.filter((u) => !ch.members.includes(u));
-      if (fresh.length === 0) throw new ApiError('already_in_channel');
-      ch.members.push(...fresh);
-      ctx.ws.onChange();
-      return { channel: ctx.ws.apiChannel(ch) };
+      if (users.length === 0) throw new ApiError('no_user');
+      if (users.length > 1000) throw new ApiError('too_many_users');
+      if (users.includes(ctx.actorId)) throw new ApiError('cant_invite_self');
+      // Each user is checked on its own; without `force` one bad id fails the whole call and
+      // nothing changes, with `force` the valid ones are added and the rest reported in `errors`.
+      const errors: { user: string; ok: false; error: string }[] = [];
+      const valid: string[] = [];
+      for (const u of [...new Set(users)]) {
+        const error = inviteError(ctx, ch, u);
+        if (error) errors.push({ user: u, ok: false, error });
+        else valid.push(u);
+      }
+      const force = bool(a, 'force');
+      if (errors.length && (!force || valid.length === 0))
+        throw new ApiError(errors[0]!.error, users.length > 1 ? { errors } : {});
+      ctx.ws.join(ch, valid, ctx.actorId);
+      return { channel: ctx.ws.apiChannel(ch, ctx.actorId), ...(errors.length ? { errors } : {}) };
     },
   },
 
@@ -660,14 +709,34 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['channels:manage', 'groups:write'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
-      const user = req(a, 'user');
-      if (user === ctx.ws.botUserId) throw new ApiError('cant_kick_self');
+      const ch = visibleChannel(ctx, req(a, 'channel'));
+      const user = str(a, 'user');
+      if (!user) throw new ApiError('user_not_found');
+      if (user === ctx.actorId) throw new ApiError('cant_kick_self');
+      if (ch.is_im) throw new ApiError('method_not_supported_for_channel_type');
+      const pref = ch.is_private ? ctx.ws.data.prefs.who_can_kick_groups : ctx.ws.data.prefs.who_can_kick_channels;
+      // Bot users are never workspace admins, so an admins-only preference stops every bot.
+      if (pref === 'admins' && (ctx.isBot || !ctx.ws.user(ctx.actorId)?.is_admin))
+        throw new ApiError('restricted_action');
       if (!botIn(ctx, ch)) throw new ApiError('not_in_channel');
-      if (!ctx.ws.user(user)) throw new ApiError('user_not_found');
+      if (!ctx.ws.isKnownUser(user)) throw new ApiError('user_not_found');
       if (!ch.members.includes(user)) throw new ApiError('not_in_channel');
-      ch.members = ch.members.filter((m) => m !== user);
-      ctx.ws.onChange();
+      ctx.ws.leave(ch, user, ctx.actorId);
+      return {};
+    },
+  },
+
+  'conversations.leave': {
+    tier: 3,
+    scopes: ['channels:manage', 'channels:write', 'groups:write', 'im:write', 'mpim:write'],
+    handler: (a, ctx) => {
+      const ch = visibleChannel(ctx, req(a, 'channel'));
+      if (ch.is_im) throw new ApiError('method_not_supported_for_channel_type');
+      if (ch.is_archived) throw new ApiError('is_archived');
+      // Slack answers a leave by a non-member with `{ok:false, not_in_channel:true}` and no error code.
+      if (!ch.members.includes(ctx.actorId)) throw new ApiError('', { not_in_channel: true });
+      if (ch.members.length === 1) throw new ApiError('last_member');
+      ctx.ws.leave(ch, ctx.actorId);
       return {};
     },
   },
@@ -676,9 +745,12 @@ export const methods: Record<string, MethodSpec> = {
     tier: 4,
     scopes: ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
-      if (ch.is_private && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
-      const p = page(ch.members, a, 'offset', 100);
+      const ch = visibleChannel(ctx, req(a, 'channel'));
+      const limit = int(a, 'limit', 100);
+      if (limit < 1 || limit > 1000) throw new ApiError('invalid_limit');
+      // Deactivated accounts drop out of member lists.
+      const members = ch.members.filter((m) => !ctx.ws.user(m)?.deleted);
+      const p = page(members, a, 'offset', 100);
       return { members: p.items, response_metadata: { next_cursor: p.next } };
     },
   },
@@ -711,9 +783,20 @@ export const methods: Record<string, MethodSpec> = {
     scopes: ['users:read'],
     handler: (a, ctx) => {
       const email = ctx.scopes.includes('users:read.email');
-      const all = [ctx.ws.botUserId, ...ctx.ws.seed.users.map((u) => u.id)].map((id) => ctx.ws.apiUser(id, email)!);
-      const p = page(all, a, 'offset', 100);
-      return { members: p.items, cache_ts: Math.floor(Date.now() / 1000), response_metadata: { next_cursor: p.next } };
+      const ids = [ctx.ws.botUserId, ...ctx.ws.users().map((u) => u.id)];
+      // "Fewer than the requested number of items may be returned": pages never exceed 200.
+      const limit = Math.min(int(a, 'limit', 0) || USERS_PAGE_MAX, USERS_PAGE_MAX);
+      if (limit < 0) throw new ApiError('invalid_limit');
+      const after = decodeCursor(str(a, 'cursor'), 'user');
+      const start = after === undefined ? 0 : ids.indexOf(after);
+      if (start < 0) throw new ApiError('invalid_cursor');
+      const pageIds = ids.slice(start, start + limit);
+      const next = ids[start + limit];
+      return {
+        members: pageIds.map((id) => ctx.ws.apiUser(id, email)!),
+        cache_ts: Math.floor(Date.now() / 1000),
+        response_metadata: { next_cursor: next ? encodeCursor('user', next) : '' },
+      };
     },
   },
 
@@ -721,8 +804,7 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['users:read.email'],
     handler: (a, ctx) => {
-      const email = req(a, 'email').toLowerCase();
-      const u = ctx.ws.seed.users.find((x) => x.email.toLowerCase() === email);
+      const u = ctx.ws.userByEmail(req(a, 'email'));
       if (!u) throw new ApiError('users_not_found');
       return { user: ctx.ws.apiUser(u.id, true) };
     },
@@ -806,33 +888,6 @@ export const methods: Record<string, MethodSpec> = {
       ctx.ws.data.homeViews[user] = stored.id;
       ctx.ws.onChange();
       return { view: ctx.ws.apiView(stored) };
-    },
-  },
-
-  'oauth.v2.access': {
-    tier: 4,
-    noAuth: true,
-    handler: (a, ctx) => {
-      const code = str(a, 'code');
-      if (!code) throw new ApiError('invalid_code');
-      const issued = ctx.oauthCodes.get(code);
-      // Codes are single-use and live 10 minutes.
-      if (!issued || Date.now() - issued.issuedAt > 600_000) throw new ApiError('invalid_code');
-      if (!str(a, 'client_id')) throw new ApiError('invalid_client_id');
-      if (!str(a, 'client_secret')) throw new ApiError('bad_client_secret');
-      ctx.oauthCodes.delete(code);
-      ctx.ws.onChange();
-      return {
-        app_id: ctx.ws.seed.app.id,
-        authed_user: { id: issued.user },
-        scope: ctx.botScopes.join(','),
-        token_type: 'bot',
-        access_token: ctx.botToken,
-        bot_user_id: ctx.ws.botUserId,
-        team: { id: ctx.ws.teamId, name: ctx.ws.seed.team.name },
-        enterprise: null,
-        is_enterprise_install: false,
-      };
     },
   },
 };

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { richTextFor, withBlockIds } from './blocks.js';
 import { slackSeedSchema } from './seed.js';
-import type { ParsedSlackSeed, SlackSeed } from './seed.js';
+import type { ParsedSlackSeed, SeedUser, SlackSeed } from './seed.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -118,8 +118,36 @@ export interface ScheduledMessage {
   posted_ts?: string;
 }
 
+/** A person of the workspace; flags follow users.list (`deleted`, `is_restricted`, `is_invited_user`, …). */
+export type StoredUser = SeedUser & { updated: number };
+
+/** An `admin.users.invite` (or a seeded pending invite) and what became of it. */
+export interface InviteRecord {
+  id: string;
+  email: string;
+  user_id: string;
+  channel_ids: string[];
+  is_restricted: boolean;
+  is_ultra_restricted: boolean;
+  invited_by: string;
+  date_created: number;
+  state: 'pending' | 'accepted';
+  resend: boolean;
+}
+
+export interface WorkspacePrefs {
+  admin_api_enabled: boolean;
+  who_can_kick_channels: 'everyone' | 'admins';
+  who_can_kick_groups: 'everyone' | 'admins';
+}
+
 export interface WorkspaceData {
   lastTsMicros: number;
+  /** Whether the app is installed here: events are only delivered to installed workspaces. */
+  installed: boolean;
+  users: Record<string, StoredUser>;
+  invites: InviteRecord[];
+  prefs: WorkspacePrefs;
   channels: Record<string, StoredChannel>;
   views: Record<string, StoredView>;
   /** Per user: the modal stack, bottom first. */
@@ -136,6 +164,14 @@ export interface MessageChange {
   channel: StoredChannel;
   message: StoredMessage;
   previous?: StoredMessage;
+}
+
+export interface MembershipChange {
+  kind: 'joined' | 'left';
+  channel: StoredChannel;
+  user: string;
+  /** Who added or removed them (absent when they joined or left themselves). */
+  by?: string;
 }
 
 export interface ReactionChange {
@@ -166,11 +202,20 @@ export class Workspace {
   data!: WorkspaceData;
   onMessage: (c: MessageChange) => void = () => {};
   onReaction: (c: ReactionChange) => void = () => {};
+  onMembership: (c: MembershipChange) => void = () => {};
   onChange: () => void = () => {};
 
-  constructor(seed: SlackSeed) {
+  /** `installedAtStart`: whether `reset()` leaves the app installed (the primary workspace is). */
+  constructor(
+    seed: SlackSeed,
+    private readonly installedAtStart = true,
+  ) {
     this.seed = slackSeedSchema.parse(seed);
     this.reset();
+  }
+
+  get enterprise(): { id: string; name: string } | null {
+    return this.seed.enterprise ?? null;
   }
 
   get teamId(): string {
@@ -201,8 +246,14 @@ export class Workspace {
         messages: [],
       };
     }
+    const users: Record<string, StoredUser> = {};
+    for (const u of this.seed.users) users[u.id] = { ...u, updated: 1732000000 };
     this.data = {
       lastTsMicros: 0,
+      installed: this.installedAtStart,
+      users,
+      invites: [],
+      prefs: { ...this.seed.prefs },
       channels,
       views: {},
       viewStacks: {},
@@ -218,6 +269,40 @@ export class Workspace {
     this.data = data;
   }
 
+  /** Every person (not the app's bot user), in creation order. */
+  users(): StoredUser[] {
+    return Object.values(this.data.users);
+  }
+
+  addUser(u: SeedUser): StoredUser {
+    const stored: StoredUser = { ...u, updated: Math.floor(Date.now() / 1000) };
+    this.data.users[u.id] = stored;
+    this.onChange();
+    return stored;
+  }
+
+  userByEmail(email: string): StoredUser | undefined {
+    const e = email.toLowerCase();
+    return this.users().find((u) => u.email.toLowerCase() === e);
+  }
+
+  /** Adds people to a channel (no-op for members) and reports each new membership. */
+  join(ch: StoredChannel, users: string[], by?: string): string[] {
+    const fresh = users.filter((u) => !ch.members.includes(u));
+    ch.members.push(...fresh);
+    for (const user of fresh) this.onMembership({ kind: 'joined', channel: ch, user, ...(by ? { by } : {}) });
+    if (fresh.length) this.onChange();
+    return fresh;
+  }
+
+  leave(ch: StoredChannel, user: string, by?: string): boolean {
+    if (!ch.members.includes(user)) return false;
+    ch.members = ch.members.filter((m) => m !== user);
+    this.onMembership({ kind: 'left', channel: ch, user, ...(by ? { by } : {}) });
+    this.onChange();
+    return true;
+  }
+
   /** Monotonic, unique message timestamps in Slack's `seconds.micros` format. */
   nextTs(): string {
     const micros = Math.max(Date.now() * 1000, this.data.lastTsMicros + 1);
@@ -226,8 +311,8 @@ export class Workspace {
     return `${s.slice(0, -6)}.${s.slice(-6)}`;
   }
 
-  user(id: string) {
-    return this.seed.users.find((u) => u.id === id);
+  user(id: string): StoredUser | undefined {
+    return this.data.users[id];
   }
   isKnownUser(id: string): boolean {
     return id === this.botUserId || this.user(id) !== undefined;
@@ -509,6 +594,7 @@ export class Workspace {
     const u = this.user(id);
     if (!u) return undefined;
     const profile: Obj = {
+      ...(u.is_bot ? { bot_id: `B${u.id.slice(1)}`, always_active: false } : {}),
       title: '',
       phone: '',
       real_name: u.real_name,
@@ -525,7 +611,7 @@ export class Workspace {
       id: u.id,
       team_id: this.teamId,
       name: u.name,
-      deleted: false,
+      deleted: u.deleted,
       color: '9f69e7',
       real_name: u.real_name,
       tz: u.tz,
@@ -533,14 +619,16 @@ export class Workspace {
       tz_offset: u.tz === 'Asia/Kolkata' ? 19800 : 0,
       profile,
       is_admin: u.is_admin,
-      is_owner: u.is_admin,
+      is_owner: u.is_owner,
       is_primary_owner: false,
-      is_restricted: false,
-      is_ultra_restricted: false,
-      is_bot: false,
+      is_restricted: u.is_restricted || u.is_ultra_restricted,
+      is_ultra_restricted: u.is_ultra_restricted,
+      is_bot: u.is_bot,
       is_app_user: false,
-      updated: 1732000000,
-      is_email_confirmed: true,
+      updated: u.updated,
+      // Slack only sends is_invited_user (always true) while the invite is pending.
+      ...(u.is_invited_user ? { is_invited_user: true } : {}),
+      is_email_confirmed: !u.is_invited_user,
     };
   }
 

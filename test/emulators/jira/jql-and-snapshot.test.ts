@@ -21,6 +21,8 @@ const issue = (over: Partial<JqlIssue>): JqlIssue => ({
   priorityId: '3',
   issueTypeName: 'Task',
   issueTypeId: '10001',
+  parentKey: null,
+  parentId: null,
   summary: 'x',
   text: 'x',
   created: 1,

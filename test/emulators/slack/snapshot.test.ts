@@ -29,4 +29,32 @@ describe('Slack emulator snapshot', () => {
       await second.emu.stop();
     }
   });
+
+  it('keeps installations, issued tokens and people of every workspace across a restart', async () => {
+    const snapshotPath = join(dir, 'slack-emulator-teams.json');
+    const first = await startHarness({ snapshotPath });
+    const acme = first.admin.team('T0ACMECORP');
+    const click = await first.admin.authorizeOAuth({
+      client_id: 'cid',
+      scope: 'chat:write,users:read',
+      redirect_uri: 'http://127.0.0.1:9/cb',
+      team: 'T0ACMECORP',
+    });
+    const code = new URL(click.redirect).searchParams.get('code')!;
+    const installed = await first
+      .clientFor('')
+      .oauth.v2.access({ code, client_id: 'cid', client_secret: 's', redirect_uri: 'http://127.0.0.1:9/cb' });
+    await acme.addUsers({ users: [{ id: 'U0NEWBIE', email: 'newbie@acme.example' }] });
+    await first.emu.stop();
+
+    const second = await startHarness({ snapshotPath });
+    try {
+      const bot = second.clientFor(installed.access_token!);
+      expect(await bot.auth.test()).toMatchObject({ ok: true, team_id: 'T0ACMECORP' });
+      expect((await bot.users.info({ user: 'U0NEWBIE' })).user).toMatchObject({ id: 'U0NEWBIE' });
+      expect(await second.admin.team('T0ACMECORP').installation()).toMatchObject({ installed: true });
+    } finally {
+      await second.emu.stop();
+    }
+  });
 });
