@@ -57,6 +57,8 @@ export async function migrate(pool: Pool, dirs: string | string[] = MIGRATIONS_D
   const client = await pool.connect();
   const applied: string[] = [];
   try {
+    // Migrations (and waiting for another process's) may outlast the pool's statement cap.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -91,6 +93,7 @@ export async function migrate(pool: Pool, dirs: string | string[] = MIGRATIONS_D
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    await client.query('RESET statement_timeout').catch(() => undefined);
     client.release();
   }
   return { applied };
