@@ -1,5 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { z } from 'zod';
 import {
   slackActionSignal,
@@ -125,7 +129,11 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
   /** A Temporal call bounded by the request's remaining budget (gRPC deadline). */
   const withDeadline = <T>(budget: RequestBudget, fn: () => Promise<T>) => temporalWithin(deps.temporal, budget, fn);
 
-  /** Starts the workflow that answers the user after the ack (idempotent per interaction id). */
+  /**
+   * Starts the workflow that answers the user after the ack, once per interaction id: a running
+   * one is joined, and a finished one is never started again (a late first attempt and its
+   * retry must not answer twice).
+   */
   const respondLater = (budget: RequestBudget, id: string, request: SlackResponseRequest) =>
     withDeadline(budget, () =>
       deps.temporal.workflow.start('slackResponseWorkflow', {
@@ -133,7 +141,14 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
         taskQueue: deps.config.temporal.taskQueue,
         args: [request],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       }),
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return; // already answered
+        throw err;
+      },
     );
 
   /**
