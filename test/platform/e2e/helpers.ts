@@ -184,7 +184,9 @@ export async function counted(metrics: Metrics, name: keyof Metrics, labels: Rec
   const metric = metrics[name] as unknown as { get(): Promise<{ values: { labels: object; value: number }[] }> };
   const { values } = await metric.get();
   return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+    .filter((v) =>
+      Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want),
+    )
     .reduce((n, v) => n + v.value, 0);
 }
 
@@ -214,7 +216,13 @@ export async function timedPost(url: string, body: string, headers: Record<strin
 }
 
 /** A person's reply in a thread, as Slack's Events API envelope. */
-export function threadReplyEnvelope(o: { eventId: string; channel: string; threadTs: string; user: string; text: string }) {
+export function threadReplyEnvelope(o: {
+  eventId: string;
+  channel: string;
+  threadTs: string;
+  user: string;
+  text: string;
+}) {
   const ts = `${Math.floor(Date.now() / 1000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
   return JSON.stringify({
     type: 'event_callback',
@@ -253,4 +261,44 @@ export async function acceptedUpdates(temporal: Client, workflowId: string, name
     .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
     .filter((r) => r?.input?.name === name)
     .map((r) => r!.meta?.updateId ?? '');
+}
+
+/** A payment lifecycle that owns a Slack thread (its root is recorded in slack_messages). */
+export async function ownedPayment(stack: TestStack, pool: Pool, over: Record<string, unknown> = {}) {
+  const orderId = `order_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const res = await fetch(`${stack.urls.api}/v1/payments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.config.apiKeys[0]}` },
+    body: JSON.stringify({
+      orderId,
+      payerName: 'Priya Payer',
+      amount: 987650,
+      currency: 'INR',
+      paymentType: 'full',
+      ...over,
+    }),
+  });
+  if (res.status !== 202) throw new Error(`payment not accepted: ${res.status} ${await res.text()}`);
+  const workflowId = `payment:${orderId}`;
+  const root = await waitUntil(async () => {
+    const rows = await slackMessagesRepo(pool).bySubject(workflowId);
+    return rows.find((r) => r.purpose === 'root');
+  }, 20_000);
+  return { orderId, workflowId, channel: root.channel, ts: root.ts };
+}
+
+/** Polls until `predicate` returns a truthy value (25 ms apart); rejects after `timeoutMs`. */
+export async function waitUntil<T>(predicate: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await predicate();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The Razorpay webhook secret the stack's payments flow verifies with. */
+export function razorpaySecret(stack: TestStack): string {
+  return flowConfigOf(stack.config, paymentsFlow).razorpayWebhookSecret!;
 }

@@ -98,7 +98,13 @@ describe('the 3-second ack, end to end', () => {
         actions: [{ action_id: 'tl:approval.approve', value: `approval:${randomUUID()}`, action_ts: '1.2' }],
       };
       const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-      return { path: '/slack/interactions', body, headers: () => slackHeaders(secret, body, FORM), source: 'slack_interaction', id };
+      return {
+        path: '/slack/interactions',
+        body,
+        headers: () => slackHeaders(secret, body, FORM),
+        source: 'slack_interaction',
+        id,
+      };
     },
     '/slack/commands': (t) => {
       const id = `${Date.now()}.${randomUUID()}`;
@@ -111,12 +117,22 @@ describe('the 3-second ack, end to end', () => {
         trigger_id: id,
         response_url: `${stack.urls.slackEmulator}/_response/Rnotused`,
       }).toString();
-      return { path: '/slack/commands', body, headers: () => slackHeaders(secret, body, FORM), source: 'slack_command', id };
+      return {
+        path: '/slack/commands',
+        body,
+        headers: () => slackHeaders(secret, body, FORM),
+        source: 'slack_command',
+        id,
+      };
     },
     '/webhooks/razorpay': (t) => {
       const id = `evt_${randomUUID().slice(0, 18)}`;
       const body = JSON.stringify(
-        razorpayEvent('payment.captured', { orderId: t.orderId, paymentId: `pay_${t.orderId.slice(6)}`, amount: 987650 }),
+        razorpayEvent('payment.captured', {
+          orderId: t.orderId,
+          paymentId: `pay_${t.orderId.slice(6)}`,
+          amount: 987650,
+        }),
       );
       const sig = signRazorpay(razorpaySecret(stack), body);
       return {
@@ -233,7 +249,9 @@ describe('the 3-second ack, end to end', () => {
     try {
       await locker.query('BEGIN');
       // An uncommitted row with the same key: our claim's INSERT must wait for this transaction.
-      await locker.query(`INSERT INTO inbound_events (source, event_id, payload_hash) VALUES ('slack', $1, 'x')`, [d.id]);
+      await locker.query(`INSERT INTO inbound_events (source, event_id, payload_hash) VALUES ('slack', $1, 'x')`, [
+        d.id,
+      ]);
       const res = await timedPost(`${a.url}${d.path}`, d.body, d.headers());
       expect(res.status, res.text).toBe(503);
       expect(res.json().error).toBe('storage_unavailable');
