@@ -139,7 +139,12 @@ describe('ingress dedup under concurrent and repeated deliveries', () => {
       return v.slack.find((m) => m.purpose === 'channel');
     }, 20_000);
 
-    const click = await slack.clickButton({ user: 'U0BOB', channel: msg.channel, ts: msg.ts, action_id: 'tl:approval.approve' });
+    const click = await slack.clickButton({
+      user: 'U0BOB',
+      channel: msg.channel,
+      ts: msg.ts,
+      action_id: 'tl:approval.approve',
+    });
     expect(click.delivery.status).toBe(200);
     const delivered = (await slack.deliveries()).find((d) => d.body.includes(click.trigger_id))!;
     const again = () =>
@@ -152,9 +157,10 @@ describe('ingress dedup under concurrent and repeated deliveries', () => {
     expect((await again()).status).toBe(200); // the ledger: a duplicate, no Temporal call
     // As if we had crashed between the update and the ledger mark: the re-delivery is sent again,
     // and Temporal dedups it by update id (= trigger_id).
-    await pool.query(`UPDATE inbound_events SET status = 'received' WHERE source = 'slack_interaction' AND event_id = $1`, [
-      click.trigger_id,
-    ]);
+    await pool.query(
+      `UPDATE inbound_events SET status = 'received' WHERE source = 'slack_interaction' AND event_id = $1`,
+      [click.trigger_id],
+    );
     expect((await again()).status).toBe(200);
     expect(await inboundEventsRepo(pool).get('slack_interaction', click.trigger_id)).toMatchObject({
       status: 'handed_off',

@@ -43,7 +43,12 @@ describe('/threadline status authorization', () => {
 
   /** Runs the command as `user` and returns the answer posted to its response_url. */
   async function status(user: string, query: string): Promise<string> {
-    const cmd = await slack.runSlashCommand({ user, channel: 'C0OPSALERT', command: '/threadline', text: `status ${query}` });
+    const cmd = await slack.runSlashCommand({
+      user,
+      channel: 'C0OPSALERT',
+      command: '/threadline',
+      text: `status ${query}`,
+    });
     expect(cmd.delivery.status).toBe(200);
     expect(JSON.stringify(cmd.delivery.response)).toContain('Looking up');
     const post = await waitUntil(async () => {
@@ -56,7 +61,8 @@ describe('/threadline status authorization', () => {
   }
 
   /** What a refusal (or an unknown id) says, for this query. */
-  const refusal = (query: string) => new RegExp(`^I can't show you \`${query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`: either it does not exist`);
+  const refusal = (query: string) =>
+    new RegExp(`^I can't show you \`${query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`: either it does not exist`);
 
   it('a member of the channel where the payment is discussed gets its status (payment:… and bare order id)', async () => {
     const byWorkflowId = await status('U0ALICE', payment.workflowId);
@@ -116,7 +122,9 @@ describe('/threadline status authorization', () => {
     });
     expect(click.delivery.status).toBe(200);
     await waitUntil(async () => {
-      const rows = await pool.query(`SELECT 1 FROM audit_log WHERE subject = $1 AND actor_id = 'U0CAROL'`, [workflowId]);
+      const rows = await pool.query(`SELECT 1 FROM audit_log WHERE subject = $1 AND actor_id = 'U0CAROL'`, [
+        workflowId,
+      ]);
       return rows.rowCount! > 0;
     }, 20_000);
     await bot.conversations.kick({ channel: 'C0APPROVAL', user: 'U0CAROL' });
