@@ -54,7 +54,13 @@ export async function attemptDelivery(o: {
   attempt: number;
 }): Promise<{ record: DeliveryAttempt; text?: string; headers?: Headers }> {
   const started = performance.now();
-  const record: DeliveryAttempt = { attempt: o.attempt, at: new Date().toISOString(), status: null, durationMs: 0, acked: false };
+  const record: DeliveryAttempt = {
+    attempt: o.attempt,
+    at: new Date().toISOString(),
+    status: null,
+    durationMs: 0,
+    acked: false,
+  };
   try {
     const res = await fetch(o.url, {
       method: 'POST',

@@ -26,7 +26,13 @@ describe('webhook delivery records (emulators/shared/delivery.ts)', () => {
   });
 
   const post = (path: string, timeoutMs = 3_000) =>
-    attemptDelivery({ url: `${base}${path}`, body: '{}', headers: { 'content-type': 'application/json' }, timeoutMs, attempt: 0 });
+    attemptDelivery({
+      url: `${base}${path}`,
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+      timeoutMs,
+      attempt: 0,
+    });
 
   it('an answered 2xx is acked, with its ack latency (headers) no later than its full duration', async () => {
     const { record } = await post('/ok');
