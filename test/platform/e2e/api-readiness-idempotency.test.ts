@@ -7,7 +7,7 @@ import { migrationDirs } from '../../../src/platform/db/migrate.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { freePort } from '../../helpers/ports.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { dedicatedApp, hostPort, startTcpProxy, waitUntil, type TcpProxy } from './helpers.js';
+import { dedicatedApp, hostPort, startTcpProxy, temporalClient, waitUntil, type TcpProxy } from './helpers.js';
 
 const KEY_A = 'tl_key_alpha_123';
 const KEY_B = 'tl_key_bravo_456';
@@ -16,17 +16,17 @@ const KEY_B = 'tl_key_bravo_456';
 describe('API: readiness and Idempotency-Key', () => {
   let stack: TestStack;
   let pool: Pool;
-  let connection: Connection;
+  let tc: Awaited<ReturnType<typeof temporalClient>>;
   let temporal: Client;
 
   beforeAll(async () => {
     stack = await startTestStack({ THREADLINE_API_KEYS: `${KEY_A},${KEY_B}` });
     pool = createPool(stack.urls.databaseUrl);
-    connection = await Connection.connect({ address: stack.urls.temporal });
-    temporal = new Client({ connection });
+    tc = await temporalClient(stack.urls.temporal);
+    temporal = tc.client;
   });
   afterAll(async () => {
-    await connection?.close();
+    await tc?.close();
     await pool?.end();
     await stack?.stop();
   });

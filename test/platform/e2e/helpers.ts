@@ -1,3 +1,4 @@
+import type { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
@@ -301,4 +302,47 @@ export async function waitUntil<T>(predicate: () => T | Promise<T>, timeoutMs = 
 /** The Razorpay webhook secret the stack's payments flow verifies with. */
 export function razorpaySecret(stack: TestStack): string {
   return flowConfigOf(stack.config, paymentsFlow).razorpayWebhookSecret!;
+}
+
+/** The stack's API key as request headers. */
+export function apiHeaders(stack: TestStack): Record<string, string> {
+  return { authorization: `Bearer ${stack.config.apiKeys[0]!}`, 'content-type': 'application/json' };
+}
+
+/**
+ * Files an approval through the API (approvers U0BOB and U0CAROL in C0APPROVAL unless `over`
+ * says otherwise) and waits until at least `posts` of its messages are out; returns its channel post.
+ */
+export async function openApproval(stack: TestStack, over: Record<string, unknown> = {}, posts = 1) {
+  const res = await fetch(`${stack.urls.api}/v1/approvals`, {
+    method: 'POST',
+    headers: apiHeaders(stack),
+    body: JSON.stringify({
+      title: `Approve ${randomUUID().slice(0, 6)}`,
+      requester: 'U0ALICE',
+      approvers: ['U0BOB', 'U0CAROL'],
+      channel: 'C0APPROVAL',
+      ...over,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`approval not created: ${res.status} ${await res.text()}`);
+  const { approvalId } = (await res.json()) as { approvalId: string };
+  const channelMsg = await waitUntil(async () => {
+    const v = (await (
+      await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: apiHeaders(stack) })
+    ).json()) as { slack: { channel: string; ts: string; purpose: string }[] };
+    return v.slack.length >= posts ? v.slack.find((m) => m.purpose === 'channel') : undefined;
+  }, 60_000);
+  return { approvalId, workflowId: `approval:${approvalId}`, channelMsg };
+}
+
+/** A Temporal client of its own (tests read histories with it). */
+export async function temporalClient(address: string): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+/** `user` clicks Approve on an approval's message, as a person in the emulator. */
+export function clickApprove(slack: SlackEmulatorAdmin, user: string, msg: { channel: string; ts: string }) {
+  return slack.clickButton({ user, channel: msg.channel, ts: msg.ts, action_id: 'tl:approval.approve' });
 }

@@ -11,6 +11,7 @@ import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import {
   counted,
   dedicatedApp,
+  openApproval,
   acceptedUpdates,
   hostPort,
   ownedPayment,
@@ -24,6 +25,7 @@ import {
   waitUntil,
   type DedicatedApp,
   type TcpProxy,
+  clickApprove,
 } from './helpers.js';
 
 const JSON_CT = 'application/json';
@@ -283,38 +285,17 @@ describe('the 3-second ack, end to end', () => {
 
   it('a click whose update succeeds but whose follow-up is slow is acknowledged in time; the answer comes after', async () => {
     const a = await app({ temporalAddress: temporalProxy.address }); // the real 2.5 s budget
-    const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}`, 'content-type': JSON_CT };
-    const created = await fetch(`${stack.urls.api}/v1/approvals`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({
-        title: `Rotate keys ${randomUUID().slice(0, 6)}`,
-        requester: 'U0ALICE',
-        approvers: ['U0BOB', 'U0CAROL'],
-        policy: { required: 2 },
-        channel: 'C0APPROVAL',
-      }),
+    const { workflowId, channelMsg: msg } = await openApproval(stack, {
+      title: `Rotate keys ${randomUUID().slice(0, 6)}`,
+      policy: { required: 2 },
     });
-    expect(created.status, await created.clone().text()).toBe(201);
-    const { approvalId } = (await created.json()) as { approvalId: string };
-    const workflowId = `approval:${approvalId}`;
-    const msg = await waitUntil(async () => {
-      const res = await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: auth });
-      const v = (await res.json()) as { slack: { channel: string; ts: string; purpose: string }[] };
-      return v.slack.find((m) => m.purpose === 'channel');
-    }, 20_000);
 
     // Every byte each way now takes 0.7 s, so one Temporal call takes ~1.4 s: the update fits the
     // 2.5 s budget, the follow-up (a second call) cannot.
     temporalProxy.delay(700);
     await slack.config({ appUrls: { interactivity: `${a.url}/slack/interactions` } });
     try {
-      const click = await slack.clickButton({
-        user: 'U0BOB',
-        channel: msg.channel,
-        ts: msg.ts,
-        action_id: 'tl:approval.approve',
-      });
+      const click = await clickApprove(slack, 'U0BOB', msg);
       expect(click.delivery.status).toBe(200); // the emulator waits 3 s, like Slack
       const deliveries = await slack.deliveries();
       const attempt = deliveries.find((x) => x.body.includes(click.trigger_id))!.attempts[0]!;

@@ -9,6 +9,8 @@ import { signalsIn } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import {
   acceptedUpdates,
+  apiHeaders,
+  openApproval,
   counted,
   dedicatedApp,
   hostPort,
@@ -19,9 +21,9 @@ import {
   threadReplyEnvelope,
   timedPost,
   waitIdle,
-  waitUntil,
   type DedicatedApp,
   type TcpProxy,
+  clickApprove,
 } from './helpers.js';
 
 /**
@@ -118,33 +120,16 @@ describe('ingress dedup under concurrent and repeated deliveries', () => {
   });
 
   it('a click delivered twice (same trigger_id) is one update in history, also when the ledger lost its mark', async () => {
-    const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}`, 'content-type': 'application/json' };
-    const created = await fetch(`${stack.urls.api}/v1/approvals`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({
-        title: `Grant access ${randomUUID().slice(0, 6)}`,
-        requester: 'U0ALICE',
-        approvers: ['U0BOB', 'U0CAROL'],
-        policy: { required: 2 },
-        channel: 'C0APPROVAL',
-      }),
+    const {
+      approvalId,
+      workflowId,
+      channelMsg: msg,
+    } = await openApproval(stack, {
+      title: `Grant access ${randomUUID().slice(0, 6)}`,
+      policy: { required: 2 },
     });
-    expect(created.status, await created.clone().text()).toBe(201);
-    const { approvalId } = (await created.json()) as { approvalId: string };
-    const workflowId = `approval:${approvalId}`;
-    const msg = await waitUntil(async () => {
-      const res = await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: auth });
-      const v = (await res.json()) as { slack: { channel: string; ts: string; purpose: string }[] };
-      return v.slack.find((m) => m.purpose === 'channel');
-    }, 20_000);
 
-    const click = await slack.clickButton({
-      user: 'U0BOB',
-      channel: msg.channel,
-      ts: msg.ts,
-      action_id: 'tl:approval.approve',
-    });
+    const click = await clickApprove(slack, 'U0BOB', msg);
     expect(click.delivery.status).toBe(200);
     const delivered = (await slack.deliveries()).find((d) => d.body.includes(click.trigger_id))!;
     const again = () =>
@@ -169,7 +154,9 @@ describe('ingress dedup under concurrent and repeated deliveries', () => {
 
     await waitIdle(temporal, workflowId);
     expect(await acceptedUpdates(temporal, workflowId, 'slackActionUpdate')).toEqual([click.trigger_id]);
-    const view = (await (await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: auth })).json()) as {
+    const view = (await (
+      await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: apiHeaders(stack) })
+    ).json()) as {
       votes: { user: string }[];
       status: string;
     };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraEmulatorAdmin } from '../../../emulators/jira/admin-client.js';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
@@ -8,7 +7,16 @@ import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { SLACK_ACK_WINDOW_MS } from '../../../src/platform/http/ack.js';
 import { deliverRazorpay, razorpayEvent } from '../../fixtures/razorpay/build.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { ownedPayment, razorpaySecret, waitIdle, waitUntil } from './helpers.js';
+import {
+  apiHeaders,
+  openApproval,
+  ownedPayment,
+  razorpaySecret,
+  temporalClient,
+  waitIdle,
+  waitUntil,
+  clickApprove,
+} from './helpers.js';
 
 /** Slack's Events API retry schedule: almost at once, then after 1 minute, then after 5 minutes. */
 const SLACK_RETRY_SCHEDULE_MS = [1_000, 60_000, 300_000];
@@ -24,8 +32,7 @@ describe('a realistic Slack workspace: real rate limits, real retry schedule', (
   let stack: TestStack;
   let pool: Pool;
   let slack: SlackEmulatorAdmin;
-  let connection: Connection;
-  let temporal: Client;
+  let temporal: Awaited<ReturnType<typeof temporalClient>>;
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -34,11 +41,10 @@ describe('a realistic Slack workspace: real rate limits, real retry schedule', (
     await slack.config({ eventRetryDelaysMs: SLACK_RETRY_SCHEDULE_MS, deliveryTimeoutMs: SLACK_ACK_WINDOW_MS });
     if (stack.urls.jiraEmulator) await new JiraEmulatorAdmin(stack.urls.jiraEmulator).setRateLimits({ enabled: true });
     pool = createPool(stack.urls.databaseUrl);
-    connection = await Connection.connect({ address: stack.urls.temporal });
-    temporal = new Client({ connection });
+    temporal = await temporalClient(stack.urls.temporal);
   });
   afterAll(async () => {
-    await connection?.close();
+    await temporal?.close();
     await pool?.end();
     await stack?.stop();
   });
@@ -67,26 +73,8 @@ describe('a realistic Slack workspace: real rate limits, real retry schedule', (
       await slack.addReaction({ user: 'U0CAROL', channel: p.channel, ts: p.ts, name: 'eyes' });
     }
     // An approval, decided with a click.
-    const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}`, 'content-type': 'application/json' };
-    const created = await fetch(`${stack.urls.api}/v1/approvals`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ title: 'Ship it', requester: 'U0ALICE', approvers: ['U0BOB'], channel: 'C0APPROVAL' }),
-    });
-    expect(created.status, await created.clone().text()).toBe(201);
-    const { approvalId } = (await created.json()) as { approvalId: string };
-    const msg = await waitUntil(async () => {
-      const v = (await (await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: auth })).json()) as {
-        slack: { channel: string; ts: string; purpose: string }[];
-      };
-      return v.slack.find((m) => m.purpose === 'channel');
-    }, 60_000);
-    const click = await slack.clickButton({
-      user: 'U0BOB',
-      channel: msg.channel,
-      ts: msg.ts,
-      action_id: 'tl:approval.approve',
-    });
+    const { channelMsg: msg } = await openApproval(stack, { title: 'Ship it', approvers: ['U0BOB'] });
+    const click = await clickApprove(slack, 'U0BOB', msg);
     expect(click.delivery.status).toBe(200);
     // Commands.
     expect(
@@ -105,11 +93,11 @@ describe('a realistic Slack workspace: real rate limits, real retry schedule', (
     // person's message reached its workflow.
     for (const p of payments) {
       await waitUntil(async () => {
-        const res = await fetch(`${stack.urls.api}/v1/payments/${p.orderId}`, { headers: auth });
+        const res = await fetch(`${stack.urls.api}/v1/payments/${p.orderId}`, { headers: apiHeaders(stack) });
         const b = (await res.json()) as { status: string; timeline: { kind: string }[] };
         return b.status === 'captured' && b.timeline.filter((e) => e.kind === 'slack.message').length === 2;
       }, 90_000);
-      await waitIdle(temporal, p.workflowId, 90_000);
+      await waitIdle(temporal.client, p.workflowId, 90_000);
     }
     await waitUntil(async () => {
       const posts = await slack.responseUrlPosts();

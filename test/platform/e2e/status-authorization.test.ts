@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { ownedPayment, waitIdle, waitUntil } from './helpers.js';
+import { clickApprove, openApproval, ownedPayment, waitIdle, waitUntil } from './helpers.js';
 
 /**
  * Defect 8 (issue 9): `/threadline status <id>` answers only people entitled to the subject
@@ -92,34 +92,13 @@ describe('/threadline status authorization', () => {
   });
 
   it('approval:…: channel members and its voters (audit actors, DM members) get it; others do not', async () => {
-    const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}`, 'content-type': 'application/json' };
-    const res = await fetch(`${stack.urls.api}/v1/approvals`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({
-        title: 'Open the vault',
-        requester: 'U0ALICE',
-        approvers: ['U0BOB', 'U0CAROL'],
-        policy: { required: 2 },
-        channel: 'C0APPROVAL',
-      }),
-    });
-    expect(res.status, await res.clone().text()).toBe(201);
-    const { approvalId } = (await res.json()) as { approvalId: string };
-    const workflowId = `approval:${approvalId}`;
-    const channelMsg = await waitUntil(async () => {
-      const v = (await (await fetch(`${stack.urls.api}/v1/approvals/${approvalId}`, { headers: auth })).json()) as {
-        slack: { channel: string; ts: string; purpose: string }[];
-      };
-      return v.slack.length >= 3 ? v.slack.find((m) => m.purpose === 'channel') : undefined;
-    }, 20_000);
+    const { workflowId, channelMsg } = await openApproval(
+      stack,
+      { title: 'Open the vault', policy: { required: 2 } },
+      3,
+    );
     // Carol votes (an audit actor from now on), then leaves the approvals channel.
-    const click = await slack.clickButton({
-      user: 'U0CAROL',
-      channel: channelMsg.channel,
-      ts: channelMsg.ts,
-      action_id: 'tl:approval.approve',
-    });
+    const click = await clickApprove(slack, 'U0CAROL', channelMsg);
     expect(click.delivery.status).toBe(200);
     await waitUntil(async () => {
       const rows = await pool.query(`SELECT 1 FROM audit_log WHERE subject = $1 AND actor_id = 'U0CAROL'`, [
