@@ -7,7 +7,7 @@ import { migrationDirs } from '../../../src/platform/db/migrate.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { freePort } from '../../helpers/ports.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { dedicatedApp, hostPort, startTcpProxy, temporalClient, waitUntil, type TcpProxy } from './helpers.js';
+import { dedicatedApp, hostPort, startTcpProxy, temporalClient, waitUntil, type TcpProxy } from './ingress-helpers.js';
 
 const KEY_A = 'tl_key_alpha_123';
 const KEY_B = 'tl_key_bravo_456';

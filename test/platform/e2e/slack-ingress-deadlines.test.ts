@@ -26,7 +26,7 @@ import {
   type DedicatedApp,
   type TcpProxy,
   clickApprove,
-} from './helpers.js';
+} from './ingress-helpers.js';
 
 const JSON_CT = 'application/json';
 const FORM = 'application/x-www-form-urlencoded';

@@ -24,7 +24,7 @@ import {
   type DedicatedApp,
   type TcpProxy,
   clickApprove,
-} from './helpers.js';
+} from './ingress-helpers.js';
 
 /**
  * Issue 18: "exactly once" at the ingress, asserted so that a duplicate would show. Concurrent

@@ -16,7 +16,7 @@ import {
   waitIdle,
   waitUntil,
   clickApprove,
-} from './helpers.js';
+} from './ingress-helpers.js';
 
 /** Slack's Events API retry schedule: almost at once, then after 1 minute, then after 5 minutes. */
 const SLACK_RETRY_SCHEDULE_MS = [1_000, 60_000, 300_000];

@@ -12,7 +12,7 @@ import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/platform/observability/metrics.js';
 import { signalsIn, slackRequest } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { waitIdle } from './helpers.js';
+import { waitIdle } from './ingress-helpers.js';
 
 describe('Slack ingress through the real endpoints', () => {
   let stack: TestStack;

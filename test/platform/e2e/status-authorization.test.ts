@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
-import { clickApprove, openApproval, ownedPayment, waitIdle, waitUntil } from './helpers.js';
+import { clickApprove, openApproval, ownedPayment, waitIdle, waitUntil } from './ingress-helpers.js';
 
 /**
  * Defect 8 (issue 9): `/threadline status <id>` answers only people entitled to the subject
