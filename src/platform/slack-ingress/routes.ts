@@ -31,7 +31,7 @@ import { buildSlackRegistry, type SlackRegistry } from './registry.js';
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff, temporalWithin } from '../ledger/handoff.js';
 import { budgetOf } from '../http/ack.js';
-import { createBudget, type RequestBudget } from '../http/budget.js';
+import { createBudget, DeadlineExceededError, type RequestBudget } from '../http/budget.js';
 
 /** A click's answer that missed the request budget is finished after the ack, within this. */
 const FOLLOW_UP_AFTER_ACK_MS = 10_000;
@@ -210,8 +210,9 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
     let subject: string | undefined;
     try {
       subject = await deps.repos.slackMessages.subjectFor(c.lookup.channel, c.lookup.ts, budget);
-    } catch {
+    } catch (err) {
       metric(type, 'failed');
+      if (err instanceof DeadlineExceededError) deps.metrics.ackBudgetExceeded.inc({ source: 'slack', step: err.step });
       throw AppError.unavailable('storage_unavailable', 'could not look up the thread owner');
     }
     if (!subject) {
