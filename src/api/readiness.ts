@@ -33,10 +33,12 @@ export function createReadiness(deps: {
   taskQueue: string;
   migrationDirs: string[];
 }): Readiness {
+  // A gRPC deadline too, so a check abandoned at its bound also stops retrying on its own.
+  const bounded = <T>(fn: () => Promise<T>) => deps.client.withDeadline(Date.now() + CHECK_TIMEOUT_MS, fn);
   return async () => {
     const [temporalCheck, postgres, migrations, worker] = await Promise.all([
       check(async () => {
-        await deps.client.workflowService.getSystemInfo({});
+        await bounded(() => deps.client.workflowService.getSystemInfo({}));
         return undefined;
       }, 'temporal'),
       check(async () => {
@@ -49,11 +51,13 @@ export function createReadiness(deps: {
         return undefined;
       }, 'migrations'),
       check(async () => {
-        const res = await deps.client.workflowService.describeTaskQueue({
-          namespace: deps.namespace,
-          taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        });
+        const res = await bounded(() =>
+          deps.client.workflowService.describeTaskQueue({
+            namespace: deps.namespace,
+            taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+            taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          }),
+        );
         const recent = (res.pollers ?? []).filter((p) => {
           const s = Number(p.lastAccessTime?.seconds ?? 0);
           return Date.now() / 1000 - s < 60;
