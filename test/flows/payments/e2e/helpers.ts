@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { expect } from 'vitest';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
 import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
@@ -6,9 +7,23 @@ import { deliverRazorpay, razorpayEvent, type RazorpayEventOpts } from '../../..
 import type { TestStack } from '../../../helpers/stack.js';
 import { flowConfigOf } from '../../../../src/platform/flow.js';
 import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
+import { postsFor, scheduledPostKeys, tally, waitForIdle, type EmulatorPost } from '../../../helpers/effects.js';
 
-/** Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. */
-export function paymentsHarness(stack: TestStack) {
+/** What a lifecycle did, read once its workflow was idle or closed. */
+export interface SettledLifecycle {
+  /** Every post in Slack for the subject (roots, replies, escalation alerts), with its idempotency key. */
+  posts: EmulatorPost[];
+  /** Thread replies under the lifecycle's root, oldest first. */
+  replies: EmulatorPost[];
+  /** Idempotency keys of the posts the workflow's latest run decided to make (postSlackMessage activities). */
+  scheduledKeys: string[];
+}
+
+/**
+ * Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. `temporal` reads
+ * workflow state and history (idle detection, scheduled activities).
+ */
+export function paymentsHarness(stack: TestStack, temporal: Client) {
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const api = stack.urls.api;
   const apiKey = stack.config.apiKeys[0]!;
@@ -70,6 +85,25 @@ export function paymentsHarness(stack: TestStack) {
     ...over,
   });
 
+  /**
+   * Waits until the lifecycle's workflow is idle (or closed), then counts what it did. Call it once
+   * every input of the scenario has been answered: the counts are then final.
+   */
+  async function settled(orderId: string, timeoutMs = 30_000): Promise<SettledLifecycle> {
+    const workflowId = paymentWorkflowId(orderId);
+    await waitForIdle(temporal, workflowId, timeoutMs);
+    const posts = await postsFor(slack, workflowId);
+    const root = posts.find((p) => p.key === `${workflowId}:root`);
+    const replies = root ? posts.filter((p) => p.threadTs === root.ts) : [];
+    return { posts, replies, scheduledKeys: await scheduledPostKeys(temporal, workflowId) };
+  }
+
+  /** Exactly once: no idempotency key posted twice in Slack, and no post decided twice by the workflow. */
+  function expectEachPostOnce(s: SettledLifecycle) {
+    expect(tally(s.posts.map((p) => p.key)).repeated, 'keys posted more than once in Slack').toEqual([]);
+    expect(tally(s.scheduledKeys).repeated, 'posts scheduled more than once by the workflow').toEqual([]);
+  }
+
   async function expectAccepted(res: Response) {
     expect(res.status, await res.clone().text()).toBe(202);
     return (await res.json()) as { lifecycleId: string; workflowId: string };
@@ -88,6 +122,8 @@ export function paymentsHarness(stack: TestStack) {
     getPayment,
     waitForStatus,
     initiation,
+    settled,
+    expectEachPostOnce,
     expectAccepted,
   };
 }
