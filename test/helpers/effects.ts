@@ -50,6 +50,24 @@ type HistoryEvent = Awaited<ReturnType<typeof historyOf>>[number];
 /** When the server recorded a history event (epoch ms). */
 export const eventTimeMs = (e: HistoryEvent): number => tsToMs(e.eventTime);
 
+/** The (only) argument the latest run was started with, decoded with the client's data converter. */
+export async function startInputOf<T>(client: Client, workflowId: string): Promise<T> {
+  const [started] = await historyOf(client, workflowId);
+  return decodeFromPayloadsAtIndex<T>(
+    client.options.loadedDataConverter,
+    0,
+    started?.workflowExecutionStartedEventAttributes?.input?.payloads,
+  );
+}
+
+/** Durations of the timers the latest run started, in ms, oldest first. */
+export async function timerDurationsMs(client: Client, workflowId: string): Promise<number[]> {
+  return (await historyOf(client, workflowId))
+    .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
+    .filter((t) => t !== undefined && t !== null)
+    .map((t) => tsToMs(t));
+}
+
 export interface ScheduledActivity {
   type: string;
   /** The activity's first (and, by house style, only) argument, decoded with the client's data converter. */
