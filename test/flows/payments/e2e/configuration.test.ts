@@ -70,7 +70,7 @@ describe('payments configuration, end to end', () => {
     await h.expectAccepted(res);
 
     // The new lifecycle escalates after 1 s; that is the observable point to compare against.
-    const root = await h.thread('C0PAYMENTS', fresh.orderId, 1, 15_000);
+    const root = await h.thread('C0PAYMENTS', fresh.orderId, 1, 30_000);
     expect(root.replies![0]!.text).toContain('no outcome');
     expect((await startInput(`payment:${fresh.orderId}`)).policy.escalateAfterMs).toBe(1000);
 

@@ -29,6 +29,9 @@ export function paymentsHarness(stack: TestStack, temporal: Client) {
   const apiKey = stack.config.apiKeys[0]!;
   const secret = flowConfigOf(stack.config, paymentsFlow).razorpayWebhookSecret!;
 
+  /** Polls until `predicate` is truthy; the timeout is generous because several suites share two cores. */
+  const waitFor = <T>(predicate: () => T | Promise<T>, timeoutMs = 30_000) => slack.waitFor(predicate, timeoutMs);
+
   const ids = () => {
     const u = randomUUID().replace(/-/g, '').slice(0, 14);
     return { orderId: `order_${u}`, paymentId: `pay_${u}` };
@@ -56,7 +59,7 @@ export function paymentsHarness(stack: TestStack, temporal: Client) {
   }
 
   /** Waits until the lifecycle's thread has exactly one root with at least `replies` replies; returns it. */
-  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 20_000) {
+  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 30_000) {
     return slack.waitFor(async () => {
       const r = await roots(channel, orderId);
       return r.length === 1 && (r[0]!.replies?.length ?? 0) >= replies ? r[0] : undefined;
@@ -68,7 +71,7 @@ export function paymentsHarness(stack: TestStack, temporal: Client) {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & { status?: string } };
   }
 
-  async function waitForStatus(orderId: string, status: string, timeoutMs = 20_000) {
+  async function waitForStatus(orderId: string, status: string, timeoutMs = 30_000) {
     return slack.waitFor(async () => {
       const p = await getPayment(orderId);
       return p.body.status === status ? p.body : undefined;
@@ -111,6 +114,7 @@ export function paymentsHarness(stack: TestStack, temporal: Client) {
 
   return {
     slack,
+    waitFor,
     api,
     apiKey,
     secret,

@@ -47,7 +47,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
       links: { self: `/v1/payments/${orderId}` },
     });
 
-    const root0 = await h.slack.waitFor(async () => (await h.roots('C0PAYMENTS', orderId))[0]);
+    const root0 = await h.waitFor(async () => (await h.roots('C0PAYMENTS', orderId))[0]);
     expect(seen(root0)).toContain('Payment initiated');
     expect(seen(root0)).toContain('₹1,234.50 INR');
     expect(seen(root0)).toContain('<@U0ERIN>'); // email owner resolved through users.lookupByEmail
@@ -57,7 +57,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     expect(await res.json()).toEqual({ status: 'handed_off', lifecycleId: orderId });
     const root = await h.thread('C0PAYMENTS', orderId, 1);
     expect(seen(root.replies![0]!)).toContain('✅');
-    const updated = await h.slack.waitFor(async () => {
+    const updated = await h.waitFor(async () => {
       const m = await h.slack.message('C0PAYMENTS', root.ts);
       return seen(m).includes('Captured') ? m : undefined;
     });
@@ -146,7 +146,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     expect(res.status).toBe(200);
     const first = await h.thread('C0PAYMENTS', orderId, 1);
     // The root is updated in place after the reply: wait for the update, not just the reply.
-    const early = await h.slack.waitFor(async () => {
+    const early = await h.waitFor(async () => {
       const m = await h.slack.message('C0PAYMENTS', first.ts);
       return seen(m).includes('Captured') ? m : undefined;
     });
@@ -165,7 +165,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
         }),
       ),
     );
-    const completed = await h.slack.waitFor(async () => {
+    const completed = await h.waitFor(async () => {
       const m = await h.slack.message('C0PAYMENTS', early.ts);
       return seen(m).includes('Late Initiator') ? m : undefined;
     });
@@ -193,7 +193,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     });
     await h.waitForStatus(orderId, 'failed');
     const failedRoot = await h.thread('C0PAYMENTS', orderId, 1);
-    await h.slack.waitFor(async () =>
+    await h.waitFor(async () =>
       seen(await h.slack.message('C0PAYMENTS', failedRoot.ts)).includes('Last error: `GATEWAY_ERROR`'),
     );
     await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
@@ -248,7 +248,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
       expect.stringContaining('Refund processed'),
     ]);
     const root = done.posts.find((p) => !p.threadTs)!;
-    await h.slack.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Refunded'));
+    await h.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Refunded'));
   });
 
   it('routing: part payments, and later payments of a payer with a completed installment, go to the part-payment channel', async () => {
@@ -270,7 +270,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     );
     const root = await h.thread('C0PARTPAY', second.orderId, 0);
     expect(seen(root)).toContain('Full payment');
-    const state = await h.slack.waitFor(async () => (await h.getPayment(second.orderId)).body.slack);
+    const state = await h.waitFor(async () => (await h.getPayment(second.orderId)).body.slack);
     expect(state).toMatchObject({ channel: 'C0PARTPAY', routingReason: 'payer_has_installments' });
 
     const other = h.ids();
@@ -355,7 +355,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
     await h.waitForStatus(orderId, 'captured');
     const root = await h.thread('C0PAYMENTS', orderId, 1);
-    await h.slack.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Captured'));
+    await h.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Captured'));
 
     const done = await h.settled(orderId);
     expect(await h.slack.faults()).toEqual([]); // every fault was hit

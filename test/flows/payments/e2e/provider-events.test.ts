@@ -90,7 +90,7 @@ describe('Razorpay events and correlation, end to end', () => {
       '⚠️ Refund failed ₹234.50 INR',
     ]);
     const rootPost = done.posts.find((p) => !p.threadTs)!;
-    await h.slack.waitFor(async () =>
+    await h.waitFor(async () =>
       seen(await h.slack.message(rootPost.channel, rootPost.ts)).includes('Refund failed ⚠️'),
     );
     const audit = await auditLogRepo(pool).bySubject(`payment:${ids.orderId}`);
@@ -169,7 +169,7 @@ describe('Razorpay events and correlation, end to end', () => {
     const captured = await h.webhook('payment.captured', { ...ids, amount: 123450 });
     await h.waitForStatus(ids.orderId, 'captured');
     const subject = `payment:${ids.orderId}`;
-    const failure = await h.slack.waitFor(async () =>
+    const failure = await h.waitFor(async () =>
       (await auditLogRepo(pool).bySubject(subject)).find((r) => r.action === 'payment.slack_failed'),
     );
     expect(failure).toMatchObject({

@@ -34,12 +34,12 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
   it('no outcome: escalates in the thread (mentioning the owner) and to the escalation channel, once each, then marks overdue; a late capture still wins', async () => {
     const { orderId, paymentId } = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(orderId, { owner: 'U0BOB' })));
-    const root = await h.thread('C0PAYMENTS', orderId, 2, 15_000);
+    const root = await h.thread('C0PAYMENTS', orderId, 2, 30_000);
     expect(seen(root.replies![0]!)).toContain('<@U0BOB>');
     expect(root.replies![0]!.text).toContain('no outcome');
     expect(root.replies![1]!.text).toContain('overdue');
     await h.waitForStatus(orderId, 'overdue');
-    await h.slack.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Overdue'));
+    await h.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Overdue'));
 
     // Overdue is the last timer before an outcome: once idle, the escalation effects are final.
     const beforeCapture = await h.settled(orderId);
@@ -57,7 +57,7 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     );
 
     await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
-    await h.slack.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Captured'));
+    await h.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Captured'));
     const done = await h.settled(orderId);
     h.expectEachPostOnce(done);
     expect(done.replies).toHaveLength(3);
@@ -88,7 +88,7 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     expect(closedAudit).toMatchObject({ after: { status: 'captured' } });
 
     await h.webhook('refund.processed', { orderId, paymentId, amount: 123450, refundAmount: 23450 });
-    const state = await h.slack.waitFor(async () => {
+    const state = await h.waitFor(async () => {
       const p = await h.getPayment(orderId);
       return p.body.status === 'partially_refunded' ? p.body : undefined;
     });
@@ -105,9 +105,7 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
       expect.stringContaining('Refund processed'),
     ]);
     const root = done.posts.find((p) => !p.threadTs)!;
-    await h.slack.waitFor(async () =>
-      seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Partially refunded'),
-    );
+    await h.waitFor(async () => seen(await h.slack.message('C0PAYMENTS', root.ts)).includes('Partially refunded'));
   });
 
   it('each event restarts the refund grace: the lifecycle closes a full grace period after its last event, not after its first outcome', async () => {
@@ -116,11 +114,11 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     await h.expectAccepted(await h.initiate(h.initiation(orderId)));
     await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
     // The capture is applied and its grace timer is running (observable: idle with the event processed).
-    await h.slack.waitFor(async () => {
+    await h.waitFor(async () => {
       await waitForIdle(client, workflowId);
       const p = await h.getPayment(orderId);
       return (p.body.timeline as { kind: string }[] | undefined)?.some((t) => t.kind === 'captured');
-    }, 10_000);
+    }, 30_000);
     await h.webhook('refund.created', { orderId, paymentId, amount: 123450, refundAmount: 100 });
     expect(await client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'refund_pending' });
 
