@@ -1,35 +1,16 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callerFingerprint } from '../../../../src/platform/http/auth.js';
-import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo, slackMessagesRepo } from '../../../../src/platform/db/repositories.js';
-import { temporalReader } from '../../../helpers/effects.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
 import { approvalsHarness, hasButtons, seen } from './helpers.js';
 
 describe('approval flows, end to end (HTTP → Temporal → Slack emulator acting as people)', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof approvalsHarness>;
-  let pool: Pool;
-  let temporal: { client: Client; close: () => Promise<void> };
-  const auditOf = (id: string) => auditLogRepo(pool).bySubject(`approval:${id}`);
+  const auditOf = (id: string) => auditLogRepo(suite.pool).bySubject(`approval:${id}`);
 
-  beforeAll(async () => {
-    // Long SLAs: no timer may fire in these tests (sla.test.ts covers them). The default decided
-    // grace (15 min) keeps decided requests open, so "idle" means "waiting on the grace timer".
-    stack = await startTestStack({ APPROVAL_REMIND_AFTER: '1h', APPROVAL_EXPIRE_AFTER: '1d' });
-    temporal = await temporalReader(stack.urls.temporal);
-    h = approvalsHarness(stack, temporal.client);
-    pool = createPool(inject('databaseUrl'));
-  });
-  afterAll(async () => {
-    await temporal?.close();
-    await pool?.end();
-    await stack?.stop();
-  });
-  afterEach(async () => {
-    await h.slack.clearFaults();
-  });
+  // Long SLAs: no timer may fire in these tests (sla.test.ts covers them). The default decided
+  // grace (15 min) keeps decided requests open, so "idle" means "waiting on the grace timer".
+  const suite = flowSuite({ APPROVAL_REMIND_AFTER: '1h', APPROVAL_EXPIRE_AFTER: '1d' });
+  const h = harnessOf(suite, approvalsHarness);
 
   it('approve: posts to the channel and DMs, one click locks every copy, replies, notifies the requester; API, DB and audit agree', async () => {
     const res = await h.create(h.body());
@@ -78,7 +59,7 @@ describe('approval flows, end to end (HTTP → Temporal → Slack emulator actin
     for (const m of msgs) expect(h.updatesOf(done, m)).toBe(1);
 
     const subject = `approval:${id}`;
-    const rows = await slackMessagesRepo(pool).bySubject(subject);
+    const rows = await slackMessagesRepo(suite.pool).bySubject(subject);
     expect(rows.map((r) => r.purpose).sort()).toEqual(
       ['approval_channel', 'approval_decision', 'approval_dm', 'approval_dm', 'approval_requester_notice'].sort(),
     );
@@ -148,7 +129,7 @@ describe('approval flows, end to end (HTTP → Temporal → Slack emulator actin
     expect(v).toMatchObject({ status: 'pending', votes: [] });
     expect(hasButtons(await h.slack.message(channelMsg!.channel, channelMsg!.ts))).toBe(true);
     // Refused in the Update validator: nothing about the clicks reached the workflow's history.
-    const history = await temporal.client.workflow.getHandle(`approval:${id}`).fetchHistory();
+    const history = await suite.temporal.workflow.getHandle(`approval:${id}`).fetchHistory();
     const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(updates).toHaveLength(1); // only approvalReady from the creation
     const done = await h.settled(id);
@@ -191,7 +172,7 @@ describe('approval flows, end to end (HTTP → Temporal → Slack emulator actin
       expect(json.message).toMatch(msg);
     }
     // A request refused for its people is a closed workflow, audited with the problem.
-    const { rows } = await pool.query<{ n: number }>(
+    const { rows } = await suite.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'approval.invalid' AND details::text LIKE $1`,
       [`%${ghost}%`],
     );
@@ -432,15 +413,15 @@ describe('approval flows, end to end (HTTP → Temporal → Slack emulator actin
     // The refused request is a closed workflow with status invalid (GET answers 404 for it).
     const refused = await h.waitFor(async () => {
       const found: string[] = [];
-      for await (const w of temporal.client.workflow.list({
-        query: `TaskQueue = '${stack.taskQueue}' AND ThreadlineStatus = 'invalid' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'`,
+      for await (const w of suite.temporal.workflow.list({
+        query: `TaskQueue = '${suite.stack.taskQueue}' AND ThreadlineStatus = 'invalid' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'`,
       }))
         found.push(w.workflowId);
       return found.length > 0 ? found : undefined;
     }, 30_000);
     expect(refused).toHaveLength(1);
     const refusedId = refused[0]!.replace('approval:', '');
-    expect(await temporal.client.workflow.getHandle(refused[0]!).result()).toMatchObject({ status: 'invalid' });
+    expect(await suite.temporal.workflow.getHandle(refused[0]!).result()).toMatchObject({ status: 'invalid' });
     expect((await fetch(`${h.api}/v1/approvals/${refusedId}`, { headers: h.auth })).status).toBe(404);
 
     const retry = await h.create(b, { 'idempotency-key': key });

@@ -85,7 +85,7 @@ describe('approvals survive a worker restart', () => {
   });
 
   it('a request waits while the worker is down: its reminder timer fires during the outage (seen in history) and the reminder is posted once a worker is back; a click without a worker is answered 503', async () => {
-    const id = await h.created(h.body({ approvers: ['U0BOB'], sla: { remindAfter: '5s', expireAfter: '1h' } }));
+    const id = await h.created(h.body({ approvers: ['U0BOB'], sla: { remindAfter: '10s', expireAfter: '1h' } }));
     const [channelMsg] = (await h.posted(id, 2)).filter((m) => m.purpose === 'channel');
     const workflowId = `approval:${id}`;
 

@@ -1,46 +1,28 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signCallbackBody } from '../../../../src/flows/approvals/activities.js';
 import { approvalsFlow } from '../../../../src/flows/approvals/flow.js';
-import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { flowConfigOf } from '../../../../src/platform/flow.js';
 import { FailureType } from '../../../../src/platform/temporal/failure-types.js';
-import { counterValue, temporalReader } from '../../../helpers/effects.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { counterValue } from '../../../helpers/effects.js';
+import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
 import { approvalsHarness, callbackReceiver, hasButtons, seen, type ApprovalView } from './helpers.js';
 
 describe('approval SLA timers, decision callbacks and the decided grace, end to end (short configured durations)', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof approvalsHarness>;
-  let pool: Pool;
-  let temporal: { client: Client; close: () => Promise<void> };
-  const auditOf = (id: string) => auditLogRepo(pool).bySubject(`approval:${id}`);
+  const auditOf = (id: string) => auditLogRepo(suite.pool).bySubject(`approval:${id}`);
   const callbackCalls = (outcome: string) =>
     counterValue(h.api, 'threadline_external_calls_total', { system: 'callback', method: 'POST', outcome });
   /** The request's workflow has run to its end (decided, grace elapsed): nothing more can happen. */
-  const closed = (id: string) => temporal.client.workflow.getHandle(`approval:${id}`).result();
+  const closed = (id: string) => suite.temporal.workflow.getHandle(`approval:${id}`).result();
 
-  beforeAll(async () => {
-    stack = await startTestStack({
-      APPROVAL_REMIND_AFTER: '1h',
-      APPROVAL_DECIDED_GRACE: '2s',
-      APPROVAL_CALLBACK_MAX_ATTEMPTS: '3',
-      APPROVAL_CALLBACK_RETRY_INITIAL: '100ms',
-      APPROVAL_CALLBACK_RETRY_MAX: '200ms',
-    });
-    temporal = await temporalReader(stack.urls.temporal);
-    h = approvalsHarness(stack, temporal.client);
-    pool = createPool(inject('databaseUrl'));
+  const suite = flowSuite({
+    APPROVAL_REMIND_AFTER: '1h',
+    APPROVAL_DECIDED_GRACE: '2s',
+    APPROVAL_CALLBACK_MAX_ATTEMPTS: '3',
+    APPROVAL_CALLBACK_RETRY_INITIAL: '100ms',
+    APPROVAL_CALLBACK_RETRY_MAX: '200ms',
   });
-  afterAll(async () => {
-    await temporal?.close();
-    await pool?.end();
-    await stack?.stop();
-  });
-  afterEach(async () => {
-    await h.slack.clearFaults();
-  });
+  const h = harnessOf(suite, approvalsHarness);
 
   /** One approver, DM only: Bob's approval decides it and sends the callback. */
   async function approvedWithCallback(callbackUrl: string): Promise<string> {
@@ -72,7 +54,16 @@ describe('approval SLA timers, decision callbacks and the decided grace, end to 
       }),
     );
     const [channelMsg] = (await h.posted(id, 2)).filter((m) => m.purpose === 'channel');
-    const early = await h.click('U0ERIN', channelMsg!, 'approve');
+    // Escalation approvers gain authority only once escalated: on a request whose escalation is an
+    // hour away (a click on the one above could land after its 2 s escalation on a loaded machine).
+    const later = await h.created(
+      h.body({
+        approvers: ['U0BOB'],
+        sla: { escalateAfter: '1h', escalateTo: { approvers: ['U0ERIN'] }, expireAfter: '2h' },
+      }),
+    );
+    const [laterMsg] = (await h.posted(later, 2)).filter((m) => m.purpose === 'channel');
+    const early = await h.click('U0ERIN', laterMsg!, 'approve');
     expect(await h.responseTo(early.response_url)).toContain('You are not an approver');
 
     const replies = await h.waitFor(async () => {
@@ -132,7 +123,7 @@ describe('approval SLA timers, decision callbacks and the decided grace, end to 
       const v = await callbackSettled(id, 'delivered');
       expect(v.callback).toMatchObject({ status: 'delivered', attempts: 3 });
       expect(hook.hits).toHaveLength(3); // counted after the workflow closed: no attempt can follow
-      const secret = flowConfigOf(stack.config, approvalsFlow).callbackSecret!;
+      const secret = flowConfigOf(suite.stack.config, approvalsFlow).callbackSecret!;
       for (const [i, hit] of hook.hits.entries()) {
         expect(hit.headers['x-threadline-signature']).toBe(signCallbackBody(secret, hit.body));
         expect(hit.headers['x-threadline-delivery']).toBe(`approval:${id}:decision`);

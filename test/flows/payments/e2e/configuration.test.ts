@@ -1,32 +1,23 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { PaymentLifecycleInput } from '../../../../src/flows/payments/contract.js';
 import type { RunningApi } from '../../../../src/api/server.js';
 import { deliverRazorpay, razorpayEvent } from '../../../fixtures/razorpay/build.js';
 import { startApiOnly } from '../../../helpers/api-only.js';
-import { startInputOf, temporalReader, timerDurationsMs } from '../../../helpers/effects.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { startInputOf, timerDurationsMs } from '../../../helpers/effects.js';
+import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
 import { paymentsHarness } from './helpers.js';
 
 /** docs/payments.md, "Configuration": what the durations and the webhook secret do. */
 describe('payments configuration, end to end', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let temporal: { client: Client; close: () => Promise<void> };
   const apis: RunningApi[] = [];
 
-  beforeAll(async () => {
-    stack = await startTestStack({ PAYMENT_ESCALATE_AFTER: '10m', PAYMENT_OVERDUE_AFTER: '20m' });
-    temporal = await temporalReader(stack.urls.temporal);
-    h = paymentsHarness(stack, temporal.client);
-  });
+  const suite = flowSuite({ PAYMENT_ESCALATE_AFTER: '10m', PAYMENT_OVERDUE_AFTER: '20m' });
+  const h = harnessOf(suite, paymentsHarness);
   afterAll(async () => {
     for (const api of apis) await api.close();
-    await temporal?.close();
-    await stack?.stop();
   });
 
-  const startInput = (workflowId: string) => startInputOf<PaymentLifecycleInput>(temporal.client, workflowId);
+  const startInput = (workflowId: string) => startInputOf<PaymentLifecycleInput>(suite.temporal, workflowId);
 
   it('RAZORPAY_WEBHOOK_SECRET unset outside the sandbox: the webhook route answers 503 and verifies nothing', async () => {
     const { api } = await startApiOnly({ sandbox: false });
@@ -46,7 +37,7 @@ describe('payments configuration, end to end', () => {
     // A second API on the same task queue with shorter durations (a redeploy with a new config).
     const { api: changed } = await startApiOnly({
       env: {
-        TEMPORAL_TASK_QUEUE: stack.taskQueue,
+        TEMPORAL_TASK_QUEUE: suite.stack.taskQueue,
         PAYMENT_ESCALATE_AFTER: '1s',
         PAYMENT_OVERDUE_AFTER: '1h',
         PAYMENT_REFUND_GRACE: '1h',
@@ -78,6 +69,6 @@ describe('payments configuration, end to end', () => {
     expect((await startInput(`payment:${running.orderId}`)).policy.escalateAfterMs).toBe(600_000);
     expect(done.replies.map((r) => r.text)).toEqual([expect.stringContaining('authorized')]);
     // Its pending SLA timer is still the one computed from 10 minutes.
-    expect((await timerDurationsMs(temporal.client, `payment:${running.orderId}`)).at(-1)).toBeGreaterThan(60_000);
+    expect((await timerDurationsMs(suite.temporal, `payment:${running.orderId}`)).at(-1)).toBeGreaterThan(60_000);
   });
 });

@@ -9,6 +9,17 @@ import { flowConfigOf } from '../../../../src/platform/flow.js';
 import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
 import { postsFor, scheduledPostKeys, tally, waitForIdle, type EmulatorPost } from '../../../helpers/effects.js';
 
+/**
+ * Long SLAs so a test never sees an escalation, and a short initiation wait so "webhook before
+ * initiation" builds the thread from the event alone.
+ */
+export const WITHOUT_SLA_TIMERS = {
+  PAYMENT_ESCALATE_AFTER: '10m',
+  PAYMENT_OVERDUE_AFTER: '20m',
+  PAYMENT_REFUND_GRACE: '1h',
+  PAYMENT_INITIATION_WAIT: '300ms',
+};
+
 /** What a lifecycle did, read once its workflow was idle or closed. */
 export interface SettledLifecycle {
   /** Every post in Slack for the subject (roots, replies, escalation alerts), with its idempotency key. */

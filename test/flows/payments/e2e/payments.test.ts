@@ -1,41 +1,14 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
+import { describe, expect, it } from 'vitest';
 import { auditLogRepo, slackMessagesRepo } from '../../../../src/platform/db/repositories.js';
 import { paymentStateQuery } from '../../../../src/flows/payments/contract.js';
 import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../../../../src/platform/temporal/workflow/search-attributes.js';
 import { deliverRazorpay, razorpayEvent, signRazorpay } from '../../../fixtures/razorpay/build.js';
-import { temporalReader } from '../../../helpers/effects.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
-import { paymentsHarness, seen } from './helpers.js';
+import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
+import { paymentsHarness, seen, WITHOUT_SLA_TIMERS } from './helpers.js';
 
 describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emulator)', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let pool: Pool;
-  let temporal: { client: Client; close: () => Promise<void> };
-
-  beforeAll(async () => {
-    stack = await startTestStack({
-      // Long SLA so these tests never see an escalation; a short initiation wait so
-      // "webhook before initiation" builds the thread from the event alone.
-      PAYMENT_ESCALATE_AFTER: '10m',
-      PAYMENT_OVERDUE_AFTER: '20m',
-      PAYMENT_REFUND_GRACE: '1h',
-      PAYMENT_INITIATION_WAIT: '300ms',
-    });
-    temporal = await temporalReader(stack.urls.temporal);
-    h = paymentsHarness(stack, temporal.client);
-    pool = createPool(inject('databaseUrl'));
-  });
-  afterAll(async () => {
-    await temporal?.close();
-    await pool?.end();
-    await stack?.stop();
-  });
-  afterEach(async () => {
-    await h.slack.clearFaults();
-  });
+  const suite = flowSuite(WITHOUT_SLA_TIMERS);
+  const h = harnessOf(suite, paymentsHarness);
 
   it('happy path: initiated → captured gives one root (updated in place) and one reply; DB, GET, audit and search attributes agree', async () => {
     const { orderId, paymentId } = h.ids();
@@ -79,12 +52,12 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     expect((body.timeline as { kind: string }[]).map((t) => t.kind)).toEqual(['initiated', 'captured']);
 
     const subject = `payment:${orderId}`;
-    const posts = await slackMessagesRepo(pool).bySubject(subject);
+    const posts = await slackMessagesRepo(suite.pool).bySubject(subject);
     expect(posts.map((p) => [p.purpose, p.idempotencyKey])).toEqual([
       ['root', `${subject}:root`],
       ['reply', expect.stringMatching(new RegExp(`^${subject}:event:razorpay:evt_`))],
     ]);
-    const audit = await auditLogRepo(pool).bySubject(subject);
+    const audit = await auditLogRepo(suite.pool).bySubject(subject);
     expect(audit.map((r) => r.action)).toEqual(
       expect.arrayContaining(['payment.initiated', 'payment.routed', 'payment.captured']),
     );
@@ -101,7 +74,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     });
 
     // Search attributes: subject, kind and status; ids and states only (no payer name, no amount).
-    const d = await temporal.client.workflow.getHandle(subject).describe();
+    const d = await suite.temporal.workflow.getHandle(subject).describe();
     expect(d.typedSearchAttributes.get(SA_SUBJECT)).toBe(subject);
     expect(d.typedSearchAttributes.get(SA_KIND)).toBe('payment');
     expect(d.typedSearchAttributes.get(SA_STATUS)).toBe('captured');
@@ -338,7 +311,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     // Each answer above came back without a Temporal call; nothing exists anywhere for the order.
     expect((await h.getPayment(orderId)).status).toBe(404);
     expect(await h.roots('C0PAYMENTS', orderId)).toHaveLength(0);
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM inbound_events WHERE event_id LIKE $1', [
+    const { rows } = await suite.pool.query('SELECT count(*)::int AS n FROM inbound_events WHERE event_id LIKE $1', [
       `%${orderId}`,
     ]);
     expect(rows[0].n).toBe(0);
@@ -430,7 +403,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
     await h.expectAccepted(await h.initiate(h.initiation(ok.orderId, { metadata: exactly })));
     await h.expectAccepted(await h.initiate(h.initiation(h.ids().orderId, { metadata: multibyteExactly })));
     const done = await h.settled(ok.orderId);
-    const state = await temporal.client.workflow.getHandle(`payment:${ok.orderId}`).query(paymentStateQuery);
+    const state = await suite.temporal.workflow.getHandle(`payment:${ok.orderId}`).query(paymentStateQuery);
     expect(state.initiation?.metadata).toEqual(exactly);
     expect(done.posts).toHaveLength(1);
     const root = await h.slack.message(done.posts[0]!.channel, done.posts[0]!.ts);

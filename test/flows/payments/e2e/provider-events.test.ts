@@ -1,40 +1,16 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
+import { describe, expect, it } from 'vitest';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { deliverRazorpay, razorpayEvent, razorpayFixture } from '../../../fixtures/razorpay/build.js';
-import { counterValue, temporalReader } from '../../../helpers/effects.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
-import { paymentsHarness, seen } from './helpers.js';
+import { counterValue } from '../../../helpers/effects.js';
+import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
+import { paymentsHarness, seen, WITHOUT_SLA_TIMERS } from './helpers.js';
 
 /** docs/payments.md, "POST /webhooks/razorpay" and "Status machine": each handled event and each correlation rule. */
 describe('Razorpay events and correlation, end to end', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let pool: Pool;
-  let temporal: { client: Client; close: () => Promise<void> };
+  const suite = flowSuite(WITHOUT_SLA_TIMERS);
+  const h = harnessOf(suite, paymentsHarness);
   const inbound = (type: string, outcome: string) =>
     counterValue(h.api, 'threadline_inbound_events_total', { source: 'razorpay', type, outcome });
-
-  beforeAll(async () => {
-    stack = await startTestStack({
-      PAYMENT_ESCALATE_AFTER: '10m',
-      PAYMENT_OVERDUE_AFTER: '20m',
-      PAYMENT_REFUND_GRACE: '1h',
-      PAYMENT_INITIATION_WAIT: '300ms',
-    });
-    temporal = await temporalReader(stack.urls.temporal);
-    h = paymentsHarness(stack, temporal.client);
-    pool = createPool(inject('databaseUrl'));
-  });
-  afterAll(async () => {
-    await temporal?.close();
-    await pool?.end();
-    await stack?.stop();
-  });
-  afterEach(async () => {
-    await h.slack.clearFaults();
-  });
 
   const deliverFixture = (name: string, ids: { orderId: string; paymentId: string }, eventId: string) =>
     deliverRazorpay(h.api, h.secret, razorpayFixture(name, ids), eventId);
@@ -59,7 +35,7 @@ describe('Razorpay events and correlation, end to end', () => {
     const p = await h.getPayment(ids.orderId);
     expect(p.body).toMatchObject({ status: 'captured', paymentId: ids.paymentId });
     expect((p.body.timeline as { kind: string }[]).map((t) => t.kind)).toEqual(['initiated', 'order_paid', 'captured']);
-    const audit = await auditLogRepo(pool).bySubject(`payment:${ids.orderId}`);
+    const audit = await auditLogRepo(suite.pool).bySubject(`payment:${ids.orderId}`);
     expect(audit.find((r) => r.action === 'payment.order_paid')).toMatchObject({
       before: { status: 'initiated' },
       after: { status: 'captured' },
@@ -93,7 +69,7 @@ describe('Razorpay events and correlation, end to end', () => {
     await h.waitFor(async () =>
       seen(await h.slack.message(rootPost.channel, rootPost.ts)).includes('Refund failed ⚠️'),
     );
-    const audit = await auditLogRepo(pool).bySubject(`payment:${ids.orderId}`);
+    const audit = await auditLogRepo(suite.pool).bySubject(`payment:${ids.orderId}`);
     expect(audit.find((r) => r.action === 'payment.refund_failed')).toMatchObject({
       before: { status: 'refund_pending' },
       after: { status: 'refund_failed' },
@@ -151,7 +127,7 @@ describe('Razorpay events and correlation, end to end', () => {
     expect((await h.getPayment(b.orderId)).body).toMatchObject({ status: 'refund_pending' });
 
     // The orphan was answered before any Temporal call: no ledger row, no message anywhere names it.
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM inbound_events WHERE event_id = $1', [
+    const { rows } = await suite.pool.query('SELECT count(*)::int AS n FROM inbound_events WHERE event_id = $1', [
       orphan.eventId,
     ]);
     expect(rows[0].n).toBe(0);
@@ -170,7 +146,7 @@ describe('Razorpay events and correlation, end to end', () => {
     await h.waitForStatus(ids.orderId, 'captured');
     const subject = `payment:${ids.orderId}`;
     const failure = await h.waitFor(async () =>
-      (await auditLogRepo(pool).bySubject(subject)).find((r) => r.action === 'payment.slack_failed'),
+      (await auditLogRepo(suite.pool).bySubject(subject)).find((r) => r.action === 'payment.slack_failed'),
     );
     expect(failure).toMatchObject({
       outcome: 'failed',

@@ -1,35 +1,19 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
+import { describe, expect, it } from 'vitest';
 import { auditLogRepo, slackMessagesRepo } from '../../../../src/platform/db/repositories.js';
 import { eventTimeMs, historyOf, waitForIdle } from '../../../helpers/effects.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { deliverRazorpay, razorpayEvent } from '../../../fixtures/razorpay/build.js';
+import { startApiOnly } from '../../../helpers/api-only.js';
+import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
 import { paymentsHarness, seen } from './helpers.js';
 
 describe('payment SLA and late refunds, end to end (short configured durations)', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let pool: Pool;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    stack = await startTestStack({
-      PAYMENT_ESCALATE_AFTER: '1s',
-      PAYMENT_OVERDUE_AFTER: '2s',
-      PAYMENT_REFUND_GRACE: '2s',
-      PAYMENT_INITIATION_WAIT: '300ms',
-    });
-    pool = createPool(inject('databaseUrl'));
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-    h = paymentsHarness(stack, client);
+  const suite = flowSuite({
+    PAYMENT_ESCALATE_AFTER: '1s',
+    PAYMENT_OVERDUE_AFTER: '2s',
+    PAYMENT_REFUND_GRACE: '2s',
+    PAYMENT_INITIATION_WAIT: '300ms',
   });
-  afterAll(async () => {
-    await connection?.close();
-    await pool?.end();
-    await stack?.stop();
-  });
+  const h = harnessOf(suite, paymentsHarness);
 
   it('no outcome: escalates in the thread (mentioning the owner) and to the escalation channel, once each, then marks overdue; a late capture still wins', async () => {
     const { orderId, paymentId } = h.ids();
@@ -52,7 +36,7 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     expect(beforeCapture.posts.map((p) => p.key).sort()).toEqual(
       [`${subject}:escalation`, `${subject}:escalation:alert`, `${subject}:overdue`, `${subject}:root`].sort(),
     );
-    expect((await slackMessagesRepo(pool).bySubject(subject)).map((m) => m.purpose)).toEqual(
+    expect((await slackMessagesRepo(suite.pool).bySubject(subject)).map((m) => m.purpose)).toEqual(
       expect.arrayContaining(['escalation', 'escalation_alert', 'overdue']),
     );
 
@@ -62,7 +46,7 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     h.expectEachPostOnce(done);
     expect(done.replies).toHaveLength(3);
     expect(done.posts.filter((p) => p.channel === 'C0ESCALATE')).toHaveLength(1);
-    const audit = await auditLogRepo(pool).bySubject(subject);
+    const audit = await auditLogRepo(suite.pool).bySubject(subject);
     expect(audit.map((r) => r.action)).toEqual(
       expect.arrayContaining(['payment.escalated', 'payment.overdue', 'payment.captured']),
     );
@@ -77,12 +61,12 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
     const { orderId, paymentId } = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(orderId)));
     await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
-    const handle = client.workflow.getHandle(`payment:${orderId}`);
+    const handle = suite.temporal.workflow.getHandle(`payment:${orderId}`);
     // The grace period (2 s) elapses without activity: the workflow completes.
     expect(await handle.result()).toMatchObject({ status: 'captured', closedReason: 'grace_elapsed' });
     const closed = await h.getPayment(orderId);
     expect(closed.body).toMatchObject({ status: 'captured', source: 'database' });
-    const closedAudit = (await auditLogRepo(pool).bySubject(`payment:${orderId}`)).find(
+    const closedAudit = (await auditLogRepo(suite.pool).bySubject(`payment:${orderId}`)).find(
       (r) => r.action === 'payment.closed',
     );
     expect(closedAudit).toMatchObject({ after: { status: 'captured' } });
@@ -109,24 +93,51 @@ describe('payment SLA and late refunds, end to end (short configured durations)'
   });
 
   it('each event restarts the refund grace: the lifecycle closes a full grace period after its last event, not after its first outcome', async () => {
-    const { orderId, paymentId } = h.ids();
-    const workflowId = `payment:${orderId}`;
-    await h.expectAccepted(await h.initiate(h.initiation(orderId)));
-    await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
-    // The capture is applied and its grace timer is running (observable: idle with the event processed).
-    await h.waitFor(async () => {
-      await waitForIdle(client, workflowId);
-      const p = await h.getPayment(orderId);
-      return (p.body.timeline as { kind: string }[] | undefined)?.some((t) => t.kind === 'captured');
-    }, 30_000);
-    await h.webhook('refund.created', { orderId, paymentId, amount: 123450, refundAmount: 100 });
-    expect(await client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'refund_pending' });
+    // A longer grace than this file's 2 s, so the second event surely lands inside the first
+    // period even on a loaded machine: the lifecycle takes it from the API that starts it.
+    const graceMs = 8000;
+    const { api } = await startApiOnly({
+      env: {
+        TEMPORAL_TASK_QUEUE: suite.stack.taskQueue,
+        PAYMENT_REFUND_GRACE: '8s',
+        PAYMENT_ESCALATE_AFTER: '1h',
+        PAYMENT_OVERDUE_AFTER: '2h',
+      },
+    });
+    try {
+      const { orderId, paymentId } = h.ids();
+      const workflowId = `payment:${orderId}`;
+      const started = await fetch(`${api.url}/v1/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${h.apiKey}` },
+        body: JSON.stringify(h.initiation(orderId)),
+      });
+      await h.expectAccepted(started);
+      const send = (type: string, extra: Record<string, number> = {}) =>
+        deliverRazorpay(
+          api.url,
+          h.secret,
+          razorpayEvent(type, { orderId, paymentId, amount: 123450, ...extra }),
+          `evt_${type}_${orderId}`,
+        );
+      expect((await send('payment.captured')).status).toBe(200);
+      // The capture is applied and its grace timer is running (observable: idle with the event processed).
+      await h.waitFor(async () => {
+        await waitForIdle(suite.temporal, workflowId);
+        const p = await h.getPayment(orderId);
+        return (p.body.timeline as { kind: string }[] | undefined)?.some((t) => t.kind === 'captured');
+      });
+      expect((await send('refund.created', { refundAmount: 100 })).status).toBe(200);
+      expect(await suite.temporal.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'refund_pending' });
 
-    // Both events are in the one run that closed (the refund came well inside the first grace period).
-    const events = await historyOf(client, workflowId);
-    const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'paymentEvent');
-    expect(signals).toHaveLength(2);
-    const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)!;
-    expect(eventTimeMs(completed) - eventTimeMs(signals[1]!)).toBeGreaterThanOrEqual(2000);
+      // Both events are in the one run that closed, and it closed a full grace after the second.
+      const events = await historyOf(suite.temporal, workflowId);
+      const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'paymentEvent');
+      expect(signals).toHaveLength(2);
+      const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)!;
+      expect(eventTimeMs(completed) - eventTimeMs(signals[1]!)).toBeGreaterThanOrEqual(graceMs);
+    } finally {
+      await api.close();
+    }
   });
 });
