@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { callerFingerprint } from '../../../../src/platform/http/auth.js';
 import { auditLogRepo, slackMessagesRepo } from '../../../../src/platform/db/repositories.js';
+import type { ApprovalWorkflowInput } from '../../../../src/flows/approvals/contract.js';
+import { startInputOf } from '../../../helpers/effects.js';
 import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
 import { approvalsHarness, hasButtons, seen } from './helpers.js';
 
@@ -396,6 +398,22 @@ describe('approval flows, end to end (HTTP → Temporal → Slack emulator actin
     const created = (await auditOf(id)).find((r) => r.action === 'approval.created');
     expect(created).toMatchObject({ actor: { kind: 'slack_user', id: 'U0ALICE' }, sourceSystem: 'slack' });
     h.expectEachPostOnce(await h.settled(id));
+  });
+
+  it('SLA defaults: APPROVAL_EXPIRE_AFTER when a request gives no expiry, APPROVAL_REMIND_AFTER only when it is shorter than the expiry', async () => {
+    // This file runs with APPROVAL_REMIND_AFTER=1h and APPROVAL_EXPIRE_AFTER=1d.
+    const sla = async (over: Record<string, unknown>) => {
+      const id = await h.created(h.body(over));
+      const input = await startInputOf<ApprovalWorkflowInput>(suite.temporal, `approval:${id}`);
+      return input.request.sla;
+    };
+    expect(await sla({})).toEqual({ remindAfterMs: 3_600_000, expireAfterMs: 86_400_000 });
+    expect(await sla({ sla: { expireAfter: '2h' } })).toEqual({ remindAfterMs: 3_600_000, expireAfterMs: 7_200_000 });
+    expect(await sla({ sla: { expireAfter: '30m' } })).toEqual({ expireAfterMs: 1_800_000 });
+    expect(await sla({ sla: { remindAfter: '10m', expireAfter: '30m' } })).toEqual({
+      remindAfterMs: 600_000,
+      expireAfterMs: 1_800_000,
+    });
   });
 
   it('Slack unreachable while resolving people: 503 slack_unavailable, nothing posted; the retry with the same Idempotency-Key opens exactly one live request', async () => {

@@ -75,6 +75,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
 
     // Search attributes: subject, kind and status; ids and states only (no payer name, no amount).
     const d = await suite.temporal.workflow.getHandle(subject).describe();
+    expect(d.type).toBe('paymentLifecycleWorkflow');
     expect(d.typedSearchAttributes.get(SA_SUBJECT)).toBe(subject);
     expect(d.typedSearchAttributes.get(SA_KIND)).toBe('payment');
     expect(d.typedSearchAttributes.get(SA_STATUS)).toBe('captured');

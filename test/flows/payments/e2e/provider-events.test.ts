@@ -164,6 +164,29 @@ describe('Razorpay events and correlation, end to end', () => {
     expect(seen(await h.slack.message(root.channel, root.ts))).toContain('Refund pending');
   });
 
+  it('the root deleted by a person (the documented example of a permanent Slack error): the failed reply and root update are audited and the lifecycle goes on', async () => {
+    const ids = h.ids();
+    const subject = `payment:${ids.orderId}`;
+    await h.expectAccepted(await h.initiate(h.initiation(ids.orderId)));
+    const [root] = (await h.settled(ids.orderId)).posts;
+    // Workspace admins may delete anyone's message.
+    await h.slack.deleteMessage({ user: 'U0ALICE', channel: root!.channel, ts: root!.ts });
+    await h.webhook('payment.captured', { ...ids, amount: 123450 });
+    const failures = await h.waitFor(async () => {
+      const rows = (await auditLogRepo(suite.pool).bySubject(subject)).filter(
+        (r) => r.action === 'payment.slack_failed',
+      );
+      return rows.length >= 2 ? rows : undefined;
+    });
+    expect(failures.map((r) => (r.details as { step: string }).step).sort()).toEqual(
+      [expect.stringMatching(/^event:razorpay:/), expect.stringMatching(/^root_update:/)].sort(),
+    );
+    await h.waitForStatus(ids.orderId, 'captured');
+    const done = await h.settled(ids.orderId);
+    h.expectEachPostOnce(done);
+    expect(done.posts.filter((p) => p.threadTs)).toHaveLength(0); // nothing was posted into the dead thread
+  });
+
   it('webhook outcomes are counted in threadline_inbound_events_total{source="razorpay"}: handed_off, duplicate, ignored, rejected', async () => {
     const ids = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(ids.orderId)));
