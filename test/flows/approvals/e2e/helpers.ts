@@ -166,8 +166,10 @@ export function approvalsHarness(stack: TestStack, temporal: Client) {
   };
 }
 
-/** One scripted answer of a callback receiver: a status (with headers), or a dropped connection. */
-export type ReceiverAnswer = number | { status: number; headers?: Record<string, string> } | 'drop';
+type ScriptedResponse = { status: number; headers?: Record<string, string> };
+
+/** One scripted answer of a callback receiver: a status (with headers, or computed when hit), or a dropped connection. */
+export type ReceiverAnswer = number | ScriptedResponse | (() => ScriptedResponse) | 'drop';
 
 export interface ReceiverHit {
   at: number;
@@ -189,7 +191,7 @@ export async function callbackReceiver(answers: ReceiverAnswer[]) {
         req.socket.destroy();
         return;
       }
-      const { status, headers } = typeof a === 'number' ? { status: a, headers: {} } : a;
+      const { status, headers } = typeof a === 'number' ? { status: a } : typeof a === 'function' ? a() : a;
       res.writeHead(status, headers);
       res.end();
     });

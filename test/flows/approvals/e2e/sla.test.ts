@@ -172,8 +172,12 @@ describe('approval SLA timers, decision callbacks and the decided grace, end to 
     }
   });
 
-  it('408, 429 and a dropped connection are retried; the 429 retry waits for its Retry-After; every attempt is counted', async () => {
+  it('408, 429 and a dropped connection are retried; a 429 retry waits for its Retry-After (seconds or an HTTP date); every attempt is counted', async () => {
     const slow = await callbackReceiver([408, { status: 429, headers: { 'retry-after': '2' } }]);
+    // RFC 9110 allows Retry-After as an HTTP date; 3 s ahead, truncated to the second, is ≥ 2 s.
+    const dated = await callbackReceiver([
+      () => ({ status: 429, headers: { 'retry-after': new Date(Date.now() + 3000).toUTCString() } }),
+    ]);
     const flaky = await callbackReceiver(['drop']);
     try {
       const before = {
@@ -181,13 +185,19 @@ describe('approval SLA timers, decision callbacks and the decided grace, end to 
         rateLimited: await callbackCalls('rate_limited'),
         ok: await callbackCalls('ok'),
       };
-      const [a, b] = await Promise.all([approvedWithCallback(slow.url), approvedWithCallback(flaky.url)]);
-      const [va, vb] = await Promise.all([callbackSettled(a, 'delivered'), callbackSettled(b, 'delivered')]);
+      const [a, b, c] = await Promise.all([slow, flaky, dated].map((r) => approvedWithCallback(r.url)));
+      const [va, vb, vc] = await Promise.all([
+        callbackSettled(a!, 'delivered'),
+        callbackSettled(b!, 'delivered'),
+        callbackSettled(c!, 'delivered'),
+      ]);
 
       expect(va.callback).toMatchObject({ status: 'delivered', attempts: 3 });
       expect(slow.hits).toHaveLength(3);
       // The retry after the 429 came no sooner than its Retry-After (the backoff alone is ≤ 200 ms).
       expect(slow.hits[2]!.at - slow.hits[1]!.at).toBeGreaterThanOrEqual(2000);
+      expect(vc.callback).toMatchObject({ status: 'delivered', attempts: 2 });
+      expect(dated.hits[1]!.at - dated.hits[0]!.at).toBeGreaterThanOrEqual(2000);
       expect(vb.callback).toMatchObject({ status: 'delivered', attempts: 2 });
       expect(flaky.hits).toHaveLength(2);
       expect(flaky.hits.map((x) => x.headers['x-threadline-delivery'])).toEqual([
@@ -198,10 +208,9 @@ describe('approval SLA timers, decision callbacks and the decided grace, end to 
         transient: await callbackCalls('transient'),
         rateLimited: await callbackCalls('rate_limited'),
         ok: await callbackCalls('ok'),
-      }).toEqual({ transient: before.transient + 2, rateLimited: before.rateLimited + 1, ok: before.ok + 2 });
+      }).toEqual({ transient: before.transient + 2, rateLimited: before.rateLimited + 2, ok: before.ok + 3 });
     } finally {
-      await slow.close();
-      await flaky.close();
+      await Promise.all([slow.close(), dated.close(), flaky.close()]);
     }
   });
 
