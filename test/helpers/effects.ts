@@ -1,4 +1,5 @@
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type { SlackEmulatorAdmin } from '../../emulators/slack/admin-client.js';
@@ -11,10 +12,16 @@ import { THREADLINE_POST_EVENT_TYPE } from '../../src/platform/slack/contract.js
  * `ON CONFLICT … DO NOTHING` or the first match of a `waitFor` can never show a duplicate.
  */
 
-/** A Temporal client for reading workflow state and history in a test (close it in afterAll). */
-export async function temporalReader(address: string): Promise<{ client: Client; close: () => Promise<void> }> {
+/**
+ * A Temporal client for reading workflow state and history in a test (close it in afterAll). Give
+ * it the stack's data converter when the stack encodes payloads, so it reads what the worker wrote.
+ */
+export async function temporalReader(
+  address: string,
+  dataConverter?: DataConverter,
+): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, dataConverter }), close: () => connection.close() };
 }
 
 /**

@@ -39,9 +39,13 @@ export interface SettledApproval {
 
 /**
  * Shared helpers for the approval e2e files: real HTTP in, the Slack emulator acting as people.
- * `temporal` reads workflow state and history (idle detection, scheduled activities).
+ * `temporal` (needed by `settled`) reads workflow state and history: idle detection, scheduled activities.
  */
-export function approvalsHarness(stack: TestStack, temporal: Client) {
+export function approvalsHarness(stack: TestStack, temporal?: Client) {
+  const reader = () => {
+    if (!temporal) throw new Error('approvalsHarness: pass a Temporal client to count effects after idle');
+    return temporal;
+  };
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const api = stack.urls.api;
   const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}` };
@@ -110,10 +114,10 @@ export function approvalsHarness(stack: TestStack, temporal: Client) {
    */
   async function settled(id: string, timeoutMs = 30_000): Promise<SettledApproval> {
     const workflowId = approvalWorkflowId(id);
-    await waitForIdle(temporal, workflowId, timeoutMs);
+    await waitForIdle(reader(), workflowId, timeoutMs);
     return {
       posts: await postsFor(slack, workflowId),
-      activities: await scheduledActivities(temporal, workflowId),
+      activities: await scheduledActivities(reader(), workflowId),
     };
   }
 

@@ -31,10 +31,14 @@ export interface SettledLifecycle {
 }
 
 /**
- * Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. `temporal` reads
- * workflow state and history (idle detection, scheduled activities).
+ * Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. `temporal` (needed by
+ * `settled`) reads workflow state and history: idle detection, scheduled activities.
  */
-export function paymentsHarness(stack: TestStack, temporal: Client) {
+export function paymentsHarness(stack: TestStack, temporal?: Client) {
+  const reader = () => {
+    if (!temporal) throw new Error('paymentsHarness: pass a Temporal client to count effects after idle');
+    return temporal;
+  };
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const api = stack.urls.api;
   const apiKey = stack.config.apiKeys[0]!;
@@ -105,11 +109,11 @@ export function paymentsHarness(stack: TestStack, temporal: Client) {
    */
   async function settled(orderId: string, timeoutMs = 30_000): Promise<SettledLifecycle> {
     const workflowId = paymentWorkflowId(orderId);
-    await waitForIdle(temporal, workflowId, timeoutMs);
+    await waitForIdle(reader(), workflowId, timeoutMs);
     const posts = await postsFor(slack, workflowId);
     const root = posts.find((p) => p.key === `${workflowId}:root`);
     const replies = root ? posts.filter((p) => p.threadTs === root.ts) : [];
-    return { posts, replies, scheduledKeys: await scheduledPostKeys(temporal, workflowId) };
+    return { posts, replies, scheduledKeys: await scheduledPostKeys(reader(), workflowId) };
   }
 
   /** Exactly once: no idempotency key posted twice in Slack, and no post decided twice by the workflow. */
