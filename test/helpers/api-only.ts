@@ -17,6 +17,8 @@ const PRODUCTION_LIKE_ENV = {
   SLACK_CHANNEL_ESCALATIONS: 'C0ESCALATE',
   SLACK_CHANNEL_OPS: 'C0OPSALERT',
   THREADLINE_API_KEYS: 'tl_test_api_key_0001',
+  // Payload encryption keys are required outside the sandbox once the codec is in (ignored before).
+  THREADLINE_PAYLOAD_KEYS: `test:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 
 /**
