@@ -25,6 +25,8 @@ export interface ContinueAsNewOptions {
 }
 
 export interface ContinueAsNewCheck {
+  /** False in runs whose history predates the check in the wait: they keep their old waits too. */
+  readonly inWait: boolean;
   /** True when this run should hand over to a new one (server suggestion or the test threshold). */
   due(): boolean;
   /**
@@ -45,7 +47,7 @@ export function continueAsNewCheck(opts: ContinueAsNewOptions): ContinueAsNewChe
     const info = workflowInfo();
     return info.continueAsNewSuggested || (threshold !== undefined && info.historyLength >= threshold);
   };
-  return { due, dueWhileWaiting: () => inWait && due() };
+  return { inWait, due, dueWhileWaiting: () => inWait && due() };
 }
 
 /**
