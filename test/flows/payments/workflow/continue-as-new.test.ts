@@ -1,0 +1,152 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { paymentWorkflowId, paymentStateQuery } from '../../../../src/flows/payments/contract.js';
+import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
+import { paymentLifecycleInput } from '../../../../src/flows/payments/start.js';
+import { flowConfigOf } from '../../../../src/platform/flow.js';
+import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../../src/platform/temporal/workflow/continue-as-new.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import {
+  activityInputs,
+  eventTimeMs,
+  patchMarkers,
+  runsOf,
+  signalArgs,
+  timerDeadlines,
+  waitIdle,
+} from '../../../helpers/history.js';
+import { paymentsHarness } from '../e2e/helpers.js';
+import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
+
+const ESCALATE_AFTER_MS = 15_000;
+const REPLIES = 30;
+
+/**
+ * Continue-as-new forced with the test threshold (`continueAsNewAfterEvents`), through the real
+ * stack: people reply in the thread through the Slack emulator (each reply is a signal that only
+ * changes state, the case that used to grow history without bound), a provider event arrives in
+ * the middle, and the escalation timer must still fire at its original deadline afterwards.
+ */
+describe('payment lifecycle: continue-as-new checked inside the wait', () => {
+  let stack: TestStack;
+  let h: ReturnType<typeof paymentsHarness>;
+  let connection: Connection;
+  let client: Client;
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      PAYMENT_ESCALATE_AFTER: `${ESCALATE_AFTER_MS}ms`,
+      PAYMENT_OVERDUE_AFTER: '1h',
+      PAYMENT_REFUND_GRACE: '1h',
+      PAYMENT_INITIATION_WAIT: '300ms',
+    });
+    h = paymentsHarness(stack);
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await stack?.stop();
+  });
+
+  it('a chatty thread continues as new several times; nothing is lost or doubled and the escalation fires at its original deadline', async () => {
+    const { orderId, paymentId } = h.ids();
+    const workflowId = paymentWorkflowId(orderId);
+    // Started by the test only to set the threshold; everything else arrives through the real ingress.
+    const handle = await client.workflow.start('paymentLifecycleWorkflow', {
+      workflowId,
+      taskQueue: stack.taskQueue,
+      args: [
+        { ...paymentLifecycleInput(flowConfigOf(stack.config, paymentsFlow), orderId), continueAsNewAfterEvents: 40 },
+      ],
+    });
+    await h.expectAccepted(await h.initiate(h.initiation(orderId, { owner: 'U0BOB' })));
+    const root = await h.thread('C0PAYMENTS', orderId, 0);
+
+    // Replies in bursts (several signals land in one workflow task, some while a run hands over),
+    // with a provider event in the middle of the chat.
+    const people = ['U0BOB', 'U0CAROL', 'U0DAVE'];
+    for (let i = 0; i < REPLIES; i += 5) {
+      await Promise.all(
+        Array.from({ length: 5 }, (_, j) =>
+          h.slack.postMessage({
+            user: people[(i + j) % people.length]!,
+            channel: 'C0PAYMENTS',
+            thread_ts: root.ts,
+            text: `reply ${i + j}`,
+          }),
+        ),
+      );
+      if (i === 10)
+        expect((await h.webhook('payment.authorized', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
+    }
+    // Every reply was delivered to the app and handed off (the emulator records Slack's deliveries).
+    await h.slack.waitFor(async () => {
+      const replies = (await h.slack.deliveries()).filter((d) => {
+        const e = (JSON.parse(d.body) as { event?: { type?: string; thread_ts?: string; bot_id?: string } }).event;
+        return d.kind === 'event' && e?.type === 'message' && e.thread_ts === root.ts && !e.bot_id;
+      });
+      return replies.length === REPLIES && replies.every((d) => d.delivered);
+    }, 30_000);
+
+    // The escalation (the only timer due) fires after the handovers.
+    const escalated = await h.slack.waitFor(async () => {
+      const r = await h.slack.threadReplies('C0PAYMENTS', root.ts);
+      return r.some((m) => m.text.includes('no outcome')) ? r : undefined;
+    }, ESCALATE_AFTER_MS + 30_000);
+    expect(escalated.length).toBeGreaterThan(0);
+    await waitIdle(client.workflow.getHandle(workflowId));
+
+    const runs = await runsOf(client, workflowId);
+    expect(runs.length, 'continued as new at least twice').toBeGreaterThanOrEqual(3);
+    for (const run of runs.slice(0, -1)) {
+      expect(
+        run.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes,
+        'a run ends by continuing',
+      ).toBeTruthy();
+      expect(patchMarkers(run.events)).toContain(CONTINUE_AS_NEW_IN_WAIT_PATCH);
+    }
+    const all = runs.flatMap((r) => r.events);
+
+    // Nothing doubled: each reply reached the workflow once and is in its state once.
+    const delivered = signalArgs<SlackThreadEvent>(all, 'slackThreadEvent');
+    expect(delivered).toHaveLength(REPLIES);
+    const state = await handle.query(paymentStateQuery);
+    const people_ = state.timeline.filter((t) => t.kind === 'slack.message');
+    expect(people_).toHaveLength(REPLIES);
+    expect(new Set(people_.map((t) => t.eventId)).size).toBe(REPLIES);
+    expect(new Set(state.slackEventIds)).toEqual(new Set(delivered.map((d) => d.eventId)));
+    expect(state.status).toBe('authorized');
+
+    // Nothing lost or doubled on Slack: one reply for the provider event, one escalation, one alert.
+    const bot = (await h.slack.threadReplies('C0PAYMENTS', root.ts)).filter((m) => m.bot_id);
+    expect(
+      bot.map((m) =>
+        m.text.includes('authorized') ? 'authorized' : m.text.includes('no outcome') ? 'escalation' : m.text,
+      ),
+    ).toEqual(['authorized', 'escalation']);
+    const posts = activityInputs<PostSlackMessageInput>(all, 'postSlackMessage').map((p) => p.idempotencyKey);
+    expect(posts.filter((k) => k.endsWith(':escalation'))).toHaveLength(1);
+    expect(new Set(posts).size).toBe(posts.length);
+    const alerts = (await h.slack.channelMessages('C0ESCALATE')).filter((m) => m.text.includes(orderId));
+    expect(alerts).toHaveLength(1);
+
+    // The escalation timer kept its deadline across every run: due at start + ESCALATE_AFTER.
+    const due = state.startedAtMs + ESCALATE_AFTER_MS;
+    const escalationTimers = runs.flatMap((r) => timerDeadlines(r.events)).filter((t) => t.dueAtMs < due + 60_000);
+    expect(escalationTimers.length).toBeGreaterThanOrEqual(2);
+    for (const t of escalationTimers) expect(Math.abs(t.dueAtMs - due)).toBeLessThan(1500);
+    const firedIn = runs.find((r) => timerDeadlines(r.events).some((t) => t.fired && t.dueAtMs < due + 60_000));
+    expect(firedIn, 'the escalation timer fired in a later run').not.toBe(runs[0]);
+    const escalationPost = firedIn!.events.find(
+      (e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'postSlackMessage' &&
+        activityInputs<PostSlackMessageInput>([e], 'postSlackMessage')[0]!.idempotencyKey.endsWith(':escalation'),
+    );
+    expect(eventTimeMs(escalationPost!)).toBeGreaterThanOrEqual(due - 1000);
+
+    await recordFixture('payment-lifecycle-continue-as-new', runs[0]!.events);
+    await handle.terminate('test done');
+  });
+});
