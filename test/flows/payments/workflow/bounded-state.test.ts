@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { paymentStateQuery, paymentWorkflowId, type PaymentEvent } from '../../../../src/flows/payments/contract.js';
 import { paymentsRepo } from '../../../../src/flows/payments/repo.js';
 import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
-import type { PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
+import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
 import { TIMELINE_LIMIT } from '../../../../src/platform/temporal/workflow/bounded.js';
 import { deliverRazorpay } from '../../../fixtures/razorpay/build.js';
 import { activityInputs, runsOf, signalArgs, waitIdle } from '../../../helpers/history.js';
@@ -98,8 +98,9 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
     const first = signalArgs<PaymentEvent>(events, 'paymentEvent').filter(
       (e) => e.eventId === `razorpay:${refund.eventId}`,
     );
-    expect(first).toHaveLength(2);
-    expect(signalArgs(events, 'slackThreadEvent')).toHaveLength(REPLIES);
+    expect(first.length).toBeGreaterThanOrEqual(2);
+    const chat = signalArgs<SlackThreadEvent>(events, 'slackThreadEvent');
+    expect(new Set(chat.map((c) => c.eventId)).size).toBe(REPLIES);
     const keys = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').map((p) => p.idempotencyKey);
     expect(keys.filter((k) => k === `${workflowId}:event:razorpay:${refund.eventId}`)).toHaveLength(1);
     expect(await botReplies(root.ts)).toHaveLength(3);

@@ -109,9 +109,10 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
     }
     const all = runs.flatMap((r) => r.events);
 
-    // Nothing doubled: each reply reached the workflow once and is in its state once.
+    // Nothing lost or doubled: each reply reached the workflow (at least once: signals are
+    // at-least-once when an ack is slow) and is in its state exactly once.
     const delivered = signalArgs<SlackThreadEvent>(all, 'slackThreadEvent');
-    expect(delivered).toHaveLength(REPLIES);
+    expect(new Set(delivered.map((d) => d.eventId)).size).toBe(REPLIES);
     const state = await handle.query(paymentStateQuery);
     const people_ = state.timeline.filter((t) => t.kind === 'slack.message');
     expect(people_).toHaveLength(REPLIES);

@@ -1,0 +1,181 @@
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  approvalReadyUpdate,
+  approvalStateQuery,
+  approvalWorkflowId,
+  type ApprovalRequestSpec,
+} from '../../../../src/flows/approvals/contract.js';
+import { approvalsFlow } from '../../../../src/flows/approvals/flow.js';
+import { approvalInput, newApprovalId } from '../../../../src/flows/approvals/start.js';
+import type { approvalWorkflow } from '../../../../src/flows/approvals/workflow.js';
+import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
+import { flowConfigOf } from '../../../../src/platform/flow.js';
+import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
+import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../../src/platform/temporal/workflow/continue-as-new.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
+import {
+  activityInputs,
+  eventTimeMs,
+  patchMarkers,
+  runsOf,
+  signalArgs,
+  timerDeadlines,
+} from '../../../helpers/history.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { approvalsHarness, seen } from '../e2e/helpers.js';
+
+const REMIND_AFTER_MS = 15_000;
+const GRACE_MS = 6_000;
+
+/**
+ * Continue-as-new forced with the test threshold, through the real stack: comments in the
+ * request's thread (signals that only change state) and clicks (updates) arrive across several
+ * handovers; votes, the level change, the reminder (at its original deadline) and the decision
+ * each happen exactly once, and the decided-grace period survives a handover too.
+ */
+describe('approval: continue-as-new checked inside the wait', () => {
+  let stack: TestStack;
+  let h: ReturnType<typeof approvalsHarness>;
+  let connection: Connection;
+  let client: Client;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ APPROVAL_DECIDED_GRACE: `${GRACE_MS}ms` });
+    h = approvalsHarness(stack);
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await stack?.stop();
+  });
+
+  it('comments and clicks across several handovers: nothing lost or doubled, timers keep their deadlines', async () => {
+    const approvalId = newApprovalId();
+    const workflowId = approvalWorkflowId(approvalId);
+    const spec: ApprovalRequestSpec = {
+      approvalId,
+      title: 'Continue-as-new drill',
+      fields: [],
+      requester: 'U0ALICE',
+      levels: [
+        { approvers: ['U0BOB', 'U0CAROL'], required: 2 },
+        { approvers: ['U0DAVE'], required: 1 },
+      ],
+      channel: 'C0APPROVAL',
+      sla: { remindAfterMs: REMIND_AFTER_MS, expireAfterMs: 3_600_000 },
+      source: 'api',
+      createdBy: 'continue-as-new-test',
+      receivedAt: new Date().toISOString(),
+    };
+    const input = { ...approvalInput(flowConfigOf(stack.config, approvalsFlow), spec), continueAsNewAfterEvents: 45 };
+    const ready = await client.workflow.executeUpdateWithStart(approvalReadyUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof approvalWorkflow>('approvalWorkflow', {
+        workflowId,
+        taskQueue: stack.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+      }),
+    });
+    expect(ready).toMatchObject({ ok: true });
+    const [channelPost] = (await h.posted(approvalId, 3)).filter((m) => m.purpose === 'channel');
+
+    let said = 0;
+    const comment = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () =>
+          h.slack.postMessage({
+            user: 'U0ERIN',
+            channel: channelPost!.channel,
+            thread_ts: channelPost!.ts,
+            text: `comment ${said++}`,
+          }),
+        ),
+      );
+    const commentsApplied = async (n: number) =>
+      h.slack.waitFor(async () => {
+        const s = await client.workflow.getHandle(workflowId).query(approvalStateQuery);
+        return s.timeline.filter((t) => t.kind === 'comment').length >= n ? s : undefined;
+      }, 20_000);
+
+    // Comments and a click in the same burst: the click (an update) may land while a run hands over.
+    await Promise.all([comment(10), h.click('U0BOB', channelPost!, 'approve')]);
+    await comment(10);
+    await Promise.all([comment(5), h.click('U0CAROL', channelPost!, 'approve')]);
+    await comment(5);
+    await commentsApplied(30);
+    // Level 2 was asked (one DM to Dave), then the reminder fired at its original deadline.
+    const daveDm = await h.slack.waitFor(async () =>
+      (await h.get(approvalId)).slack.find((m) => m.purpose === 'dm' && m.user === 'U0DAVE'),
+    );
+    await h.slack.waitFor(async () => {
+      const r = await h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
+      return r.some((m) => m.bot_id && m.text.includes('Reminder')) ? true : undefined;
+    }, REMIND_AFTER_MS + 30_000);
+
+    expect((await h.click('U0DAVE', daveDm, 'approve')).delivery.status).toBe(200);
+    await h.waitStatus(approvalId, 'approved', 20_000);
+    const closedAt = Date.now();
+    // Talk during the decided-grace period: it continues as new there too, and still ends on time.
+    await comment(15);
+    const result = await client.workflow.getHandle(workflowId).result();
+    expect(result).toEqual({ approvalId, status: 'approved' });
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 1500);
+
+    const runs = await runsOf(client, workflowId);
+    expect(runs.length, 'continued as new several times').toBeGreaterThanOrEqual(3);
+    for (const run of runs.slice(0, -1)) {
+      expect(run.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+      expect(patchMarkers(run.events)).toContain(CONTINUE_AS_NEW_IN_WAIT_PATCH);
+    }
+    const all = runs.flatMap((r) => r.events);
+    const finalState = await h.get(approvalId);
+
+    // Comments: each reached the workflow (a slow ack may hand one off twice: signals are
+    // at-least-once) and is in the timeline exactly once.
+    const comments = signalArgs<SlackThreadEvent>(all, 'slackThreadEvent');
+    expect(new Set(comments.map((c) => c.eventId)).size).toBe(45);
+    expect(finalState.timeline.filter((t) => t.kind === 'comment')).toHaveLength(45);
+
+    // Votes and the level change exactly once; each post once.
+    expect(finalState.votes.map((v) => [v.user, v.level])).toEqual([
+      ['U0BOB', 0],
+      ['U0CAROL', 0],
+      ['U0DAVE', 1],
+    ]);
+    const posts = activityInputs<PostSlackMessageInput>(all, 'postSlackMessage').map((p) => p.idempotencyKey);
+    expect(new Set(posts).size).toBe(posts.length);
+    expect(posts.filter((k) => k === `${workflowId}:post:dm:L1:U0DAVE`)).toHaveLength(1);
+    expect(posts.filter((k) => k.startsWith(`${workflowId}:reminder:`))).toHaveLength(1);
+    expect(posts.filter((k) => k.startsWith(`${workflowId}:decision:`))).toHaveLength(1);
+    const actions = activityInputs<AuditEntry>(all, 'recordAudit').map((a) => a.action);
+    expect(actions.filter((a) => a === 'approval.level_advanced')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'approval.vote')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'approval.decided')).toHaveLength(1);
+    const replies = await h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
+    expect(replies.filter((m) => m.bot_id && m.text.includes('Reminder'))).toHaveLength(1);
+    expect(seen(await h.locked(channelPost!))).toContain('Approved');
+
+    // The reminder timer was re-armed in later runs for the same instant, and fired there.
+    const state = await client.workflow.getHandle(workflowId, runs[0]!.runId).query(approvalStateQuery);
+    const due = state.createdAtMs + REMIND_AFTER_MS;
+    const reminderTimers = runs
+      .flatMap((r) => timerDeadlines(r.events))
+      .filter((t) => Math.abs(t.dueAtMs - due) < 5_000);
+    expect(reminderTimers.length).toBeGreaterThanOrEqual(2);
+    for (const t of reminderTimers) expect(Math.abs(t.dueAtMs - due)).toBeLessThan(1500);
+    const firedIn = runs.findIndex((r) =>
+      timerDeadlines(r.events).some((t) => t.fired && Math.abs(t.dueAtMs - due) < 1500),
+    );
+    expect(firedIn).toBeGreaterThan(0);
+    const reminderPost = runs[firedIn]!.events.find((e) =>
+      activityInputs<PostSlackMessageInput>([e], 'postSlackMessage')[0]?.idempotencyKey.startsWith(
+        `${workflowId}:reminder:`,
+      ),
+    );
+    expect(eventTimeMs(reminderPost!)).toBeGreaterThanOrEqual(due - 1000);
+
+    await recordFixture('approval-continue-as-new', runs[0]!.events);
+  });
+});
