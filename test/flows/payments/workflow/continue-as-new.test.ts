@@ -147,7 +147,9 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
     );
     expect(eventTimeMs(escalationPost!)).toBeGreaterThanOrEqual(due - 1000);
 
+    // The first run (ends by continuing as new) and the last (starts from the carried state).
     await recordFixture('payment-lifecycle-continue-as-new', runs[0]!.events);
+    await recordFixture('payment-lifecycle-carried', runs.at(-1)!.events);
     await handle.terminate('test done');
   });
 });
