@@ -69,7 +69,7 @@ describe('approval: continue-as-new checked inside the wait', () => {
       createdBy: 'continue-as-new-test',
       receivedAt: new Date().toISOString(),
     };
-    const input = { ...approvalInput(flowConfigOf(stack.config, approvalsFlow), spec), continueAsNewAfterEvents: 45 };
+    const input = { ...approvalInput(flowConfigOf(stack.config, approvalsFlow), spec), continueAsNewAfterEvents: 40 };
     const ready = await client.workflow.executeUpdateWithStart(approvalReadyUpdate, {
       startWorkflowOperation: new WithStartWorkflowOperation<typeof approvalWorkflow>('approvalWorkflow', {
         workflowId,
@@ -79,7 +79,7 @@ describe('approval: continue-as-new checked inside the wait', () => {
       }),
     });
     expect(ready).toMatchObject({ ok: true });
-    const [channelPost] = (await h.posted(approvalId, 3)).filter((m) => m.purpose === 'channel');
+    const [channelPost] = (await h.posted(approvalId, 3, 30_000)).filter((m) => m.purpose === 'channel');
 
     let said = 0;
     const comment = (n: number) =>
@@ -104,10 +104,13 @@ describe('approval: continue-as-new checked inside the wait', () => {
     await comment(10);
     await Promise.all([comment(5), h.click('U0CAROL', channelPost!, 'approve')]);
     await comment(5);
-    await commentsApplied(30);
+    // More talk until it has handed over at least twice (task batching varies with load).
+    while (said < 60 && (await runsOf(client, workflowId)).length < 3) await comment(5);
+    await commentsApplied(said);
     // Level 2 was asked (one DM to Dave), then the reminder fired at its original deadline.
-    const daveDm = await h.slack.waitFor(async () =>
-      (await h.get(approvalId)).slack.find((m) => m.purpose === 'dm' && m.user === 'U0DAVE'),
+    const daveDm = await h.slack.waitFor(
+      async () => (await h.get(approvalId)).slack.find((m) => m.purpose === 'dm' && m.user === 'U0DAVE'),
+      20_000,
     );
     await h.slack.waitFor(async () => {
       const r = await h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
@@ -115,7 +118,7 @@ describe('approval: continue-as-new checked inside the wait', () => {
     }, REMIND_AFTER_MS + 30_000);
 
     expect((await h.click('U0DAVE', daveDm, 'approve')).delivery.status).toBe(200);
-    await h.waitStatus(approvalId, 'approved', 20_000);
+    await h.waitStatus(approvalId, 'approved', 30_000);
     const closedAt = Date.now();
     // Talk during the decided-grace period: it continues as new there too, and still ends on time.
     await comment(15);
@@ -135,8 +138,8 @@ describe('approval: continue-as-new checked inside the wait', () => {
     // Comments: each reached the workflow (a slow ack may hand one off twice: signals are
     // at-least-once) and is in the timeline exactly once.
     const comments = signalArgs<SlackThreadEvent>(all, 'slackThreadEvent');
-    expect(new Set(comments.map((c) => c.eventId)).size).toBe(45);
-    expect(finalState.timeline.filter((t) => t.kind === 'comment')).toHaveLength(45);
+    expect(new Set(comments.map((c) => c.eventId)).size).toBe(said);
+    expect(finalState.timeline.filter((t) => t.kind === 'comment')).toHaveLength(said);
 
     // Votes and the level change exactly once; each post once.
     expect(finalState.votes.map((v) => [v.user, v.level])).toEqual([
