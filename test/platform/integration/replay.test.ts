@@ -197,7 +197,6 @@ describe('workflow replay', () => {
       const completed = (history.events ?? []).flatMap((e) =>
         e.workflowTaskCompletedEventAttributes ? [e.workflowTaskCompletedEventAttributes] : [],
       );
-      console.log('BUILD', JSON.stringify(completed[0]));
       expect(completed.length).toBeGreaterThan(0);
       for (const c of completed) expect(JSON.stringify(c)).toContain(workflowBuildId(bundle));
 
