@@ -36,7 +36,7 @@ async function fixtures(): Promise<Fixture[]> {
   const files = (await readdir(HISTORIES)).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (file) => {
-      const history = historyFromJSON(JSON.parse(await readFile(`${HISTORIES}/${file}`, 'utf8'))) as History;
+      const history = historyFromJSON(JSON.parse(await readFile(`${HISTORIES}/${file}`, 'utf8')));
       const events = history.events ?? [];
       const type = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
       return { file, type, events };

@@ -1,9 +1,8 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { recordFixture } from '../../helpers/fixtures.js';
 import { scheduledActivities } from '../../helpers/history.js';
-import { startTestStack, type TestStack } from '../../helpers/stack.js';
+import { useStack } from '../../helpers/use-stack.js';
 
 /**
  * `slackResponseWorkflow`, the answers Slack gets after the 3-second ack, driven through the real
@@ -12,63 +11,49 @@ import { startTestStack, type TestStack } from '../../helpers/stack.js';
  * also what its replay fixture is recorded from.
  */
 describe('slackResponseWorkflow through the ingress', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof approvalsHarness>;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    stack = await startTestStack();
-    h = approvalsHarness(stack);
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await stack?.stop();
-  });
+  const t = useStack({}, approvalsHarness);
 
   /** The closed history of the response workflow started for `triggerId` (the ingress keys it so). */
   async function responseHistory(triggerId: string) {
-    const handle = client.workflow.getHandle(`slack-response:${triggerId}`);
-    await h.slack.waitFor(async () => (await handle.describe().catch(() => undefined)) ?? undefined, 15_000);
+    const handle = t.client.workflow.getHandle(`slack-response:${triggerId}`);
+    await t.h.slack.waitFor(async () => (await handle.describe().catch(() => undefined)) ?? undefined, 15_000);
     await handle.result();
     return (await handle.fetchHistory()).events ?? [];
   }
 
   it('a refused click: the person is told why through the response_url', async () => {
-    const id = await h.created(h.body({ approvers: ['U0BOB'] }));
-    const channelPost = (await h.posted(id, 2)).find((m) => m.purpose === 'channel')!;
-    const click = await h.click('U0DAVE', channelPost, 'approve');
-    expect(await h.responseTo(click.response_url)).toContain('not an approver');
+    const id = await t.h.created(t.h.body({ approvers: ['U0BOB'] }));
+    const channelPost = (await t.h.posted(id, 2)).find((m) => m.purpose === 'channel')!;
+    const click = await t.h.click('U0DAVE', channelPost, 'approve');
+    expect(await t.h.responseTo(click.response_url)).toContain('not an approver');
     const events = await responseHistory(click.trigger_id);
     expect(scheduledActivities(events)).toEqual(['respondToSlack']);
     await recordFixture('slack-response-notice', events);
   });
 
   it('/threadline status: looks the subject up, then answers', async () => {
-    const id = await h.created(h.body({ approvers: ['U0BOB'], requester: 'U0ALICE' }));
-    const cmd = await h.slack.runSlashCommand({
+    const id = await t.h.created(t.h.body({ approvers: ['U0BOB'], requester: 'U0ALICE' }));
+    const cmd = await t.h.slack.runSlashCommand({
       user: 'U0ALICE',
       channel: 'C0APPROVAL',
       command: '/threadline',
       text: `status approval:${id}`,
     });
-    expect(await h.responseTo(cmd.response_url)).toContain('pending');
+    expect(await t.h.responseTo(cmd.response_url)).toContain('pending');
     const events = await responseHistory(cmd.trigger_id);
     expect(scheduledActivities(events)).toEqual(['lookupSubjectStatus', 'respondToSlack']);
     await recordFixture('slack-response-status', events);
   });
 
   it('a modal Slack refuses to open: the command is answered with a retry hint instead', async () => {
-    await h.slack.injectFault({ method: 'views.open', kind: 'error', error: 'expired_trigger_id', count: 2 });
-    const cmd = await h.slack.runSlashCommand({
+    await t.h.slack.injectFault({ method: 'views.open', kind: 'error', error: 'expired_trigger_id', count: 2 });
+    const cmd = await t.h.slack.runSlashCommand({
       user: 'U0ALICE',
       channel: 'C0APPROVAL',
       command: '/threadline',
       text: 'approval',
     });
-    expect(await h.responseTo(cmd.response_url)).toContain('did not let me open the form');
+    expect(await t.h.responseTo(cmd.response_url)).toContain('did not let me open the form');
     const events = await responseHistory(cmd.trigger_id);
     expect(scheduledActivities(events)).toEqual(['openSlackView', 'respondToSlack']);
     expect(events.some((e) => e.activityTaskFailedEventAttributes)).toBe(true);

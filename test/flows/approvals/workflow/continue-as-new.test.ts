@@ -1,5 +1,5 @@
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import {
   approvalReadyUpdate,
   approvalStateQuery,
@@ -22,7 +22,7 @@ import {
   signalArgs,
   timerDeadlines,
 } from '../../../helpers/history.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { useStack } from '../../../helpers/use-stack.js';
 import { approvalsHarness, seen } from '../e2e/helpers.js';
 
 const REMIND_AFTER_MS = 15_000;
@@ -35,21 +35,7 @@ const GRACE_MS = 6_000;
  * each happen exactly once, and the decided-grace period survives a handover too.
  */
 describe('approval: continue-as-new checked inside the wait', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof approvalsHarness>;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ APPROVAL_DECIDED_GRACE: `${GRACE_MS}ms` });
-    h = approvalsHarness(stack);
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await stack?.stop();
-  });
+  const t = useStack({ APPROVAL_DECIDED_GRACE: `${GRACE_MS}ms` }, approvalsHarness);
 
   it('comments and clicks across several handovers: nothing lost or doubled, timers keep their deadlines', async () => {
     const approvalId = newApprovalId();
@@ -69,23 +55,23 @@ describe('approval: continue-as-new checked inside the wait', () => {
       createdBy: 'continue-as-new-test',
       receivedAt: new Date().toISOString(),
     };
-    const input = { ...approvalInput(flowConfigOf(stack.config, approvalsFlow), spec), continueAsNewAfterEvents: 40 };
-    const ready = await client.workflow.executeUpdateWithStart(approvalReadyUpdate, {
+    const input = { ...approvalInput(flowConfigOf(t.stack.config, approvalsFlow), spec), continueAsNewAfterEvents: 40 };
+    const ready = await t.client.workflow.executeUpdateWithStart(approvalReadyUpdate, {
       startWorkflowOperation: new WithStartWorkflowOperation<typeof approvalWorkflow>('approvalWorkflow', {
         workflowId,
-        taskQueue: stack.taskQueue,
+        taskQueue: t.stack.taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
       }),
     });
     expect(ready).toMatchObject({ ok: true });
-    const [channelPost] = (await h.posted(approvalId, 3, 30_000)).filter((m) => m.purpose === 'channel');
+    const [channelPost] = (await t.h.posted(approvalId, 3, 30_000)).filter((m) => m.purpose === 'channel');
 
     let said = 0;
     const comment = (n: number) =>
       Promise.all(
         Array.from({ length: n }, () =>
-          h.slack.postMessage({
+          t.h.slack.postMessage({
             user: 'U0ERIN',
             channel: channelPost!.channel,
             thread_ts: channelPost!.ts,
@@ -94,8 +80,8 @@ describe('approval: continue-as-new checked inside the wait', () => {
         ),
       );
     const commentsApplied = async (n: number) =>
-      h.slack.waitFor(async () => {
-        const s = await client.workflow.getHandle(workflowId).query(approvalStateQuery);
+      t.h.slack.waitFor(async () => {
+        const s = await t.client.workflow.getHandle(workflowId).query(approvalStateQuery);
         return s.timeline.filter((t) => t.kind === 'comment').length >= n ? s : undefined;
       }, 20_000);
 
@@ -105,7 +91,7 @@ describe('approval: continue-as-new checked inside the wait', () => {
      */
     const click = async (user: string, m: { channel: string; ts: string }) => {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const c = await h.click(user, m, 'approve');
+        const c = await t.h.click(user, m, 'approve');
         if (c.delivery.status === 200) return c;
       }
       throw new Error(`${user}'s click was never acknowledged`);
@@ -116,35 +102,35 @@ describe('approval: continue-as-new checked inside the wait', () => {
     await Promise.all([comment(5), click('U0CAROL', channelPost!)]);
     await comment(5);
     // More talk until it has handed over at least twice (task batching varies with load).
-    while (said < 60 && (await runsOf(client, workflowId)).length < 3) await comment(5);
+    while (said < 60 && (await runsOf(t.client, workflowId)).length < 3) await comment(5);
     await commentsApplied(said);
     // Level 2 was asked (one DM to Dave), then the reminder fired at its original deadline.
-    const daveDm = await h.slack.waitFor(
-      async () => (await h.get(approvalId)).slack.find((m) => m.purpose === 'dm' && m.user === 'U0DAVE'),
+    const daveDm = await t.h.slack.waitFor(
+      async () => (await t.h.get(approvalId)).slack.find((m) => m.purpose === 'dm' && m.user === 'U0DAVE'),
       20_000,
     );
-    await h.slack.waitFor(async () => {
-      const r = await h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
+    await t.h.slack.waitFor(async () => {
+      const r = await t.h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
       return r.some((m) => m.bot_id && m.text.includes('Reminder')) ? true : undefined;
     }, REMIND_AFTER_MS + 30_000);
 
     await click('U0DAVE', daveDm);
-    await h.waitStatus(approvalId, 'approved', 30_000);
+    await t.h.waitStatus(approvalId, 'approved', 30_000);
     const closedAt = Date.now();
     // Talk during the decided-grace period: it continues as new there too, and still ends on time.
     await comment(15);
-    const result = await client.workflow.getHandle(workflowId).result();
+    const result = await t.client.workflow.getHandle(workflowId).result();
     expect(result).toEqual({ approvalId, status: 'approved' });
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 1500);
 
-    const runs = await runsOf(client, workflowId);
+    const runs = await runsOf(t.client, workflowId);
     expect(runs.length, 'continued as new several times').toBeGreaterThanOrEqual(3);
     for (const run of runs.slice(0, -1)) {
       expect(run.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
       expect(patchMarkers(run.events)).toContain(CONTINUE_AS_NEW_IN_WAIT_PATCH);
     }
     const all = runs.flatMap((r) => r.events);
-    const finalState = await h.get(approvalId);
+    const finalState = await t.h.get(approvalId);
 
     // Comments: each reached the workflow (a slow ack may hand one off twice: signals are
     // at-least-once) and is in the timeline exactly once.
@@ -167,12 +153,12 @@ describe('approval: continue-as-new checked inside the wait', () => {
     expect(actions.filter((a) => a === 'approval.level_advanced')).toHaveLength(1);
     expect(actions.filter((a) => a === 'approval.vote')).toHaveLength(1);
     expect(actions.filter((a) => a === 'approval.decided')).toHaveLength(1);
-    const replies = await h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
+    const replies = await t.h.slack.threadReplies(channelPost!.channel, channelPost!.ts);
     expect(replies.filter((m) => m.bot_id && m.text.includes('Reminder'))).toHaveLength(1);
-    expect(seen(await h.locked(channelPost!))).toContain('Approved');
+    expect(seen(await t.h.locked(channelPost!))).toContain('Approved');
 
     // The reminder timer was re-armed in later runs for the same instant, and fired there.
-    const state = await client.workflow.getHandle(workflowId, runs[0]!.runId).query(approvalStateQuery);
+    const state = await t.client.workflow.getHandle(workflowId, runs[0]!.runId).query(approvalStateQuery);
     const due = state.createdAtMs + REMIND_AFTER_MS;
     const reminderTimers = runs
       .flatMap((r) => timerDeadlines(r.events))

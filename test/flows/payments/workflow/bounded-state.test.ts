@@ -1,13 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { paymentStateQuery, paymentWorkflowId, type PaymentEvent } from '../../../../src/flows/payments/contract.js';
 import { paymentsRepo } from '../../../../src/flows/payments/repo.js';
-import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
 import { TIMELINE_LIMIT } from '../../../../src/platform/temporal/workflow/bounded.js';
 import { deliverRazorpay } from '../../../fixtures/razorpay/build.js';
 import { activityInputs, runsOf, signalArgs, waitIdle } from '../../../helpers/history.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { useStack } from '../../../helpers/use-stack.js';
 import { paymentsHarness } from '../e2e/helpers.js';
 
 /** More chat than the old shared id list held (500 ids, trimmed when a provider event arrived). */
@@ -20,39 +18,24 @@ const REPLIES = 510;
  * (the API died between the signal and the mark) is handed off again when Razorpay retries it.
  */
 describe('payment lifecycle: bounded state, durable provider dedup', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let pool: Pool;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ PAYMENT_REFUND_GRACE: '1h', PAYMENT_INITIATION_WAIT: '300ms' });
-    h = paymentsHarness(stack);
-    pool = createPool(inject('databaseUrl'));
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await pool?.end();
-    await stack?.stop();
-  });
+  const t = useStack({ PAYMENT_REFUND_GRACE: '1h', PAYMENT_INITIATION_WAIT: '300ms' }, paymentsHarness);
 
   /** Makes the ledger forget that `eventId` was handed off, as if the API had crashed right after signalling. */
   const unmarkHandedOff = (eventId: string) =>
-    pool.query(`UPDATE inbound_events SET status = 'received' WHERE source = 'razorpay' AND event_id = $1`, [eventId]);
+    t.pool.query(`UPDATE inbound_events SET status = 'received' WHERE source = 'razorpay' AND event_id = $1`, [
+      eventId,
+    ]);
 
   const botReplies = async (ts: string) =>
-    (await h.slack.threadReplies('C0PAYMENTS', ts)).filter((m) => m.bot_id).map((m) => m.text);
+    (await t.h.slack.threadReplies('C0PAYMENTS', ts)).filter((m) => m.bot_id).map((m) => m.text);
 
   it(`${REPLIES} thread replies, then a redelivered refund: the refund counts once; chat ids and the timeline stay bounded`, async () => {
-    const { orderId, paymentId } = h.ids();
+    const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
-    await h.expectAccepted(await h.initiate(h.initiation(orderId, { amount: 100_000 })));
-    const root = await h.thread('C0PAYMENTS', orderId, 0);
-    await h.webhook('payment.captured', { orderId, paymentId, amount: 100_000 });
-    const refund = await h.webhook('refund.processed', {
+    await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { amount: 100_000 })));
+    const root = await t.h.thread('C0PAYMENTS', orderId, 0);
+    await t.h.webhook('payment.captured', { orderId, paymentId, amount: 100_000 });
+    const refund = await t.h.webhook('refund.processed', {
       orderId,
       paymentId,
       amount: 100_000,
@@ -60,11 +43,11 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
       refundAmount: 1_000,
     });
     expect(refund.res.status).toBe(200);
-    await h.thread('C0PAYMENTS', orderId, 2);
+    await t.h.thread('C0PAYMENTS', orderId, 2);
 
     // In batches, each applied before the next is posted: the shared dev server keeps history in
     // one SQLite connection, and an unbounded burst would only measure its queue.
-    const handle = client.workflow.getHandle(workflowId);
+    const handle = t.client.workflow.getHandle(workflowId);
     const chatApplied = async () => {
       const s = await handle.query(paymentStateQuery);
       return s.timeline.length + (s.timelineDropped ?? 0) - 3; // initiated, captured, first refund
@@ -73,28 +56,28 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
       const n = Math.min(10, REPLIES - i);
       await Promise.all(
         Array.from({ length: n }, (_, j) =>
-          h.slack.postMessage({ user: 'U0CAROL', channel: 'C0PAYMENTS', thread_ts: root.ts, text: `chat ${i + j}` }),
+          t.h.slack.postMessage({ user: 'U0CAROL', channel: 'C0PAYMENTS', thread_ts: root.ts, text: `chat ${i + j}` }),
         ),
       );
-      await h.slack.waitFor(async () => ((await chatApplied()) >= i + n ? true : undefined), 30_000);
+      await t.h.slack.waitFor(async () => ((await chatApplied()) >= i + n ? true : undefined), 30_000);
     }
     // A second refund after the chat: under the old rule this trimmed the shared list, evicting the first refund's id.
-    await h.webhook('refund.processed', {
+    await t.h.webhook('refund.processed', {
       orderId,
       paymentId,
       amount: 100_000,
       refundId: 'rfnd_second',
       refundAmount: 500,
     });
-    await h.slack.waitFor(async () => ((await botReplies(root.ts)).length >= 3 ? true : undefined), 20_000);
+    await t.h.slack.waitFor(async () => ((await botReplies(root.ts)).length >= 3 ? true : undefined), 20_000);
 
     await unmarkHandedOff(refund.eventId);
-    const again = await deliverRazorpay(h.api, h.secret, refund.body, refund.eventId);
+    const again = await deliverRazorpay(t.h.api, t.h.secret, refund.body, refund.eventId);
     expect(await again.json()).toMatchObject({ status: 'handed_off' });
     await waitIdle(handle);
 
     // The duplicate did reach the workflow (twice in history) and changed nothing.
-    const events = (await runsOf(client, workflowId)).flatMap((r) => r.events);
+    const events = (await runsOf(t.client, workflowId)).flatMap((r) => r.events);
     const first = signalArgs<PaymentEvent>(events, 'paymentEvent').filter(
       (e) => e.eventId === `razorpay:${refund.eventId}`,
     );
@@ -112,7 +95,7 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
     expect(state.slackEventIds!.length).toBeLessThanOrEqual(200);
     expect(state.timeline).toHaveLength(TIMELINE_LIMIT);
 
-    const got = await h.getPayment(orderId);
+    const got = await t.h.getPayment(orderId);
     expect(got.body).toMatchObject({
       refundedAmount: 1_500,
       eventsProcessed: 3,
@@ -120,18 +103,18 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
       timelineOmitted: REPLIES + 4 - TIMELINE_LIMIT,
     });
     // The snapshot (what a restarted run resumes from) carries every provider id too.
-    const snap = await paymentsRepo(pool).get(orderId);
+    const snap = await paymentsRepo(t.pool).get(orderId);
     expect(snap!.state.processedEventIds).toEqual(expect.arrayContaining([`razorpay:${refund.eventId}`]));
     await handle.terminate('test done');
   });
 
   it('a refund redelivered after the lifecycle closed: the restarted run resumes from the snapshot and counts it once', async () => {
-    const { orderId, paymentId } = h.ids();
+    const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
     // Short grace so the lifecycle closes, set through the workflow input (the stack's config keeps 1h).
-    const handle = await client.workflow.start('paymentLifecycleWorkflow', {
+    const handle = await t.client.workflow.start('paymentLifecycleWorkflow', {
       workflowId,
-      taskQueue: stack.taskQueue,
+      taskQueue: t.stack.taskQueue,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       args: [
         {
@@ -146,25 +129,25 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
         },
       ],
     });
-    await h.expectAccepted(await h.initiate(h.initiation(orderId, { amount: 100_000 })));
-    const root = await h.thread('C0PAYMENTS', orderId, 0);
-    await h.webhook('payment.captured', { orderId, paymentId, amount: 100_000 });
-    const refund = await h.webhook('refund.processed', {
+    await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { amount: 100_000 })));
+    const root = await t.h.thread('C0PAYMENTS', orderId, 0);
+    await t.h.webhook('payment.captured', { orderId, paymentId, amount: 100_000 });
+    const refund = await t.h.webhook('refund.processed', {
       orderId,
       paymentId,
       amount: 100_000,
       refundId: 'rfnd_late',
       refundAmount: 2_000,
     });
-    await h.thread('C0PAYMENTS', orderId, 2);
+    await t.h.thread('C0PAYMENTS', orderId, 2);
     expect(await handle.result()).toMatchObject({ status: 'partially_refunded', closedReason: 'grace_elapsed' });
 
     await unmarkHandedOff(refund.eventId);
-    const again = await deliverRazorpay(h.api, h.secret, refund.body, refund.eventId);
+    const again = await deliverRazorpay(t.h.api, t.h.secret, refund.body, refund.eventId);
     expect(await again.json()).toMatchObject({ status: 'handed_off' });
     // The webhook started a new run (config policy: 1h grace) that loaded the snapshot.
-    const restarted = client.workflow.getHandle(workflowId);
-    await h.slack.waitFor(async () =>
+    const restarted = t.client.workflow.getHandle(workflowId);
+    await t.h.slack.waitFor(async () =>
       (await restarted.describe()).runId !== handle.firstExecutionRunId ? true : undefined,
     );
     await waitIdle(restarted);

@@ -1,11 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { paymentWorkflowId, paymentStateQuery } from '../../../../src/flows/payments/contract.js';
 import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
 import { paymentLifecycleInput } from '../../../../src/flows/payments/start.js';
 import { flowConfigOf } from '../../../../src/platform/flow.js';
 import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../../src/platform/temporal/workflow/continue-as-new.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { useStack } from '../../../helpers/use-stack.js';
 import {
   activityInputs,
   eventTimeMs,
@@ -31,50 +30,39 @@ const MAX_REPLIES = 80;
  * the middle, and the escalation timer must still fire at its original deadline afterwards.
  */
 describe('payment lifecycle: continue-as-new checked inside the wait', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    stack = await startTestStack({
+  const t = useStack(
+    {
       PAYMENT_ESCALATE_AFTER: `${ESCALATE_AFTER_MS}ms`,
       PAYMENT_OVERDUE_AFTER: '1h',
       PAYMENT_REFUND_GRACE: '1h',
       PAYMENT_INITIATION_WAIT: '300ms',
-    });
-    h = paymentsHarness(stack);
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await stack?.stop();
-  });
+    },
+    paymentsHarness,
+  );
 
   it('a chatty thread continues as new several times; nothing is lost or doubled and the escalation fires at its original deadline', async () => {
-    const { orderId, paymentId } = h.ids();
+    const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
     // Started by the test only to set the threshold; everything else arrives through the real ingress.
-    const handle = await client.workflow.start('paymentLifecycleWorkflow', {
+    const handle = await t.client.workflow.start('paymentLifecycleWorkflow', {
       workflowId,
-      taskQueue: stack.taskQueue,
+      taskQueue: t.stack.taskQueue,
       args: [
-        { ...paymentLifecycleInput(flowConfigOf(stack.config, paymentsFlow), orderId), continueAsNewAfterEvents: 40 },
+        { ...paymentLifecycleInput(flowConfigOf(t.stack.config, paymentsFlow), orderId), continueAsNewAfterEvents: 40 },
       ],
     });
-    await h.expectAccepted(await h.initiate(h.initiation(orderId, { owner: 'U0BOB' })));
-    const root = await h.thread('C0PAYMENTS', orderId, 0);
+    await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { owner: 'U0BOB' })));
+    const root = await t.h.thread('C0PAYMENTS', orderId, 0);
 
     // Replies in bursts (several signals land in one workflow task, some while a run hands over),
     // with a provider event in the middle of the chat, until the lifecycle has handed over twice
     // (how many replies that takes depends on how the server batches them into tasks).
     const people = ['U0BOB', 'U0CAROL', 'U0DAVE'];
     let replies = 0;
-    while (replies < MAX_REPLIES && (replies < 15 || (await runsOf(client, workflowId)).length < 3)) {
+    while (replies < MAX_REPLIES && (replies < 15 || (await runsOf(t.client, workflowId)).length < 3)) {
       await Promise.all(
         Array.from({ length: 5 }, () =>
-          h.slack.postMessage({
+          t.h.slack.postMessage({
             user: people[replies % people.length]!,
             channel: 'C0PAYMENTS',
             thread_ts: root.ts,
@@ -83,22 +71,22 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
         ),
       );
       // Backpressure: the burst is applied before the next (the dev server shares one SQLite connection).
-      await h.slack.waitFor(async () => {
-        const s = await client.workflow.getHandle(workflowId).query(paymentStateQuery);
+      await t.h.slack.waitFor(async () => {
+        const s = await t.client.workflow.getHandle(workflowId).query(paymentStateQuery);
         return s.timeline.filter((t) => t.kind === 'slack.message').length >= replies ? true : undefined;
       }, 30_000);
       if (replies === 10)
-        expect((await h.webhook('payment.authorized', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
+        expect((await t.h.webhook('payment.authorized', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
     }
     // The escalation (the only timer due) fires after the handovers.
-    const escalated = await h.slack.waitFor(async () => {
-      const r = await h.slack.threadReplies('C0PAYMENTS', root.ts);
+    const escalated = await t.h.slack.waitFor(async () => {
+      const r = await t.h.slack.threadReplies('C0PAYMENTS', root.ts);
       return r.some((m) => m.text.includes('no outcome')) ? r : undefined;
     }, ESCALATE_AFTER_MS + 30_000);
     expect(escalated.length).toBeGreaterThan(0);
-    await waitIdle(client.workflow.getHandle(workflowId));
+    await waitIdle(t.client.workflow.getHandle(workflowId));
 
-    const runs = await runsOf(client, workflowId);
+    const runs = await runsOf(t.client, workflowId);
     expect(runs.length, 'continued as new at least twice').toBeGreaterThanOrEqual(3);
     for (const run of runs.slice(0, -1)) {
       expect(
@@ -121,7 +109,7 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
     expect(state.status).toBe('authorized');
 
     // Nothing lost or doubled on Slack: one reply for the provider event, one escalation, one alert.
-    const bot = (await h.slack.threadReplies('C0PAYMENTS', root.ts)).filter((m) => m.bot_id);
+    const bot = (await t.h.slack.threadReplies('C0PAYMENTS', root.ts)).filter((m) => m.bot_id);
     expect(
       bot.map((m) =>
         m.text.includes('authorized') ? 'authorized' : m.text.includes('no outcome') ? 'escalation' : m.text,
@@ -130,7 +118,7 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
     const posts = activityInputs<PostSlackMessageInput>(all, 'postSlackMessage').map((p) => p.idempotencyKey);
     expect(posts.filter((k) => k.endsWith(':escalation'))).toHaveLength(1);
     expect(new Set(posts).size).toBe(posts.length);
-    const alerts = (await h.slack.channelMessages('C0ESCALATE')).filter((m) => m.text.includes(orderId));
+    const alerts = (await t.h.slack.channelMessages('C0ESCALATE')).filter((m) => m.text.includes(orderId));
     expect(alerts).toHaveLength(1);
 
     // The escalation timer kept its deadline across every run: due at start + ESCALATE_AFTER.

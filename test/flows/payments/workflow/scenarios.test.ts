@@ -1,11 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
 import { PAYMENT_PATCHES } from '../../../../src/flows/payments/contract.js';
 import type { PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
 import { activityInputs, patchMarkers, timerDeadlines } from '../../../helpers/history.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { useStack } from '../../../helpers/use-stack.js';
 import { paymentsHarness, seen } from '../e2e/helpers.js';
 
 /**
@@ -13,48 +12,37 @@ import { paymentsHarness, seen } from '../e2e/helpers.js';
  * Slack emulator and the closed workflow's history (also the source of its replay fixture).
  */
 describe('payment lifecycle with its timers, recorded for replay', () => {
-  let stack: TestStack;
-  let h: ReturnType<typeof paymentsHarness>;
-  let connection: Connection;
-  let client: Client;
-
-  beforeAll(async () => {
-    stack = await startTestStack({
+  const t = useStack(
+    {
       // Apart enough that each is still in the future when the previous step is done posting.
       PAYMENT_ESCALATE_AFTER: '5s',
       PAYMENT_OVERDUE_AFTER: '10s',
       PAYMENT_REFUND_GRACE: '3s',
       PAYMENT_INITIATION_WAIT: '300ms',
-    });
-    h = paymentsHarness(stack);
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await stack?.stop();
-  });
+    },
+    paymentsHarness,
+  );
 
   it('escalates, marks overdue, takes a late capture and a refund, then closes after the grace period', async () => {
-    const { orderId, paymentId } = h.ids();
+    const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
-    await h.expectAccepted(await h.initiate(h.initiation(orderId, { owner: 'U0BOB' })));
-    const root = await h.thread('C0PAYMENTS', orderId, 2, 30_000);
-    await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
-    await h.thread('C0PAYMENTS', orderId, 3);
-    await h.webhook('refund.processed', { orderId, paymentId, amount: 123450, refundAmount: 123450 });
-    const result = await client.workflow.getHandle(workflowId).result();
+    await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { owner: 'U0BOB' })));
+    const root = await t.h.thread('C0PAYMENTS', orderId, 2, 30_000);
+    await t.h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
+    await t.h.thread('C0PAYMENTS', orderId, 3);
+    await t.h.webhook('refund.processed', { orderId, paymentId, amount: 123450, refundAmount: 123450 });
+    const result = await t.client.workflow.getHandle(workflowId).result();
     expect(result).toEqual({ lifecycleId: orderId, status: 'refunded', closedReason: 'grace_elapsed' });
 
-    const replies = await h.slack.threadReplies('C0PAYMENTS', root.ts);
+    const replies = await t.h.slack.threadReplies('C0PAYMENTS', root.ts);
     expect(replies.map((m) => m.text)).toEqual([
       expect.stringContaining('no outcome'),
       expect.stringContaining('overdue'),
       expect.stringMatching(/captured/i),
       expect.stringMatching(/refund/i),
     ]);
-    expect(seen(await h.slack.message('C0PAYMENTS', root.ts))).toContain('Refunded');
-    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    expect(seen(await t.h.slack.message('C0PAYMENTS', root.ts))).toContain('Refunded');
+    const events = (await t.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const keys = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').map((p) => p.idempotencyKey);
     expect(keys.filter((k) => k.endsWith(':escalation'))).toHaveLength(1);
     expect(keys.filter((k) => k.endsWith(':escalation:alert'))).toHaveLength(1);
