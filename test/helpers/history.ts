@@ -1,7 +1,8 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { decodePayloadsIn } from '../../src/platform/temporal/codec.js';
+import { testCodec } from './temporal.js';
 
-type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** One run of a workflow chain (continue-as-new links them), oldest first. */
@@ -10,10 +11,12 @@ export interface Run {
   events: HistoryEvent[];
 }
 
-/**
- * The first JSON payload of an event attribute, decoded. Test-side reading of history goes
- * through here, so a payload codec is one change in one place.
- */
+/** One run's events (the latest run of the handle's id unless it names a run), payloads decoded through the codec. */
+export async function eventsOf(handle: WorkflowHandle): Promise<HistoryEvent[]> {
+  return (await decodePayloadsIn(await handle.fetchHistory(), testCodec())).events ?? [];
+}
+
+/** The JSON value of a payload that was already decoded (see `eventsOf`). */
 export function payloadJSON(p: { data?: Uint8Array | null } | undefined | null): unknown {
   return p?.data ? JSON.parse(Buffer.from(p.data).toString('utf8')) : undefined;
 }
@@ -23,8 +26,7 @@ export async function runsOf(client: Client, workflowId: string): Promise<Run[]>
   const runs: Run[] = [];
   let runId: string | undefined;
   for (;;) {
-    const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = history.events ?? [];
+    const events = await eventsOf(client.workflow.getHandle(workflowId, runId));
     const started = events[0]?.workflowExecutionStartedEventAttributes;
     const thisRun = runId ?? (await client.workflow.getHandle(workflowId).describe()).runId;
     runs.unshift({ runId: thisRun, events });

@@ -2,10 +2,11 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createPool, type Pool } from '../../src/platform/db/pool.js';
 import { startTestStack, type TestStack } from './stack.js';
+import { testDataConverter } from './temporal.js';
 
 export interface StackContext<H> {
   stack: TestStack;
-  /** A plain Temporal client on the shared dev server (histories, queries, starts with test inputs). */
+  /** A Temporal client with the product's data converter (histories, queries, starts with test inputs). */
   client: Client;
   pool: Pool;
   /** The flow's test harness over this stack. */
@@ -23,7 +24,7 @@ export function useStack<H>(env: Record<string, string>, harness: (stack: TestSt
     ctx.stack = await startTestStack(env);
     ctx.h = harness(ctx.stack);
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    ctx.client = new Client({ connection });
+    ctx.client = new Client({ connection, dataConverter: testDataConverter() });
     ctx.pool = createPool(inject('databaseUrl'));
   });
   afterAll(async () => {

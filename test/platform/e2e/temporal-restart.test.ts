@@ -18,9 +18,10 @@ import { ensureNamespace } from '../../../src/platform/temporal/namespace.js';
 import { startWorker, type RunningWorker } from '../../../src/worker/run.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { sharedBundle } from '../../helpers/bundle.js';
-import { activityInputs, eventTimeMs, waitIdle } from '../../helpers/history.js';
+import { activityInputs, eventTimeMs, waitIdle, eventsOf } from '../../helpers/history.js';
 import { freePort } from '../../helpers/ports.js';
 import type { TestStack } from '../../helpers/stack.js';
+import { testDataConverter } from '../../helpers/temporal.js';
 
 const REMIND_AFTER_MS = 5_000;
 
@@ -108,7 +109,9 @@ describe('Temporal restarts on the same database file', () => {
     const createdAt = Date.now();
     const channelPost = (await h.posted(id, 2)).find((m) => m.purpose === 'channel')!;
     let connection = await Connection.connect({ address: dev!.address });
-    await waitIdle(new Client({ connection }).workflow.getHandle(approvalWorkflowId(id)));
+    await waitIdle(
+      new Client({ connection, dataConverter: testDataConverter() }).workflow.getHandle(approvalWorkflowId(id)),
+    );
     await connection.close();
 
     await dev!.stop();
@@ -127,8 +130,10 @@ describe('Temporal restarts on the same database file', () => {
 
     connection = await Connection.connect({ address: dev!.address });
     try {
-      const handle = new Client({ connection }).workflow.getHandle(approvalWorkflowId(id));
-      const events = (await handle.fetchHistory()).events ?? [];
+      const handle = new Client({ connection, dataConverter: testDataConverter() }).workflow.getHandle(
+        approvalWorkflowId(id),
+      );
+      const events = await eventsOf(handle);
       const fired = events.filter((e) => e.timerFiredEventAttributes);
       expect(fired).toHaveLength(1);
       expect(eventTimeMs(fired[0]!)).toBeGreaterThanOrEqual(restartedAt - 1000);

@@ -13,8 +13,9 @@ import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import type { PostSlackMessageInput } from '../../../src/platform/slack/contract.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { paymentsHarness } from '../../flows/payments/e2e/helpers.js';
-import { activityInputs, eventTimeMs, timerDeadlines, waitIdle } from '../../helpers/history.js';
+import { activityInputs, eventTimeMs, timerDeadlines, waitIdle, eventsOf } from '../../helpers/history.js';
 import type { TestStack } from '../../helpers/stack.js';
+import { testDataConverter } from '../../helpers/temporal.js';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js';
 
 /**
@@ -76,7 +77,7 @@ describe('worker killed with kill -9', () => {
       stop: async () => undefined,
     } as unknown as TestStack;
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter() });
   });
   afterEach(async () => {
     await worker?.kill9();
@@ -111,7 +112,7 @@ describe('worker killed with kill -9', () => {
     await waitIdle(handle, 60_000);
 
     expect(await h.roots('C0PAYMENTS', orderId)).toHaveLength(1);
-    const events = (await handle.fetchHistory()).events ?? [];
+    const events = await eventsOf(handle);
     const rootAttempts = events.filter(
       (e) =>
         e.activityTaskStartedEventAttributes &&
@@ -144,7 +145,7 @@ describe('worker killed with kill -9', () => {
 
     // The observable point: the reminder's timer fired in history while no worker was running.
     const fired = await h.slack.waitFor(async () => {
-      const events = (await handle.fetchHistory()).events ?? [];
+      const events = await eventsOf(handle);
       return events.find((e) => e.timerFiredEventAttributes);
     }, 30_000);
     const restartedAt = Date.now();
@@ -156,7 +157,7 @@ describe('worker killed with kill -9', () => {
     }, 60_000);
     await waitIdle(handle);
 
-    const events = (await handle.fetchHistory()).events ?? [];
+    const events = await eventsOf(handle);
     const timers = timerDeadlines(events);
     expect(timers.filter((t) => t.fired)).toHaveLength(1);
     const reminders = events.filter((e) =>

@@ -18,7 +18,6 @@ import { sharedBundle } from '../../helpers/bundle.js';
 import { testDataConverter } from '../../helpers/temporal.js';
 import { activityInputs, patchMarkers, scheduledActivities } from '../../helpers/history.js';
 
-type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 const HISTORIES = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));

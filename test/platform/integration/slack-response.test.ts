@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { recordFixture } from '../../helpers/fixtures.js';
-import { scheduledActivities } from '../../helpers/history.js';
+import { scheduledActivities, eventsOf } from '../../helpers/history.js';
 import { useStack } from '../../helpers/use-stack.js';
 
 /**
@@ -18,7 +18,7 @@ describe('slackResponseWorkflow through the ingress', () => {
     const handle = t.client.workflow.getHandle(`slack-response:${triggerId}`);
     await t.h.slack.waitFor(async () => (await handle.describe().catch(() => undefined)) ?? undefined, 15_000);
     await handle.result();
-    return (await handle.fetchHistory()).events ?? [];
+    return await eventsOf(handle);
   }
 
   it('a refused click: the person is told why through the response_url', async () => {

@@ -4,7 +4,7 @@ import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
 import type { PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { FailureType } from '../../../../src/platform/temporal/failure-types.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
-import { activityInputs, timerDeadlines } from '../../../helpers/history.js';
+import { activityInputs, timerDeadlines, eventsOf } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { approvalsHarness, seen } from '../e2e/helpers.js';
 
@@ -20,7 +20,7 @@ describe('approval lifecycles, recorded for replay', () => {
   async function closedHistory(approvalId: string) {
     const handle = t.client.workflow.getHandle(approvalWorkflowId(approvalId));
     await handle.result();
-    return (await handle.fetchHistory()).events ?? [];
+    return await eventsOf(handle);
   }
 
   it('votes and levels: 2 of 2 at level 1 advances to level 2, whose approver rejects with a reason', async () => {

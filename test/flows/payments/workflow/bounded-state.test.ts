@@ -4,7 +4,7 @@ import { paymentsRepo } from '../../../../src/flows/payments/repo.js';
 import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
 import { TIMELINE_LIMIT } from '../../../../src/platform/temporal/workflow/bounded.js';
 import { deliverRazorpay } from '../../../fixtures/razorpay/build.js';
-import { activityInputs, runsOf, signalArgs, waitIdle } from '../../../helpers/history.js';
+import { activityInputs, runsOf, signalArgs, waitIdle, eventsOf } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { paymentsHarness } from '../e2e/helpers.js';
 
@@ -151,7 +151,7 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
       (await restarted.describe()).runId !== handle.firstExecutionRunId ? true : undefined,
     );
     await waitIdle(restarted);
-    const events = (await restarted.fetchHistory()).events ?? [];
+    const events = await eventsOf(restarted);
     expect(signalArgs<PaymentEvent>(events, 'paymentEvent').map((e) => e.eventId)).toEqual([
       `razorpay:${refund.eventId}`,
     ]);

@@ -4,7 +4,7 @@ import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import type { PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { FailureType } from '../../../../src/platform/temporal/failure-types.js';
-import { activityInputs, runsOf, waitIdle } from '../../../helpers/history.js';
+import { activityInputs, runsOf, waitIdle, eventsOf } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
 import { paymentsHarness, seen } from '../e2e/helpers.js';
@@ -91,7 +91,7 @@ describe('payment lifecycle: the root post fails permanently', () => {
     expect((await t.h.slack.threadReplies('C0PAYMENTS', root.ts)).map((m) => m.text)).toEqual([
       expect.stringMatching(/captured/i),
     ]);
-    const events = (await handle.fetchHistory()).events ?? [];
+    const events = await eventsOf(handle);
     const roots = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').filter((p) => p.purpose === 'root');
     expect(roots.map((p) => p.idempotencyKey)).toEqual([`${workflowId}:root`, `${workflowId}:root`]);
     expect((await failures(workflowId)).map((r) => (r.details as { step: string }).step)).toEqual(['root']);

@@ -3,7 +3,7 @@ import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
 import { PAYMENT_PATCHES } from '../../../../src/flows/payments/contract.js';
 import type { PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
-import { activityInputs, patchMarkers, timerDeadlines } from '../../../helpers/history.js';
+import { activityInputs, patchMarkers, timerDeadlines, eventsOf } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { paymentsHarness, seen } from '../e2e/helpers.js';
 
@@ -42,7 +42,7 @@ describe('payment lifecycle with its timers, recorded for replay', () => {
       expect.stringMatching(/refund/i),
     ]);
     expect(seen(await t.h.slack.message('C0PAYMENTS', root.ts))).toContain('Refunded');
-    const events = (await t.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const events = await eventsOf(t.client.workflow.getHandle(workflowId));
     const keys = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').map((p) => p.idempotencyKey);
     expect(keys.filter((k) => k.endsWith(':escalation'))).toHaveLength(1);
     expect(keys.filter((k) => k.endsWith(':escalation:alert'))).toHaveLength(1);
