@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startSlackEmulator, type SlackEmulator } from '../../../emulators/slack/server.js';
+import type { SlackEmulator } from '../../../emulators/slack/server.js';
+import { routeSlackTo, startSlackFor } from '../../helpers/hand-stack.js';
 import { startApi, type RunningApi } from '../../../src/api/server.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { approvalWorkflowId } from '../../../src/flows/approvals/contract.js';
@@ -72,22 +73,12 @@ describe('Temporal restarts on the same database file', () => {
     const conn = await connectClient(config.temporal, dev!.address);
     await ensureNamespace(conn, 'default', () => undefined, { setRetention: true });
     await conn.close();
-    slackEmu = await startSlackEmulator({
-      port: 0,
-      botToken: config.slack.botToken,
-      signingSecret: config.slack.signingSecret,
-      rateLimits: false,
-      eventRetryDelaysMs: [50, 100, 200],
-    });
+    slackEmu = await startSlackFor(config);
     config.slack.apiUrl = slackEmu.apiUrl;
     const engines = { databaseUrl: inject('databaseUrl'), temporalAddress: dev!.address, logger, metrics };
     worker = await startWorker({ ...engines, config, workflowBundle: await sharedBundle() });
     api = await startApi({ ...engines, config, port: 0 });
-    slackEmu.setAppUrls({
-      events: `${api.url}/slack/events`,
-      interactivity: `${api.url}/slack/interactions`,
-      commands: `${api.url}/slack/commands`,
-    });
+    routeSlackTo(slackEmu, api.url);
   });
   afterAll(async () => {
     await api?.close();

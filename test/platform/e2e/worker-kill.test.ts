@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startSlackEmulator, type SlackEmulator } from '../../../emulators/slack/server.js';
+import type { SlackEmulator } from '../../../emulators/slack/server.js';
+import { routeSlackTo, startSlackFor } from '../../helpers/hand-stack.js';
 import { approvalWorkflowId } from '../../../src/flows/approvals/contract.js';
 import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
 import { startApi, type RunningApi } from '../../../src/api/server.js';
@@ -45,13 +46,7 @@ describe('worker killed with kill -9', () => {
       APPROVAL_EXPIRE_AFTER: '1h',
     };
     config = loadConfig(env);
-    slackEmu = await startSlackEmulator({
-      port: 0,
-      botToken: config.slack.botToken,
-      signingSecret: config.slack.signingSecret,
-      rateLimits: false,
-      eventRetryDelaysMs: [50, 100, 200],
-    });
+    slackEmu = await startSlackFor(config);
     env.SLACK_API_URL = slackEmu.apiUrl;
     env.DATABASE_URL = inject('databaseUrl');
     env.TEMPORAL_ADDRESS = inject('temporalAddress');
@@ -65,11 +60,7 @@ describe('worker killed with kill -9', () => {
       metrics: createMetrics(),
       port: 0,
     });
-    slackEmu.setAppUrls({
-      events: `${api.url}/slack/events`,
-      interactivity: `${api.url}/slack/interactions`,
-      commands: `${api.url}/slack/commands`,
-    });
+    routeSlackTo(slackEmu, api.url);
     stackLike = {
       config,
       taskQueue: config.temporal.taskQueue,

@@ -5,6 +5,7 @@ import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/pl
 import { TIMELINE_LIMIT } from '../../../../src/platform/temporal/workflow/bounded.js';
 import { deliverRazorpay } from '../../../fixtures/razorpay/build.js';
 import { activityInputs, runsOf, signalArgs, waitIdle, eventsOf } from '../../../helpers/history.js';
+import { startPaymentLifecycle } from './start.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { paymentsHarness } from '../e2e/helpers.js';
 
@@ -112,23 +113,7 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
     const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
     // Short grace so the lifecycle closes, set through the workflow input (the stack's config keeps 1h).
-    const handle = await t.client.workflow.start('paymentLifecycleWorkflow', {
-      workflowId,
-      taskQueue: t.stack.taskQueue,
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      args: [
-        {
-          lifecycleId: orderId,
-          policy: {
-            escalateAfterMs: 3_600_000,
-            overdueAfterMs: 7_200_000,
-            refundGraceMs: 1_500,
-            initiationWaitMs: 300,
-          },
-          channels: { payments: 'C0PAYMENTS', partPayments: 'C0PARTPAY', escalations: 'C0ESCALATE' },
-        },
-      ],
-    });
+    const handle = await startPaymentLifecycle(t, orderId, { policy: { refundGraceMs: 1_500 } });
     await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { amount: 100_000 })));
     const root = await t.h.thread('C0PAYMENTS', orderId, 0);
     await t.h.webhook('payment.captured', { orderId, paymentId, amount: 100_000 });

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { paymentWorkflowId, paymentStateQuery } from '../../../../src/flows/payments/contract.js';
-import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
-import { paymentLifecycleInput } from '../../../../src/flows/payments/start.js';
-import { flowConfigOf } from '../../../../src/platform/flow.js';
 import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../../src/platform/temporal/workflow/continue-as-new.js';
+import { startPaymentLifecycle } from './start.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import {
   activityInputs,
@@ -44,13 +42,7 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
     const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
     // Started by the test only to set the threshold; everything else arrives through the real ingress.
-    const handle = await t.client.workflow.start('paymentLifecycleWorkflow', {
-      workflowId,
-      taskQueue: t.stack.taskQueue,
-      args: [
-        { ...paymentLifecycleInput(flowConfigOf(t.stack.config, paymentsFlow), orderId), continueAsNewAfterEvents: 40 },
-      ],
-    });
+    const handle = await startPaymentLifecycle(t, orderId, { continueAsNewAfterEvents: 40 });
     await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { owner: 'U0BOB' })));
     const root = await t.h.thread('C0PAYMENTS', orderId, 0);
 

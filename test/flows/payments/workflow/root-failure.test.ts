@@ -5,6 +5,7 @@ import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import type { PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { FailureType } from '../../../../src/platform/temporal/failure-types.js';
 import { activityInputs, runsOf, waitIdle, eventsOf } from '../../../helpers/history.js';
+import { startPaymentLifecycle } from './start.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
 import { paymentsHarness, seen } from '../e2e/helpers.js';
@@ -24,21 +25,9 @@ describe('payment lifecycle: the root post fails permanently', () => {
     const { orderId, paymentId } = t.h.ids();
     const workflowId = paymentWorkflowId(orderId);
     // Routed to a private channel the bot is not in: `not_in_channel` on every attempt.
-    const handle = await t.client.workflow.start('paymentLifecycleWorkflow', {
-      workflowId,
-      taskQueue: t.stack.taskQueue,
-      args: [
-        {
-          lifecycleId: orderId,
-          policy: {
-            escalateAfterMs: 2_000,
-            overdueAfterMs: 3_600_000,
-            refundGraceMs: 3_600_000,
-            initiationWaitMs: 300,
-          },
-          channels: { payments: 'G0FINANCE', partPayments: 'G0FINANCE', escalations: 'C0ESCALATE' },
-        },
-      ],
+    const handle = await startPaymentLifecycle(t, orderId, {
+      policy: { escalateAfterMs: 2_000, overdueAfterMs: 3_600_000 },
+      channels: { payments: 'G0FINANCE', partPayments: 'G0FINANCE' },
     });
     await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { owner: 'U0BOB' })));
     // The escalation timer still fires: the alert goes to the escalation channel (top level, no thread needed).
