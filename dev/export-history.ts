@@ -97,7 +97,7 @@ export async function writeHistoryFixture(opts: {
   return path;
 }
 
-const USAGE = `usage: tsx dev/export-history.ts <workflowId> <fixture-name> [--run-id <id>] [--new-version] [--dir <dir>]
+const USAGE = `usage: tsx dev/export-history.ts <workflowId> <fixture-name | out.json> [--run-id <id>] [--new-version] [--dir <dir>]
   Saves one run's history, payloads decoded, as <dir>/<fixture-name>-v<N>.json (default dir:
   test/fixtures/histories). Refuses to overwrite; --new-version adds the next version instead.
   Env: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, THREADLINE_PAYLOAD_KEYS
@@ -126,7 +126,12 @@ async function main(argv: string[]): Promise<void> {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const codec = createPayloadCodec({ keys: config.temporal.payloadKeys });
-    const path = await writeHistoryFixture({ history, name, codec, newVersion, dir });
+    // An explicit `<out>.json` path is written as given, but never over an existing file either.
+    const path = name.endsWith('.json')
+      ? await writeFile(resolve(name), await historyFixtureJSON(history, codec), { flag: 'wx' }).then(() =>
+          resolve(name),
+        )
+      : await writeHistoryFixture({ history, name, codec, newVersion, dir });
     console.log(`wrote ${history.events?.length ?? 0} events to ${path}`);
   } finally {
     await connection.close();
