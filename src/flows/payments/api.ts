@@ -78,6 +78,9 @@ export function presentLifecycle(s: PaymentLifecycleState, source: 'workflow' | 
     lastError: s.provider.lastError ?? null,
     eventsProcessed: s.processedEventIds.length,
     timeline: s.timeline,
+    // The workflow keeps the newest entries only; every transition is in audit_log, replies are in the thread.
+    timelineTruncated: (s.timelineDropped ?? 0) > 0,
+    timelineOmitted: s.timelineDropped ?? 0,
   };
 }
 
