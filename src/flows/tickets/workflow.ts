@@ -593,10 +593,12 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     );
     // An issue created and gone before its thread existed gets no thread just to say it ended.
     if (!state.root && (said || !ends)) await ensureRoot();
-    const quiet: Promise<unknown>[] = [];
+    // The root first: once a batch's replies are visible, the root already shows that state.
+    await updateRoot();
+    // Audit-only effects (dropped echoes) first, so a later reply being visible implies they are recorded.
+    await Promise.all(planned.effects.map((f) => (f.kind === 'audit' ? writeAudit(f.audit) : undefined)));
     for (const f of planned.effects) {
-      if (f.kind === 'audit') quiet.push(writeAudit(f.audit));
-      else if (f.kind === 'reply') {
+      if (f.kind === 'reply') {
         const [ts] = await Promise.all([reply(f.step, f.message, f.purpose), writeAudit(f.audit)]);
         if (ts && f.mirrors) state = recordMirror(state, f.mirrors, ts);
       } else if (f.kind === 'update_reply') {
@@ -616,8 +618,6 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
         ]);
       }
     }
-    await Promise.all(quiet);
-    await updateRoot();
     await persist();
     return ends;
   }

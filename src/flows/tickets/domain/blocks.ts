@@ -123,9 +123,12 @@ export function buildUnmirroredCommentReply(
   c: TicketComment,
   change: 'edited' | 'deleted',
 ): TicketMessage {
+  // Jira's comment_deleted names no deleter (only the comment's author): say so rather than guess.
   const text =
     change === 'deleted'
-      ? `:wastebasket: *${name(actor ?? c.author)}* deleted a comment in Jira.`
+      ? actor
+        ? `:wastebasket: *${name(actor)}* deleted a comment in Jira.`
+        : `:wastebasket: A comment by *${name(c.author)}* was deleted in Jira.`
       : `:pencil2: *${name(actor ?? c.author)}* edited a comment in Jira:\n${quoteForSlack(c.body)}`;
   return { text, blocks: [section(text)] };
 }

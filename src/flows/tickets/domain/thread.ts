@@ -240,7 +240,15 @@ export function planTrackerBatch(
   state: TicketThreadState,
   events: readonly TicketEvent[],
 ): { state: TicketThreadState; effects: TicketEffect[] } {
-  const sorted = events
+  // The two deliveries of one change share an identity; only one may name the actor (Jira's
+  // comment_deleted names none, its issue_updated twin does): keep the first, with any actor.
+  const firsts = new Map<string, TicketEvent>();
+  for (const e of events) {
+    const first = firsts.get(e.eventId);
+    if (!first) firsts.set(e.eventId, e);
+    else if (!first.actor && e.actor) firsts.set(e.eventId, { ...first, actor: e.actor });
+  }
+  const sorted = [...firsts.values()]
     .map((e, i) => ({ e, i }))
     .sort((a, b) => a.e.occurredAtMs - b.e.occurredAtMs || a.i - b.i)
     .map((x) => x.e);
