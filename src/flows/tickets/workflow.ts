@@ -250,16 +250,14 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     if (!posted) return false;
     state = recordPosted({ ...state, root: { channel: posted.channel, ts: posted.ts } }, posted.ts);
     rootVersion = state.version;
-    await Promise.all([
-      audit('ticket.thread_started', 'thread_started', {
-        sourceSystem: state.tracker,
-        targetSystem: 'slack',
-        ruleId: state.rule?.id,
-        after: { channel: posted.channel, ts: posted.ts, status: state.issue.status?.name ?? null },
-        details: { key: state.key, filedBy: state.filedBy ?? null },
-      }),
-      persist(),
-    ]);
+    // Saved with the rest of the step (callers persist when the step is done).
+    await audit('ticket.thread_started', 'thread_started', {
+      sourceSystem: state.tracker,
+      targetSystem: 'slack',
+      ruleId: state.rule?.id,
+      after: { channel: posted.channel, ts: posted.ts, status: state.issue.status?.name ?? null },
+      details: { key: state.key, filedBy: state.filedBy ?? null },
+    });
     return true;
   }
 
@@ -556,8 +554,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     };
     // Only when no tracker event came first (event time 0: anything from the tracker is newer).
     state = applySnapshot(state, n.issue, 0);
-    if (!(await ensureRoot())) return;
-    await updateRoot();
+    if (await ensureRoot()) await updateRoot();
     await persist();
   }
 
