@@ -140,7 +140,8 @@ export function createJiraTracker(deps: { client: Version3Client; metrics?: Metr
             comment: commentToAdf(draft),
             properties: [{ key: ORIGIN_PROPERTY, value: origin }],
           }),
-        writtenComment.loose(),
+        // Only the id and stamp: the rest (author with email) never reaches workflow history.
+        writtenComment,
       );
     },
 
@@ -166,7 +167,8 @@ export function createJiraTracker(deps: { client: Version3Client; metrics?: Metr
       return call(
         'issueComments.updateComment',
         () => client.issueComments.updateComment({ issueIdOrKey: key, id: commentId, body: commentToAdf(draft) }),
-        writtenComment.loose(),
+        // Only the id and stamp: the rest (author with email) never reaches workflow history.
+        writtenComment,
       );
     },
 
