@@ -593,7 +593,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     // The root first: once a batch's replies are visible, the root already shows that state.
     await updateRoot();
     // Audit-only effects (dropped echoes) first, so a later reply being visible implies they are recorded.
-    await Promise.all(planned.effects.map((f) => (f.kind === 'audit' ? writeAudit(f.audit) : undefined)));
+    await Promise.all(planned.effects.flatMap((f) => (f.kind === 'audit' ? [writeAudit(f.audit)] : [])));
     for (const f of planned.effects) {
       if (f.kind === 'reply') {
         const [ts] = await Promise.all([reply(f.step, f.message, f.purpose), writeAudit(f.audit)]);

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 import { BOT_ACCOUNT, CHANNEL, seen, ticketsHarness } from './helpers.js';
@@ -191,5 +192,105 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
       details: expect.objectContaining({ transitionId: '5' }),
     });
     expect(rows.filter((r) => r.action === 'ticket.done_skipped')).toHaveLength(1); // Bob's ✅: already done
+  });
+
+  it('/ticket <summary> in #tickets files one OPS issue and starts its thread there, filed-by shown; the creation echo adds no reply', async () => {
+    const summary = `Printer on fire ${Date.now()}`;
+    const cmd = await h.slack.runSlashCommand({ user: 'U0ALICE', channel: CHANNEL, command: '/ticket', text: summary });
+    expect(cmd.delivery.status).toBe(200);
+    expect(JSON.stringify(cmd.delivery.response)).toContain(`Filing a Task in *OPS*: “${summary}”`);
+    const issues = await h.jira.waitFor(async () => {
+      const all = (await h.jira.issues()).filter((i) => i.summary === summary);
+      return all.length ? all : undefined;
+    }, 20_000);
+    const key = issues[0]!.key;
+    expect(key).toMatch(/^OPS-\d+$/);
+    const view = await h.jira.issue(key);
+    expect(view.fields).toMatchObject({ issuetype: { name: 'Task' }, reporter: { accountId: BOT_ACCOUNT } });
+    expect(JSON.stringify(view.fields.description)).toContain('Filed from Slack by Alice Admin.');
+    const root = await h.root(key);
+    expect(root.channel).toBe(CHANNEL);
+    expect(seen(root)).toContain('Filed from Slack by <@U0ALICE>');
+    await h.settle(key);
+    expect((await h.jira.issues()).filter((i) => i.summary === summary)).toHaveLength(1);
+    expect((await h.replies(key)).filter((m) => !h.isMarker(m))).toHaveLength(0);
+    const rows = await h.audit(key);
+    expect(
+      rows.filter((r) => r.action === 'ticket.echo_dropped').map((r) => (r.details as { eventId: string }).eventId),
+    ).toContain(`jira:issue:${view.id}:created`);
+  });
+
+  it('/ticket alone opens the form; an empty summary is refused in the 3 s window; a SUP Bug is filed with its priority', async () => {
+    await h.slack.runSlashCommand({ user: 'U0BOB', channel: CHANNEL, command: '/ticket', text: '' });
+    const modal = await h.slack.waitFor(async () =>
+      (await h.slack.views()).find((v) => v.user === 'U0BOB' && v.open && v.callback_id === 'tl:ticket.create'),
+    );
+    expect(modal.private_metadata).toMatch(/^ticket:new-[\w-]+\|C0TICKETS$/);
+    const empty = await h.slack.submitView({
+      user: 'U0BOB',
+      view_id: modal.id,
+      values: { summary: { summary: ' ' }, project: { project: 'SUP' }, type: { type: 'Bug' } },
+    });
+    expect(empty.outcome).toBe('errors');
+    expect(empty.errors).toMatchObject({ summary: 'Say what the ticket is about.' });
+    const summary = `Login loop ${Date.now()}`;
+    const ok = await h.slack.submitView({
+      user: 'U0BOB',
+      view_id: modal.id,
+      values: {
+        summary: { summary },
+        project: { project: 'SUP' },
+        type: { type: 'Bug' },
+        priority: { priority: 'Highest' },
+      },
+    });
+    expect(ok.outcome).toBe('closed');
+    const [issue] = await h.jira.waitFor(async () => {
+      const all = (await h.jira.issues()).filter((i) => i.summary === summary);
+      return all.length ? all : undefined;
+    }, 20_000);
+    expect(issue!.key).toMatch(/^SUP-\d+$/);
+    const view = await h.jira.issue(issue!.key);
+    expect(view.fields).toMatchObject({ issuetype: { name: 'Bug' }, priority: { name: 'Highest' } });
+    const root = await h.root(issue!.key);
+    expect(seen(root)).toContain('Filed from Slack by <@U0BOB>');
+  });
+
+  it('/ticket in a channel that syncs with no project says so and files nothing', async () => {
+    const before = (await h.jira.issues()).length;
+    const cmd = await h.slack.runSlashCommand({
+      user: 'U0ALICE',
+      channel: 'C0PAYMENTS',
+      command: '/ticket',
+      text: 'nope',
+    });
+    expect(JSON.stringify(cmd.delivery.response)).toContain('does not sync with a Jira project');
+    await h.deliveriesDone();
+    expect((await h.jira.issues()).length).toBe(before);
+  });
+
+  it('no email reaches the ticket workflow’s history (people are names and account ids)', async () => {
+    const key = await h.createIssue();
+    const root = await h.root(key);
+    await h.slack.postMessage({ user: 'U0CAROL', channel: root.channel, thread_ts: root.ts, text: 'history check' });
+    await h.jira.waitFor(async () => (await h.jira.issue(key)).comments.length === 1, 20_000);
+    await h.settle(key);
+    const connection = await Connection.connect({ address: stack.urls.temporal });
+    try {
+      const history = await new Client({ connection }).workflow.getHandle(`ticket:${key}`).fetchHistory();
+      const payloads = JSON.stringify(
+        (history.events ?? []).flatMap((e) =>
+          [
+            e.workflowExecutionSignaledEventAttributes?.input,
+            e.activityTaskCompletedEventAttributes?.result,
+            e.activityTaskScheduledEventAttributes?.input,
+          ].flatMap((p) => (p?.payloads ?? []).map((x) => Buffer.from(x.data ?? []).toString('utf8'))),
+        ),
+      );
+      expect(payloads).toContain('Carol Controller');
+      expect(payloads).not.toMatch(/@example\.com/);
+    } finally {
+      await connection.close();
+    }
   });
 });
