@@ -10,6 +10,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../platform/audit/activities.js';
+import type { AuditEntry } from '../../platform/audit/contract.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
 import { slackThreadEventSignal, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/contract.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-types.js';
@@ -20,6 +21,7 @@ import {
   SLACK_LOOKUP_OPTIONS,
 } from '../../platform/temporal/workflow/presets.js';
 import type { TicketActivities } from './activities.js';
+import type { CommentDraft } from './tracker.js';
 import {
   ticketEventSignal,
   ticketFiledSignal,
@@ -133,6 +135,23 @@ const reasonInWords = (info: FailureInfo, failureType: string) =>
       : failureType === 'TimeoutFailure'
         ? 'Jira kept failing for 30 minutes'
         : `Jira failed (${info.error ?? failureType})`;
+
+/** Announces a permanent tracker failure in the operations channel (once per workflow and step). */
+function announce(
+  tolerant: ReturnType<typeof createTolerant>,
+  opts: { wfId: string; opsChannel: string; step: string; alert: TicketMessage },
+) {
+  return tolerant(`ops:${opts.step}`, () =>
+    slack.postSlackMessage({
+      subject: opts.wfId,
+      channel: opts.opsChannel,
+      text: opts.alert.text,
+      blocks: opts.alert.blocks,
+      purpose: 'ops_alert',
+      idempotencyKey: `${opts.wfId}:ops:${opts.step}`,
+    }),
+  );
+}
 
 /**
  * One Slack thread per tracker issue (`ticket:<KEY>`), for as long as the issue is synced.
@@ -288,16 +307,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       if (!notFound) {
         const alert = buildOpsAlert({ key: state.key, step, failureType, error: message, root: state.root });
         await Promise.all([
-          tolerant(`ops:${step}`, () =>
-            slack.postSlackMessage({
-              subject: wfId,
-              channel: input.opsChannel,
-              text: alert.text,
-              blocks: alert.blocks,
-              purpose: 'ops_alert',
-              idempotencyKey: `${wfId}:ops:${step}`,
-            }),
-          ),
+          announce(tolerant, { wfId, opsChannel: input.opsChannel, step, alert }),
           what
             ? reply(
                 `failed:${step}`,
@@ -336,12 +346,29 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
 
   // ─── Slack → tracker ─────────────────────────────────────────────────────────────────────
 
-  async function mirrorReply(e: SlackThreadEvent) {
+  /** A person's words as a tracker comment, attributed to them (a deletion note when `deleted`). */
+  async function draftFor(e: SlackThreadEvent, deleted = false): Promise<CommentDraft> {
     const person = await personOf(e.user);
-    const draft = {
-      text: await plainText(e.text ?? ''),
+    return {
+      text: deleted ? '' : await plainText(e.text ?? ''),
+      ...(deleted ? { deletedNote: true } : {}),
       author: { name: person.name, trackerAccountId: person.trackerAccountId },
     };
+  }
+
+  /** An audit row for something a person did in Slack that we carried to the tracker. */
+  const slackAudit = (action: string, step: string, e: SlackThreadEvent, extra: Partial<AuditEntry> = {}) =>
+    audit(action, step, {
+      actor: { kind: 'slack_user', id: e.user },
+      sourceSystem: 'slack',
+      targetSystem: state.tracker,
+      ...extra,
+      details: { key: state.key, slackTs: e.ts, eventId: e.eventId, ...extra.details },
+    });
+
+  async function mirrorReply(e: SlackThreadEvent) {
+    const person = await personOf(e.user);
+    const draft = await draftFor(e);
     const origin = { system: 'slack' as const, team: person.teamId, channel: e.channel, ts: e.ts, user: e.user };
     const r = await trackerCall(
       `comment:${e.ts}`,
@@ -351,17 +378,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     if (!r.ok) return;
     state = recordCommentWrite(state, { id: r.value.id, slackTs: e.ts, updated: r.value.updated });
     await Promise.all([
-      audit('ticket.reply_mirrored', `reply:${e.ts}`, {
-        actor: { kind: 'slack_user', id: e.user },
-        sourceSystem: 'slack',
-        targetSystem: state.tracker,
+      slackAudit('ticket.reply_mirrored', `reply:${e.ts}`, e, {
         after: { commentId: r.value.id },
-        details: {
-          key: state.key,
-          slackTs: e.ts,
-          eventId: e.eventId,
-          attributed: person.trackerAccountId ? 'account' : 'name',
-        },
+        details: { attributed: person.trackerAccountId ? 'account' : 'name' },
       }),
       persist(),
     ]);
@@ -370,18 +389,13 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   async function mirrorEdit(e: SlackThreadEvent) {
     const written = commentForSlackTs(state, e.ts);
     if (!written) {
-      await audit('ticket.reply_edit_skipped', `edit_skipped:${e.eventId}`, {
-        actor: { kind: 'slack_user', id: e.user },
+      await slackAudit('ticket.reply_edit_skipped', `edit_skipped:${e.eventId}`, e, {
         outcome: 'skipped',
-        details: { key: state.key, slackTs: e.ts, reason: 'no tracker comment for this reply' },
+        details: { reason: 'no tracker comment for this reply' },
       });
       return;
     }
-    const person = await personOf(e.user);
-    const draft = {
-      text: await plainText(e.text ?? ''),
-      author: { name: person.name, trackerAccountId: person.trackerAccountId },
-    };
+    const draft = await draftFor(e);
     const r = await trackerCall(
       `edit:${e.eventId}`,
       () => tracker.updateTicketComment({ key: state.key, commentId: written.id, draft }),
@@ -395,13 +409,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     }
     state = recordCommentWrite(state, { id: written.id, slackTs: e.ts, updated: r.value.updated });
     await Promise.all([
-      audit('ticket.reply_edit_mirrored', `edit:${e.eventId}`, {
-        actor: { kind: 'slack_user', id: e.user },
-        sourceSystem: 'slack',
-        targetSystem: state.tracker,
-        after: { commentId: written.id },
-        details: { key: state.key, slackTs: e.ts, eventId: e.eventId },
-      }),
+      slackAudit('ticket.reply_edit_mirrored', `edit:${e.eventId}`, e, { after: { commentId: written.id } }),
       persist(),
     ]);
   }
@@ -410,53 +418,41 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     const written = commentForSlackTs(state, e.ts);
     if (!written) return;
     const mode = input.slackDeleteMode;
-    if (mode === 'delete') {
-      const r = await trackerCall(
-        `delete:${e.ts}`,
-        () => tracker.deleteTicketComment({ key: state.key, commentId: written.id }),
-        `delete the comment of <@${e.user}>'s deleted reply`,
-      );
-      if (!r.ok) return;
-    } else {
-      const person = await personOf(e.user);
-      const draft = {
-        text: '',
-        deletedNote: true,
-        author: { name: person.name, trackerAccountId: person.trackerAccountId },
-      };
-      const r = await trackerCall(
-        `delete:${e.ts}`,
-        () => tracker.updateTicketComment({ key: state.key, commentId: written.id, draft }),
-        `mark the comment of <@${e.user}>'s deleted reply`,
-      );
-      if (!r.ok) {
-        if (r.notFound) state = recordCommentDeleted(state, written.id);
-        return;
-      }
+    const r =
+      mode === 'delete'
+        ? await trackerCall(
+            `delete:${e.ts}`,
+            () => tracker.deleteTicketComment({ key: state.key, commentId: written.id }),
+            `delete the comment of <@${e.user}>'s deleted reply`,
+          )
+        : await trackerCall(
+            `delete:${e.ts}`,
+            async () =>
+              tracker.updateTicketComment({ key: state.key, commentId: written.id, draft: await draftFor(e, true) }),
+            `mark the comment of <@${e.user}>'s deleted reply`,
+          );
+    if (!r.ok && !r.notFound) return;
+    if (r.ok && 'updated' in r.value)
       state = recordCommentWrite(state, { id: written.id, slackTs: e.ts, updated: r.value.updated });
-    }
+    // Deleted here, or already gone in the tracker: either way later edits have nothing to update.
     state = recordCommentDeleted(state, written.id);
     await Promise.all([
-      audit('ticket.reply_delete_mirrored', `delete:${e.ts}`, {
-        actor: { kind: 'slack_user', id: e.user },
-        sourceSystem: 'slack',
-        targetSystem: state.tracker,
-        before: { commentId: written.id },
-        after: { mode },
-        details: { key: state.key, slackTs: e.ts, eventId: e.eventId },
-      }),
+      r.ok
+        ? slackAudit('ticket.reply_delete_mirrored', `delete:${e.ts}`, e, {
+            before: { commentId: written.id },
+            after: { mode },
+          })
+        : undefined,
       persist(),
     ]);
   }
 
   async function markDone(e: SlackThreadEvent) {
-    const actor = { kind: 'slack_user' as const, id: e.user };
     const before = state.issue.status;
     if (before?.category === 'done') {
-      await audit('ticket.done_skipped', `done:${e.eventId}`, {
-        actor,
+      await slackAudit('ticket.done_skipped', `done:${e.eventId}`, e, {
         outcome: 'skipped',
-        details: { key: state.key, status: before.name, reason: 'already done' },
+        details: { status: before.name, reason: 'already done' },
       });
       return;
     }
@@ -479,15 +475,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       };
       await Promise.all([
         reply(`done:${e.eventId}`, buildDoneReply(state.key, e.user, from, to.name), 'done_note'),
-        audit('ticket.transitioned', `done:${e.eventId}`, {
-          actor,
-          sourceSystem: 'slack',
-          targetSystem: state.tracker,
+        slackAudit('ticket.transitioned', `done:${e.eventId}`, e, {
           before: { status: from },
           after: { status: to.name },
           details: {
-            key: state.key,
-            eventId: e.eventId,
             transitionId: t.outcome === 'transitioned' ? t.transitionId : null,
             via: `reaction:${DONE_REACTION}`,
           },
@@ -495,10 +486,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       ]);
     } else if (t.outcome === 'already_done') {
       state = { ...state, issue: { ...state.issue, status: { ...t.status } }, version: state.version + 1 };
-      await audit('ticket.done_skipped', `done:${e.eventId}`, {
-        actor,
+      await slackAudit('ticket.done_skipped', `done:${e.eventId}`, e, {
         outcome: 'skipped',
-        details: { key: state.key, status: t.status.name, reason: 'already done in the tracker' },
+        details: { status: t.status.name, reason: 'already done in the tracker' },
       });
     } else {
       await Promise.all([
@@ -507,10 +497,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
           buildNoDoneTransitionReply(state.key, e.user, t.status.name, t.available),
           'done_unavailable',
         ),
-        audit('ticket.done_unavailable', `done:${e.eventId}`, {
-          actor,
+        slackAudit('ticket.done_unavailable', `done:${e.eventId}`, e, {
           outcome: 'skipped',
-          details: { key: state.key, status: t.status.name, available: t.available },
+          details: { status: t.status.name, available: t.available },
         }),
       ]);
     }
@@ -525,11 +514,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     // Only this thread's own messages: a reply under an ops alert is routed here too, and ignored.
     const inThread = e.threadTs === root.ts && e.ts !== root.ts;
     if (e.kind.startsWith('message') && state.ledger.posted.includes(e.ts)) {
-      await audit('ticket.echo_dropped', `echo:${e.eventId}`, {
-        actor: { kind: 'slack_user', id: e.user },
-        sourceSystem: 'slack',
+      await slackAudit('ticket.echo_dropped', `echo:${e.eventId}`, e, {
+        targetSystem: undefined,
         outcome: 'skipped',
-        details: { key: state.key, eventId: e.eventId, layer: 'ledger', kind: e.kind },
+        details: { layer: 'ledger', kind: e.kind },
       });
       return;
     }
@@ -726,16 +714,7 @@ export async function ticketRequestWorkflow(input: TicketRequestInput): Promise<
       tell(`Sorry, the ticket was not filed: ${reasonInWords(info, failureType)}.`),
       info.kind === 'permanent'
         ? undefined
-        : tolerant('ops', () =>
-            slack.postSlackMessage({
-              subject: wfId,
-              channel: input.opsChannel,
-              text: alert.text,
-              blocks: alert.blocks,
-              purpose: 'ops_alert',
-              idempotencyKey: `${wfId}:ops`,
-            }),
-          ),
+        : announce(tolerant, { wfId, opsChannel: input.opsChannel, step: 'file', alert }),
     ]);
     return { error: message };
   }

@@ -108,7 +108,44 @@ export function ticketsHarness(stack: TestStack) {
     return i.key;
   };
 
+  /**
+   * Runs `act` with the Jira emulator's webhooks going to a capture server instead of our
+   * endpoint; returns the first `count` deliveries (exact bytes and identifiers) once they exist.
+   */
+  async function captured(count: number, act: () => Promise<void>): Promise<Captured[]> {
+    const cap = await captureWebhooks();
+    try {
+      await jira.config({ webhookUrls: [cap.url] });
+      await act();
+      return await jira.waitFor(() => (cap.got.length >= count ? [...cap.got] : undefined), 20_000);
+    } finally {
+      await jira.config({ webhookUrls: [`${api}/webhooks/jira`] });
+      await cap.close();
+    }
+  }
+
+  /** A person's reply in the issue's thread, and the Jira comment it became. */
+  async function slackReply(key: string, user: string, text: string) {
+    const r = await root(key);
+    const posted = await slack.postMessage({ user, channel: r.channel, thread_ts: r.ts, text });
+    const comment = await jira.waitFor(async () => {
+      const c = (await jira.issue(key)).comments;
+      return c.find((x) => JSON.stringify(x.body).includes(text.slice(0, 20)));
+    }, 20_000);
+    return { root: r, posted, comment };
+  }
+
+  /** The issues with this summary, once there is one. */
+  const issuesWithSummary = (summary: string) =>
+    jira.waitFor(async () => {
+      const all = (await jira.issues()).filter((i) => i.summary === summary);
+      return all.length ? all : undefined;
+    }, 20_000);
+
   return {
+    captured,
+    slackReply,
+    issuesWithSummary,
     slack,
     jira,
     pool,

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { computeJiraSignature } from '../../../../src/integrations/jira/signature.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
-import { BOT_ACCOUNT, captureWebhooks, seen, shuffled, ticketsHarness } from './helpers.js';
+import { BOT_ACCOUNT, seen, shuffled, ticketsHarness } from './helpers.js';
 
 const SYNC = JSON.stringify({
   rules: [
@@ -40,100 +40,81 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
     const key = await h.createIssue({ summary: 'Shuffled' });
     const root = await h.root(key);
     await h.settle(key);
-    const cap = await captureWebhooks();
-    try {
-      await h.jira.config({ webhookUrls: [cap.url] });
+    const captured = await h.captured(8, async () => {
       await h.jira.transitionIssue(key, 'dave@example.com', 'In Progress');
       await h.jira.assignIssue(key, 'alice@example.com', 'carol@example.com');
       await h.jira.addComment(key, 'bob@example.com', 'On it, refund queued');
       await h.jira.editIssue(key, 'bob@example.com', { priority: 'Highest' });
       // Our own writes: a Slack reply becomes a comment, a ✅ a transition; their echoes are captured too.
-      await h.slack.postMessage({
-        user: 'U0ALICE',
-        channel: root.channel,
-        thread_ts: root.ts,
-        text: 'Customer called back',
-      });
-      await h.jira.waitFor(async () => (await h.jira.issue(key)).comments.length === 2, 20_000);
+      await h.slackReply(key, 'U0ALICE', 'Customer called back');
       await h.slack.addReaction({ user: 'U0CAROL', channel: root.channel, ts: root.ts, name: 'white_check_mark' });
       await h.jira.waitFor(async () => (await h.jira.issue(key)).fields.status.name === 'Done', 20_000);
-      const captured = await h.jira.waitFor(() => (cap.got.length >= 8 ? [...cap.got] : undefined), 20_000);
-      expect(captured.map((c) => c.event).sort()).toEqual(
-        [
-          'comment_created/',
-          'comment_created/',
-          'jira:issue_updated/issue_assigned',
-          'jira:issue_updated/issue_commented',
-          'jira:issue_updated/issue_commented',
-          'jira:issue_updated/issue_generic',
-          'jira:issue_updated/issue_generic',
-          'jira:issue_updated/issue_updated',
-        ].sort(),
-      );
-      await h.jira.config({ webhookUrls: [`${h.api}/webhooks/jira`] });
-      const storm = shuffled(
-        captured.flatMap((c) => [c, c, c]),
-        20240601,
-      );
-      const answers = await Promise.all(storm.map((c, i) => h.redeliverRaw(c, i % 3)));
-      expect(answers.map((a) => a.status)).toEqual(storm.map(() => 200));
-      await h.settle(key);
+    });
+    expect(captured.map((c) => c.event).sort()).toEqual(
+      [
+        'comment_created/',
+        'comment_created/',
+        'jira:issue_updated/issue_assigned',
+        'jira:issue_updated/issue_commented',
+        'jira:issue_updated/issue_commented',
+        'jira:issue_updated/issue_generic',
+        'jira:issue_updated/issue_generic',
+        'jira:issue_updated/issue_updated',
+      ].sort(),
+    );
+    const storm = shuffled(
+      captured.flatMap((c) => [c, c, c]),
+      20240601,
+    );
+    const answers = await Promise.all(storm.map((c, i) => h.redeliverRaw(c, i % 3)));
+    expect(answers.map((a) => a.status)).toEqual(storm.map(() => 200));
+    await h.settle(key);
 
-      const replies = await botReplies(key);
-      expect(replies.map((m) => m.text)).toEqual([
-        expect.stringContaining('<@U0CAROL> moved'),
-        expect.stringContaining('*Dave Developer* changed status: To Do → *In Progress*'),
-        expect.stringContaining('*Alice Admin* changed assignee: Dave Developer → *Carol Controller*'),
-        expect.stringContaining('*Bob Banker* commented in Jira'),
-        expect.stringContaining('*Bob Banker* changed priority: High → *Highest*'),
-      ]);
-      const now = seen(await h.slack.message(root.channel, root.ts));
-      expect(now).toContain('Done');
-      expect(now).toContain('Highest');
-      const issue = await h.jira.issue(key);
-      const ours = issue.comments.filter((c) => c.author?.accountId === BOT_ACCOUNT);
-      expect(ours).toHaveLength(1);
-      expect(issue.changelog.filter((c) => c.author?.accountId === BOT_ACCOUNT)).toHaveLength(1);
-      const rows = await h.audit(key);
-      expect(rows.filter((r) => r.action === 'ticket.reply_mirrored')).toHaveLength(1);
-      expect(rows.filter((r) => r.action === 'ticket.transitioned')).toHaveLength(1);
-      expect(rows.filter((r) => r.action === 'ticket.change_mirrored')).toHaveLength(3);
-      expect(rows.filter((r) => r.action === 'ticket.comment_mirrored')).toHaveLength(3); // Bob's + two settle markers
-    } finally {
-      await cap.close();
-    }
+    const replies = await botReplies(key);
+    expect(replies.map((m) => m.text)).toEqual([
+      expect.stringContaining('<@U0CAROL> moved'),
+      expect.stringContaining('*Dave Developer* changed status: To Do → *In Progress*'),
+      expect.stringContaining('*Alice Admin* changed assignee: Dave Developer → *Carol Controller*'),
+      expect.stringContaining('*Bob Banker* commented in Jira'),
+      expect.stringContaining('*Bob Banker* changed priority: High → *Highest*'),
+    ]);
+    const now = seen(await h.slack.message(root.channel, root.ts));
+    expect(now).toContain('Done');
+    expect(now).toContain('Highest');
+    const issue = await h.jira.issue(key);
+    expect(issue.comments.filter((c) => c.author?.accountId === BOT_ACCOUNT)).toHaveLength(1);
+    expect(issue.changelog.filter((c) => c.author?.accountId === BOT_ACCOUNT)).toHaveLength(1);
+    const rows = await h.audit(key);
+    expect(rows.filter((r) => r.action === 'ticket.reply_mirrored')).toHaveLength(1);
+    expect(rows.filter((r) => r.action === 'ticket.transitioned')).toHaveLength(1);
+    expect(rows.filter((r) => r.action === 'ticket.change_mirrored')).toHaveLength(3);
+    expect(rows.filter((r) => r.action === 'ticket.comment_mirrored')).toHaveLength(3); // Bob's + two settle markers
   });
 
   it('an older event delivered after a newer one never overwrites the root; its reply says it is late', async () => {
     const key = await h.createIssue({ summary: 'Late' });
     const root = await h.root(key);
     await h.settle(key);
-    const cap = await captureWebhooks();
-    try {
-      await h.jira.config({ webhookUrls: [cap.url] });
+    const got = await h.captured(2, async () => {
       await h.jira.transitionIssue(key, 'dave@example.com', 'In Progress');
       await h.jira.transitionIssue(key, 'alice@example.com', 'Done');
-      const got = await h.jira.waitFor(() => (cap.got.length >= 2 ? [...cap.got] : undefined), 20_000);
-      // Jira delivers concurrently: tell them apart by their own event time.
-      const at = (c: { body: string }) => (JSON.parse(c.body) as { timestamp: number }).timestamp;
-      const [older, newer] = got.sort((a, b) => at(a) - at(b));
-      await h.jira.config({ webhookUrls: [`${h.api}/webhooks/jira`] });
-      expect((await h.redeliverRaw(newer!)).status).toBe(200);
-      await h.replyMatching(key, (m) => m.text.includes('Alice Admin'));
-      expect((await h.redeliverRaw(older!)).status).toBe(200);
-      await h.settle(key);
-      const replies = await botReplies(key);
-      expect(replies.map((m) => m.text)).toEqual([
-        expect.stringContaining('*Alice Admin* changed status: In Progress → *Done*'),
-        expect.stringContaining('*Dave Developer* changed status: To Do → *In Progress*'),
-      ]);
-      expect(JSON.stringify(replies[1]!.blocks)).toContain('shown late');
-      const now = seen(await h.slack.message(root.channel, root.ts));
-      expect(now).toContain('Done');
-      expect(now).not.toContain('In Progress');
-    } finally {
-      await cap.close();
-    }
+    });
+    // Jira delivers concurrently: tell them apart by their own event time.
+    const at = (c: { body: string }) => (JSON.parse(c.body) as { timestamp: number }).timestamp;
+    const [older, newer] = got.sort((a, b) => at(a) - at(b));
+    expect((await h.redeliverRaw(newer!)).status).toBe(200);
+    await h.replyMatching(key, (m) => m.text.includes('Alice Admin'));
+    expect((await h.redeliverRaw(older!)).status).toBe(200);
+    await h.settle(key);
+    const replies = await botReplies(key);
+    expect(replies.map((m) => m.text)).toEqual([
+      expect.stringContaining('*Alice Admin* changed status: In Progress → *Done*'),
+      expect.stringContaining('*Dave Developer* changed status: To Do → *In Progress*'),
+    ]);
+    expect(JSON.stringify(replies[1]!.blocks)).toContain('shown late');
+    const now = seen(await h.slack.message(root.channel, root.ts));
+    expect(now).toContain('Done');
+    expect(now).not.toContain('In Progress');
   });
 
   it('Jira 429 on adding a comment: retried after Retry-After, one comment in the end', async () => {
@@ -206,14 +187,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
 
   it('an edit whose Jira comment was deleted by a person gets 404: recorded, not retried, no alert', async () => {
     const key = await h.createIssue();
-    const root = await h.root(key);
-    const posted = await h.slack.postMessage({
-      user: 'U0ALICE',
-      channel: root.channel,
-      thread_ts: root.ts,
-      text: 'first words',
-    });
-    const comment = await h.jira.waitFor(async () => (await h.jira.issue(key)).comments[0], 20_000);
+    const { root, posted, comment } = await h.slackReply(key, 'U0ALICE', 'first words');
     await h.jira.deleteComment(key, comment.id, 'bob@example.com');
     await h.replyMatching(key, (m) => /\*Bob Banker\* deleted a comment|was deleted in Jira/.test(m.text));
     await h.slack.editMessage({ user: 'U0ALICE', channel: root.channel, ts: posted.ts, text: 'second words' });

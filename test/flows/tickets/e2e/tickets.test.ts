@@ -101,14 +101,11 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
 
   it('a Slack reply becomes exactly one Jira comment (ADF, attributed, origin property) and no echo reply; edit updates it, delete deletes it', async () => {
     const key = await h.createIssue();
-    const root = await h.root(key);
-    const posted = await h.slack.postMessage({
-      user: 'U0ALICE',
-      channel: root.channel,
-      thread_ts: root.ts,
-      text: 'Customer confirmed <@U0BOB> can refund &amp; close',
-    });
-    const comment = await h.jira.waitFor(async () => (await h.jira.issue(key)).comments[0], 20_000);
+    const { root, posted, comment } = await h.slackReply(
+      key,
+      'U0ALICE',
+      'Customer confirmed <@U0BOB> can refund &amp; close',
+    );
     const text = adfText(comment.body as Adf);
     expect(JSON.stringify(comment.body)).toContain('"type":"doc"');
     expect(text).toContain('Customer confirmed @Bob Banker can refund & close');
@@ -199,10 +196,7 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
     const cmd = await h.slack.runSlashCommand({ user: 'U0ALICE', channel: CHANNEL, command: '/ticket', text: summary });
     expect(cmd.delivery.status).toBe(200);
     expect(JSON.stringify(cmd.delivery.response)).toContain(`Filing a Task in *OPS*: “${summary}”`);
-    const issues = await h.jira.waitFor(async () => {
-      const all = (await h.jira.issues()).filter((i) => i.summary === summary);
-      return all.length ? all : undefined;
-    }, 20_000);
+    const issues = await h.issuesWithSummary(summary);
     const key = issues[0]!.key;
     expect(key).toMatch(/^OPS-\d+$/);
     const view = await h.jira.issue(key);
@@ -245,10 +239,7 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
       },
     });
     expect(ok.outcome).toBe('closed');
-    const [issue] = await h.jira.waitFor(async () => {
-      const all = (await h.jira.issues()).filter((i) => i.summary === summary);
-      return all.length ? all : undefined;
-    }, 20_000);
+    const [issue] = await h.issuesWithSummary(summary);
     expect(issue!.key).toMatch(/^SUP-\d+$/);
     const view = await h.jira.issue(issue!.key);
     expect(view.fields).toMatchObject({ issuetype: { name: 'Bug' }, priority: { name: 'Highest' } });
@@ -271,9 +262,7 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
 
   it('no email reaches the ticket workflow’s history (people are names and account ids)', async () => {
     const key = await h.createIssue();
-    const root = await h.root(key);
-    await h.slack.postMessage({ user: 'U0CAROL', channel: root.channel, thread_ts: root.ts, text: 'history check' });
-    await h.jira.waitFor(async () => (await h.jira.issue(key)).comments.length === 1, 20_000);
+    await h.slackReply(key, 'U0CAROL', 'history check');
     await h.settle(key);
     const connection = await Connection.connect({ address: stack.urls.temporal });
     try {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
 import type { PostSlackMessageInput, UpdateSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { slackThreadEventSignal, type SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
@@ -18,6 +18,7 @@ import {
 import type { CommentDraft, DoneTransition } from '../../../../src/flows/tickets/tracker.js';
 import type { ticketWorkflow } from '../../../../src/flows/tickets/workflow.js';
 import { sharedBundle } from '../../../helpers/bundle.js';
+import { startMemoryWorker } from '../../../helpers/memory-worker.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/histories/ticket-thread-v1.json', import.meta.url));
 const SELF = '712020:threadline-bot';
@@ -34,7 +35,6 @@ const IN = {
  * continue-as-new that carries the thread ts and the ledger, and a replay of the recorded history.
  */
 describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => {
-  const taskQueue = `ticket-wf-${randomUUID()}`;
   const posts: PostSlackMessageInput[] = [];
   const updates: UpdateSlackMessageInput[] = [];
   const audits: AuditEntry[] = [];
@@ -42,11 +42,9 @@ describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => 
   const comments: { key: string; draft: CommentDraft; id: string; updated: string; kind: 'add' | 'update' }[] = [];
   let selfId = SELF;
   let commentSeq = 0;
-  let worker: Worker;
-  let running: Promise<void>;
-  let nativeConnection: NativeConnection;
-  let connection: Connection;
+  let mem: Awaited<ReturnType<typeof startMemoryWorker>>;
   let client: Client;
+  let taskQueue: string;
 
   const activities = {
     postSlackMessage: async (i: PostSlackMessageInput) => {
@@ -107,23 +105,11 @@ describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => 
   };
 
   beforeAll(async () => {
-    nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-    worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue,
-      workflowBundle: await sharedBundle(),
-      activities,
-    });
-    running = worker.run();
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    mem = await startMemoryWorker(activities, 'ticket-wf');
+    client = mem.client;
+    taskQueue = mem.taskQueue;
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
-    await nativeConnection?.close();
-  });
+  afterAll(() => mem?.stop());
   beforeEach(() => {
     selfId = SELF;
   });
