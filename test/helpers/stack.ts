@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack.js';
+import type { JiraSeed } from '../../emulators/jira/seed.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/platform/observability/logger.js';
 import { sharedBundle } from './bundle.js';
@@ -18,7 +19,11 @@ export interface TestStack extends Stack {
  * The real stack for one test file: worker + API + both emulators on ephemeral ports, against the
  * shared Temporal dev server and Postgres, with its own task queue and data dir.
  */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  /** `jiraSeed`: the Jira emulator's world, e.g. project keys unique to the test file. */
+  opts: { jiraSeed?: JiraSeed } = {},
+): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
@@ -43,6 +48,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     jiraWebhookRetryDelaysMs: [50, 100, 200],
     emulatorRateLimits: false,
     snapshots: false,
+    jiraSeed: opts.jiraSeed,
   });
   return {
     ...stack,

@@ -220,11 +220,15 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     await store.saveTicketThread(state);
   };
 
-  let rootVersion = -1;
+  // What the root shows now: an update that would not change it is not sent (chat.update is a
+  // Tier 3 method, 50 a minute per workspace, and most changes, comments, leave the root as it is).
+  let rootShown: string | undefined;
   async function updateRoot() {
-    if (!state.root || rootVersion === state.version) return;
-    rootVersion = state.version;
+    if (!state.root) return;
     const root = buildRootMessage(state);
+    const shown = JSON.stringify(root);
+    if (shown === rootShown) return;
+    rootShown = shown;
     const { channel, ts } = state.root;
     await tolerant(`root_update:${state.version}`, () =>
       slack.updateSlackMessage({ channel, ts, text: root.text, blocks: root.blocks }),
@@ -268,7 +272,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     );
     if (!posted) return false;
     state = recordPosted({ ...state, root: { channel: posted.channel, ts: posted.ts } }, posted.ts);
-    rootVersion = state.version;
+    rootShown = JSON.stringify(root);
     // Saved with the rest of the step (callers persist when the step is done).
     await audit('ticket.thread_started', 'thread_started', {
       sourceSystem: state.tracker,

@@ -1,13 +1,45 @@
+import { randomInt } from 'node:crypto';
 import { inject } from 'vitest';
 import { JiraEmulatorAdmin, type AdminDelivery } from '../../../../emulators/jira/admin-client.js';
+import { defaultJiraSeed, type JiraSeed } from '../../../../emulators/jira/seed.js';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
 import { computeJiraSignature } from '../../../../src/integrations/jira/signature.js';
 import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo, slackMessagesRepo, type AuditRow } from '../../../../src/platform/db/repositories.js';
-import type { TestStack } from '../../../helpers/stack.js';
+import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 
 export const CHANNEL = 'C0TICKETS';
 export const BOT_ACCOUNT = '712020:threadline-bot';
+
+/** The sandbox's two projects under keys of this test file's own (`OPSQXZA`, `SUPQXZA`). */
+export interface Projects {
+  ops: string;
+  sup: string;
+}
+
+/**
+ * The real stack for a ticket test file, with Jira project keys unique to the file: issue keys
+ * restart at 1 in every emulator, while the workflow ids (`ticket:<KEY>`) and the database rows
+ * they name are shared by every stack of the test run. `rules` (sync rules as JSON) default to
+ * the sandbox's: both projects to #tickets.
+ */
+export async function startTicketsStack(
+  env: Record<string, string> = {},
+  rules: (p: Projects) => Record<string, unknown>[] = (p) => [
+    { id: 'ops', project: p.ops, channel: CHANNEL },
+    { id: 'sup', project: p.sup, channel: CHANNEL },
+  ],
+): Promise<{ stack: TestStack; projects: Projects }> {
+  const tag = Array.from({ length: 4 }, () => String.fromCharCode(65 + randomInt(26))).join('');
+  const projects = { ops: `OPS${tag}`, sup: `SUP${tag}` };
+  const rename: Record<string, string> = { OPS: projects.ops, SUP: projects.sup };
+  const jiraSeed: JiraSeed = {
+    ...defaultJiraSeed,
+    projects: defaultJiraSeed.projects.map((p) => ({ ...p, key: rename[p.key] ?? p.key })),
+  };
+  const stack = await startTestStack({ TICKET_SYNC: JSON.stringify({ rules: rules(projects) }), ...env }, { jiraSeed });
+  return { stack, projects };
+}
 
 /** What a person sees of a message (text plus blocks). */
 export const seen = (m: InspectedMessage) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;
@@ -26,7 +58,7 @@ export interface TicketView {
  * webhooks reach POST /webhooks/jira), the Slack emulator acting as people (its events reach the
  * ingress), and what both emulators, the API and Postgres hold afterwards.
  */
-export function ticketsHarness(stack: TestStack) {
+export function ticketsHarness(stack: TestStack, projects: Projects) {
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const jira = new JiraEmulatorAdmin(stack.urls.jiraEmulator!);
   const pool: Pool = createPool(inject('databaseUrl'));
@@ -98,7 +130,7 @@ export function ticketsHarness(stack: TestStack) {
   const createIssue = async (over: Partial<Parameters<JiraEmulatorAdmin['createIssue']>[0]> = {}) => {
     const i = await jira.createIssue({
       as: 'alice@example.com',
-      project: 'OPS',
+      project: projects.ops,
       summary: `Refund stuck ${Math.random().toString(36).slice(2, 8)}`,
       issuetype: 'Bug',
       priority: 'High',
@@ -128,9 +160,10 @@ export function ticketsHarness(stack: TestStack) {
   async function slackReply(key: string, user: string, text: string) {
     const r = await root(key);
     const posted = await slack.postMessage({ user, channel: r.channel, thread_ts: r.ts, text });
+    // Our comment for it carries the reply's ts in its origin property.
     const comment = await jira.waitFor(async () => {
       const c = (await jira.issue(key)).comments;
-      return c.find((x) => JSON.stringify(x.body).includes(text.slice(0, 20)));
+      return c.find((x) => x.properties.some((p) => (p.value as { ts?: string } | null)?.ts === posted.ts));
     }, 20_000);
     return { root: r, posted, comment };
   }
@@ -143,6 +176,7 @@ export function ticketsHarness(stack: TestStack) {
     }, 20_000);
 
   return {
+    projects,
     captured,
     slackReply,
     issuesWithSummary,

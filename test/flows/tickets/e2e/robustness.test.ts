@@ -2,15 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { computeJiraSignature } from '../../../../src/integrations/jira/signature.js';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
-import { BOT_ACCOUNT, seen, shuffled, ticketsHarness } from './helpers.js';
-
-const SYNC = JSON.stringify({
-  rules: [
-    { id: 'ops', project: 'OPS', channel: 'C0TICKETS' },
-    { id: 'sup-bugs', project: 'SUP', channel: 'C0TICKETS', issueTypes: ['Bug'] },
-  ],
-});
+import type { TestStack } from '../../../helpers/stack.js';
+import { BOT_ACCOUNT, CHANNEL, seen, shuffled, startTicketsStack, ticketsHarness, type Projects } from './helpers.js';
 
 describe('ticket threads under duplicated, reordered and failing deliveries', () => {
   let stack: TestStack;
@@ -19,8 +12,13 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
   let temporal: Client;
 
   beforeAll(async () => {
-    stack = await startTestStack({ TICKET_MERGE_WINDOW: '1s', TICKET_SYNC: SYNC });
-    h = ticketsHarness(stack);
+    let p: Projects;
+    // Sync SUP only for bugs, so an issue can leave the scope.
+    ({ stack, projects: p } = await startTicketsStack({ TICKET_MERGE_WINDOW: '1s' }, (x) => [
+      { id: 'ops', project: x.ops, channel: CHANNEL },
+      { id: 'sup-bugs', project: x.sup, channel: CHANNEL, issueTypes: ['Bug'] },
+    ]));
+    h = ticketsHarness(stack, p);
     connection = await Connection.connect({ address: stack.urls.temporal });
     temporal = new Client({ connection });
   });
@@ -255,7 +253,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
   });
 
   it('an issue that leaves the synced scope says so and stops; back in scope, the same thread syncs again', async () => {
-    const key = await h.createIssue({ project: 'SUP', issuetype: 'Bug', summary: 'Scoped' });
+    const key = await h.createIssue({ project: h.projects.sup, issuetype: 'Bug', summary: 'Scoped' });
     const root = await h.root(key);
     await h.jira.editIssue(key, 'carol@example.com', { issuetype: 'Task' });
     await h.replyMatching(key, (m) => m.text.includes('left the synced scope'));
@@ -282,7 +280,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
     const body = JSON.stringify({
       timestamp: Date.now(),
       webhookEvent: 'jira:issue_created',
-      issue: { id: '1', key: 'OPS-1', fields: { project: { key: 'OPS' } } },
+      issue: { id: '1', key: 'HR-2', fields: { project: { key: 'HR' } } },
     });
     const post = (b: string, headers: Record<string, string>) =>
       fetch(`${h.api}/webhooks/jira`, {
@@ -319,7 +317,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
           JSON.stringify({
             timestamp: 1,
             webhookEvent: 'jira:issue_created',
-            issue: { id: '1', key: 'ops 1', fields: { project: { key: 'OPS' } } },
+            issue: { id: '1', key: 'hr 2', fields: { project: { key: 'HR' } } },
           }),
         ),
         400,
@@ -330,7 +328,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
           JSON.stringify({
             timestamp: 1,
             webhookEvent: 'comment_created',
-            issue: { id: '1', key: 'OPS-1', fields: { project: { key: 'OPS' } } },
+            issue: { id: '1', key: 'HR-2', fields: { project: { key: 'HR' } } },
           }),
         ),
         400,
@@ -342,7 +340,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
             timestamp: 1,
             webhookEvent: 'jira:issue_updated',
             issue_event_type_name: 'issue_commented',
-            issue: { id: '1', key: 'OPS-1', fields: { project: { key: 'OPS' } } },
+            issue: { id: '1', key: 'HR-2', fields: { project: { key: 'HR' } } },
           }),
         ),
         400,

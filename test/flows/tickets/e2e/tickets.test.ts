@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../../../helpers/stack.js';
-import { BOT_ACCOUNT, CHANNEL, seen, ticketsHarness } from './helpers.js';
+import type { TestStack } from '../../../helpers/stack.js';
+import { BOT_ACCOUNT, CHANNEL, seen, startTicketsStack, ticketsHarness, type Projects } from './helpers.js';
 
 type Adf = { type: string; text?: string; attrs?: Record<string, unknown>; content?: Adf[] };
 const adfText = (n: Adf): string =>
@@ -13,11 +13,12 @@ const adfText = (n: Adf): string =>
 
 describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as people)', () => {
   let stack: TestStack;
+  let p: Projects;
   let h: ReturnType<typeof ticketsHarness>;
 
   beforeAll(async () => {
-    stack = await startTestStack({ TICKET_MERGE_WINDOW: '300ms', TICKET_SLACK_DELETE: 'delete' });
-    h = ticketsHarness(stack);
+    ({ stack, projects: p } = await startTicketsStack({ TICKET_MERGE_WINDOW: '300ms', TICKET_SLACK_DELETE: 'delete' }));
+    h = ticketsHarness(stack, p);
   });
   afterAll(async () => {
     await h?.close();
@@ -156,7 +157,7 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
   });
 
   it('✅ on the root moves the issue to Done through its own transition list (SUP: id 5, not OPS 31): one transition, one note; un-reacting does not reopen', async () => {
-    const key = await h.createIssue({ project: 'SUP', issuetype: 'Task' });
+    const key = await h.createIssue({ project: p.sup, issuetype: 'Task' });
     const root = await h.root(key);
     await h.slack.addReaction({ user: 'U0CAROL', channel: root.channel, ts: root.ts, name: 'white_check_mark' });
     await h.replyMatching(key, (m) => m.text.includes('moved'));
@@ -195,10 +196,10 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
     const summary = `Printer on fire ${Date.now()}`;
     const cmd = await h.slack.runSlashCommand({ user: 'U0ALICE', channel: CHANNEL, command: '/ticket', text: summary });
     expect(cmd.delivery.status).toBe(200);
-    expect(JSON.stringify(cmd.delivery.response)).toContain(`Filing a Task in *OPS*: “${summary}”`);
+    expect(JSON.stringify(cmd.delivery.response)).toContain(`Filing a Task in *${p.ops}*: “${summary}”`);
     const issues = await h.issuesWithSummary(summary);
     const key = issues[0]!.key;
-    expect(key).toMatch(/^OPS-\d+$/);
+    expect(key).toMatch(new RegExp(`^${p.ops}-\\d+$`));
     const view = await h.jira.issue(key);
     expect(view.fields).toMatchObject({ issuetype: { name: 'Task' }, reporter: { accountId: BOT_ACCOUNT } });
     expect(JSON.stringify(view.fields.description)).toContain('Filed from Slack by Alice Admin.');
@@ -223,7 +224,7 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
     const empty = await h.slack.submitView({
       user: 'U0BOB',
       view_id: modal.id,
-      values: { summary: { summary: ' ' }, project: { project: 'SUP' }, type: { type: 'Bug' } },
+      values: { summary: { summary: ' ' }, project: { project: p.sup }, type: { type: 'Bug' } },
     });
     expect(empty.outcome).toBe('errors');
     expect(empty.errors).toMatchObject({ summary: 'Say what the ticket is about.' });
@@ -233,14 +234,14 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
       view_id: modal.id,
       values: {
         summary: { summary },
-        project: { project: 'SUP' },
+        project: { project: p.sup },
         type: { type: 'Bug' },
         priority: { priority: 'Highest' },
       },
     });
     expect(ok.outcome).toBe('closed');
     const [issue] = await h.issuesWithSummary(summary);
-    expect(issue!.key).toMatch(/^SUP-\d+$/);
+    expect(issue!.key).toMatch(new RegExp(`^${p.sup}-\\d+$`));
     const view = await h.jira.issue(issue!.key);
     expect(view.fields).toMatchObject({ issuetype: { name: 'Bug' }, priority: { name: 'Highest' } });
     const root = await h.root(issue!.key);
