@@ -15,7 +15,9 @@ const adfText = (n: Adf): string =>
   n.type === 'text'
     ? (n.text ?? '')
     : n.type === 'mention'
-      ? String(n.attrs?.text ?? '')
+      ? typeof n.attrs?.text === 'string'
+        ? n.attrs.text
+        : ''
       : (n.content ?? []).map(adfText).join(n.type === 'doc' ? ' / ' : '');
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
