@@ -46,7 +46,12 @@ export async function run(): Promise<void> {
       50,
     );
   const newIssue = async (n: number) => {
-    const { key } = await jira.createIssue({ as: 'alice@example.com', project: 'OPS', summary: `Bench ${n}`, issuetype: 'Task' });
+    const { key } = await jira.createIssue({
+      as: 'alice@example.com',
+      project: 'OPS',
+      summary: `Bench ${n}`,
+      issuetype: 'Task',
+    });
     return { key, root: await root(key) };
   };
   /** Waits for the thread reply quoting `text`; its Slack ts is when it was posted. */
@@ -108,7 +113,8 @@ export async function run(): Promise<void> {
     const started = Date.now();
     await Promise.all(
       issues.map(async ({ key }) => {
-        for (let i = 0; i < SUSTAINED.perIssue; i++) await jira.addComment(key, 'dave@example.com', `burst ${key} ${i}`);
+        for (let i = 0; i < SUSTAINED.perIssue; i++)
+          await jira.addComment(key, 'dave@example.com', `burst ${key} ${i}`);
       }),
     );
     const sent = Date.now();
