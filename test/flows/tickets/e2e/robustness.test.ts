@@ -103,6 +103,12 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
     expect((await h.redeliverRaw(newer!)).status).toBe(200);
     await h.replyMatching(key, (m) => m.text.includes('Alice Admin'));
     expect((await h.redeliverRaw(older!)).status).toBe(200);
+    // A batch updates the root before it replies: once the late reply is visible, the root has
+    // taken (or refused) that event's snapshot, and nothing newer has arrived since.
+    await h.replyMatching(key, (m) => m.text.includes('Dave Developer'));
+    const afterLate = seen(await h.slack.message(root.channel, root.ts));
+    expect(afterLate).toContain('Done');
+    expect(afterLate).not.toContain('In Progress');
     await h.settle(key);
     const replies = await botReplies(key);
     expect(replies.map((m) => m.text)).toEqual([
