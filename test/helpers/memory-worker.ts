@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import type { AuditEntry } from '../../src/platform/audit/contract.js';
 import type { ActivityImplementations } from '../../src/platform/flow.js';
+import type { PostSlackMessageInput, UpdateSlackMessageInput } from '../../src/platform/slack/contract.js';
 import { sharedBundle } from './bundle.js';
 import './provided.js';
 
@@ -30,6 +32,38 @@ export async function startMemoryWorker(activities: ActivityImplementations, nam
       await running;
       await connection.close();
       await nativeConnection.close();
+    },
+  };
+}
+
+/**
+ * The platform's Slack and audit activities in memory, with what they were asked to do: posts
+ * are exactly-once per idempotency key (a repeat answers the first post's ts), audit rows once per key.
+ */
+export function memoryPlatformActivities() {
+  const posts: PostSlackMessageInput[] = [];
+  const updates: UpdateSlackMessageInput[] = [];
+  const audits: AuditEntry[] = [];
+  return {
+    posts,
+    updates,
+    audits,
+    activities: {
+      postSlackMessage: async (i: PostSlackMessageInput) => {
+        const prior = posts.findIndex((p) => p.idempotencyKey === i.idempotencyKey);
+        if (prior < 0) posts.push(i);
+        const n = prior < 0 ? posts.length : prior + 1;
+        return { channel: i.channel, ts: `1700000000.${String(n).padStart(6, '0')}`, deduplicated: prior >= 0 };
+      },
+      updateSlackMessage: async (i: UpdateSlackMessageInput) => {
+        updates.push(i);
+      },
+      postSlackEphemeral: async () => undefined,
+      recordAudit: async (e: AuditEntry) => {
+        if (audits.some((a) => a.idempotencyKey === e.idempotencyKey)) return false;
+        audits.push(e);
+        return true;
+      },
     },
   };
 }

@@ -3,7 +3,7 @@ import { jiraWebhookAdapter } from '../../../src/integrations/jira/adapter.js';
 import { parseJiraWebhook } from '../../../src/integrations/jira/webhook.js';
 
 /** Bodies modelled on Jira Cloud's v2 webhook payloads (emails included, as Jira sends them). */
-const user = (id: string, name: string) => ({
+const userOf = (id: string, name: string) => ({
   self: `https://acme.atlassian.net/rest/api/2/user?accountId=${id}`,
   accountId: id,
   emailAddress: `${name.split(' ')[0]!.toLowerCase()}@acme.example`,
@@ -11,8 +11,8 @@ const user = (id: string, name: string) => ({
   active: true,
   accountType: 'atlassian',
 });
-const DAVE = user('712020:dave', 'Dave Developer');
-const BOB = user('712020:bob', 'Bob Banker');
+const DAVE = userOf('712020:dave', 'Dave Developer');
+const BOB = userOf('712020:bob', 'Bob Banker');
 const issue = (over: Record<string, unknown> = {}) => ({
   id: '10001',
   self: 'https://acme.atlassian.net/rest/api/2/issue/10001',
@@ -47,6 +47,16 @@ const trimmed = () => {
   const { summary, issuetype, project, assignee, priority, status } = i.fields;
   return { ...i, fields: { summary, issuetype, project, assignee, priority, status } };
 };
+
+/** The `jira:issue_updated` twin Jira sends with every comment change. */
+const twinOf = (typeName: string, user: ReturnType<typeof userOf>, timestamp: number) => ({
+  timestamp,
+  webhookEvent: 'jira:issue_updated',
+  issue_event_type_name: typeName,
+  user,
+  issue: issue(),
+  comment: comment(),
+});
 
 const parsed = (body: unknown) => {
   const r = parseJiraWebhook(body);
@@ -118,14 +128,7 @@ describe('Jira webhook bodies → TicketEvent', () => {
 
   it('a comment arrives twice, as comment_created and as issue_updated/issue_commented: one identity', () => {
     const a = parsed({ timestamp: 1, webhookEvent: 'comment_created', comment: comment(), issue: trimmed() });
-    const b = parsed({
-      timestamp: 2,
-      webhookEvent: 'jira:issue_updated',
-      issue_event_type_name: 'issue_commented',
-      user: BOB,
-      issue: issue(),
-      comment: comment(),
-    });
+    const b = parsed(twinOf('issue_commented', BOB, 2));
     expect(a.eventId).toBe('jira:comment:10100:created');
     expect(b.eventId).toBe(a.eventId);
     expect([a.kind, b.kind]).toEqual(['comment_created', 'comment_created']);
@@ -144,14 +147,7 @@ describe('Jira webhook bodies → TicketEvent', () => {
       });
     expect(edit('2024-05-01T10:06:00.000+0000').eventId).not.toBe(edit('2024-05-01T10:07:00.000+0000').eventId);
     const del = parsed({ timestamp: 4, webhookEvent: 'comment_deleted', comment: comment(), issue: trimmed() });
-    const twin = parsed({
-      timestamp: 4,
-      webhookEvent: 'jira:issue_updated',
-      issue_event_type_name: 'issue_comment_deleted',
-      user: DAVE,
-      issue: issue(),
-      comment: comment(),
-    });
+    const twin = parsed(twinOf('issue_comment_deleted', DAVE, 4));
     expect(del.eventId).toBe('jira:comment:10100:deleted');
     expect(twin.eventId).toBe(del.eventId);
     expect(del.actor).toBeUndefined();

@@ -5,8 +5,6 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
-import type { PostSlackMessageInput, UpdateSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { slackThreadEventSignal, type SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
 import {
   ticketEventSignal,
@@ -18,7 +16,7 @@ import {
 import type { CommentDraft, DoneTransition } from '../../../../src/flows/tickets/tracker.js';
 import type { ticketWorkflow } from '../../../../src/flows/tickets/workflow.js';
 import { sharedBundle } from '../../../helpers/bundle.js';
-import { startMemoryWorker } from '../../../helpers/memory-worker.js';
+import { memoryPlatformActivities, startMemoryWorker } from '../../../helpers/memory-worker.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/histories/ticket-thread-v1.json', import.meta.url));
 const SELF = '712020:threadline-bot';
@@ -35,9 +33,6 @@ const IN = {
  * continue-as-new that carries the thread ts and the ledger, and a replay of the recorded history.
  */
 describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => {
-  const posts: PostSlackMessageInput[] = [];
-  const updates: UpdateSlackMessageInput[] = [];
-  const audits: AuditEntry[] = [];
   const saved: TicketThreadState[] = [];
   const comments: { key: string; draft: CommentDraft; id: string; updated: string; kind: 'add' | 'update' }[] = [];
   let selfId = SELF;
@@ -46,22 +41,10 @@ describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => 
   let client: Client;
   let taskQueue: string;
 
+  const platform = memoryPlatformActivities();
+  const { posts, audits } = platform;
   const activities = {
-    postSlackMessage: async (i: PostSlackMessageInput) => {
-      const prior = posts.findIndex((p) => p.idempotencyKey === i.idempotencyKey);
-      if (prior < 0) posts.push(i);
-      const n = prior < 0 ? posts.length : prior + 1;
-      return { channel: i.channel, ts: `1700000000.${String(n).padStart(6, '0')}`, deduplicated: prior >= 0 };
-    },
-    updateSlackMessage: async (i: UpdateSlackMessageInput) => {
-      updates.push(i);
-    },
-    postSlackEphemeral: async () => undefined,
-    recordAudit: async (e: AuditEntry) => {
-      if (audits.some((a) => a.idempotencyKey === e.idempotencyKey)) return false;
-      audits.push(e);
-      return true;
-    },
+    ...platform.activities,
     saveTicketThread: async (s: TicketThreadState) => {
       saved.push(structuredClone(s));
     },
