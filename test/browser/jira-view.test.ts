@@ -1,25 +1,33 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JiraEmulatorAdmin, type AdminDelivery } from '../../emulators/jira/admin-client.js';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
+import type { TestStack } from '../helpers/stack.js';
+import { CHANNEL, startTicketsStack, ticketsHarness, type Projects } from '../flows/tickets/e2e/helpers.js';
 import { openBrowser, type BrowserSession } from './helpers/browser.js';
+import { slackView } from './helpers/slack-view.js';
 
 const BOB = '712020:bob';
 const CAROL = '712020:carol';
 
 describe('the sandbox Jira in a real browser (Chromium → Jira emulator → webhooks to the app, real stack)', () => {
   let stack: TestStack;
+  let p: Projects;
+  let tickets: ReturnType<typeof ticketsHarness>;
   let jira: JiraEmulatorAdmin;
   let browser: BrowserSession;
   let base: string;
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    // Project keys of this file's own (workflow ids are shared by the run); only SUP issues get a
+    // Slack thread, so the OPS tests count the webhooks of people's changes alone.
+    ({ stack, projects: p } = await startTicketsStack({}, (k) => [{ id: 'sup', project: k.sup, channel: CHANNEL }]));
+    tickets = ticketsHarness(stack, p);
     base = stack.urls.jiraEmulator!;
     jira = new JiraEmulatorAdmin(base);
     browser = await openBrowser({ suite: 'jira' });
   });
   afterAll(async () => {
     await browser?.close();
+    await tickets?.close();
     await stack?.stop();
   });
   afterEach(() => {
@@ -37,7 +45,7 @@ describe('the sandbox Jira in a real browser (Chromium → Jira emulator → web
     const { page } = browser;
     const issue = await jira.createIssue({
       as: 'alice@example.com',
-      project: 'OPS',
+      project: p.ops,
       summary: 'Refund stuck for pay_9Kx',
       description: 'Customer charged twice.\n\nSee the payments thread.',
       issuetype: 'Bug',
@@ -105,7 +113,7 @@ describe('the sandbox Jira in a real browser (Chromium → Jira emulator → web
 
   it('Bob files an issue from the list; it shows up live and reaches the app as jira:issue_created by Bob', async () => {
     const { page } = browser;
-    await page.goto(`${base}/?project=OPS`);
+    await page.goto(`${base}/?project=${p.ops}`);
     const summary = `Chargeback spike ${Date.now().toString(36)}`;
     await page.getByLabel('Summary').fill(summary);
     await page.getByLabel('Issue type').selectOption('Incident');
@@ -120,5 +128,38 @@ describe('the sandbox Jira in a real browser (Chromium → Jira emulator → web
     const [createdEvent] = await deliveriesFor(issue.key, 1);
     expect(createdEvent).toMatchObject({ webhookEvent: 'jira:issue_created', url: `${stack.urls.api}/webhooks/jira` });
     expect((createdEvent!.payload.user as { accountId: string }).accountId).toBe(BOB);
+  });
+
+  it("Carol replies in the ticket's Slack thread in the sandbox Slack; the Jira view shows it as one comment", async () => {
+    const { page } = browser;
+    const key = await tickets.createIssue({ project: p.sup, summary: 'Chargeback on pay_7Hq disputed' });
+    const root = await tickets.root(key);
+    const slack = slackView(page, stack.urls.slackEmulator!);
+
+    await page.goto(`${stack.urls.slackEmulator}/client/T0THREADLN/${root.channel}?thread=${root.ts}`);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByLabel('You are').selectOption({ label: 'Carol Controller' }),
+    ]);
+    const thread = page.getByRole('complementary', { name: /Thread in #tickets/ });
+    await thread.getByRole('link', { name: key }).first().waitFor();
+    const text = `Bank confirmed the dispute ${Date.now().toString(36)}`;
+    await slack.send(text, true);
+    await thread.locator('article.msg', { hasText: text }).waitFor();
+    await browser.screenshot('4-ticket-thread-reply-in-slack');
+
+    // The app turns the reply into a Jira comment; the issue page shows it (live, if not yet there).
+    await page.goto(`${base}/browse/${key}`);
+    const comment = page.locator('.comment', { hasText: text });
+    await comment.waitFor();
+    await expect(comment.innerText()).resolves.toContain('via Slack by');
+    expect(await browser.accessibility()).toEqual([]);
+    await browser.screenshot('5-slack-reply-as-jira-comment');
+
+    // Exactly one comment for the reply, once everything before a later marker was processed.
+    await tickets.settle(key);
+    const mine = (await jira.issue(key)).comments.filter((c) => JSON.stringify(c.body).includes(text));
+    expect(mine).toHaveLength(1);
+    await expect(comment.count()).resolves.toBe(1);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackDelivery } from '../../emulators/slack/outbound.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { approvalsHarness, hasButtons, seen } from '../flows/approvals/e2e/helpers.js';
+import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../flows/payments/e2e/helpers.js';
 import { openBrowser, type BrowserSession } from './helpers/browser.js';
 import { slackView } from './helpers/slack-view.js';
 
@@ -17,7 +18,7 @@ describe('the sandbox Slack in a real browser (Chromium → Slack emulator → t
 
   beforeAll(async () => {
     // Long SLAs: no reminder or expiry may fire while a person is clicking.
-    stack = await startTestStack({ APPROVAL_REMIND_AFTER: '1h', APPROVAL_EXPIRE_AFTER: '1d' });
+    stack = await startTestStack({ APPROVAL_REMIND_AFTER: '1h', APPROVAL_EXPIRE_AFTER: '1d', ...WITHOUT_SLA_TIMERS });
     h = approvalsHarness(stack);
     browser = await openBrowser({ suite: 'slack' });
     view = slackView(browser.page, stack.urls.slackEmulator!);
@@ -220,5 +221,29 @@ describe('the sandbox Slack in a real browser (Chromium → Slack emulator → t
       ]),
     );
     for (const d of events) expect(d.attempts.at(-1)?.status, d.eventType).toBe(200);
+  });
+
+  it('a payment thread, initiated then captured: the root updated in place and the reply, as #payments shows them', async () => {
+    const pay = paymentsHarness(stack);
+    const { orderId, paymentId } = pay.ids();
+    await pay.expectAccepted(await pay.initiate(pay.initiation(orderId, { payerName: 'Meera Traders' })));
+    await pay.waitFor(async () => (await pay.roots('C0PAYMENTS', orderId))[0]);
+    const { page } = browser;
+    await view.open('C0PAYMENTS');
+    await view.actAs('Erin Sales');
+    const root = (await pay.roots('C0PAYMENTS', orderId))[0]!;
+    const msg = view.message(root.ts);
+    await msg.getByText('Payment initiated').first().waitFor();
+
+    // The webhook arrives while the page is open: the root changes and the reply count appears live.
+    expect((await pay.webhook('payment.captured', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
+    await msg.getByText('Captured').first().waitFor();
+    await msg.getByRole('link', { name: '1 reply' }).click();
+    const [reply] = (await pay.thread('C0PAYMENTS', orderId, 1)).replies!;
+    const thread = page.getByRole('complementary', { name: /Thread in #payments/ });
+    await expect(thread.locator(`#thr-${reply!.ts.replace('.', '-')}`).innerText()).resolves.toContain('✅');
+    await expect(msg.innerText()).resolves.toContain('₹1,234.50 INR');
+    expect(await browser.accessibility()).toEqual([]);
+    await browser.screenshot('8-payment-thread');
   });
 });
