@@ -22,6 +22,7 @@ export default defineConfig({
             'test/platform/unit/**/*.test.ts',
             'test/integrations/**/*.test.ts',
             'test/emulators/**/*.test.ts',
+            'test/console/**/*.test.ts',
           ],
           testTimeout: 20_000,
         },

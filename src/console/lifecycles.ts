@@ -1,0 +1,112 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import type { Config } from '../platform/config/index.js';
+import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../platform/temporal/workflow/search-attributes.js';
+
+/** How many lifecycles one page lists (newest first). */
+export const PAGE_SIZE = 50;
+
+/**
+ * The console's filters, from the query string. Values end up in a Temporal visibility query, so
+ * they are held to the characters subjects, kinds and statuses use (no quotes, no operators).
+ */
+export const lifecycleFilter = z.object({
+  kind: z
+    .string()
+    .regex(/^[a-z_]{0,32}$/, 'a kind like payment, approval or ticket')
+    .optional()
+    .transform((v) => v || undefined),
+  status: z
+    .string()
+    .regex(/^[a-z_]{0,40}$/, 'a status like pending or captured')
+    .optional()
+    .transform((v) => v || undefined),
+  q: z
+    .string()
+    .trim()
+    .regex(/^[\w:.-]{0,120}$/, 'the start of a subject, e.g. payment:order_123 or ticket:OPS-7')
+    .optional()
+    .transform((v) => v || undefined),
+});
+export type LifecycleFilter = z.infer<typeof lifecycleFilter>;
+
+/** One row of the console's list. Ids and states only: nothing from the lifecycle's payloads. */
+export interface LifecycleRow {
+  subject: string;
+  kind: string;
+  status: string;
+  /** Temporal's execution status name: RUNNING, COMPLETED, FAILED, TERMINATED… */
+  execution: string;
+  startedAt: Date;
+  closedAt: Date | undefined;
+  /** The lifecycle's Slack thread: a link into the sandbox view, or the real Slack permalink. */
+  slackThread: string | undefined;
+  /** The workflow in the Temporal UI, when its address is known (THREADLINE_CODEC_CORS_ORIGINS). */
+  temporalUi: string | undefined;
+}
+
+const quote = (v: string) => `'${v}'`;
+
+/** The visibility query for this app's lifecycles (its own task queue) matching the filter. */
+export function visibilityQuery(taskQueue: string, f: LifecycleFilter): string {
+  const parts = [`TaskQueue = ${quote(taskQueue)}`, 'ThreadlineKind IS NOT NULL'];
+  if (f.kind) parts.push(`ThreadlineKind = ${quote(f.kind)}`);
+  if (f.status) parts.push(`ThreadlineStatus = ${quote(f.status)}`);
+  if (f.q) parts.push(`ThreadlineSubject STARTS_WITH ${quote(f.q)}`);
+  return parts.join(' AND ');
+}
+
+/**
+ * A Slack permalink from the API base URL: `https://slack.com/api/` gives Slack's own
+ * `https://slack.com/archives/C…/p…?thread_ts=…` (Slack redirects it into the workspace), the
+ * emulator's `http://127.0.0.1:3101/api/` its `/archives/…`, which opens the thread in the sandbox view.
+ */
+export function slackThreadUrl(apiUrl: string, channel: string, ts: string): string {
+  const url = new URL(`../archives/${encodeURIComponent(channel)}/p${ts.replace('.', '')}`, apiUrl);
+  // As Slack's own thread permalinks do: the thread opens beside the channel.
+  url.search = new URLSearchParams({ thread_ts: ts, cid: channel }).toString();
+  return url.href;
+}
+
+/** Lists lifecycles from Temporal visibility, with their Slack threads from Postgres. */
+export function lifecycleList(deps: { temporal: Client; pool: Pool; config: Config }) {
+  const { temporal: t, slack } = deps.config;
+  const temporalUi = t.codecCorsOrigins[0];
+  return async (f: LifecycleFilter): Promise<LifecycleRow[]> => {
+    const rows: LifecycleRow[] = [];
+    for await (const w of deps.temporal.workflow.list({
+      query: visibilityQuery(t.taskQueue, f),
+      pageSize: PAGE_SIZE,
+    })) {
+      const sa = w.typedSearchAttributes;
+      rows.push({
+        subject: sa.get(SA_SUBJECT) ?? w.workflowId,
+        kind: sa.get(SA_KIND) ?? '',
+        status: sa.get(SA_STATUS) ?? '',
+        execution: w.status.name,
+        startedAt: w.startTime,
+        closedAt: w.closeTime,
+        slackThread: undefined,
+        temporalUi: temporalUi
+          ? `${temporalUi}/namespaces/${encodeURIComponent(t.namespace)}/workflows/${encodeURIComponent(w.workflowId)}/${encodeURIComponent(w.runId)}/history`
+          : undefined,
+      });
+      if (rows.length >= PAGE_SIZE) break;
+    }
+    if (rows.length === 0) return rows;
+    // One query for every row's thread: its first top-level post, a channel root before any DM.
+    const { rows: roots } = await deps.pool.query<{ subject: string; channel: string; ts: string }>(
+      `SELECT DISTINCT ON (subject) subject, channel, ts FROM slack_messages
+        WHERE subject = ANY($1) AND thread_ts IS NULL
+        ORDER BY subject, (purpose IN ('root', 'approval_channel')) DESC, id`,
+      [rows.map((r) => r.subject)],
+    );
+    const bySubject = new Map(roots.map((r) => [r.subject, r]));
+    for (const r of rows) {
+      const root = bySubject.get(r.subject);
+      if (root) r.slackThread = slackThreadUrl(slack.apiUrl, root.channel, root.ts);
+    }
+    return rows;
+  };
+}
