@@ -18,6 +18,7 @@ async function main(): Promise<void> {
       ' Threadline is running. Ctrl-C to stop.',
       line,
       ` API             ${u.api}   (GET /readyz, /metrics)`,
+      ` Console         ${u.api}/console   (log in with an API key)`,
       ` Temporal        ${u.temporal}${config.temporal.address ? ' (external)' : ' (embedded dev server)'}`,
       ` Temporal UI     ${u.temporalUi ?? '(external: see your cluster)'}`,
       ` Postgres        ${redactDatabaseUrl(u.databaseUrl)}${config.databaseUrl ? '' : ' (embedded)'}`,

@@ -222,6 +222,7 @@ function issuePage(s: JiraViewState, i: StoredIssue): Html {
         </section>
         <section aria-labelledby="history-title">
           <h2 id="history-title">History</h2>
+          ${i.histories.length === 0 ? html`<p class="muted">No changes yet.</p>` : ''}
           <ol class="history">
             ${i.histories
               .slice()
