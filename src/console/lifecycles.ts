@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { Config } from '../platform/config/index.js';
@@ -69,44 +69,73 @@ export function slackThreadUrl(apiUrl: string, channel: string, ts: string): str
   return url.href;
 }
 
-/** Lists lifecycles from Temporal visibility, with their Slack threads from Postgres. */
-export function lifecycleList(deps: { temporal: Client; pool: Pool; config: Config }) {
+/** The Slack thread of each subject: its first top-level post, a channel root before any DM. */
+async function threadsOf(pool: Pool, apiUrl: string, subjects: string[]): Promise<Map<string, string>> {
+  if (subjects.length === 0) return new Map();
+  const { rows } = await pool.query<{ subject: string; channel: string; ts: string }>(
+    `SELECT DISTINCT ON (subject) subject, channel, ts FROM slack_messages
+      WHERE subject = ANY($1) AND thread_ts IS NULL
+      ORDER BY subject, (purpose IN ('root', 'approval_channel')) DESC, id`,
+    [subjects],
+  );
+  return new Map(rows.map((r) => [r.subject, slackThreadUrl(apiUrl, r.channel, r.ts)]));
+}
+
+/**
+ * The console's reads of lifecycles: the list from Temporal visibility (this app's task queue),
+ * one lifecycle by its subject (= its workflow id), each with its Slack thread from Postgres.
+ */
+export function lifecycles(deps: { temporal: Client; pool: Pool; config: Config }) {
   const { temporal: t, slack } = deps.config;
   const temporalUi = t.codecCorsOrigins[0];
-  return async (f: LifecycleFilter): Promise<LifecycleRow[]> => {
-    const rows: LifecycleRow[] = [];
-    for await (const w of deps.temporal.workflow.list({
-      query: visibilityQuery(t.taskQueue, f),
-      pageSize: PAGE_SIZE,
-    })) {
-      const sa = w.typedSearchAttributes;
-      rows.push({
-        subject: sa.get(SA_SUBJECT) ?? w.workflowId,
-        kind: sa.get(SA_KIND) ?? '',
-        status: sa.get(SA_STATUS) ?? '',
-        execution: w.status.name,
-        startedAt: w.startTime,
-        closedAt: w.closeTime,
-        slackThread: undefined,
-        temporalUi: temporalUi
-          ? `${temporalUi}/namespaces/${encodeURIComponent(t.namespace)}/workflows/${encodeURIComponent(w.workflowId)}/${encodeURIComponent(w.runId)}/history`
-          : undefined,
-      });
-      if (rows.length >= PAGE_SIZE) break;
-    }
-    if (rows.length === 0) return rows;
-    // One query for every row's thread: its first top-level post, a channel root before any DM.
-    const { rows: roots } = await deps.pool.query<{ subject: string; channel: string; ts: string }>(
-      `SELECT DISTINCT ON (subject) subject, channel, ts FROM slack_messages
-        WHERE subject = ANY($1) AND thread_ts IS NULL
-        ORDER BY subject, (purpose IN ('root', 'approval_channel')) DESC, id`,
-      [rows.map((r) => r.subject)],
+  const row = (
+    w: Pick<
+      WorkflowExecutionInfo,
+      'typedSearchAttributes' | 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime'
+    >,
+  ): LifecycleRow => {
+    const sa = w.typedSearchAttributes;
+    return {
+      subject: sa.get(SA_SUBJECT) ?? w.workflowId,
+      kind: sa.get(SA_KIND) ?? '',
+      status: sa.get(SA_STATUS) ?? '',
+      execution: w.status.name,
+      startedAt: w.startTime,
+      closedAt: w.closeTime,
+      slackThread: undefined,
+      temporalUi: temporalUi
+        ? `${temporalUi}/namespaces/${encodeURIComponent(t.namespace)}/workflows/${encodeURIComponent(w.workflowId)}/${encodeURIComponent(w.runId)}/history`
+        : undefined,
+    };
+  };
+  const withThreads = async (rows: LifecycleRow[]) => {
+    const threads = await threadsOf(
+      deps.pool,
+      slack.apiUrl,
+      rows.map((r) => r.subject),
     );
-    const bySubject = new Map(roots.map((r) => [r.subject, r]));
-    for (const r of rows) {
-      const root = bySubject.get(r.subject);
-      if (root) r.slackThread = slackThreadUrl(slack.apiUrl, root.channel, root.ts);
-    }
+    for (const r of rows) r.slackThread = threads.get(r.subject);
     return rows;
+  };
+  return {
+    async list(f: LifecycleFilter): Promise<LifecycleRow[]> {
+      const rows: LifecycleRow[] = [];
+      const query = visibilityQuery(t.taskQueue, f);
+      for await (const w of deps.temporal.workflow.list({ query, pageSize: PAGE_SIZE })) {
+        rows.push(row(w));
+        if (rows.length >= PAGE_SIZE) break;
+      }
+      return withThreads(rows);
+    },
+    /** One lifecycle, or undefined when no workflow has that id. */
+    async get(subject: string): Promise<LifecycleRow | undefined> {
+      try {
+        const w = await deps.temporal.workflow.getHandle(subject).describe();
+        return (await withThreads([row(w)]))[0];
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    },
   };
 }

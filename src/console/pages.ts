@@ -1,4 +1,6 @@
 import { html, type Html, type Part } from './html.js';
+import type { AuditRow } from '../platform/db/repositories.js';
+import type { AuditFilter, FailureRow } from './audit.js';
 import type { LifecycleFilter, LifecycleRow } from './lifecycles.js';
 
 /** Kinds the filter offers (the values workflows put in ThreadlineKind). */
@@ -49,6 +51,26 @@ export function loginPage(input: { error?: string | undefined; next?: string | u
 /** RUNNING → Running, TIMED_OUT → Timed out: as the Temporal UI says it. */
 const executionLabel = (name: string) => name.charAt(0) + name.slice(1).toLowerCase().replace(/_/g, ' ');
 
+/** The bar on every page behind the login: where you are, the other pages, and Log out. */
+function top(csrf: string, current: 'lifecycles' | 'failures'): Html {
+  const link = (page: typeof current, href: string, label: string) =>
+    html`<a href="${href}" ${current === page ? html`aria-current="page"` : ''}>${label}</a>`;
+  return html`<header class="top">
+    <h1>Threadline console</h1>
+    <nav aria-label="Console">
+      ${link('lifecycles', '/console', 'Lifecycles')} ${link('failures', '/console/failures', 'Failed deliveries')}
+    </nav>
+    <span class="spacer"></span>
+    <form method="post" action="/console/logout">
+      <input type="hidden" name="_csrf" value="${csrf}" />
+      <button type="submit">Log out</button>
+    </form>
+  </header>`;
+}
+
+/** Where one lifecycle's page is. */
+export const lifecycleHref = (subject: string) => `/console/lifecycles/${encodeURIComponent(subject)}`;
+
 const when = (d: Date | undefined) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '');
 
 /** The lifecycle list: filters, then one row per lifecycle with its Slack thread and Temporal links. */
@@ -63,7 +85,7 @@ export function listPage(input: {
   const rows = input.rows.map(
     (r) =>
       html`<tr>
-        <td class="subject">${r.subject}</td>
+        <td class="subject"><a href="${lifecycleHref(r.subject)}">${r.subject}</a></td>
         <td>${r.kind}</td>
         <td><span class="status">${r.status || '—'}</span></td>
         <td class="${`execution-${r.execution.toLowerCase()}`}">${executionLabel(r.execution)}</td>
@@ -88,14 +110,7 @@ export function listPage(input: {
   );
   return shell(
     'Lifecycles · Threadline console',
-    html`<header class="top">
-        <h1>Threadline console</h1>
-        <span class="spacer"></span>
-        <form method="post" action="/console/logout">
-          <input type="hidden" name="_csrf" value="${input.csrf}" />
-          <button type="submit">Log out</button>
-        </form>
-      </header>
+    html`${top(input.csrf, 'lifecycles')}
       <main id="main">
         <h2>Lifecycles</h2>
         <form class="filters" method="get" action="/console" role="search" aria-label="Filter lifecycles">
@@ -134,6 +149,165 @@ export function listPage(input: {
                   </thead>
                   <tbody>
                     ${rows}
+                  </tbody>
+                </table>`
+        }
+      </main>`,
+  );
+}
+
+const json = (v: unknown) => (v === undefined || v === null ? '' : JSON.stringify(v));
+
+function links(r: LifecycleRow): Html {
+  return html`${r.slackThread ? html`<a href="${r.slackThread}">Slack thread</a>` : html`<span class="note">no Slack thread yet</span>`}
+  ${r.temporalUi ? html` · <a href="${r.temporalUi}">Workflow in the Temporal UI</a>` : ''}`;
+}
+
+/** One lifecycle: its state, its Slack thread and workflow, its audit trail (filtered, as CSV). */
+export function lifecyclePage(input: {
+  csrf: string;
+  lifecycle: LifecycleRow;
+  filter: Partial<AuditFilter>;
+  trail: AuditRow[];
+  error?: string | undefined;
+}): Html {
+  const l = input.lifecycle;
+  const f = input.filter;
+  const query = new URLSearchParams(
+    Object.entries({ action: f.action ?? '', outcome: f.outcome ?? '' }).filter(([, v]) => v),
+  ).toString();
+  return shell(
+    `${l.subject} · Threadline console`,
+    html`${top(input.csrf, 'lifecycles')}
+      <main id="main">
+        <p><a href="/console">← Lifecycles</a></p>
+        <h2 class="subject">${l.subject}</h2>
+        <dl class="facts">
+          <dt>Kind</dt>
+          <dd>${l.kind || '—'}</dd>
+          <dt>Status</dt>
+          <dd><span class="status">${l.status || '—'}</span></dd>
+          <dt>Workflow</dt>
+          <dd class="${`execution-${l.execution.toLowerCase()}`}">${executionLabel(l.execution)}</dd>
+          <dt>Started</dt>
+          <dd>${when(l.startedAt)}</dd>
+          ${
+            l.closedAt
+              ? html`<dt>Closed</dt>
+                  <dd>${when(l.closedAt)}</dd>`
+              : ''
+          }
+          <dt>Links</dt>
+          <dd>${links(l)}</dd>
+        </dl>
+        <h3 id="audit-title">Audit trail</h3>
+        <form class="filters" method="get" role="search" aria-label="Filter the audit trail">
+          <label
+            >Action contains <input name="action" value="${f.action ?? ''}" placeholder="e.g. slack_failed"
+          /></label>
+          <label
+            >Outcome
+            <select name="outcome">
+              <option value="">Any outcome</option>
+              ${(['ok', 'failed', 'skipped'] as const).map(
+                (o) => html`<option value="${o}" ${f.outcome === o ? 'selected' : ''}>${o}</option>`,
+              )}
+            </select></label
+          >
+          <button class="primary" type="submit">Filter</button>
+          <a href="${`${lifecycleHref(l.subject)}/audit.csv${query ? `?${query}` : ''}`}" download>Export CSV</a>
+        </form>
+        ${
+          input.error
+            ? html`<p class="error" role="alert">${input.error}</p>`
+            : input.trail.length === 0
+              ? html`<p class="empty">No audit entries match.</p>`
+              : html`<table aria-labelledby="audit-title">
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Action</th>
+                      <th scope="col">Actor</th>
+                      <th scope="col">Outcome</th>
+                      <th scope="col">Details</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${input.trail.map(
+                      (r) =>
+                        html`<tr>
+                          <td>${when(new Date(r.occurredAt))}</td>
+                          <td class="subject">${r.action}</td>
+                          <td>${r.actor.kind}${r.actor.id ? html` <code>${r.actor.id}</code>` : ''}</td>
+                          <td class="${`outcome-${r.outcome ?? 'ok'}`}">${r.outcome ?? 'ok'}</td>
+                          <td class="details"><code>${json(r.details ?? r.after)}</code></td>
+                        </tr>`,
+                    )}
+                  </tbody>
+                </table>`
+        }
+      </main>`,
+  );
+}
+
+/** Failed deliveries of every lifecycle, newest first, with the error and why it is final. */
+export function failuresPage(input: {
+  csrf: string;
+  q?: string | undefined;
+  rows: FailureRow[];
+  error?: string | undefined;
+}): Html {
+  return shell(
+    'Failed deliveries · Threadline console',
+    html`${top(input.csrf, 'failures')}
+      <main id="main">
+        <h2>Failed deliveries</h2>
+        <p class="note">
+          Steps that will not happen (a permanent error, or retries that ran out), and alerts that could not be sent.
+          Each was also announced in the ops channel, when that was possible.
+        </p>
+        <form
+          class="filters"
+          method="get"
+          action="/console/failures"
+          role="search"
+          aria-label="Filter failed deliveries"
+        >
+          <label>Subject starts with <input name="q" value="${input.q ?? ''}" placeholder="e.g. payment:" /></label>
+          <button class="primary" type="submit">Search</button>
+        </form>
+        ${
+          input.error
+            ? html`<p class="error" role="alert">${input.error}</p>`
+            : input.rows.length === 0
+              ? html`<p class="empty">No failed deliveries.</p>`
+              : html`<table>
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Lifecycle</th>
+                      <th scope="col">What</th>
+                      <th scope="col">Error</th>
+                      <th scope="col">Step</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${input.rows.map(
+                      (r) =>
+                        html`<tr>
+                          <td>${when(new Date(r.occurredAt))}</td>
+                          <td class="subject"><a href="${lifecycleHref(r.subject)}">${r.subject}</a></td>
+                          <td>
+                            ${r.action}${r.targetSystem ? html` <span class="note">(${r.targetSystem})</span>` : ''}
+                          </td>
+                          <td>
+                            <span class="error">${r.error ?? 'unknown'}</span
+                            >${r.reason ? html` <span class="note">${r.reason}</span>` : ''}
+                            ${r.message ? html`<div class="note">${r.message}</div>` : ''}
+                          </td>
+                          <td class="subject">${r.step ?? ''}</td>
+                        </tr>`,
+                    )}
                   </tbody>
                 </table>`
         }

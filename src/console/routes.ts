@@ -3,14 +3,19 @@ import { z } from 'zod';
 import type { ApiDeps } from '../platform/flow.js';
 import { describeZodIssues } from '../platform/http/errors.js';
 import type { Html } from './html.js';
-import { lifecycleFilter, lifecycleList } from './lifecycles.js';
-import { listPage, loginPage } from './pages.js';
+import { auditCsv, auditFilter, consoleAudit } from './audit.js';
+import { lifecycleFilter, lifecycles } from './lifecycles.js';
+import { failuresPage, lifecyclePage, listPage, loginPage } from './pages.js';
 import { consoleSessions, SESSION_COOKIE, SESSION_TTL_MS, type ConsoleSession } from './session.js';
 import { CONSOLE_CSS } from './style.js';
 
 /** Our own stylesheet only: no script at all, no inline styles, forms post back here and nowhere else. */
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** A lifecycle's subject is its workflow id: `payment:order_1`, `ticket:OPS-7`. */
+const SUBJECT = /^[\w:.-]{1,200}$/;
+const UNAVAILABLE = 'Temporal or Postgres did not answer; try again in a moment.';
 
 const loginBody = z.object({
   apiKey: z.string().min(1, 'enter an API key').max(512, 'too long for an API key'),
@@ -59,7 +64,8 @@ function sameOrigin(req: FastifyRequest): boolean {
  */
 export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const sessions = consoleSessions(deps.config.apiKeys, deps.now);
-  const list = lifecycleList(deps);
+  const reads = lifecycles(deps);
+  const audit = consoleAudit({ pool: deps.pool, bySubject: (s) => deps.repos.audit.bySubject(s) });
   const log = deps.logger.child({ component: 'console' });
 
   const setCookie = (req: FastifyRequest, reply: FastifyReply, value: string, maxAgeS: number) =>
@@ -116,11 +122,78 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       return send(reply, listPage({ csrf: session.csrf, filter: {}, rows: [], error }), 400);
     }
     try {
-      return send(reply, listPage({ csrf: session.csrf, filter: parsed.data, rows: await list(parsed.data) }));
+      return send(reply, listPage({ csrf: session.csrf, filter: parsed.data, rows: await reads.list(parsed.data) }));
     } catch (err) {
       log.warn({ err }, 'console: lifecycles unavailable');
-      const error = 'Temporal or Postgres did not answer; try again in a moment.';
+      const error = UNAVAILABLE;
       return send(reply, listPage({ csrf: session.csrf, filter: parsed.data, rows: [], error }), 503);
+    }
+  });
+
+  /** Behind the login: answers the session, or redirects to the login page and answers undefined. */
+  const requireSession = (req: FastifyRequest, reply: FastifyReply): ConsoleSession | undefined => {
+    const session = sessionOf(req);
+    if (!session) void reply.redirect(`/console/login?next=${encodeURIComponent(req.url)}`, 303);
+    return session;
+  };
+  const notFound = (reply: FastifyReply, what: string) =>
+    reply.code(404).type('text/plain; charset=utf-8').send(`No lifecycle ${what}.`);
+
+  app.get<{ Params: { subject: string } }>('/console/lifecycles/:subject', async (req, reply) => {
+    const session = requireSession(req, reply);
+    if (!session) return reply;
+    const { subject } = req.params;
+    if (!SUBJECT.test(subject)) return notFound(reply, 'with that subject');
+    const parsed = auditFilter.safeParse(req.query ?? {});
+    const lifecycle = await reads.get(subject).catch((err: unknown) => {
+      log.warn({ err }, 'console: lifecycle unavailable');
+      return null;
+    });
+    if (lifecycle === undefined) return notFound(reply, subject);
+    if (lifecycle === null)
+      return send(reply, listPage({ csrf: session.csrf, filter: {}, rows: [], error: UNAVAILABLE }), 503);
+    if (!parsed.success) {
+      const error = `Cannot filter: ${describeZodIssues(parsed.error.issues)}.`;
+      return send(reply, lifecyclePage({ csrf: session.csrf, lifecycle, filter: {}, trail: [], error }), 400);
+    }
+    const trail = await audit.trail(subject, parsed.data);
+    return send(reply, lifecyclePage({ csrf: session.csrf, lifecycle, filter: parsed.data, trail }));
+  });
+
+  app.get<{ Params: { subject: string } }>('/console/lifecycles/:subject/audit.csv', async (req, reply) => {
+    if (!requireSession(req, reply)) return reply;
+    const { subject } = req.params;
+    if (!SUBJECT.test(subject)) return notFound(reply, 'with that subject');
+    const parsed = auditFilter.safeParse(req.query ?? {});
+    if (!parsed.success)
+      return reply
+        .code(400)
+        .type('text/plain; charset=utf-8')
+        .send(`Cannot filter: ${describeZodIssues(parsed.error.issues)}.`);
+    const trail = await audit.trail(subject, parsed.data);
+    const file = `audit-${subject.replace(/[^\w.-]/g, '_')}.csv`;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${file}"`)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .send(auditCsv(trail));
+  });
+
+  app.get('/console/failures', async (req, reply) => {
+    const session = requireSession(req, reply);
+    if (!session) return reply;
+    const parsed = lifecycleFilter.pick({ q: true }).safeParse(req.query ?? {});
+    if (!parsed.success) {
+      const error = `Cannot search: ${describeZodIssues(parsed.error.issues)}.`;
+      return send(reply, failuresPage({ csrf: session.csrf, rows: [], error }), 400);
+    }
+    try {
+      const rows = await audit.failures(parsed.data.q);
+      return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows }));
+    } catch (err) {
+      log.warn({ err }, 'console: failures unavailable');
+      return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows: [], error: UNAVAILABLE }), 503);
     }
   });
 }

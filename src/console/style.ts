@@ -13,6 +13,15 @@ a { color: var(--link); }
 header.top { display: flex; align-items: center; gap: 16px; padding: 10px 24px; background: var(--brand); color: #fff; }
 header.top h1 { font-size: 18px; margin: 0; }
 header.top .spacer { flex: 1; }
+header.top nav { display: flex; gap: 16px; }
+header.top nav a { color: #fff; }
+header.top nav a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 0 0 24px; }
+dl.facts dt { font-weight: 600; color: var(--muted); }
+dl.facts dd { margin: 0; }
+td.details code { font-size: 13px; word-break: break-all; }
+.outcome-failed { color: var(--bad); font-weight: 600; }
+h2.subject { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
 header.top button { background: transparent; color: #fff; border: 1px solid #fff; border-radius: 4px; padding: 4px 12px; font: inherit; cursor: pointer; }
 main { padding: 16px 24px 40px; max-width: 1400px; }
 form.filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; margin: 0 0 16px; }

@@ -121,6 +121,58 @@ describe('the operator console in a real browser (Chromium → the app at /conso
     await browser.screenshot('3-thread-from-console');
   });
 
+  it('a failed delivery: listed with its error, its lifecycle shows it in the audit trail, filtered and exported as CSV', async () => {
+    const { page } = browser;
+    // A payment whose thread reply Slack refuses for good (channel_not_found is permanent).
+    const pay = paymentsHarness(stack);
+    const { orderId, paymentId } = pay.ids();
+    await pay.expectAccepted(await pay.initiate(pay.initiation(orderId)));
+    await pay.waitFor(async () => (await pay.roots('C0PAYMENTS', orderId))[0]);
+    await pay.slack.injectFault({
+      method: 'chat.postMessage',
+      kind: 'error',
+      error: 'channel_not_found',
+      channel: 'C0PAYMENTS',
+    });
+    expect((await pay.webhook('payment.captured', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
+    const subject = `payment:${orderId}`;
+
+    await page.goto(`${api}/console`);
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Failed deliveries' }).click();
+    await page.getByRole('heading', { name: 'Failed deliveries' }).waitFor();
+    const row = page.getByRole('row', { name: new RegExp(subject) });
+    for (let i = 0; i < 60 && (await row.count()) === 0; i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+    await expect(row.innerText()).resolves.toMatch(/payment\.slack_failed[\s\S]*channel_not_found/);
+    expect(await browser.accessibility()).toEqual([]);
+    await browser.screenshot('4-failed-deliveries');
+
+    await row.getByRole('link', { name: subject }).click();
+    await page.getByRole('heading', { name: subject }).waitFor();
+    await expect(page.locator('dl.facts').innerText()).resolves.toMatch(/Status\s+captured/);
+    await page.getByLabel('Outcome').selectOption('failed');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const trail = page.getByRole('table', { name: 'Audit trail' });
+    await expect(trail.locator('tbody tr').allInnerTexts()).resolves.toEqual([
+      expect.stringMatching(/payment\.slack_failed[\s\S]*failed[\s\S]*channel_not_found/),
+    ]);
+    expect(await browser.accessibility()).toEqual([]);
+    await browser.screenshot('5-lifecycle-audit-trail');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`audit-payment_${orderId}.csv`);
+    const csv = (await import('node:fs/promises')).readFile(await download.path(), 'utf8');
+    const lines = (await csv).trim().split('\r\n');
+    expect(lines[0]).toMatch(/^occurred_at,action,actor_kind,/);
+    expect(lines.slice(1)).toEqual([expect.stringContaining(',payment.slack_failed,')]);
+    expect(lines[1]).toContain('channel_not_found');
+  });
+
   it('forms are CSRF-safe and bad filters are named: no token or another origin → 403, a quote in a filter → 400, log out ends it', async () => {
     const { page, context } = browser;
     const cookie = (await context.cookies(`${api}/console`)).map((c) => `${c.name}=${c.value}`).join('; ');

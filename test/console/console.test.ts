@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { consoleSessions, SESSION_TTL_MS } from '../../src/console/session.js';
 import { lifecycleFilter, slackThreadUrl, visibilityQuery } from '../../src/console/lifecycles.js';
+import { auditCsv, auditFilter } from '../../src/console/audit.js';
+import { html } from '../../src/console/html.js';
 
 const KEY = 'tl_key_one_0123456789';
 const OTHER = 'tl_key_two_9876543210';
@@ -59,6 +61,52 @@ describe('console lifecycle list', () => {
     );
     expect(slackThreadUrl('http://127.0.0.1:3101/api/', 'C0PAY', '1700000000.000100')).toBe(
       'http://127.0.0.1:3101/archives/C0PAY/p1700000000000100?thread_ts=1700000000.000100&cid=C0PAY',
+    );
+  });
+});
+
+describe('console audit export and markup', () => {
+  it('writes RFC 4180 CSV, JSON columns, and neutralises spreadsheet formulas', () => {
+    const csv = auditCsv([
+      {
+        id: '1',
+        occurredAt: '2026-12-01T10:00:00.000Z',
+        subject: 'payment:o1',
+        action: 'payment.slack_failed',
+        actor: { kind: 'system' },
+        outcome: 'failed',
+        details: { error: 'channel_not_found', note: 'a "quoted", comma' },
+        idempotencyKey: 'k',
+      },
+      {
+        id: '2',
+        occurredAt: '2026-12-01T10:00:01.000Z',
+        subject: 'payment:o1',
+        action: 'payment.note',
+        actor: { kind: 'slack_user', id: '=HYPERLINK("x")' },
+        outcome: 'ok',
+        idempotencyKey: 'k2',
+      },
+    ]);
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe(
+      'occurred_at,action,actor_kind,actor_id,outcome,source_system,target_system,workflow_id,run_id,before,after,details',
+    );
+    expect(lines[1]).toBe(
+      '2026-12-01T10:00:00.000Z,payment.slack_failed,system,,failed,,,,,,,"{""error"":""channel_not_found"",""note"":""a \\""quoted\\"", comma""}"',
+    );
+    expect(lines[2]).toContain(`,slack_user,"'=HYPERLINK(""x"")",ok,`);
+    expect(lines[3]).toBe('');
+  });
+
+  it('refuses audit filters it does not know, and escapes whatever it renders', () => {
+    expect(auditFilter.safeParse({ outcome: 'weird' }).success).toBe(false);
+    expect(auditFilter.parse({ action: ' slack_failed ', outcome: '' })).toEqual({
+      action: 'slack_failed',
+      outcome: undefined,
+    });
+    expect(html`<td title="${'"><script>'}">${'<b>&'}</td>`.value).toBe(
+      '<td title="&quot;&gt;&lt;script&gt;">&lt;b&gt;&amp;</td>',
     );
   });
 });
