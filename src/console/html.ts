@@ -21,7 +21,7 @@ const emit = (p: Part): string => {
 /**
  * The console's only way to build markup: every interpolated value is HTML-escaped (attribute
  * values too, inside quotes), so subjects, statuses and errors coming from workflows cannot inject
- * markup. (The emulators have their own copy: src/ never imports them, nor they src/.)
+ * markup. The sandbox views in emulators/ build their pages with it too.
  */
 export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
   let out = strings[0] ?? '';

@@ -68,6 +68,39 @@ function top(csrf: string, current: 'lifecycles' | 'failures'): Html {
   </header>`;
 }
 
+/**
+ * A page's results: the error when there is one, else a sentence when nothing matched, else a
+ * table with column headers (named by `label`, an element id, or described by `caption`).
+ */
+function results(input: {
+  error: string | undefined;
+  empty: string;
+  headers: string[];
+  rows: Html[];
+  caption?: string;
+  labelledBy?: string;
+}): Html {
+  if (input.error) return html`<p class="error" role="alert">${input.error}</p>`;
+  if (input.rows.length === 0) return html`<p class="empty">${input.empty}</p>`;
+  return html`<table ${input.labelledBy ? html`aria-labelledby="${input.labelledBy}"` : ''}>
+    ${
+      input.caption
+        ? html`<caption class="note">
+            ${input.caption}
+          </caption>`
+        : ''
+    }
+    <thead>
+      <tr>
+        ${input.headers.map((h) => html`<th scope="col">${h}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${input.rows}
+    </tbody>
+  </table>`;
+}
+
 /** Where one lifecycle's page is. */
 export const lifecycleHref = (subject: string) => `/console/lifecycles/${encodeURIComponent(subject)}`;
 
@@ -127,31 +160,13 @@ export function listPage(input: {
           /></label>
           <button class="primary" type="submit">Search</button>
         </form>
-        ${
-          input.error
-            ? html`<p class="error" role="alert">${input.error}</p>`
-            : input.rows.length === 0
-              ? html`<p class="empty">No lifecycles match.</p>`
-              : html`<table>
-                  <caption class="note">
-                    Newest first, from Temporal visibility (up to 50).
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Subject</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Workflow</th>
-                      <th scope="col">Started</th>
-                      <th scope="col">Slack</th>
-                      <th scope="col">Temporal</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>`
-        }
+        ${results({
+          error: input.error,
+          empty: 'No lifecycles match.',
+          caption: 'Newest first, from Temporal visibility (up to 50).',
+          headers: ['Subject', 'Kind', 'Status', 'Workflow', 'Started', 'Slack', 'Temporal'],
+          rows,
+        })}
       </main>`,
   );
 }
@@ -217,35 +232,22 @@ export function lifecyclePage(input: {
           <button class="primary" type="submit">Filter</button>
           <a href="${`${lifecycleHref(l.subject)}/audit.csv${query ? `?${query}` : ''}`}" download>Export CSV</a>
         </form>
-        ${
-          input.error
-            ? html`<p class="error" role="alert">${input.error}</p>`
-            : input.trail.length === 0
-              ? html`<p class="empty">No audit entries match.</p>`
-              : html`<table aria-labelledby="audit-title">
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">Outcome</th>
-                      <th scope="col">Details</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${input.trail.map(
-                      (r) =>
-                        html`<tr>
-                          <td>${when(new Date(r.occurredAt))}</td>
-                          <td class="subject">${r.action}</td>
-                          <td>${r.actor.kind}${r.actor.id ? html` <code>${r.actor.id}</code>` : ''}</td>
-                          <td class="${`outcome-${r.outcome ?? 'ok'}`}">${r.outcome ?? 'ok'}</td>
-                          <td class="details"><code>${json(r.details ?? r.after)}</code></td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>`
-        }
+        ${results({
+          error: input.error,
+          empty: 'No audit entries match.',
+          labelledBy: 'audit-title',
+          headers: ['When', 'Action', 'Actor', 'Outcome', 'Details'],
+          rows: input.trail.map(
+            (r) =>
+              html`<tr>
+                <td>${when(new Date(r.occurredAt))}</td>
+                <td class="subject">${r.action}</td>
+                <td>${r.actor.kind}${r.actor.id ? html` <code>${r.actor.id}</code>` : ''}</td>
+                <td class="${`outcome-${r.outcome ?? 'ok'}`}">${r.outcome ?? 'ok'}</td>
+                <td class="details"><code>${json(r.details ?? r.after)}</code></td>
+              </tr>`,
+          ),
+        })}
       </main>`,
   );
 }
@@ -276,41 +278,25 @@ export function failuresPage(input: {
           <label>Subject starts with <input name="q" value="${input.q ?? ''}" placeholder="e.g. payment:" /></label>
           <button class="primary" type="submit">Search</button>
         </form>
-        ${
-          input.error
-            ? html`<p class="error" role="alert">${input.error}</p>`
-            : input.rows.length === 0
-              ? html`<p class="empty">No failed deliveries.</p>`
-              : html`<table>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Lifecycle</th>
-                      <th scope="col">What</th>
-                      <th scope="col">Error</th>
-                      <th scope="col">Step</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${input.rows.map(
-                      (r) =>
-                        html`<tr>
-                          <td>${when(new Date(r.occurredAt))}</td>
-                          <td class="subject"><a href="${lifecycleHref(r.subject)}">${r.subject}</a></td>
-                          <td>
-                            ${r.action}${r.targetSystem ? html` <span class="note">(${r.targetSystem})</span>` : ''}
-                          </td>
-                          <td>
-                            <span class="error">${r.error ?? 'unknown'}</span
-                            >${r.reason ? html` <span class="note">${r.reason}</span>` : ''}
-                            ${r.message ? html`<div class="note">${r.message}</div>` : ''}
-                          </td>
-                          <td class="subject">${r.step ?? ''}</td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>`
-        }
+        ${results({
+          error: input.error,
+          empty: 'No failed deliveries.',
+          headers: ['When', 'Lifecycle', 'What', 'Error', 'Step'],
+          rows: input.rows.map(
+            (r) =>
+              html`<tr>
+                <td>${when(new Date(r.occurredAt))}</td>
+                <td class="subject"><a href="${lifecycleHref(r.subject)}">${r.subject}</a></td>
+                <td>${r.action}${r.targetSystem ? html` <span class="note">(${r.targetSystem})</span>` : ''}</td>
+                <td>
+                  <span class="error">${r.error ?? 'unknown'}</span
+                  >${r.reason ? html` <span class="note">${r.reason}</span>` : ''}
+                  ${r.message ? html`<div class="note">${r.message}</div>` : ''}
+                </td>
+                <td class="subject">${r.step ?? ''}</td>
+              </tr>`,
+          ),
+        })}
       </main>`,
   );
 }

@@ -1,4 +1,4 @@
-import { classes, html, json, type Html } from '../../shared/ui/html.js';
+import { classes, confirmDialog, html, json, type Html } from '../../shared/ui/html.js';
 import { page } from '../../shared/ui/server.js';
 import type { SeedProject, SeedUser } from '../seed.js';
 import type { JiraStore, StoredComment, StoredIssue } from '../store.js';
@@ -372,22 +372,14 @@ function comment(s: JiraViewState, i: StoredIssue, c: StoredComment): Html {
               <textarea id="${id}-text" name="body" rows="3" required>${bodyText(c)}</textarea>
               <button type="submit" class="bk-btn bk-primary">Save</button>
             </form>
-            <dialog class="confirm" id="${id}-delete" aria-labelledby="${id}-delete-title">
-              <h3 id="${id}-delete-title">Delete this comment?</h3>
-              <p>Once you delete, it's gone for good.</p>
-              <div class="confirm-buttons">
-                <button type="button" class="bk-btn" data-close>Cancel</button>
-                <button
-                  type="button"
-                  class="bk-btn bk-danger"
-                  data-post="/_admin/issues/${i.key}/comments/${c.id}"
-                  data-method="DELETE"
-                  data-body="${json(as)}"
-                >
-                  Delete
-                </button>
-              </div>
-            </dialog>`
+            ${confirmDialog({
+              id: `${id}-delete`,
+              title: 'Delete this comment?',
+              text: "Once you delete, it's gone for good.",
+              post: `/_admin/issues/${i.key}/comments/${c.id}`,
+              method: 'DELETE',
+              body: as,
+            })}`
         : ''
     }
   </li>`;

@@ -1,35 +1,12 @@
-import escapeHtml from 'escape-html';
-
-/** Markup that is already safe to emit (built by `html` or `raw`); everything else gets escaped. */
-export class Html {
-  constructor(readonly value: string) {}
-  toString(): string {
-    return this.value;
-  }
-}
-
-/** What may be interpolated: text (escaped), markup, nothing (`false`, `null`, `undefined`), or lists of these. */
-export type Part = Html | string | number | boolean | null | undefined | readonly Part[];
-
-const emit = (p: Part): string => {
-  if (p instanceof Html) return p.value;
-  if (p === null || p === undefined || p === false || p === true) return '';
-  if (Array.isArray(p)) return (p as readonly Part[]).map(emit).join('');
-  return escapeHtml(String(p));
-};
+import { Html, html, type Part } from '../../../src/console/html.js';
 
 /**
- * The one way the sandbox views build markup: interpolated values are HTML-escaped (attribute
- * values included, as long as they sit inside quotes), so text from Slack messages, Jira issues
- * or people cannot inject markup or script.
+ * The one way the sandbox views build markup is the console's `html` tagged template: every
+ * interpolated value is HTML-escaped (attribute values included, inside quotes), so text from
+ * Slack messages, Jira issues or people cannot inject markup or script. One implementation for
+ * both (the emulators may use src/, never the other way round).
  */
-export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
-  let out = strings[0] ?? '';
-  values.forEach((v, i) => {
-    out += emit(v) + (strings[i + 1] ?? '');
-  });
-  return new Html(out);
-}
+export { Html, html, type Part };
 
 /** Markup produced elsewhere and known to be safe (e.g. JSON for a data attribute goes through `json`). */
 export const raw = (s: string): Html => new Html(s);
@@ -43,3 +20,33 @@ export const attr = (name: string, value: string | number | undefined | null | f
 
 /** `class="a b"` from the truthy names. */
 export const classes = (...names: (string | false | null | undefined)[]): string => names.filter(Boolean).join(' ');
+
+/**
+ * A confirm dialog as both views show one before deleting: Cancel, and a danger button that
+ * sends `body` to the admin API at `post` (live.js wires `data-close` and `data-post`).
+ */
+export function confirmDialog(d: {
+  id: string;
+  title: string;
+  text: string;
+  post: string;
+  method?: string;
+  body: unknown;
+}): Html {
+  return html`<dialog class="confirm" id="${d.id}" aria-labelledby="${d.id}-title">
+    <h3 id="${d.id}-title">${d.title}</h3>
+    <p>${d.text}</p>
+    <div class="confirm-buttons">
+      <button type="button" class="bk-btn" data-close>Cancel</button>
+      <button
+        type="button"
+        class="bk-btn bk-danger"
+        data-post="${d.post}"
+        ${attr('data-method', d.method)}
+        data-body="${json(d.body)}"
+      >
+        Delete
+      </button>
+    </div>
+  </dialog>`;
+}

@@ -341,25 +341,19 @@ ${value}</textarea>`;
     case 'multi_channels_select':
       return select(true, convs, strings(e.initial_conversations ?? e.initial_channels));
     case 'datepicker':
+    case 'timepicker': {
+      // The browser's own pickers give Slack's value formats: YYYY-MM-DD and HH:mm.
+      const date = e.type === 'datepicker';
       return html`<input
         id="${a.fid}"
         class="bk-text-input"
-        type="date"
-        value="${str(e.initial_date)}"
+        type="${date ? 'date' : 'time'}"
+        value="${str(date ? e.initial_date : e.initial_time)}"
         ${a.data}
         data-kind="text"
         ${aria}
       />`;
-    case 'timepicker':
-      return html`<input
-        id="${a.fid}"
-        class="bk-text-input"
-        type="time"
-        value="${str(e.initial_time)}"
-        ${a.data}
-        data-kind="text"
-        ${aria}
-      />`;
+    }
     case 'checkboxes':
     case 'radio_buttons': {
       const multi = e.type === 'checkboxes';

@@ -1,4 +1,4 @@
-import { classes, html, json, type Html } from '../../shared/ui/html.js';
+import { classes, confirmDialog, html, json, type Html } from '../../shared/ui/html.js';
 import { page } from '../../shared/ui/server.js';
 import type { SlackPlatform, Team } from '../platform.js';
 import type { EphemeralRecord, StoredChannel, StoredMessage, StoredUser, StoredView, Workspace } from '../workspace.js';
@@ -335,21 +335,13 @@ function message(s: SlackViewState, ch: StoredChannel, m: StoredMessage, ctx: Ct
             </div>
             ${
               canDelete
-                ? html`<dialog class="confirm" id="${deleteId}" aria-labelledby="${deleteId}-title">
-                    <h3 id="${deleteId}-title">Delete message</h3>
-                    <p>Are you sure you want to delete this message? This cannot be undone.</p>
-                    <div class="confirm-buttons">
-                      <button type="button" class="bk-btn" data-close>Cancel</button>
-                      <button
-                        type="button"
-                        class="bk-btn bk-danger"
-                        data-post="${ctx.admin('messages/delete')}"
-                        data-body="${json(ref)}"
-                      >
-                        Delete
-                      </button>
-                    </div>
-                  </dialog>`
+                ? confirmDialog({
+                    id: deleteId,
+                    title: 'Delete message',
+                    text: 'Are you sure you want to delete this message? This cannot be undone.',
+                    post: ctx.admin('messages/delete'),
+                    body: ref,
+                  })
                 : ''
             }`
     }
