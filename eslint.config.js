@@ -80,7 +80,13 @@ export default tseslint.config(
   },
   {
     // The HTTP side: the app, each flow's routes, the Slack ingress, the HTTP helpers.
-    files: ['src/api/**/*.ts', 'src/flows/*/api.ts', 'src/flows/*/webhook.ts', 'src/platform/slack-ingress/**/*.ts'],
+    files: [
+      'src/api/**/*.ts',
+      'src/console/**/*.ts',
+      'src/flows/*/api.ts',
+      'src/flows/*/webhook.ts',
+      'src/platform/slack-ingress/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

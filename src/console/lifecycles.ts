@@ -2,7 +2,14 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { Config } from '../platform/config/index.js';
-import { SA_KIND, SA_STATUS, SA_SUBJECT } from '../platform/temporal/workflow/search-attributes.js';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { SEARCH_ATTRIBUTES } from '../platform/temporal/workflow/search-attributes.js';
+
+/** The workflows' search attributes, by name (checked against the list they upsert; the API imports no workflow code). */
+const keyword = (name: keyof typeof SEARCH_ATTRIBUTES) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD);
+const SA_SUBJECT = keyword('ThreadlineSubject');
+const SA_KIND = keyword('ThreadlineKind');
+const SA_STATUS = keyword('ThreadlineStatus');
 
 /** How many lifecycles one page lists (newest first). */
 export const PAGE_SIZE = 50;
