@@ -148,8 +148,13 @@ describe('the sandbox Jira in a real browser (Chromium → Jira emulator → web
     await thread.locator('article.msg', { hasText: text }).waitFor();
     await browser.screenshot('4-ticket-thread-reply-in-slack');
 
-    // The app turns the reply into a Jira comment; the issue page shows it (live, if not yet there).
+    // The app turns the reply into a Jira comment (through Temporal: generous bound on a shared
+    // CPU); the issue page, opened before it exists, shows it live.
     await page.goto(`${base}/browse/${key}`);
+    await jira.waitFor(
+      async () => (await jira.issue(key)).comments.some((c) => JSON.stringify(c.body).includes(text)),
+      60_000,
+    );
     const comment = page.locator('.comment', { hasText: text });
     await comment.waitFor();
     await expect(comment.innerText()).resolves.toContain('via Slack by');

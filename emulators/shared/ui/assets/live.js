@@ -257,13 +257,9 @@ document.addEventListener('keydown', (e) => {
 
 openModals();
 const events = new EventSource(document.body.dataset.events);
-let lost = false;
 events.addEventListener('change', () => void refresh());
-events.addEventListener('error', () => {
-  lost = true;
-});
 events.addEventListener('open', () => {
-  // Back after a restart: whatever happened meanwhile is fetched once.
-  if (lost) void refresh();
-  lost = false;
+  // The stream only tells of changes from now on: whatever happened since this page was rendered
+  // (a slow machine can take seconds to get here) or while the emulator restarted is fetched once.
+  void refresh();
 });
