@@ -80,7 +80,13 @@ export default tseslint.config(
   },
   {
     // The HTTP side: the app, each flow's routes, the Slack ingress, the HTTP helpers.
-    files: ['src/api/**/*.ts', 'src/flows/*/api.ts', 'src/flows/*/webhook.ts', 'src/platform/slack-ingress/**/*.ts'],
+    files: [
+      'src/api/**/*.ts',
+      'src/console/**/*.ts',
+      'src/flows/*/api.ts',
+      'src/flows/*/webhook.ts',
+      'src/platform/slack-ingress/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -189,6 +195,39 @@ export default tseslint.config(
     // Plain JS is outside the TS project: the root configs, and CommonJS modules the Temporal SDK require()s.
     files: ['*.js', '*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The sandbox views' browser modules (served as they are, no build step).
+    files: ['emulators/**/ui/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'fetch',
+          'EventSource',
+          'DOMParser',
+          'CustomEvent',
+          'URL',
+          'URLSearchParams',
+          'setTimeout',
+          'clearTimeout',
+          'Element',
+          'HTMLElement',
+          'HTMLInputElement',
+          'HTMLTextAreaElement',
+          'HTMLSelectElement',
+          'HTMLFormElement',
+          'HTMLAnchorElement',
+          'HTMLDialogElement',
+          'HTMLDetailsElement',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
   },
   {
     files: ['**/*.cjs'],

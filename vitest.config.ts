@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
  * config, the workflow sandbox bundle);
  * `integration` shares one Temporal dev server and one embedded Postgres started by globalSetup
  * (test/platform/infra/ also starts engines and `npm start` of its own, on free ports).
+ * test/browser/ drives Debian's Chromium through playwright-core against that same stack.
  * test/fixtures/ holds deliberately red files that only infra tests run, in a child vitest.
  */
 export default defineConfig({
@@ -21,6 +22,7 @@ export default defineConfig({
             'test/platform/unit/**/*.test.ts',
             'test/integrations/**/*.test.ts',
             'test/emulators/**/*.test.ts',
+            'test/console/**/*.test.ts',
           ],
           testTimeout: 20_000,
         },
@@ -33,6 +35,8 @@ export default defineConfig({
             'test/**/e2e/**/*.test.ts',
             'test/platform/integration/**/*.test.ts',
             'test/platform/infra/**/*.test.ts',
+            // Real Chromium against the real stack (Debian's package, installed on first use).
+            'test/browser/**/*.test.ts',
           ],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,

@@ -18,11 +18,16 @@ async function main(): Promise<void> {
       ' Threadline is running. Ctrl-C to stop.',
       line,
       ` API             ${u.api}   (GET /readyz, /metrics)`,
+      ` Console         ${u.api}/console   (log in with an API key)`,
       ` Temporal        ${u.temporal}${config.temporal.address ? ' (external)' : ' (embedded dev server)'}`,
       ` Temporal UI     ${u.temporalUi ?? '(external: see your cluster)'}`,
       ` Postgres        ${redactDatabaseUrl(u.databaseUrl)}${config.databaseUrl ? '' : ' (embedded)'}`,
-      ...(u.slackEmulator ? [` Slack emulator  ${u.slackEmulator}   (admin: /_admin/…, Web API: /api/…)`] : []),
-      ...(u.jiraEmulator ? [` Jira emulator   ${u.jiraEmulator}   (admin: /_admin/…, REST: /rest/api/3/…)`] : []),
+      ...(u.slackEmulator
+        ? [` Sandbox Slack   ${u.slackEmulator}/   (open in a browser; admin: /_admin/…, Web API: /api/…)`]
+        : []),
+      ...(u.jiraEmulator
+        ? [` Sandbox Jira    ${u.jiraEmulator}/   (open in a browser; admin: /_admin/…, REST: /rest/api/3/…)`]
+        : []),
       ` Data directory  ${u.dataDir}`,
       ...(config.sandbox ? [` API key         ${config.apiKeys[0] ?? '(none)'} (sandbox default)`] : []),
       line,

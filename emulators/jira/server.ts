@@ -19,6 +19,8 @@ import {
   type StoredIssue,
 } from './store.js';
 import { WebhookDispatcher } from './webhooks.js';
+import { LiveUpdates } from '../shared/ui/server.js';
+import { JIRA_TOPIC, registerJiraUi } from './ui/routes.js';
 
 export interface JiraEmulatorOptions {
   port?: number;
@@ -138,11 +140,16 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
     warn: (msg, err) => opts.logger?.warn(`jira emulator: ${msg}`, err),
   });
 
+  // Open sandbox views (the web UI at `/`) refresh when the site changes.
+  const live = new LiveUpdates();
   const store = new JiraStore(
     seed,
     () => url,
     (e) => dispatcher.dispatch(e),
-    () => snapshot.scheduleSave(),
+    () => {
+      snapshot.scheduleSave();
+      live.changed(JIRA_TOPIC);
+    },
   );
   const saved = snapshot.load();
   if (saved) store.state = saved;
@@ -761,6 +768,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
 
   // ---------- admin API ----------
   registerAdmin();
+  registerJiraUi(app, store, live);
 
   function adminBody(req: FastifyRequest): Record<string, unknown> {
     if (typeof req.body !== 'string' || !req.body.trim()) return {};
@@ -1009,6 +1017,7 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
       globalBuckets.reset();
       issueBuckets.reset();
       snapshot.scheduleSave();
+      live.changed(JIRA_TOPIC);
       return { ok: true };
     });
   }

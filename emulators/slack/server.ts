@@ -15,6 +15,8 @@ import type { CallLogEntry, OAuthConfig, SnapshotData } from './platform.js';
 import { defaultSlackSeed, secondSlackSeed } from './seed.js';
 import type { SlackSeed } from './seed.js';
 import { SocketModeHub } from './socket-mode.js';
+import { LiveUpdates } from '../shared/ui/server.js';
+import { registerSlackUi } from './ui/routes.js';
 import type { TokenKind, TokenRecord } from './tokens.js';
 import { ApiError, methods } from './web-api.js';
 import type { ApiContext, MethodSpec, Tier } from './web-api.js';
@@ -175,6 +177,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     warn: (msg, err) => log?.warn(`slack-emulator: ${msg}`, err),
   });
 
+  // Open sandbox views (the web UI at `/`) refresh when their workspace changes.
+  const live = new LiveUpdates();
   const resetAll = () => {
     for (const t of scheduleTimers) clearTimeout(t);
     scheduleTimers.clear();
@@ -191,6 +195,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     for (const b of Object.values(tierBuckets)) b.reset();
     calls.length = 0;
     snapshot.scheduleSave();
+    for (const id of platform.teams.keys()) live.changed(id);
   };
 
   const seeds = [primarySeed, ...(opts.teams ?? [secondSlackSeed])];
@@ -223,7 +228,10 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
         schedule: schedulerFor(ws),
       }),
     });
-    team.ws.onChange = () => snapshot.scheduleSave();
+    team.ws.onChange = () => {
+      snapshot.scheduleSave();
+      live.changed(team.ws.teamId);
+    };
     team.ws.onMessage = (c) => team.outbound.onMessage(c);
     team.ws.onReaction = (c) => team.outbound.onReaction(c);
     team.ws.onMembership = (c) => team.outbound.onMembership(c);
@@ -404,6 +412,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       },
       { prefix: team.prefix },
     );
+  registerSlackUi(app, platform, live);
   socket.attach(app.server);
 
   await app.listen({ host, port });

@@ -4,6 +4,7 @@ import { AppError } from '../platform/http/errors.js';
 import { registerAckWindow, type AckWindowOptions } from '../platform/http/ack.js';
 import type { Readiness } from './readiness.js';
 import { codecRoutes } from './routes/codec.js';
+import { consoleRoutes } from '../console/routes.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from '../platform/slack-ingress/routes.js';
 import { systemRoutes } from './routes/system.js';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(systemRoutes, deps);
   await app.register(codecRoutes, deps);
   await app.register(slackRoutes, deps);
+  await app.register(consoleRoutes, deps);
   const { readiness: _readiness, flows, ack: _ack, ...base } = deps;
   for (const flow of flows) {
     const api = await flow.api?.();

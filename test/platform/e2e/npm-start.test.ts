@@ -144,6 +144,18 @@ describe('npm start: engines live and die with it', () => {
   it('kill -9 of the app: its Temporal and Postgres are gone within seconds, their ports free', async () => {
     const { dataDir, ports, env } = await environment();
     const app = await started(env);
+    // The banner names the two sandbox views, and they answer there.
+    for (const [name, port] of [
+      ['Sandbox Slack', ports.SLACK_EMULATOR_PORT],
+      ['Sandbox Jira ', ports.JIRA_EMULATOR_PORT],
+    ] as const) {
+      expect(app.out()).toContain(`${name}   http://127.0.0.1:${port}/ `);
+      expect((await fetch(`http://127.0.0.1:${port}/`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
+    }
+    // …and so does the console: its login page, nothing behind it without a session.
+    expect(app.out()).toContain(`Console         http://127.0.0.1:${ports.PORT}/console `);
+    const login = await fetch(`http://127.0.0.1:${ports.PORT}/console`);
+    expect([login.url.endsWith('/console/login?next=%2Fconsole'), login.status]).toEqual([true, 200]);
     const engines = enginesOf(dataDir);
     expect(engines.temporal, app.out()).toBeTypeOf('number');
     expect(engines.postgres, app.out()).toBeTypeOf('number');

@@ -1,0 +1,199 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { ApiDeps } from '../platform/flow.js';
+import { describeZodIssues } from '../platform/http/errors.js';
+import type { Html } from './html.js';
+import { auditCsv, auditFilter, consoleAudit } from './audit.js';
+import { lifecycleFilter, lifecycles } from './lifecycles.js';
+import { failuresPage, lifecyclePage, listPage, loginPage } from './pages.js';
+import { consoleSessions, SESSION_COOKIE, SESSION_TTL_MS, type ConsoleSession } from './session.js';
+import { CONSOLE_CSS } from './style.js';
+
+/** Our own stylesheet only: no script at all, no inline styles, forms post back here and nowhere else. */
+const CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** A lifecycle's subject is its workflow id: `payment:order_1`, `ticket:OPS-7`. */
+const SUBJECT = /^[\w:.-]{1,200}$/;
+const UNAVAILABLE = 'Temporal or Postgres did not answer; try again in a moment.';
+
+const loginBody = z.object({
+  apiKey: z.string().min(1, 'enter an API key').max(512, 'too long for an API key'),
+  next: z.string().optional(),
+});
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+function send(reply: FastifyReply, page: Html, status = 200): FastifyReply {
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .header('content-security-policy', CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'same-origin')
+    .header('cache-control', 'no-store')
+    .send(page.value);
+}
+
+/** Only a path inside the console may be a post-login destination (no open redirect). */
+const safeNext = (next: string | undefined) =>
+  next && /^\/console(?:[/?][^\s\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/console';
+
+/**
+ * A form post from another site is refused before anything else: the browser's Origin (or
+ * Sec-Fetch-Site) must say it came from this console. The SameSite=Strict cookie and the form
+ * token are the other two locks.
+ */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin) return origin === `${req.protocol}://${req.host}`;
+  return req.headers['sec-fetch-site'] !== 'cross-site' && req.headers['sec-fetch-site'] !== 'same-site';
+}
+
+/**
+ * The operator console at /console: an API key exchanged for an HTTP-only, SameSite=Strict
+ * session cookie, then the lifecycles (Temporal visibility, this app's task queue) by kind,
+ * status and subject, each with its Slack thread and its workflow in the Temporal UI.
+ * Server-rendered HTML with no script; nothing on any page is a secret.
+ */
+export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const sessions = consoleSessions(deps.config.apiKeys, deps.now);
+  const reads = lifecycles(deps);
+  const audit = consoleAudit({ pool: deps.pool, bySubject: (s) => deps.repos.audit.bySubject(s) });
+  const log = deps.logger.child({ component: 'console' });
+
+  const setCookie = (req: FastifyRequest, reply: FastifyReply, value: string, maxAgeS: number) =>
+    reply.header(
+      'set-cookie',
+      `${SESSION_COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}` +
+        (req.protocol === 'https' ? '; Secure' : ''),
+    );
+  const sessionOf = (req: FastifyRequest): ConsoleSession | undefined =>
+    sessions.verify(cookieValue(req.headers.cookie, SESSION_COOKIE));
+
+  app.get('/console/style.css', async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS),
+  );
+
+  app.get('/console/login', async (req, reply) => {
+    const next = (req.query as { next?: string }).next;
+    if (sessionOf(req)) return reply.redirect(safeNext(next), 303);
+    return send(reply, loginPage({ next: next ? safeNext(next) : undefined }));
+  });
+
+  app.post('/console/login', async (req, reply) => {
+    if (!sameOrigin(req))
+      return send(reply, loginPage({ error: 'Refused: this form was sent from another site.' }), 403);
+    const parsed = loginBody.safeParse(req.body ?? {});
+    if (!parsed.success)
+      return send(reply, loginPage({ error: `Cannot log in: ${describeZodIssues(parsed.error.issues)}.` }), 400);
+    const key = sessions.keyMatching(parsed.data.apiKey);
+    if (!key) {
+      log.warn('console login refused: not a configured API key');
+      return send(reply, loginPage({ error: 'That API key is not valid.', next: parsed.data.next }), 401);
+    }
+    const { session, cookie } = sessions.open(key);
+    log.info({ key: session.keyFingerprint }, 'console login');
+    setCookie(req, reply, cookie, SESSION_TTL_MS / 1000);
+    return reply.redirect(safeNext(parsed.data.next), 303);
+  });
+
+  app.post('/console/logout', async (req, reply) => {
+    const session = sessionOf(req);
+    const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
+    if (!sameOrigin(req) || !session || !sessions.csrfValid(session, token))
+      return reply.code(403).type('text/plain; charset=utf-8').send('Refused: missing or stale form token.');
+    setCookie(req, reply, '', 0);
+    return reply.redirect('/console/login', 303);
+  });
+
+  app.get('/console', async (req, reply) => {
+    const session = sessionOf(req);
+    if (!session) return reply.redirect(`/console/login?next=${encodeURIComponent(req.url)}`, 303);
+    const parsed = lifecycleFilter.safeParse(req.query ?? {});
+    if (!parsed.success) {
+      const error = `Cannot search: ${describeZodIssues(parsed.error.issues)}.`;
+      return send(reply, listPage({ csrf: session.csrf, filter: {}, rows: [], error }), 400);
+    }
+    try {
+      return send(reply, listPage({ csrf: session.csrf, filter: parsed.data, rows: await reads.list(parsed.data) }));
+    } catch (err) {
+      log.warn({ err }, 'console: lifecycles unavailable');
+      const error = UNAVAILABLE;
+      return send(reply, listPage({ csrf: session.csrf, filter: parsed.data, rows: [], error }), 503);
+    }
+  });
+
+  /** Behind the login: answers the session, or redirects to the login page and answers undefined. */
+  const requireSession = (req: FastifyRequest, reply: FastifyReply): ConsoleSession | undefined => {
+    const session = sessionOf(req);
+    if (!session) void reply.redirect(`/console/login?next=${encodeURIComponent(req.url)}`, 303);
+    return session;
+  };
+  const notFound = (reply: FastifyReply, what: string) =>
+    reply.code(404).type('text/plain; charset=utf-8').send(`No lifecycle ${what}.`);
+
+  app.get<{ Params: { subject: string } }>('/console/lifecycles/:subject', async (req, reply) => {
+    const session = requireSession(req, reply);
+    if (!session) return reply;
+    const { subject } = req.params;
+    if (!SUBJECT.test(subject)) return notFound(reply, 'with that subject');
+    const parsed = auditFilter.safeParse(req.query ?? {});
+    const lifecycle = await reads.get(subject).catch((err: unknown) => {
+      log.warn({ err }, 'console: lifecycle unavailable');
+      return null;
+    });
+    if (lifecycle === undefined) return notFound(reply, subject);
+    if (lifecycle === null)
+      return send(reply, listPage({ csrf: session.csrf, filter: {}, rows: [], error: UNAVAILABLE }), 503);
+    if (!parsed.success) {
+      const error = `Cannot filter: ${describeZodIssues(parsed.error.issues)}.`;
+      return send(reply, lifecyclePage({ csrf: session.csrf, lifecycle, filter: {}, trail: [], error }), 400);
+    }
+    const trail = await audit.trail(subject, parsed.data);
+    return send(reply, lifecyclePage({ csrf: session.csrf, lifecycle, filter: parsed.data, trail }));
+  });
+
+  app.get<{ Params: { subject: string } }>('/console/lifecycles/:subject/audit.csv', async (req, reply) => {
+    if (!requireSession(req, reply)) return reply;
+    const { subject } = req.params;
+    if (!SUBJECT.test(subject)) return notFound(reply, 'with that subject');
+    const parsed = auditFilter.safeParse(req.query ?? {});
+    if (!parsed.success)
+      return reply
+        .code(400)
+        .type('text/plain; charset=utf-8')
+        .send(`Cannot filter: ${describeZodIssues(parsed.error.issues)}.`);
+    const trail = await audit.trail(subject, parsed.data);
+    const file = `audit-${subject.replace(/[^\w.-]/g, '_')}.csv`;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${file}"`)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .send(auditCsv(trail));
+  });
+
+  app.get('/console/failures', async (req, reply) => {
+    const session = requireSession(req, reply);
+    if (!session) return reply;
+    const parsed = lifecycleFilter.pick({ q: true }).safeParse(req.query ?? {});
+    if (!parsed.success) {
+      const error = `Cannot search: ${describeZodIssues(parsed.error.issues)}.`;
+      return send(reply, failuresPage({ csrf: session.csrf, rows: [], error }), 400);
+    }
+    try {
+      const rows = await audit.failures(parsed.data.q);
+      return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows }));
+    } catch (err) {
+      log.warn({ err }, 'console: failures unavailable');
+      return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows: [], error: UNAVAILABLE }), 503);
+    }
+  });
+}
