@@ -1,4 +1,5 @@
 import type { AnyFlow } from '../platform/flow.js';
+import { alertsFlow } from './alerts/flow.js';
 import { approvalsFlow } from './approvals/flow.js';
 import { paymentsFlow } from './payments/flow.js';
 
@@ -7,4 +8,4 @@ import { paymentsFlow } from './payments/flow.js';
  * ingress, the migrator and `loadConfig` iterate it; order is the order `/threadline status`
  * tries id forms in.
  */
-export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow];
+export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, alertsFlow];
