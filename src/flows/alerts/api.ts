@@ -87,9 +87,11 @@ export function presentAlert(s: AlertState, source: 'workflow' | 'database') {
               }
             : null,
           paged: cur.paged,
+          channelMembersLoaded: cur.membersLoaded,
         }
       : null,
     slack: { root: s.root ?? null, copies: s.copies },
+    eventsProcessed: s.processedEventIds.length,
     timeline: s.timeline,
   };
 }
