@@ -154,7 +154,7 @@ export interface ActionRequest {
 }
 
 /** A ChatOps endpoint: verifies the HMAC signature independently of our code, answers per `respond`. */
-export async function startActionReceiver(secret: string, respond: (n: number) => number = () => 200) {
+export async function startActionReceiver(secret: string, respond: (r: ActionRequest) => number = () => 200) {
   const received: ActionRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -166,8 +166,9 @@ export async function startActionReceiver(secret: string, respond: (n: number) =
       const expected = m ? createHmac('sha256', secret).update(`${m[1]}.${body}`).digest() : Buffer.alloc(32);
       const verified =
         !!m && timingSafeEqual(Buffer.from(m[2]!, 'hex'), expected) && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
-      received.push({ headers: req.headers, body, verified });
-      const status = respond(received.length);
+      const r = { headers: req.headers, body, verified };
+      received.push(r);
+      const status = respond(r);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
