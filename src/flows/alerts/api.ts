@@ -9,7 +9,9 @@ import { apiKeyGuard, callerFingerprint } from '../../platform/http/auth.js';
 import { AppError, describeZodIssues } from '../../platform/http/errors.js';
 import { idempotencyRepo } from '../../platform/http/idempotency-repo.js';
 import { withIdempotency } from '../../platform/http/idempotency.js';
-import { handOff, type HandOffOutcome } from '../../platform/ledger/handoff.js';
+import { budgetOf } from '../../platform/http/ack.js';
+import type { RequestBudget } from '../../platform/http/budget.js';
+import { handOff, temporalWithin, type HandOffOutcome } from '../../platform/ledger/handoff.js';
 import type { AlertsConfig } from './config.js';
 import {
   alertNotificationSignal,
@@ -108,35 +110,49 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
     deps.metrics.inboundEvents.inc({ source: 'alertmanager', type, outcome });
 
   /** The one Temporal call of a notification: firing starts (or joins) the workflow; resolved only signals it. */
-  function deliver(source: string, alertId: string, origin: AlertSource, n: AlertNotification, rawBody: Buffer) {
+  function deliver(d: {
+    source: string;
+    alertId: string;
+    origin: AlertSource;
+    notification: AlertNotification;
+    rawBody: Buffer;
+    budget: RequestBudget;
+  }) {
+    const { alertId, budget, notification: n } = d;
     const workflowId = alertWorkflowId(alertId);
     return handOff(hand, {
-      source,
+      source: d.source,
       eventId: n.eventId,
       type: n.status,
-      rawBody,
+      rawBody: d.rawBody,
       subject: workflowId,
       workflowId,
+      budget,
       send: () =>
-        n.status === 'firing'
-          ? deps.temporal.workflow.signalWithStart<typeof alertWorkflow, [AlertNotification]>('alertWorkflow', {
-              ...alertStartOptions(taskQueue, cfg, alertId, origin),
-              signal: alertNotificationSignal,
-              signalArgs: [n],
-            })
-          : deps.temporal.workflow
-              .getHandle(workflowId)
-              .signal(alertNotificationSignal, n)
-              .catch((err: unknown) => {
-                // Nothing open to resolve (never fired here, or closed after its reopen window).
-                if (err instanceof WorkflowNotFoundError) return 'ignored';
-                throw err;
-              }),
+        temporalWithin(deps.temporal, budget, (): Promise<unknown> =>
+          n.status === 'firing'
+            ? deps.temporal.workflow.signalWithStart<typeof alertWorkflow, [AlertNotification]>('alertWorkflow', {
+                ...alertStartOptions(taskQueue, cfg, alertId, d.origin),
+                signal: alertNotificationSignal,
+                signalArgs: [n],
+              })
+            : deps.temporal.workflow
+                .getHandle(workflowId)
+                .signal(alertNotificationSignal, n)
+                .catch((err: unknown) => {
+                  // Nothing open to resolve (never fired here, or closed after its reopen window).
+                  if (err instanceof WorkflowNotFoundError) return 'ignored';
+                  throw err;
+                }),
+        ),
     });
   }
 
   // ─── Alertmanager (webhook_configs) ─────────────────────────────────────────────────────────
-  app.post('/webhooks/alertmanager', async (req, reply) => {
+  // Alertmanager waits `timeout` (its http_config) and retries a failed delivery at the next
+  // group_interval: answer 200 or 503 within the platform's request budget, never late.
+  app.post('/webhooks/alertmanager', { config: { ack: true } }, async (req, reply) => {
+    const budget = budgetOf(req);
     if (!cfg.alertmanagerToken) {
       count('unknown', 'rejected');
       throw AppError.unavailable('alertmanager_not_configured', 'ALERTMANAGER_WEBHOOK_TOKEN is not set');
@@ -166,13 +182,14 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
     const results = await Promise.allSettled(
       hook.alerts.map((a) => {
         const n = alertmanagerNotification(cfg, hook, a, receivedAt);
-        return deliver(
-          'alertmanager',
-          alertmanagerAlertId(a.fingerprint),
-          'alertmanager',
-          n,
-          Buffer.from(JSON.stringify(a)),
-        );
+        return deliver({
+          source: 'alertmanager',
+          alertId: alertmanagerAlertId(a.fingerprint),
+          origin: 'alertmanager',
+          notification: n,
+          rawBody: Buffer.from(JSON.stringify(a)),
+          budget,
+        });
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -219,7 +236,14 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
           ? { details, route: routeAlert(cfg.settings, details, 'api') }
           : { resolvedBy: callerFingerprint(req.headers.authorization) }),
       };
-      const outcome = await deliver('alerts_api', alertId, 'api', n, req.rawBody ?? Buffer.alloc(0));
+      const outcome = await deliver({
+        source: 'alerts_api',
+        alertId,
+        origin: 'api',
+        notification: n,
+        rawBody: req.rawBody ?? Buffer.alloc(0),
+        budget: budgetOf(req),
+      });
       return {
         statusCode: 202,
         body: {
@@ -246,7 +270,14 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
       receivedAt: new Date().toISOString(),
       resolvedBy: callerFingerprint(req.headers.authorization),
     };
-    const outcome = await deliver('alerts_api', alertId, 'api', n, req.rawBody ?? Buffer.alloc(0));
+    const outcome = await deliver({
+      source: 'alerts_api',
+      alertId,
+      origin: 'api',
+      notification: n,
+      rawBody: req.rawBody ?? Buffer.alloc(0),
+      budget: budgetOf(req),
+    });
     if (outcome === 'ignored') {
       const snap = await repo.get(alertWorkflowId(alertId)).catch(() => {
         throw AppError.unavailable('storage_unavailable', 'could not look the alert up');

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ContinueAsNewOptions } from '../../platform/temporal/workflow/continue-as-new.js';
 
 /**
  * The alerts flow's wire contract: the alert lifecycle (`alert:<alertId>`, one workflow per
@@ -111,11 +112,9 @@ export interface AlertNotification {
   resolvedBy?: string;
 }
 
-export interface AlertRuntime {
+export interface AlertRuntime extends ContinueAsNewOptions {
   /** A resolved alert stays open this long for a re-fire before the run closes (a later one restarts it). */
   reopenWindowMs: number;
-  /** Test hook: continue as new once the run's history holds this many events. */
-  continueAsNewAfterEvents?: number;
 }
 
 export interface AlertWorkflowInput {

@@ -1,11 +1,4 @@
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../../platform/audit/activities.js';
 import type { SlackActivities } from '../../../platform/slack/activities.js';
 import {
@@ -15,6 +8,7 @@ import {
   type SlackActionRequest,
   type SlackThreadEvent,
 } from '../../../platform/slack/contract.js';
+import { continueAsNewCheck, untilHandlersFinished } from '../../../platform/temporal/workflow/continue-as-new.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../../platform/temporal/workflow/lifecycle.js';
 import {
   DB_ACTIVITY_OPTIONS,
@@ -77,15 +71,14 @@ const MAX_COPIES = 50;
  */
 export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWorkflowResult> {
   const wfId = workflowInfo().workflowId;
+  // Before the first await: the helper's patch marker is the run's first command. Alerts checked
+  // inside their wait from their first version on, so `due()` (not `dueWhileWaiting()`) is right
+  // for every alert history, with or without the marker.
+  const can = continueAsNewCheck(input.runtime);
   const queue: AlertNotification[] = [...(input.pending ?? [])];
   const effects: AlertEffect[] = [];
   let state: AlertState = input.carried ?? initialAlertState(input.alertId, input.source, Date.now());
   let loaded = input.carried !== undefined;
-  const threshold = input.runtime.continueAsNewAfterEvents;
-  const continueDue = () => {
-    const info = workflowInfo();
-    return info.continueAsNewSuggested || (threshold !== undefined && info.historyLength >= threshold);
-  };
 
   setHandler(alertNotificationSignal, (n: AlertNotification) => {
     // Cheap early dedup; applyNotification dedups again authoritatively.
@@ -309,13 +302,13 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
       effects.push(...r.effects);
     }
     await persist();
-    if (continueDue()) {
-      await condition(allHandlersFinished);
+    if (can.due()) {
+      await untilHandlersFinished();
       if (effects.length > 0) continue;
       return continueAsNew<typeof alertWorkflow>({ ...input, carried: state, pending: queue.splice(0) });
     }
     const timer = nextAlertTimer(state, input.runtime.reopenWindowMs);
-    const woke = () => queue.length > 0 || effects.length > 0 || continueDue();
+    const woke = () => queue.length > 0 || effects.length > 0 || can.due();
     if (timer.kind === 'none') {
       await condition(woke);
       continue;
@@ -324,7 +317,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
     if (waitMs > 0 && (await condition(woke, waitMs))) continue;
     if (woke()) continue;
     if (timer.kind === 'close') {
-      await condition(allHandlersFinished);
+      await untilHandlersFinished();
       // A notification that arrived while we were finishing must not be dropped.
       if (woke()) continue;
       await audit('alert.closed', `closed:${state.version}`, {
