@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -18,13 +15,16 @@ import type { alertWorkflow } from '../../../../src/flows/alerts/workflow.js';
 import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
 import { slackActionUpdate, type PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
 import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
+import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../../src/platform/temporal/workflow/continue-as-new.js';
 import { sharedBundle } from '../../../helpers/bundle.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
+import { patchMarkers, runsOf } from '../../../helpers/history.js';
 import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
 
 /**
  * The alert and ChatOps workflows against the real Temporal dev server with in-memory activities:
  * a forced continue-as-new that carries the thread and its dedup ids, and replays of recorded
- * histories (committed as fixtures with THREADLINE_RECORD_HISTORIES=1).
+ * histories (committed as fixtures with THREADLINE_RECORD_HISTORIES=<name>, see test/helpers/fixtures.ts).
  */
 describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temporal) + replay', () => {
   const taskQueue = `alert-wf-${randomUUID()}`;
@@ -166,10 +166,7 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     ]);
     const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `alert:am:${id}`);
-    if (process.env.THREADLINE_RECORD_HISTORIES === '1') {
-      const out = fileURLToPath(new URL('../../../fixtures/histories/alert-v1.json', import.meta.url));
-      await writeFile(out, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
-    }
+    await recordFixture('alert', history.events ?? []);
   });
 
   it('continues as new (forced) carrying the thread, the escalation and the dedup ids; nothing is posted twice', async () => {
@@ -200,6 +197,18 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     const keys = posts.filter((p) => p.subject === `alert:am:${id}`).map((p) => p.idempotencyKey);
     expect(keys.filter((k) => k.endsWith(':root'))).toHaveLength(1);
     expect(keys.filter((k) => k.includes(':page:'))).toHaveLength(1);
+
+    // Every run of the chain replays; the first one ends by continuing as new, the last starts
+    // from carried state, and both took the platform's continue-as-new check (its patch marker).
+    const runs = await runsOf(client, `alert:am:${id}`);
+    expect(runs.length).toBeGreaterThan(1);
+    expect(runs[0]!.events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
+    for (const r of runs) {
+      expect(patchMarkers(r.events)).toContain(CONTINUE_AS_NEW_IN_WAIT_PATCH);
+      await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, { events: r.events }, r.runId);
+    }
+    await recordFixture('alert-continue-as-new', runs[0]!.events);
+    await recordFixture('alert-carried', runs.at(-1)!.events);
   });
 
   it('a ChatOps run (no approval) posts, calls once, reports; replays deterministically', async () => {
@@ -221,9 +230,6 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     expect(state).toMatchObject({ status: 'succeeded', result: { httpStatus: 200, output: 'done' } });
     const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `chatops:${runId}`);
-    if (process.env.THREADLINE_RECORD_HISTORIES === '1') {
-      const out = fileURLToPath(new URL('../../../fixtures/histories/chatops-action-v1.json', import.meta.url));
-      await writeFile(out, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
-    }
+    await recordFixture('chatops-action', history.events ?? []);
   });
 });
