@@ -46,7 +46,6 @@ export async function run(ctx: DemoContext): Promise<void> {
     ctx.log(`POST /webhooks/alertmanager (${label}) → ${res.status} ${text}`);
     if (res.status !== 200) throw new Error('the webhook was refused');
   };
-  const get = async () => (await (await fetch(`${ctx.apiUrl}/v1/alerts/am:${fp}`, { headers: auth })).json()) as Alert;
   const until = (ok: (a: Alert) => boolean) =>
     slack.waitFor(async () => {
       const r = await fetch(`${ctx.apiUrl}/v1/alerts/am:${fp}`, { headers: auth });
@@ -89,13 +88,15 @@ export async function run(ctx: DemoContext): Promise<void> {
   );
   await show(root, 'card');
 
-  await post(payload('firing', new Date().toISOString()), 'firing again (a flap)');
+  // A new startsAt: Alertmanager's next occurrence of the same fingerprint.
+  const refiredAt = new Date().toISOString();
+  await post(payload('firing', refiredAt), 'firing again (a flap)');
   await until((a) => a.occurrences === 2);
   await slack.waitFor(async () =>
     ((await slack.message(root.channel, root.ts)).replies ?? []).some((r) => r.text.includes('Firing again')),
   );
   await show(root, 'same thread');
-  await post(payload('resolved', undefined), 'resolved again');
+  await post(payload('resolved', refiredAt), 'resolved again');
 
   const cmd = await slack.runSlashCommand({
     user: 'U0DAVE',
@@ -105,7 +106,8 @@ export async function run(ctx: DemoContext): Promise<void> {
   });
   ctx.log(`/threadline oncall → ${(cmd.delivery.response as { text?: string } | undefined)?.text ?? ''}`);
 
-  const a = await get();
+  // The second resolve is applied asynchronously, like every notification: wait for it.
+  const a = await until((x) => x.status === 'resolved' && x.occurrences === 2);
   ctx.log(`GET /v1/alerts/am:${fp} → ${a.status}, fired ${a.occurrences} times`);
   for (const t of a.timeline) ctx.log(`  ${t.at}  ${t.kind.padEnd(13)} ${t.summary}`);
 }

@@ -34,7 +34,6 @@ describe('npm run demo', () => {
       child.on('close', (c) => resolve({ code: c, out: text }));
     });
     expect(code, out).toBe(0);
-    if (process.env.SHOW_DEMO) console.log(out);
     expect(out).toContain('=== demo: approvals ===');
     expect(out).toContain('=== demo: payments ===');
     expect(out).toContain('=== demo: alerts ===');
