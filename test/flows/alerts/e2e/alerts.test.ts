@@ -304,6 +304,36 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     expect((await fetch(`${h.api}/v1/alerts`, { method: 'POST', body: '{}' })).status).toBe(401);
   });
 
+  it('a grouped delivery is one workflow per alert; concurrent re-deliveries of the group post each card exactly once', async () => {
+    const group = amPayload({ fp: fingerprint(), labels: { severity: 'info' } });
+    const fps = [fingerprint(), fingerprint(), fingerprint()];
+    const tag = fps[0]!;
+    group.alerts = fps.map((fp, i) => ({
+      ...structuredClone(group.alerts[0]!),
+      fingerprint: fp,
+      labels: { ...group.alerts[0]!.labels, severity: 'info', instance: `host-${i}` },
+      annotations: { ...group.alerts[0]!.annotations, summary: `Group ${tag} member ${i}` },
+    }));
+    // Alertmanager retrying a delivery it thinks timed out races the original: three at once.
+    const answers = await Promise.all([1, 2, 3].map(() => h.webhook(group)));
+    const bodies = await Promise.all(
+      answers.map(async (r) => ({ status: r.status, json: (await r.json()) as { alerts: { outcome: string }[] } })),
+    );
+    for (const b of bodies) expect(b.status, JSON.stringify(b.json)).toBe(200);
+    // Per alert, exactly one of the three deliveries handed it off; the others were duplicates.
+    for (let i = 0; i < fps.length; i++)
+      expect(bodies.map((b) => b.json.alerts[i]!.outcome).sort()).toEqual(['duplicate', 'duplicate', 'handed_off']);
+    const views = await Promise.all(
+      fps.map((fp) => h.until(`am:${fp}`, (x) => x.slack.root !== null && x.current?.channelMembersLoaded === true)),
+    );
+    for (const v of views) expect(v.eventsProcessed).toBe(1);
+    // A later re-send of the whole group (repeat_interval) is answered from the ledger.
+    const repeat = await h.fire(group);
+    expect(repeat.alerts.map((a) => a.outcome)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    const cards = (await h.slack.channelMessages('C0TICKETS')).filter((m) => m.text.includes(`Group ${tag}`));
+    expect(cards.map((m) => /member (\d)/.exec(m.text)?.[1]).sort()).toEqual(['0', '1', '2']);
+  });
+
   it('the Alertmanager webhook: 401 without or with wrong credentials (basic auth accepted), 400 naming the field, 413 oversized', async () => {
     const body = amPayload({ fp: fingerprint(), labels: { severity: 'info' } });
     expect((await h.webhook(body, {})).status).toBe(401);
