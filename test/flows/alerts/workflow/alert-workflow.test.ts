@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   alertNotificationSignal,
   alertStateQuery,
@@ -12,14 +12,12 @@ import {
   type ChatopsRunState,
 } from '../../../../src/flows/alerts/contract.js';
 import type { alertWorkflow } from '../../../../src/flows/alerts/workflow.js';
-import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
-import { slackActionUpdate, type PostSlackMessageInput } from '../../../../src/platform/slack/contract.js';
-import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
+import { slackActionUpdate } from '../../../../src/platform/slack/contract.js';
 import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../../src/platform/temporal/workflow/continue-as-new.js';
 import { sharedBundle } from '../../../helpers/bundle.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
-import { patchMarkers, runsOf } from '../../../helpers/history.js';
-import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
+import { eventsOf, patchMarkers, runsOf } from '../../../helpers/history.js';
+import { memoryPlatformActivities, startMemoryWorker } from '../../../helpers/memory-worker.js';
 
 /**
  * The alert and ChatOps workflows against the real Temporal dev server with in-memory activities:
@@ -27,65 +25,32 @@ import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
  * histories (committed as fixtures with THREADLINE_RECORD_HISTORIES=<name>, see test/helpers/fixtures.ts).
  */
 describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temporal) + replay', () => {
-  const taskQueue = `alert-wf-${randomUUID()}`;
-  const posts: PostSlackMessageInput[] = [];
-  const updates: { channel: string; ts: string; text: string }[] = [];
-  const audits: AuditEntry[] = [];
+  const platform = memoryPlatformActivities();
+  const { posts, audits } = platform;
   const snapshots = new Map<string, AlertState>();
-  let worker: Worker;
-  let running: Promise<void>;
-  let nativeConnection: NativeConnection;
-  let connection: Connection;
+  let mem: Awaited<ReturnType<typeof startMemoryWorker>>;
   let client: Client;
-
-  const activities = {
-    postSlackMessage: async (i: PostSlackMessageInput) => {
-      const prior = posts.find((p) => p.idempotencyKey === i.idempotencyKey);
-      if (!prior) posts.push(i);
-      return {
-        channel: i.channel.startsWith('U') ? `D${i.channel}` : i.channel,
-        ts: `${posts.indexOf(prior ?? i) + 1}.000100`,
-        deduplicated: !!prior,
-      };
-    },
-    updateSlackMessage: async (i: { channel: string; ts: string; text: string }) => {
-      updates.push(i);
-    },
-    postSlackEphemeral: async () => undefined,
-    recordAudit: async (e: AuditEntry) => {
-      if (audits.some((a) => a.idempotencyKey === e.idempotencyKey)) return false;
-      audits.push(e);
-      return true;
-    },
-    saveAlertSnapshot: async ({ workflowId, state }: { workflowId: string; state: AlertState }) => {
-      const prev = snapshots.get(workflowId);
-      if (!prev || prev.version <= state.version) snapshots.set(workflowId, state);
-    },
-    loadAlertSnapshot: async ({ workflowId }: { workflowId: string }) => snapshots.get(workflowId) ?? null,
-    listAlertChannelMembers: async () => ({ members: ['U0DAVE'], truncated: false }),
-    postAlertIncomingWebhook: async () => ({ status: 200 }),
-    invokeChatopsAction: async () => ({ httpStatus: 200, attempt: 1, output: 'done' }),
-  };
+  let taskQueue: string;
 
   beforeAll(async () => {
-    nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-    worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue,
-      workflowBundle: await sharedBundle(),
-      activities,
-      dataConverter: testDataConverter(),
-    });
-    running = worker.run();
-    connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection, dataConverter: testDataConverter() });
+    mem = await startMemoryWorker(
+      {
+        ...platform.activities,
+        saveAlertSnapshot: async ({ workflowId, state }: { workflowId: string; state: AlertState }) => {
+          const prev = snapshots.get(workflowId);
+          if (!prev || prev.version <= state.version) snapshots.set(workflowId, state);
+        },
+        loadAlertSnapshot: async ({ workflowId }: { workflowId: string }) => snapshots.get(workflowId) ?? null,
+        listAlertChannelMembers: async () => ({ members: ['U0DAVE'], truncated: false }),
+        postAlertIncomingWebhook: async () => ({ status: 200 }),
+        invokeChatopsAction: async () => ({ httpStatus: 200, attempt: 1, output: 'done' }),
+      },
+      'alert-wf',
+    );
+    client = mem.client;
+    taskQueue = mem.taskQueue;
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await nativeConnection?.close();
-    await connection?.close();
-  });
+  afterAll(() => mem?.stop());
 
   const notification = (
     eventId: string,
@@ -164,9 +129,9 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
       'alert.resolved',
       'alert.closed',
     ]);
-    const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
-    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `alert:am:${id}`);
-    await recordFixture('alert', history.events ?? []);
+    const events = await eventsOf(handle);
+    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, { events }, `alert:am:${id}`);
+    await recordFixture('alert', events);
   });
 
   it('continues as new (forced) carrying the thread, the escalation and the dedup ids; nothing is posted twice', async () => {
@@ -228,8 +193,8 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     });
     const state = (await handle.result()) as ChatopsRunState;
     expect(state).toMatchObject({ status: 'succeeded', result: { httpStatus: 200, output: 'done' } });
-    const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
-    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `chatops:${runId}`);
-    await recordFixture('chatops-action', history.events ?? []);
+    const events = await eventsOf(handle);
+    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, { events }, `chatops:${runId}`);
+    await recordFixture('chatops-action', events);
   });
 });
