@@ -16,6 +16,7 @@ import {
   SLACK_LOOKUP_OPTIONS,
 } from '../../../platform/temporal/workflow/presets.js';
 import type { AlertActivities } from '../activities.js';
+import { threadReplier } from './thread.js';
 import {
   alertNotificationSignal,
   alertStateQuery,
@@ -176,19 +177,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
     );
   }
 
-  const reply = (step: string, text: string) =>
-    state.root
-      ? tolerant(step, () =>
-          slack.postSlackMessage({
-            subject: wfId,
-            channel: state.root!.channel,
-            threadTs: state.root!.ts,
-            text,
-            purpose: 'alert_reply',
-            idempotencyKey: `${wfId}:${step}`,
-          }),
-        )
-      : undefined;
+  const reply = threadReplier({ workflowId: wfId, purpose: 'alert_reply', root: () => state.root, tolerant, slack });
 
   /** DMs each paged person and posts to each paged channel: a card copy the first time, a thread reply after. */
   async function page(step: string, plan: PagePlan) {

@@ -20,6 +20,7 @@ import {
   type ApprovalWorkflowResult,
 } from '../../approvals/contract.js';
 import type { AlertActivities } from '../activities.js';
+import { threadReplier } from './thread.js';
 import { chatopsRunStateQuery, type ChatopsRunInput, type ChatopsRunState } from '../contract.js';
 import { buildRunMessage, describeArgs } from '../domain/chatops.js';
 
@@ -73,19 +74,7 @@ export async function chatopsActionWorkflow(input: ChatopsRunInput): Promise<Cha
     details: { action: input.action.name, args: input.args, channel: input.channel, approval: approval !== undefined },
   });
 
-  const reply = (step: string, text: string) =>
-    state.root
-      ? tolerant(step, () =>
-          slack.postSlackMessage({
-            subject: wfId,
-            channel: state.root!.channel,
-            threadTs: state.root!.ts,
-            text,
-            purpose: 'chatops_reply',
-            idempotencyKey: `${wfId}:${step}`,
-          }),
-        )
-      : undefined;
+  const reply = threadReplier({ workflowId: wfId, purpose: 'chatops_reply', root: () => state.root, tolerant, slack });
   const update = (step: string) => {
     const m = render();
     return state.root
