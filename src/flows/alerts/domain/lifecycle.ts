@@ -296,6 +296,15 @@ export function isEntitled(cur: AlertOccurrence, user: string): boolean {
   );
 }
 
+/**
+ * Who may read the alert's status (`/threadline status`) besides the members of the channels its
+ * messages are in and the people in its audit trail: everyone paged and the configured groups.
+ */
+export function alertParticipants(state: AlertState): string[] {
+  const cur = state.current;
+  return cur ? [...new Set([...cur.paged, ...cur.route.entitlement.users])] : [];
+}
+
 /** A click that passed `checkAlertAction`. */
 export function applyAlertAction(state: AlertState, verb: AlertVerb, user: string, nowMs: number): Transition {
   const cur = state.current!;

@@ -30,6 +30,7 @@ import { buildAlertCard, buildWebhookMessage, pageAgainText } from '../domain/bl
 import type { PagePlan } from '../domain/escalation.js';
 import { clip } from '../domain/format.js';
 import {
+  alertParticipants,
   applyAlertAction,
   applyAlertTimer,
   applyNotification,
@@ -94,6 +95,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
       state.status === 'acknowledged' ? `acknowledged by <@${state.current?.ack?.by ?? '?'}>` : state.status
     }${state.occurrences > 1 ? ` (fired ${state.occurrences} times)` : ''}`,
     updatedAt: state.timeline.at(-1)?.at ?? new Date(state.lastActivityAtMs).toISOString(),
+    participants: alertParticipants(state),
   }));
   // Replies in the thread join the timeline (state only: replay-safe, no commands).
   setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {

@@ -49,6 +49,8 @@ export async function chatopsActionWorkflow(input: ChatopsRunInput): Promise<Cha
     status: state.status,
     summary: `${input.action.name} by <@${input.invokedBy}>: ${state.status}`,
     updatedAt: input.requestedAt,
+    // The invoker and the approvers may ask about the run wherever they are.
+    participants: [input.invokedBy, ...(input.action.approval?.approvers ?? [])],
   }));
   const audit = createAuditor(store.recordAudit, { actorId: 'chatops-workflow' });
   const tolerant = createTolerant(audit, 'chatops');

@@ -7,6 +7,7 @@ import {
   parseActionArgs,
 } from '../../../../src/flows/alerts/domain/chatops.js';
 import {
+  alertParticipants,
   applyAlertAction,
   applyAlertTimer,
   applyNotification,
@@ -133,6 +134,15 @@ describe('alert lifecycle (pure)', () => {
       ok: false,
       message: expect.stringContaining('resolve from Alertmanager'),
     });
+  });
+
+  it('status participants: the people paged so far and the configured groups, not channel members (the platform checks those)', () => {
+    expect(alertParticipants(fresh())).toEqual([]);
+    let s = applyNotification(fresh(), firing('e1'), T0).state;
+    s = withChannelMembers(s, 1, ['U0DAVE']);
+    expect(alertParticipants(s).sort()).toEqual(['U0BOB', 'U0ERIN']);
+    s = applyAlertTimer(s, 'escalate', T0 + 5 * MIN).state;
+    expect(alertParticipants(s).sort()).toEqual(['U0ALICE', 'U0BOB', 'U0ERIN']);
   });
 
   it('acknowledge stops escalation and starts the ack timeout, which re-triggers back to step 1 (PagerDuty)', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AlertsConfig } from '../../../../src/flows/alerts/config.js';
 import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
+import { WebClient } from '@slack/web-api';
 import { Client, Connection } from '@temporalio/client';
 import { decodedHistory, testDataConverter } from '../../../helpers/temporal.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
@@ -370,6 +371,34 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     });
     expect(all.map((m) => m.text.split(' ')[0])).toEqual(['FIRING', 'RESOLVED']);
     expect((await h.get(`am:${fp}`)).slack.root).toBeNull();
+  });
+
+  it('/threadline status <alert id>: responders (paged, or in the entitled group) get it; others learn nothing', async () => {
+    const fp = fingerprint();
+    const summary = `Status ${fp}`;
+    // Erin (group `sre`) and Carol are in the workspace but not in the alert's channel.
+    const bot = new WebClient(stack.config.slack.botToken, { slackApiUrl: stack.config.slack.apiUrl });
+    for (const user of ['U0ERIN', 'U0CAROL']) await bot.conversations.kick({ channel: 'C0OPSALERT', user });
+    await h.fire(amPayload({ fp, summary }));
+    await h.slack.waitFor(async () => (await h.get(`am:${fp}`)).slack.copies.find((c) => c.target === 'U0BOB'));
+    const status = async (user: string) => {
+      const cmd = await h.slack.runSlashCommand({
+        user,
+        channel: 'C0TICKETS',
+        command: '/threadline',
+        text: `status am:${fp}`,
+      });
+      expect(cmd.delivery.status).toBe(200);
+      return h.responseTo(cmd.response_url, 20_000);
+    };
+    const bob = await status('U0BOB'); // paged: his DM is one of the alert's conversations
+    expect(bob, 'Bob').toContain(`alert:am:${fp}`);
+    expect(bob).toContain('firing');
+    const erin = await status('U0ERIN'); // only the route's group entitles her: the status's participants
+    expect(erin, 'Erin').toContain(`alert:am:${fp}`);
+    const carol = await status('U0CAROL');
+    expect(carol).toContain("I can't show you");
+    expect(carol).not.toContain('PostgresReplicationLag');
   });
 
   it('/threadline oncall answers who is on call now and next', async () => {
