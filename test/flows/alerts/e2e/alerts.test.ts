@@ -5,7 +5,10 @@ import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { WebClient } from '@slack/web-api';
 import { Client, Connection } from '@temporalio/client';
 import { decodedHistory, testDataConverter } from '../../../helpers/temporal.js';
+import { counterValue } from '../../../helpers/effects.js';
+import { waitIdle } from '../../../helpers/history.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
+import { keyOf } from '../../../platform/e2e/helpers.js';
 import { alertsHarness, amPayload, buttons, fingerprint, seen } from './helpers.js';
 
 /** Routes by label first (a test picks its policy with a `policy` label), then severity, team, default. */
@@ -23,6 +26,13 @@ const ALERTS_CONFIG = {
       match: { labels: { policy: 'acktimeout' } },
       channel: 'C0OPSALERT',
       policy: 'acktimeout',
+      entitle: { channelMembers: false },
+    },
+    {
+      name: 'tickets',
+      match: { labels: { policy: 'tickets' } },
+      channel: 'C0TICKETS',
+      policy: 'slow',
       entitle: { channelMembers: false },
     },
     {
@@ -371,6 +381,51 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     });
     expect(all.map((m) => m.text.split(' ')[0])).toEqual(['FIRING', 'RESOLVED']);
     expect((await h.get(`am:${fp}`)).slack.root).toBeNull();
+  });
+
+  it('a card that cannot be posted is loud (audit, metric, one ops alert) and the alert goes on: the on-call DM still pages and acknowledges', async () => {
+    const fp = fingerprint();
+    const workflowId = `alert:am:${fp}`;
+    const failures = () =>
+      counterValue(h.api, 'threadline_permanent_failures_total', {
+        system: 'slack',
+        method: 'chat.postMessage',
+        type: 'permanent',
+      });
+    const before = await failures();
+    await h.slack.injectFault({
+      method: 'chat.postMessage',
+      kind: 'error',
+      error: 'is_archived',
+      channel: 'C0TICKETS',
+      count: 1,
+    });
+    await h.fire(amPayload({ fp, summary: `Archived ${fp}`, labels: { policy: 'tickets' } }));
+    const dm = await h.slack.waitFor(async () =>
+      (await h.get(`am:${fp}`)).slack.copies.find((c) => c.target === 'U0BOB'),
+    );
+    expect(buttons(await h.slack.message(dm.channel, dm.ts))).toEqual(['ack', 'escalate']);
+    await h.click('U0BOB', dm, 'ack');
+    const v = await h.until(`am:${fp}`, (x) => x.status === 'acknowledged');
+    expect(v.slack.root).toBeNull();
+
+    const connection = await Connection.connect({ address: stack.urls.temporal });
+    try {
+      await waitIdle(new Client({ connection }).workflow.getHandle(workflowId));
+    } finally {
+      await connection.close();
+    }
+    const audit = await auditLogRepo(pool).bySubject(workflowId);
+    expect(audit.filter((r) => r.action === 'alert.slack_failed')).toMatchObject([
+      { outcome: 'failed', details: { reason: 'permanent', error: 'is_archived' } },
+    ]);
+    expect(audit.filter((r) => r.action === 'alert.acknowledged')).toHaveLength(1);
+    const opsAlerts = (await h.slack.channelMessages('C0OPSALERT')).filter((m) =>
+      keyOf(m)?.startsWith(`${workflowId}:ops_alert:`),
+    );
+    expect(opsAlerts).toHaveLength(1);
+    expect(seen(opsAlerts[0]!)).toContain('is_archived');
+    expect(await failures()).toBe(before + 1);
   });
 
   it('/threadline status <alert id>: responders (paged, or in the entitled group) get it; others learn nothing', async () => {
