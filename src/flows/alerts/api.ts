@@ -148,6 +148,17 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
     });
   }
 
+  /** A generic alert's notification (API key callers: no delivery id, ledger source `alerts_api`). */
+  const deliverFromApi = (req: FastifyRequest, alertId: string, notification: AlertNotification) =>
+    deliver({
+      source: 'alerts_api',
+      alertId,
+      origin: 'api',
+      notification,
+      rawBody: req.rawBody ?? Buffer.alloc(0),
+      budget: budgetOf(req),
+    });
+
   // ─── Alertmanager (webhook_configs) ─────────────────────────────────────────────────────────
   // Alertmanager waits `timeout` (its http_config) and retries a failed delivery at the next
   // group_interval: answer 200 or 503 within the platform's request budget, never late.
@@ -236,14 +247,7 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
           ? { details, route: routeAlert(cfg.settings, details, 'api') }
           : { resolvedBy: callerFingerprint(req.headers.authorization) }),
       };
-      const outcome = await deliver({
-        source: 'alerts_api',
-        alertId,
-        origin: 'api',
-        notification: n,
-        rawBody: req.rawBody ?? Buffer.alloc(0),
-        budget: budgetOf(req),
-      });
+      const outcome = await deliverFromApi(req, alertId, n);
       return {
         statusCode: 202,
         body: {
@@ -270,14 +274,7 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
       receivedAt: new Date().toISOString(),
       resolvedBy: callerFingerprint(req.headers.authorization),
     };
-    const outcome = await deliver({
-      source: 'alerts_api',
-      alertId,
-      origin: 'api',
-      notification: n,
-      rawBody: req.rawBody ?? Buffer.alloc(0),
-      budget: budgetOf(req),
-    });
+    const outcome = await deliverFromApi(req, alertId, n);
     if (outcome === 'ignored') {
       const snap = await repo.get(alertWorkflowId(alertId)).catch(() => {
         throw AppError.unavailable('storage_unavailable', 'could not look the alert up');
