@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { decodedHistory, testDataConverter } from '../../../helpers/temporal.js';
 import { counterValue } from '../../../helpers/effects.js';
 import { waitIdle } from '../../../helpers/history.js';
+import { searchableText } from '../../../helpers/secrets.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 import { keyOf } from '../../../platform/e2e/helpers.js';
 import { alertsHarness, amPayload, buttons, fingerprint, seen } from './helpers.js';
@@ -381,6 +382,11 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     });
     expect(all.map((m) => m.text.split(' ')[0])).toEqual(['FIRING', 'RESOLVED']);
     expect((await h.get(`am:${fp}`)).slack.root).toBeNull();
+    // The URL is a secret: the workflow only ever names the webhook.
+    const url = (stack.config.flows.alerts as AlertsConfig).incomingWebhooks.notify!;
+    const history = searchableText(await decodedHistory(stack.urls.temporal, `alert:am:${fp}`));
+    expect(history).toContain('"webhook":"notify"'); // the route the notification carried
+    expect(history).not.toContain(new URL(url).pathname);
   });
 
   it('a card that cannot be posted is loud (audit, metric, one ops alert) and the alert goes on: the on-call DM still pages and acknowledges', async () => {

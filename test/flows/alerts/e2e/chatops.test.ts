@@ -5,8 +5,9 @@ import { chatopsWorkflowId, type ChatopsRunState } from '../../../../src/flows/a
 import { chatopsRunId } from '../../../../src/flows/alerts/start.js';
 import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
+import { searchableText } from '../../../helpers/secrets.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
-import { testDataConverter } from '../../../helpers/temporal.js';
+import { decodedHistory, testDataConverter } from '../../../helpers/temporal.js';
 import { alertsHarness, startActionReceiver, type ActionRequest } from './helpers.js';
 
 describe('ChatOps: /threadline run (signed, retried requests; approval-gated through the approvals flow)', () => {
@@ -104,6 +105,12 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
     expect(replies[0]).toContain('Asked <@U0ALICE> for approval');
     expect(replies.at(-1)).toContain('`deploy` succeeded (HTTP 200): restarted checkout');
     expect((await h.slack.message(root.channel, root.ts)).text).toContain('deploy: Succeeded');
+    // The endpoint URL is config (it may carry a token): neither workflow's history holds it.
+    for (const workflowId of [chatopsWorkflowId(runId), `approval:act_${runId}`]) {
+      const history = searchableText(await decodedHistory(stack.urls.temporal, workflowId));
+      expect(history, workflowId).toContain('deploy');
+      expect(history, workflowId).not.toContain(receiver.url);
+    }
   });
 
   it('a rejected approval never calls the endpoint', async () => {
