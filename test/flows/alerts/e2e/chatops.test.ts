@@ -20,8 +20,13 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
 
   beforeAll(async () => {
     // `flaky` answers 503 to the first attempt: the run's retry policy must get it through.
+    // `hang` answers after 3 s, longer than the `slow` action's 1 s timeout.
     receiver = await startActionReceiver(SANDBOX_ACTION_SIGNING_SECRET, (r) =>
-      r.body.includes('"service":"flaky"') && r.headers['x-threadline-attempt'] === '1' ? 503 : 200,
+      r.body.includes('"service":"hang"')
+        ? { status: 200, delayMs: 3_000 }
+        : r.body.includes('"service":"flaky"') && r.headers['x-threadline-attempt'] === '1'
+          ? 503
+          : 200,
     );
     stack = await startTestStack({
       APPROVAL_REMIND_AFTER: '1h',
@@ -36,6 +41,14 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
             url: receiver.url,
             timeout: '5s',
             maxAttempts: 3,
+          },
+          slow: {
+            description: 'An endpoint slower than its timeout',
+            people: ['U0BOB'],
+            args: [{ name: 'service', required: true }],
+            url: receiver.url,
+            timeout: '1s',
+            maxAttempts: 2,
           },
           deploy: {
             description: 'Deploy to production',
@@ -139,6 +152,19 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
     expect(state).toMatchObject({ status: 'succeeded', result: { httpStatus: 200, attempts: 2 } });
     expect(requestsOf(runId).map((r) => r.headers['x-threadline-attempt'])).toEqual(['1', '2']);
     expect(requestsOf(runId).every((r) => r.verified)).toBe(true);
+  });
+
+  it('an endpoint slower than the timeout: each attempt is cut at the timeout, retried to maxAttempts, then reported failed', async () => {
+    const { runId } = await run('U0BOB', 'run slow service=hang');
+    const state = await result(runId);
+    expect(state.status).toBe('failed');
+    expect(state.result?.error).toMatch(/timeout/);
+    // Both attempts reached the endpoint with the same delivery id; none was answered in time.
+    expect(requestsOf(runId).map((r) => r.headers['x-threadline-attempt'])).toEqual(['1', '2']);
+    const replies = (await h.replies(state.root!)).map((r) => r.text);
+    expect(replies.filter((t) => t.includes('`slow` failed'))).toHaveLength(1);
+    const audit = await auditLogRepo(pool).bySubject(chatopsWorkflowId(runId));
+    expect(audit.filter((r) => r.action === 'chatops.failed')).toHaveLength(1);
   });
 
   it('refuses what may not run, with the reason, within the 3 s (nothing starts)', async () => {

@@ -153,8 +153,14 @@ export interface ActionRequest {
   verified: boolean;
 }
 
-/** A ChatOps endpoint: verifies the HMAC signature independently of our code, answers per `respond`. */
-export async function startActionReceiver(secret: string, respond: (r: ActionRequest) => number = () => 200) {
+/**
+ * A ChatOps endpoint: verifies the HMAC signature independently of our code, answers per `respond`
+ * (a status, or a status after a delay: an endpoint slower than the action's timeout).
+ */
+export async function startActionReceiver(
+  secret: string,
+  respond: (r: ActionRequest) => number | { status: number; delayMs: number } = () => 200,
+) {
   const received: ActionRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -168,20 +174,32 @@ export async function startActionReceiver(secret: string, respond: (r: ActionReq
         !!m && timingSafeEqual(Buffer.from(m[2]!, 'hex'), expected) && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
       const r = { headers: req.headers, body, verified };
       received.push(r);
-      const status = respond(r);
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          message:
-            status < 300
-              ? `restarted ${(JSON.parse(body) as { args: { service?: string } }).args.service ?? ''}`
-              : 'busy',
-        }),
-      );
+      const answer = respond(r);
+      const { status, delayMs } = typeof answer === 'number' ? { status: answer, delayMs: 0 } : answer;
+      setTimeout(() => {
+        if (res.destroyed) return; // the caller gave up (its timeout)
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            message:
+              status < 300
+                ? `restarted ${(JSON.parse(body) as { args: { service?: string } }).args.service ?? ''}`
+                : 'busy',
+          }),
+        );
+      }, delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/actions`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url,
+    received,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
