@@ -29,7 +29,8 @@ export const alertsSlack: FlowSlack<AlertsConfig> = {
         const settings = ctx.flowConfig.settings;
         const [name, ...words] = cmd.args;
         if (!name) return { reply: listRunnableActions(settings, cmd.userId, cmd.channelId) };
-        const action = settings.actions[name];
+        // Own keys only: `constructor` or `__proto__` is not an action.
+        const action = Object.hasOwn(settings.actions, name) ? settings.actions[name] : undefined;
         if (!action) return { reply: `There is no action \`${name.slice(0, 60)}\`. \`/threadline run\` lists yours.` };
         const allowed = mayRun(settings, action, cmd.userId, cmd.channelId);
         if (!allowed.ok) return { reply: allowed.message };

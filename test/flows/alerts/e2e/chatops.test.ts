@@ -175,6 +175,8 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
     expect((await run('U0BOB', 'run restart Bad_Name')).reply).toContain('`service` must match');
     expect((await run('U0BOB', 'run restart')).reply).toContain('Argument `service` is required.');
     expect((await run('U0BOB', 'run nope')).reply).toContain('There is no action `nope`');
+    for (const inherited of ['constructor', '__proto__', 'toString'])
+      expect((await run('U0BOB', `run ${inherited}`)).reply).toContain(`There is no action \`${inherited}\``);
     const refused = await run('U0BOB', 'run restart Bad_Name');
     await expect(client.workflow.getHandle(chatopsWorkflowId(refused.runId)).describe()).rejects.toThrow(/not found/i);
   });
