@@ -35,13 +35,10 @@ const STYLES: Record<string, SeverityStyle> = {
 };
 
 export function severityStyle(severity: string): SeverityStyle {
-  return (
-    STYLES[severity] ?? {
-      emoji: ':white_circle:',
-      colour: '#98a2b3',
-      label: severity.toUpperCase().slice(0, 20) || 'ALERT',
-    }
-  );
+  // A sender's severity label: only the known ones have a style of their own (`constructor` has none).
+  return Object.hasOwn(STYLES, severity)
+    ? STYLES[severity]!
+    : { emoji: ':white_circle:', colour: '#98a2b3', label: severity.toUpperCase().slice(0, 20) || 'ALERT' };
 }
 
 /** Cuts text to Slack's limits without breaking a surrogate pair. */

@@ -111,10 +111,12 @@ export function freezePolicy(settings: AlertsSettings, name: string | undefined)
 export function routeAlert(settings: AlertsSettings, d: AlertDetails, source: AlertSource): AlertRoute {
   const rule = settings.routes.find((r) => matches(r, d));
   const team = d.labels[settings.teamLabel];
+  // The label comes from the sender: only configured teams count (`constructor` is not one).
+  const teamTarget = team !== undefined && Object.hasOwn(settings.teams, team) ? settings.teams[team] : undefined;
   const [name, t] = rule
     ? [`route:${rule.name}`, rule]
-    : team !== undefined && settings.teams[team]
-      ? [`team:${team}`, settings.teams[team]]
+    : teamTarget
+      ? [`team:${team}`, teamTarget]
       : ['default', settings.default];
   const users = [...new Set(t.entitle.groups.flatMap((g) => settings.groups[g] ?? []))];
   const policy = t.webhook ? undefined : freezePolicy(settings, t.policy);

@@ -16,6 +16,7 @@ import {
   nextAlertTimer,
   withChannelMembers,
 } from '../../../../src/flows/alerts/domain/lifecycle.js';
+import { severityStyle } from '../../../../src/flows/alerts/domain/format.js';
 import { routeAlert, type AlertsSettings } from '../../../../src/flows/alerts/domain/routing.js';
 
 const MIN = 60_000;
@@ -262,6 +263,15 @@ describe('routing (configured as code)', () => {
       channel: 'C0TICKETS',
       resolvable: true,
     });
+  });
+  it("a sender's team or severity label that names an inherited property (constructor, __proto__) is just unknown", () => {
+    for (const label of ['constructor', '__proto__', 'toString']) {
+      expect(routeAlert(settings, d(label, { team: label }), 'alertmanager')).toMatchObject({
+        rule: 'default',
+        channel: 'C0TICKETS',
+      });
+      expect(severityStyle(label)).toMatchObject({ emoji: ':white_circle:', label: label.toUpperCase() });
+    }
   });
   it('a policy edit after the trigger does not reach the frozen copy', () => {
     const copy = structuredClone(settings);

@@ -362,6 +362,13 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     expect((await h.webhook('{"version":')).status).toBe(400);
     const huge = await h.webhook({ ...body, padding: 'x'.repeat(1_100_000) });
     expect(huge.status).toBe(413);
+    // Labels are the sender's: a team or severity named like an inherited property is just unknown.
+    const fp = fingerprint();
+    const odd = amPayload({ fp, summary: `Odd labels ${fp}`, labels: { team: 'constructor', severity: 'toString' } });
+    expect((await h.fire(odd)).alerts[0]!.outcome).toBe('handed_off');
+    const { root, msg } = await cardOf(`am:${fp}`);
+    expect(root.channel).toBe('C0TICKETS');
+    expect(seen(msg)).toContain('TOSTRING');
   });
 
   it('notification-only routes post through the incoming webhook (no buttons), firing and resolved', async () => {
