@@ -128,6 +128,10 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     expect(await h.replies(root)).toHaveLength(0);
     const bobDm = (await h.slack.channelMessages(dm.channel)).filter((m) => m.text.includes(`Replica lag ${fp}`));
     expect(bobDm).toHaveLength(1);
+    // Alertmanager's credentials stop at the route: the workflow gets the alert, not the request.
+    const history = searchableText(await decodedHistory(stack.urls.temporal, `alert:am:${fp}`));
+    expect(history).toContain(`Replica lag ${fp}`);
+    expect(history).not.toContain('tl_sandbox_alerts');
   });
 
   it('acknowledge: someone not entitled is refused with an ephemeral and changes nothing; the paged person stops escalation', async () => {
