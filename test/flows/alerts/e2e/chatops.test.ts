@@ -20,10 +20,10 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
 
   beforeAll(async () => {
     // `flaky` answers 503 to the first attempt: the run's retry policy must get it through.
-    // `hang` answers after 3 s, longer than the `slow` action's 1 s timeout.
+    // `hang` answers after 8 s, far longer than the `slow` action's 2 s timeout.
     receiver = await startActionReceiver(SANDBOX_ACTION_SIGNING_SECRET, (r) =>
       r.body.includes('"service":"hang"')
-        ? { status: 200, delayMs: 3_000 }
+        ? { status: 200, delayMs: 8_000 }
         : r.body.includes('"service":"flaky"') && r.headers['x-threadline-attempt'] === '1'
           ? 503
           : 200,
@@ -47,7 +47,7 @@ describe('ChatOps: /threadline run (signed, retried requests; approval-gated thr
             people: ['U0BOB'],
             args: [{ name: 'service', required: true }],
             url: receiver.url,
-            timeout: '1s',
+            timeout: '2s',
             maxAttempts: 2,
           },
           deploy: {
