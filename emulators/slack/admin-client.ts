@@ -1,4 +1,5 @@
 import type { Fault } from '../shared/faults.js';
+import type { IncomingWebhook, IncomingWebhookPost } from './incoming-webhooks.js';
 import type { DeliveryOutcome } from './admin.js';
 import type { SlackDelivery } from './outbound.js';
 import type { CallLogEntry } from './server.js';
@@ -315,6 +316,22 @@ export class SlackEmulatorAdmin {
   /** Drops sockets without a close frame. */
   socketDrop(connection?: string): Promise<{ ok: true; connections: string[] }> {
     return this.call('POST', '/_admin/socket-mode/drop', connection ? { connection } : {});
+  }
+
+  // ---- incoming webhooks ----
+  /** A new incoming webhook posting to `channel` (its URL is the secret, as on Slack). */
+  createIncomingWebhook(
+    channel: string,
+    team?: string,
+  ): Promise<{ ok: true; url: string; channel: string; id: string }> {
+    return this.call('POST', '/_admin/incoming-webhooks', { channel, ...(team ? { team } : {}) });
+  }
+  /** Disables a webhook: later posts answer 404 `no_service`. */
+  disableIncomingWebhook(url: string): Promise<{ ok: true }> {
+    return this.call('POST', '/_admin/incoming-webhooks/disable', { url });
+  }
+  incomingWebhooks(): Promise<{ webhooks: Omit<IncomingWebhook, 'secret' | 'url'>[]; posts: IncomingWebhookPost[] }> {
+    return this.call('GET', '/_admin/incoming-webhooks');
   }
 
   // ---- inspection ----

@@ -7,6 +7,7 @@ import { DEFAULT_SLACK_EMULATOR_PORT } from '../shared/defaults.js';
 import { FaultRegistry } from '../shared/faults.js';
 import { TokenBuckets } from '../shared/token-bucket.js';
 import { registerAdminRoutes } from './admin.js';
+import { registerIncomingWebhooks } from './incoming-webhooks.js';
 import { registerPlatformAdminRoutes } from './admin-platform.js';
 import { oauthMethods, registerOAuthRoutes } from './oauth.js';
 import type { AppUrls, OutboundOptions } from './outbound.js';
@@ -404,6 +405,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   // The primary workspace's admin API lives at /_admin (as before); every workspace also has its own prefix.
   registerAdminRoutes(app, platform.primary.core);
   registerPlatformAdminRoutes(app, platform.primary.core);
+  await registerIncomingWebhooks(app, { platform, faults, rateLimits, postBuckets, baseUrl: () => baseUrl });
   for (const team of platform.teams.values())
     await app.register(
       async (scoped) => {

@@ -1,4 +1,5 @@
 import type { AnyFlow } from '../platform/flow.js';
+import { alertsFlow } from './alerts/flow.js';
 import { approvalsFlow } from './approvals/flow.js';
 import { paymentsFlow } from './payments/flow.js';
 import { ticketsFlow } from './tickets/flow.js';
@@ -8,4 +9,4 @@ import { ticketsFlow } from './tickets/flow.js';
  * ingress, the migrator and `loadConfig` iterate it; order is the order `/threadline status`
  * tries id forms in.
  */
-export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow];
+export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow, alertsFlow];

@@ -36,6 +36,7 @@ describe('npm run demo', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('=== demo: approvals ===');
     expect(out).toContain('=== demo: payments ===');
+    expect(out).toContain('=== demo: alerts ===');
 
     const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
     const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}` };
@@ -72,5 +73,16 @@ describe('npm run demo', () => {
     expect(JSON.stringify(locked.blocks ?? [])).not.toContain('tl:approval.approve');
     expect(out).toMatch(/dave clicks Approve → ephemeral: .+/);
     expect(out).toMatch(/the pipeline's wait returned: .*approved/);
+
+    // Alerts: the repeat was a duplicate; acknowledged, resolved, fired again in the same thread.
+    expect(out).toMatch(/re-sent at repeat_interval\) → 200 .*"outcome":"duplicate"/);
+    const alertId = /GET \/v1\/alerts\/(am:[0-9a-f]+) → resolved, fired 2 times/.exec(out)?.[1];
+    expect(alertId, out).toBeDefined();
+    const alert = (await (await fetch(`${stack.urls.api}/v1/alerts/${alertId}`, { headers: auth })).json()) as {
+      slack: { root: { channel: string; ts: string } };
+    };
+    const thread = (await slack.threadReplies(alert.slack.root.channel, alert.slack.root.ts)).map((r) => r.text);
+    expect(thread.filter((t) => t.includes('Acknowledged by'))).toHaveLength(1);
+    expect(thread.filter((t) => t.includes('Firing again: fired 2 times'))).toHaveLength(1);
   }, 120_000);
 });

@@ -23,7 +23,14 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const HISTORIES = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
 
 /** Every workflow type the worker serves: each must have committed histories. */
-const WORKFLOW_TYPES = ['pingWorkflow', 'slackResponseWorkflow', 'paymentLifecycleWorkflow', 'approvalWorkflow'];
+const WORKFLOW_TYPES = [
+  'pingWorkflow',
+  'slackResponseWorkflow',
+  'paymentLifecycleWorkflow',
+  'approvalWorkflow',
+  'alertWorkflow',
+  'chatopsActionWorkflow',
+];
 
 interface Fixture {
   file: string;
@@ -100,6 +107,12 @@ describe('workflow replay', () => {
       some('a permanent Slack failure the lifecycle survived', (x) => x.permanentSlackFailure && !x.failedExecution);
       some('the continue-as-new-in-wait patch', (x) => x.patches.includes(CONTINUE_AS_NEW_IN_WAIT_PATCH));
     }
+    const alerts = of('alertWorkflow').map((f) => exercised(f.events));
+    expect(alerts.some((x) => x.timerFired && x.audits.includes('alert.closed'))).toBe(true);
+    expect(alerts.some((x) => x.continuedAsNew && x.patches.includes(CONTINUE_AS_NEW_IN_WAIT_PATCH))).toBe(true);
+    expect(alerts.some((x) => x.startedFromCarriedState)).toBe(true);
+    expect(alerts.some((x) => x.updates >= 1 && x.audits.includes('alert.acknowledged'))).toBe(true);
+
     const payments = of('paymentLifecycleWorkflow').map((f) => exercised(f.events));
     expect(
       payments.some((x) => x.patches.length === 0),
