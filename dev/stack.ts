@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { JiraSeed } from '../emulators/jira/seed.js';
 import { startJiraEmulator } from '../emulators/jira/server.js';
 import { startSlackEmulator } from '../emulators/slack/server.js';
 import { startApi } from '../src/api/server.js';
@@ -76,6 +77,11 @@ export interface StackOptions {
   jiraWebhookRetryDelaysMs?: number[];
   emulatorRateLimits?: boolean;
   snapshots?: boolean;
+  /**
+   * Tests: the Jira emulator's world (e.g. project keys of their own: issue keys are per emulator,
+   * while the workflow ids and the database they name are shared by every stack of a test run).
+   */
+  jiraSeed?: JiraSeed;
 }
 
 /**
@@ -184,6 +190,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           rateLimits: opts.emulatorRateLimits ?? true,
           webhookRetryDelaysMs: opts.jiraWebhookRetryDelaysMs,
           snapshotPath: opts.snapshots === false ? undefined : join(dataDir, 'jira-emulator.json'),
+          ...(opts.jiraSeed ? { seed: opts.jiraSeed } : {}),
         });
         stops.push({ name: 'jira emulator', fn: () => jira.stop() });
         jiraEmulator = jira.url;

@@ -4,7 +4,14 @@ export interface DeliveryAttempt {
   at: string;
   status: number | null; // null: timeout / connection error
   error?: string;
+  /** Until the whole answer was read. */
   durationMs: number;
+  /** Until the status line and headers arrived: the app's ack latency as the platform sees it. */
+  latencyMs?: number;
+  /** Answered 2xx within the platform's timeout: this attempt acknowledged the delivery. */
+  acked: boolean;
+  /** The answer asked not to be retried (Slack's `x-slack-no-retry: 1`). */
+  noRetry?: boolean;
   responseBody?: string;
   /** Socket Mode attempts: the envelope sent and the connection it went to. */
   envelope_id?: string;
@@ -39,6 +46,48 @@ export interface DeliverOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * One POST with the platform's timeout, recorded the way every emulator reports attempts; the
+ * answer's text and headers are returned for the caller's retry decision. Never throws.
+ */
+export async function attemptDelivery(o: {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  attempt: number;
+}): Promise<{ record: DeliveryAttempt; text?: string; headers?: Headers }> {
+  const started = performance.now();
+  const record: DeliveryAttempt = {
+    attempt: o.attempt,
+    at: new Date().toISOString(),
+    status: null,
+    durationMs: 0,
+    acked: false,
+  };
+  try {
+    const res = await fetch(o.url, {
+      method: 'POST',
+      headers: o.headers,
+      body: o.body,
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
+    record.latencyMs = Math.round(performance.now() - started);
+    const text = await res.text();
+    record.status = res.status;
+    record.durationMs = Math.round(performance.now() - started);
+    record.acked = res.status >= 200 && res.status < 300;
+    if (res.headers.get('x-slack-no-retry') === '1') record.noRetry = true;
+    record.responseBody = text.slice(0, 4000);
+    return { record, text, headers: res.headers };
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    record.error = timedOut ? 'http_timeout' : 'connection_failed';
+    record.durationMs = Math.round(performance.now() - started);
+    return { record };
+  }
+}
+
+/**
  * Delivers a webhook the way the platforms do: POST with a timeout, retry on failure after
  * the configured delays. Resolves when delivered or when retries are exhausted; never throws.
  */
@@ -55,45 +104,66 @@ export async function deliverWithRetries(opts: DeliverOptions, record?: Delivery
   let lastError: string | undefined;
   for (let attempt = 0; attempt <= opts.retryDelaysMs.length; attempt++) {
     if (attempt > 0) await sleep(opts.retryDelaysMs[attempt - 1]!);
-    const started = Date.now();
-    try {
-      const res = await fetch(opts.url, {
-        method: 'POST',
-        headers: opts.headers(attempt, lastError),
-        body: opts.body,
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      });
-      const text = await res.text();
-      rec.attempts.push({
-        attempt,
-        at: new Date(started).toISOString(),
-        status: res.status,
-        durationMs: Date.now() - started,
-        responseBody: text.slice(0, 4000),
-      });
-      if (!retryOn(res.status)) {
-        rec.delivered = res.status >= 200 && res.status < 300;
-        if (text && res.headers.get('content-type')?.includes('application/json')) {
-          try {
-            rec.response = JSON.parse(text);
-          } catch {
-            rec.response = text;
-          }
+    const a = await attemptDelivery({
+      url: opts.url,
+      body: opts.body,
+      headers: opts.headers(attempt, lastError),
+      timeoutMs: opts.timeoutMs,
+      attempt,
+    });
+    rec.attempts.push(a.record);
+    const status = a.record.status;
+    if (status === null) {
+      lastError = a.record.error;
+      continue;
+    }
+    if (!retryOn(status)) {
+      rec.delivered = a.record.acked;
+      if (a.text && a.headers?.get('content-type')?.includes('application/json')) {
+        try {
+          rec.response = JSON.parse(a.text);
+        } catch {
+          rec.response = a.text;
         }
-        return rec;
       }
-      lastError = 'http_error';
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      lastError = timedOut ? 'http_timeout' : 'connection_failed';
-      rec.attempts.push({
-        attempt,
-        at: new Date(started).toISOString(),
-        status: null,
-        error: lastError,
-        durationMs: Date.now() - started,
+      return rec;
+    }
+    lastError = 'http_error';
+  }
+  return rec;
+}
+
+/** How the app acknowledged a set of deliveries: what "every first delivery was acked in time" is checked against. */
+export interface AckReport {
+  deliveries: number;
+  /** Deliveries whose first attempt was answered 2xx within the timeout. */
+  firstAcked: number;
+  /** Deliveries that needed a retry, or were never acknowledged. */
+  notAckedFirst: { id: string; kind: string; status: number | null; error?: string; latencyMs?: number }[];
+  /** Slowest first-attempt ack latency (ms). */
+  slowestFirstAckMs: number;
+  retries: number;
+}
+
+export function ackReport(records: readonly DeliveryRecord[]): AckReport {
+  const report: AckReport = { deliveries: 0, firstAcked: 0, notAckedFirst: [], slowestFirstAckMs: 0, retries: 0 };
+  for (const r of records) {
+    const first = r.attempts[0];
+    if (!first) continue;
+    report.deliveries++;
+    report.retries += r.attempts.length - 1;
+    if (first.acked) {
+      report.firstAcked++;
+      report.slowestFirstAckMs = Math.max(report.slowestFirstAckMs, first.latencyMs ?? first.durationMs);
+    } else {
+      report.notAckedFirst.push({
+        id: r.id,
+        kind: r.kind,
+        status: first.status,
+        ...(first.error ? { error: first.error } : {}),
+        ...(first.latencyMs !== undefined ? { latencyMs: first.latencyMs } : {}),
       });
     }
   }
-  return rec;
+  return report;
 }

@@ -1,6 +1,6 @@
-import { deliverWithRetries } from '../shared/delivery.js';
+import { attemptDelivery, deliverWithRetries } from '../shared/delivery.js';
+import type { DeliveryRecord } from '../shared/delivery.js';
 import { StoppableTimers } from '../shared/timers.js';
-import type { DeliveryAttempt, DeliveryRecord } from '../shared/delivery.js';
 import { signedHeaders } from './signing.js';
 import type { EnvelopeType, SocketModeHub } from './socket-mode.js';
 import { randomId } from './workspace.js';
@@ -321,33 +321,14 @@ export class Outbound {
         headers['x-slack-retry-num'] = String(attempt);
         headers['x-slack-retry-reason'] = lastReason ?? 'http_error';
       }
-      const started = Date.now();
-      const a: DeliveryAttempt = { attempt, at: new Date(started).toISOString(), status: null, durationMs: 0 };
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.opts.deliveryTimeoutMs),
-        });
-        const text = await res.text();
-        a.status = res.status;
-        a.responseBody = text.slice(0, 4000);
-        a.durationMs = Date.now() - started;
-        rec.attempts.push(a);
-        if (res.status >= 200 && res.status < 300) {
-          rec.delivered = true;
-          return rec;
-        }
-        if (res.headers.get('x-slack-no-retry') === '1') return rec;
-        lastReason = 'http_error';
-      } catch (err) {
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        lastReason = timedOut ? 'http_timeout' : 'connection_failed';
-        a.error = lastReason;
-        a.durationMs = Date.now() - started;
-        rec.attempts.push(a);
+      const a = await attemptDelivery({ url, body, headers, timeoutMs: this.opts.deliveryTimeoutMs, attempt });
+      rec.attempts.push(a.record);
+      if (a.record.acked) {
+        rec.delivered = true;
+        return rec;
       }
+      if (a.record.status !== null && a.record.noRetry) return rec;
+      lastReason = a.record.status === null ? a.record.error : 'http_error';
     }
     this.opts.logger?.warn(`slack-emulator: event ${eventId} (${eventType}) not delivered to ${url}`);
     return rec;

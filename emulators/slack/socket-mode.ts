@@ -269,7 +269,13 @@ export class SocketModeHub {
     for (let attempt = 0; attempt <= input.retryDelaysMs.length; attempt++) {
       if (attempt > 0 && !(await this.timers.sleep(input.retryDelaysMs[attempt - 1]!))) break;
       const started = Date.now();
-      const a: DeliveryAttempt = { attempt, at: new Date(started).toISOString(), status: null, durationMs: 0 };
+      const a: DeliveryAttempt = {
+        attempt,
+        at: new Date(started).toISOString(),
+        status: null,
+        durationMs: 0,
+        acked: false,
+      };
       rec.attempts.push(a);
       const conn = await this.waitForConnection(this.opts.ackTimeoutMs);
       if (!conn) {
@@ -314,6 +320,9 @@ export class SocketModeHub {
       a.durationMs = Date.now() - started;
       if (ack) {
         a.status = 200;
+        // The ack frame is the whole answer: its latency is the ack latency.
+        a.acked = true;
+        a.latencyMs = a.durationMs;
         if (ack.payload !== undefined) a.responseBody = JSON.stringify(ack.payload);
         rec.delivered = true;
         if (ack.payload !== undefined) rec.response = ack.payload;

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { flowConfigOf, type AnyFlow, type ApiDeps } from '../platform/flow.js';
 import { AppError } from '../platform/http/errors.js';
+import { registerAckWindow, type AckWindowOptions } from '../platform/http/ack.js';
 import type { Readiness } from './readiness.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
@@ -18,6 +19,8 @@ export interface AppDeps extends ApiDeps {
   readiness: Readiness;
   /** The registry (src/flows/index.ts): each flow's routes are registered in its own plugin scope. */
   flows: readonly AnyFlow[];
+  /** Webhook routes' request budget and watchdog (defaults: 2.5 s, just past Slack's 3 s). */
+  ack?: AckWindowOptions;
 }
 
 /** Builds the HTTP app; never listens (main.ts and tests do). */
@@ -56,6 +59,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
 
+  // Routes declared `config: { ack: true }` (the webhooks) answer within one request budget.
+  registerAckWindow(app, { metrics: deps.metrics, ...deps.ack });
+
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
   });
@@ -81,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(systemRoutes, deps);
   await app.register(codecRoutes, deps);
   await app.register(slackRoutes, deps);
-  const { readiness: _readiness, flows, ...base } = deps;
+  const { readiness: _readiness, flows, ack: _ack, ...base } = deps;
   for (const flow of flows) {
     const api = await flow.api?.();
     if (!api) continue;

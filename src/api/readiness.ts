@@ -5,22 +5,20 @@ import proto from '@temporalio/proto';
 const { temporal } = proto;
 import { pendingMigrations } from '../platform/db/migrate.js';
 import type { Pool } from '../platform/db/pool.js';
+import { createBudget } from '../platform/http/budget.js';
 
 export type CheckResult = { ok: true; detail?: string } | { ok: false; error: string };
 export type Readiness = () => Promise<Record<string, CheckResult>>;
 
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([
-    p,
-    new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} timed out after ${ms}ms`)), ms)),
-  ]);
+/** Each check's bound: a probe must answer before an orchestrator's own probe timeout gives up on it. */
+const CHECK_TIMEOUT_MS = 2_000;
 
 async function check(fn: () => Promise<string | undefined>, what: string): Promise<CheckResult> {
   try {
-    const detail = await withTimeout(fn(), 3000, what);
+    const detail = await createBudget(CHECK_TIMEOUT_MS).within(what, fn());
     return detail === undefined ? { ok: true } : { ok: true, detail };
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, error: err instanceof Error ? err.message.slice(0, 300) : String(err) };
   }
 }
 
@@ -35,10 +33,12 @@ export function createReadiness(deps: {
   taskQueue: string;
   migrationDirs: string[];
 }): Readiness {
+  // A gRPC deadline too, so a check abandoned at its bound also stops retrying on its own.
+  const bounded = <T>(fn: () => Promise<T>) => deps.client.withDeadline(Date.now() + CHECK_TIMEOUT_MS, fn);
   return async () => {
     const [temporalCheck, postgres, migrations, worker] = await Promise.all([
       check(async () => {
-        await deps.client.workflowService.getSystemInfo({});
+        await bounded(() => deps.client.workflowService.getSystemInfo({}));
         return undefined;
       }, 'temporal'),
       check(async () => {
@@ -51,11 +51,13 @@ export function createReadiness(deps: {
         return undefined;
       }, 'migrations'),
       check(async () => {
-        const res = await deps.client.workflowService.describeTaskQueue({
-          namespace: deps.namespace,
-          taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        });
+        const res = await bounded(() =>
+          deps.client.workflowService.describeTaskQueue({
+            namespace: deps.namespace,
+            taskQueue: { name: deps.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+            taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          }),
+        );
         const recent = (res.pollers ?? []).filter((p) => {
           const s = Number(p.lastAccessTime?.seconds ?? 0);
           return Date.now() / 1000 - s < 60;

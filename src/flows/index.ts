@@ -2,10 +2,11 @@ import type { AnyFlow } from '../platform/flow.js';
 import { approvalsFlow } from './approvals/flow.js';
 import { paymentsFlow } from './payments/flow.js';
 import { reportsFlow } from './reports/flow.js';
+import { ticketsFlow } from './tickets/flow.js';
 
 /**
  * The registry: every flow Threadline runs, one line each. The API, the worker, the Slack
  * ingress, the migrator and `loadConfig` iterate it; order is the order `/threadline status`
  * tries id forms in.
  */
-export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, reportsFlow];
+export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow, reportsFlow];

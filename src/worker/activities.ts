@@ -34,6 +34,8 @@ export async function createActivities(
     ...createSlackResponseActivities({
       temporal: deps.temporal,
       audit: deps.repos.audit,
+      slackMessages: deps.repos.slackMessages,
+      slack: deps.slack,
       responseUrlPrefixes: deps.responseUrlPrefixes,
       metrics: deps.metrics,
       statusCandidates: (q) => flows.flatMap((f) => f.status?.candidates(q) ?? []),

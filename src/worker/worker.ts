@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,19 @@ export async function bundleWorkflows(
 const noop = () => undefined;
 const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
 
+/** Deployment name reported with the build id (Temporal groups build ids by deployment). */
+export const WORKER_DEPLOYMENT_NAME = 'threadline';
+
+/**
+ * The worker's build id: a digest of the workflow bundle, so two workers report the same id
+ * exactly when they run the same workflow code. Temporal records it on every workflow task the
+ * worker completes, which tells which code wrote each part of a history (docs/architecture.md,
+ * "Versioning workflows"). Task routing by version is not turned on.
+ */
+export function workflowBuildId(bundle: { code: string }): string {
+  return `wf-${createHash('sha256').update(bundle.code).digest('hex').slice(0, 16)}`;
+}
+
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -96,6 +110,12 @@ export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle,
+    // Reports the build id without versioning-based routing (useWorkerVersioning: false): any
+    // worker on the queue may run any workflow; patched() keeps old histories replaying.
+    workerDeploymentOptions: {
+      version: { deploymentName: WORKER_DEPLOYMENT_NAME, buildId: workflowBuildId(workflowBundle) },
+      useWorkerVersioning: false,
+    },
     activities: opts.activities,
     dataConverter: opts.dataConverter,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../../dev/stack.js';
+import type { JiraSeed } from '../../emulators/jira/seed.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/platform/observability/logger.js';
 import { sharedBundle } from './bundle.js';
@@ -24,9 +25,10 @@ export async function startTestStack(
   env: Record<string, string> = {},
   /**
    * `workflowBundle`: a bundle other than the shared one (e.g. with test interceptors);
-   * `logger`: where the app logs (a test reading the app's log output); default per LOG_LEVEL to stdout.
+   * `logger`: where the app logs (a test reading the app's log output); default per LOG_LEVEL to stdout;
+   * `jiraSeed`: the Jira emulator's world, e.g. project keys unique to the test file.
    */
-  opts: { workflowBundle?: WorkflowBundleWithSourceMap; logger?: Logger } = {},
+  opts: { workflowBundle?: WorkflowBundleWithSourceMap; logger?: Logger; jiraSeed?: JiraSeed } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
   const taskQueue = `test-${randomUUID()}`;
@@ -52,6 +54,7 @@ export async function startTestStack(
     jiraWebhookRetryDelaysMs: [50, 100, 200],
     emulatorRateLimits: false,
     snapshots: false,
+    jiraSeed: opts.jiraSeed,
   });
   return {
     ...stack,

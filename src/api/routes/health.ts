@@ -5,11 +5,16 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
   /** Liveness: the process answers. Nothing else is checked, so a slow dependency never restarts us. */
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  /** Readiness: every dependency real work needs. 503 with the failing checks otherwise. */
+  /** Readiness: every dependency real work needs. 503 naming the failing checks otherwise. */
   app.get('/readyz', async (_req, reply) => {
     const checks = await deps.readiness();
-    const ready = Object.values(checks).every((c) => c.ok);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const failing = Object.entries(checks)
+      .filter(([, c]) => !c.ok)
+      .map(([name]) => name);
+    const ready = failing.length === 0;
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not_ready', ...(ready ? {} : { failing }), checks });
   });
 
   app.get('/metrics', async (_req, reply) => {

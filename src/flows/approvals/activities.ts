@@ -27,6 +27,16 @@ export function signCallbackBody(secret: string, body: string): string {
 
 const SLACK_ID = /^[UW][A-Z0-9]{2,}$/;
 
+/**
+ * A receiver's `Retry-After` in whole seconds, clamped to 1–600: delta-seconds or an HTTP date
+ * (RFC 9110 allows both); missing or unreadable → 1.
+ */
+function retryAfterSeconds(value: string | null, nowMs: number): number {
+  const v = value?.trim() ?? '';
+  const seconds = /^\d+$/.test(v) ? Number(v) : Math.ceil((Date.parse(v) - nowMs) / 1000);
+  return Math.min(600, Math.max(1, Number.isFinite(seconds) ? seconds : 1));
+}
+
 export interface ResolveParticipantsInput {
   requester: string;
   /** `field` names the request field (for a 400), `values` are ids or emails. */
@@ -143,11 +153,10 @@ export function createApprovalActivities(deps: ApprovalActivityDeps) {
       }
       if (res.status === 429) {
         count('callback', 'POST', 'rate_limited');
-        const after = Number(res.headers.get('retry-after') ?? '1');
         throw ApplicationFailure.create({
           type: FailureType.RateLimited,
           message: 'callback receiver answered 429',
-          nextRetryDelay: `${Math.min(600, Math.max(1, Number.isFinite(after) ? after : 1))}s`,
+          nextRetryDelay: `${retryAfterSeconds(res.headers.get('retry-after'), Date.now())}s`,
         });
       }
       if (res.status === 408 || res.status >= 500) {

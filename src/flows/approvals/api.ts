@@ -162,6 +162,9 @@ export function presentApproval(s: ApprovalState) {
     callback: s.callback ?? null,
     slack: s.messages,
     timeline: s.timeline,
+    // The workflow keeps the newest entries only; every transition is in audit_log, comments are in Slack.
+    timelineTruncated: (s.timelineDropped ?? 0) > 0,
+    timelineOmitted: s.timelineDropped ?? 0,
   };
 }
 

@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ContinueAsNewOptions } from '../../platform/temporal/workflow/continue-as-new.js';
 
 /**
  * The approval flow's wire contract (workflow id `approval:<approvalId>`). History stores every
@@ -58,7 +59,7 @@ export interface ApprovalRuntimePolicy {
   callback: { maxAttempts: number; initialIntervalMs: number; maximumIntervalMs: number };
 }
 
-export interface ApprovalWorkflowInput {
+export interface ApprovalWorkflowInput extends ContinueAsNewOptions {
   request: ApprovalRequestSpec;
   runtime: ApprovalRuntimePolicy;
   /** Set by continue-as-new. */
@@ -113,9 +114,15 @@ export interface ApprovalState {
   reason?: string;
   messages: ApprovalMessageRef[];
   callback?: { status: 'pending' | 'delivered' | 'failed'; attempts?: number; error?: string };
+  /** Slack event ids of thread messages already applied: the newest SLACK_EVENT_ID_LIMIT only. */
   processedEventIds: string[];
   createdAtMs: number;
+  /** Workflow time the outcome was applied and announced; the decided-grace period counts from it. */
+  closedAtMs?: number;
+  /** The newest TIMELINE_LIMIT entries; every transition also has its row in Postgres' `audit_log`. */
   timeline: ApprovalTimelineEntry[];
+  /** Entries dropped from the front of `timeline` to keep state bounded. */
+  timelineDropped?: number;
   version: number;
 }
 

@@ -1,6 +1,5 @@
 import {
   ActivityFailure,
-  allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -28,6 +27,8 @@ import {
 import type { Actor } from '../../platform/audit/contract.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-types.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
+import { appendBounded, SLACK_EVENT_ID_LIMIT, TIMELINE_LIMIT } from '../../platform/temporal/workflow/bounded.js';
+import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
 import {
   DB_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
@@ -76,9 +77,6 @@ const directory = proxyActivities<Pick<ApprovalActivities, 'resolveApprovalParti
 
 const store = proxyActivities<ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
-/** Kept in state to dedup thread events; bounded so history payloads stay small. */
-const MAX_PROCESSED_EVENT_IDS = 200;
-
 type Effect =
   { kind: 'recorded' | 'level_advanced'; user: string } | { kind: 'decided'; user: string; status: ApprovalStatus };
 
@@ -117,17 +115,29 @@ function initialState(spec: ApprovalRequestSpec, nowMs: number): ApprovalState {
  * - SLA timers are `condition(fn, timeout)` deadlines counted from creation: durable across worker
  *   and server restarts, and across continue-as-new.
  * - Every post is keyed `approval:<id>:<step>`; every transition writes one audit row.
+ * - Continue-as-new is checked inside every wait (comments in the thread only change state) and
+ *   carries the bounded state; timers keep their deadlines because they count from `createdAtMs`
+ *   (the decided-grace period from `closedAtMs`).
  */
 export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<ApprovalWorkflowResult> {
   const info = workflowInfo();
   const wfId = info.workflowId;
   const subject = wfId;
   const spec = input.request;
+  // Before any await: the run decides once whether it may continue as new while waiting.
+  const can = continueAsNewCheck(input);
   let state: ApprovalState = input.carried ?? initialState(spec, Date.now());
   const effects: Effect[] = [];
 
+  /** Appends to the bounded timeline (the audit log keeps every transition). */
   const timeline = (kind: string, summary: string, actor?: string) => {
-    state = { ...state, timeline: [...state.timeline, { at: nowIso(), kind, summary, ...(actor ? { actor } : {}) }] };
+    const entry = { at: nowIso(), kind, summary, ...(actor ? { actor } : {}) };
+    const { list, dropped } = appendBounded(state.timeline, [entry], TIMELINE_LIMIT);
+    state = {
+      ...state,
+      timeline: list,
+      ...(dropped ? { timelineDropped: (state.timelineDropped ?? 0) + dropped } : {}),
+    };
   };
 
   const audit = createAuditor(store.recordAudit, { actorId: 'approval-workflow' });
@@ -158,6 +168,18 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
             .join(' ')}`
         : `${spec.title}: ${outcomeLine(state)}`,
     updatedAt: state.timeline.at(-1)?.at ?? spec.receivedAt,
+    // Entitled to `/threadline status`: the requester, every approver at every level, escalation
+    // approvers and whoever decided (besides members of the channels the request was posted in).
+    participants: [
+      ...new Set(
+        [
+          state.requesterId,
+          ...state.levels.flatMap((l) => l.approvers),
+          ...state.escalationApprovers,
+          state.decidedBy,
+        ].filter((u): u is string => typeof u === 'string' && /^[UW]/.test(u)),
+      ),
+    ],
   }));
 
   setHandler(approvalReadyUpdate, async () => {
@@ -176,7 +198,10 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
 
   setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {
     if (state.processedEventIds.includes(e.eventId)) return;
-    state = { ...state, processedEventIds: [...state.processedEventIds, e.eventId].slice(-MAX_PROCESSED_EVENT_IDS) };
+    state = {
+      ...state,
+      processedEventIds: appendBounded(state.processedEventIds, [e.eventId], SLACK_EVENT_ID_LIMIT).list,
+    };
     if (e.kind === 'message' && e.text) timeline('comment', e.text.slice(0, 300), e.user);
   });
 
@@ -372,7 +397,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
         }),
       );
     }
-    await condition(() => background.size === 0 && allHandlersFinished());
+    await untilHandlersFinished(() => background.size === 0);
     return { approvalId: spec.approvalId, status: 'invalid' };
   }
 
@@ -538,23 +563,40 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
       await applyEffect(e);
     }
     if (state.status !== 'pending') break;
-    if (workflowInfo().continueAsNewSuggested) {
+    if (can.due()) {
       await Promise.all(background);
-      await condition(allHandlersFinished);
-      if (effects.length === 0) return continueAsNew<typeof approvalWorkflow>({ ...input, carried: state });
+      await untilHandlersFinished();
+      if (effects.length === 0) return handOver();
       continue;
     }
     const timer = nextSlaTimer(state, spec.sla);
     const waitMs = timer.atMs - Date.now();
-    if (waitMs > 0 && (await condition(() => effects.length > 0, waitMs))) continue;
-    if (effects.length > 0) continue;
+    if (waitMs > 0 && (await condition(() => effects.length > 0 || can.dueWhileWaiting(), waitMs))) continue;
+    if (effects.length > 0 || can.dueWhileWaiting()) continue;
     await fireTimer(timer.kind);
   }
 
   // Stay a while so late clicks are told who decided (the validator answers them without history).
-  if (input.runtime.decidedGraceMs > 0) await condition(() => false, input.runtime.decidedGraceMs);
-  await condition(() => background.size === 0 && allHandlersFinished());
+  if (!can.inWait) {
+    // Runs from before the patch: a plain timer from here.
+    if (input.runtime.decidedGraceMs > 0) await condition(() => false, input.runtime.decidedGraceMs);
+  } else {
+    state = { ...state, closedAtMs: state.closedAtMs ?? Date.now() };
+    const graceUntil = state.closedAtMs! + input.runtime.decidedGraceMs;
+    while (Date.now() < graceUntil) {
+      if (await condition(() => can.dueWhileWaiting(), graceUntil - Date.now())) {
+        await untilHandlersFinished(() => background.size === 0);
+        return handOver();
+      }
+    }
+  }
+  await untilHandlersFinished(() => background.size === 0);
   return { approvalId: spec.approvalId, status: state.status };
+
+  /** Continue as new with the bounded state (timers restart from their anchors in it). */
+  function handOver(): Promise<never> {
+    return continueAsNew<typeof approvalWorkflow>({ ...input, carried: state });
+  }
 }
 
 function creator(spec: ApprovalRequestSpec): Actor {

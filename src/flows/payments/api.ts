@@ -23,6 +23,9 @@ import { lifecycleIdSchema, paymentStartOptions } from './start.js';
 import { AppError, describeZodIssues } from '../../platform/http/errors.js';
 import { withIdempotency } from '../../platform/http/idempotency.js';
 
+/** The documented bound on `metadata` (it is kept in the workflow state, so it counts against history size). */
+const METADATA_MAX_BYTES = 8192;
+
 const initiationBody = z.object({
   orderId: lifecycleIdSchema,
   paymentId: z
@@ -41,9 +44,13 @@ const initiationBody = z.object({
     .trim()
     .refine((o) => /^[UW][A-Z0-9]{2,}$/.test(o) || z.email().safeParse(o).success, 'a Slack user id or an email')
     .optional(),
+  // KiB are bytes: a JS string length counts UTF-16 units, so "€" (3 bytes in UTF-8) would count as one.
   metadata: z
     .record(z.string(), z.unknown())
-    .refine((m) => JSON.stringify(m).length <= 8192, 'at most 8 KiB of JSON')
+    .refine(
+      (m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= METADATA_MAX_BYTES,
+      'at most 8 KiB (8192 bytes) of JSON',
+    )
     .optional(),
 });
 
@@ -71,6 +78,9 @@ export function presentLifecycle(s: PaymentLifecycleState, source: 'workflow' | 
     lastError: s.provider.lastError ?? null,
     eventsProcessed: s.processedEventIds.length,
     timeline: s.timeline,
+    // The workflow keeps the newest entries only; every transition is in audit_log, replies are in the thread.
+    timelineTruncated: (s.timelineDropped ?? 0) > 0,
+    timelineOmitted: s.timelineDropped ?? 0,
   };
 }
 

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ContinueAsNewOptions } from '../../platform/temporal/workflow/continue-as-new.js';
 
 /**
  * The payment lifecycle's wire contract. History stores every type here: evolve fields
@@ -114,8 +115,19 @@ export interface PaymentLifecycleState {
   ownerSlackId?: string;
   root?: { channel: string; ts: string };
   routing?: { channel: string; reason: string };
-  /** Event ids already applied (signals are at-least-once). */
+  /**
+   * Provider event ids already applied (signals are at-least-once). Never evicted: a redelivered
+   * refund must count once however much the thread talked in between. Grows only with provider
+   * events (a payment sees a handful), and is carried across continue-as-new and the DB snapshot.
+   *
+   * Runs started before the `payment-separate-provider-dedup` patch have no `slackEventIds` and keep
+   * provider and Slack ids here in one list (the old rules, kept so their histories replay).
+   */
   processedEventIds: string[];
+  /** Slack event ids of thread replies/reactions already applied: the newest SLACK_EVENT_ID_LIMIT only. */
+  slackEventIds?: string[];
+  /** Times the thread's root post failed permanently (0/absent: never failed). A later event retries it. */
+  rootFailures?: number;
   refundedAmount: number;
   escalated: boolean;
   overdue: boolean;
@@ -123,13 +135,16 @@ export interface PaymentLifecycleState {
   startedAtMs: number;
   /** Workflow time (ms) of the last applied event; the refund grace counts from it. */
   lastActivityAtMs: number;
+  /** The newest TIMELINE_LIMIT entries; the full record is the lifecycle's rows in Postgres' `audit_log`. */
   timeline: PaymentTimelineEntry[];
+  /** Entries dropped from the front of `timeline` to keep state bounded. */
+  timelineDropped?: number;
   /** Monotonic version of the snapshot (bumped per applied change). */
   version: number;
 }
 
 /** Input of `paymentLifecycleWorkflow` (wire id `payment:<lifecycleId>`). */
-export interface PaymentLifecycleInput {
+export interface PaymentLifecycleInput extends ContinueAsNewOptions {
   lifecycleId: string;
   policy: PaymentPolicy;
   channels: PaymentChannels;
@@ -148,6 +163,17 @@ export interface PaymentLifecycleResult {
 /** What the workflow's queue holds: an initiation or a provider event, in arrival order. */
 export type PaymentSignal =
   { type: 'initiation'; initiation: PaymentInitiation } | { type: 'event'; event: PaymentEvent };
+
+/**
+ * Changes to the command sequence of running lifecycles (docs/architecture.md, "Versioning
+ * workflows"). A run whose history predates a patch keeps the old behaviour until it ends.
+ */
+export const PAYMENT_PATCHES = {
+  /** Provider event ids in their own never-evicted list; Slack ids bounded apart (was one list trimmed to 500). */
+  separateProviderDedup: 'payment-separate-provider-dedup',
+  /** A permanent failure of the root post is audited and reported; the lifecycle lives on without a thread. */
+  rootPostTolerant: 'payment-root-post-tolerant',
+} as const;
 
 /** Wire name `initiatePayment`: the API's "payment initiated". Idempotent (the first initiation wins). */
 export const initiatePaymentSignal = defineSignal<[PaymentInitiation]>('initiatePayment');

@@ -7,14 +7,16 @@ import type { paymentLifecycleWorkflow } from './workflow.js';
 import type { FlowApiContext } from '../../platform/flow.js';
 import type { PaymentsConfig } from './config.js';
 import { AppError } from '../../platform/http/errors.js';
-import { handOff } from '../../platform/ledger/handoff.js';
+import { handOff, temporalWithin } from '../../platform/ledger/handoff.js';
+import { budgetOf } from '../../platform/http/ack.js';
 import { lifecycleIdSchema, paymentStartOptions } from './start.js';
 
 /**
  * A thin, provider-agnostic payment webhook route: verify the signature on the raw bytes →
  * validate → correlate to a lifecycle → hand off (ledger → signalWithStart → mark) → ack.
  * Bad signature 401, malformed 400, unknown or uncorrelated event 200 (ignored); never 500 for
- * bad input. Adding Stripe is `paymentWebhookRoute(app, deps, stripeAdapter, secret, path)`.
+ * bad input. Like the Slack ingress it answers within one request budget (Postgres and Temporal
+ * calls share it): a slow dependency is a 503 the provider retries, never a late 200. Adding Stripe is `paymentWebhookRoute(app, deps, stripeAdapter, secret, path)`.
  */
 export function paymentWebhookRoute(
   app: FastifyInstance,
@@ -27,7 +29,8 @@ export function paymentWebhookRoute(
   const count = (type: string, outcome: string) =>
     deps.metrics.inboundEvents.inc({ source: adapter.name, type, outcome });
 
-  app.post(path, async (req, reply) => {
+  app.post(path, { config: { ack: true } }, async (req, reply) => {
+    const budget = budgetOf(req);
     if (!secret) {
       throw AppError.unavailable(`${adapter.name}_not_configured`, `${adapter.name} webhooks are not configured`);
     }
@@ -62,9 +65,11 @@ export function paymentWebhookRoute(
     const { event, correlation } = parsed;
     let lifecycleId = correlation.lifecycleId ?? correlation.orderId;
     if (!lifecycleId && correlation.paymentId) {
-      lifecycleId = await payments.lifecycleIdForPayment(correlation.paymentId).catch(() => {
-        throw AppError.unavailable('storage_unavailable', 'could not correlate the event');
-      });
+      lifecycleId = await budget
+        .within('payment correlation', payments.lifecycleIdForPayment(correlation.paymentId))
+        .catch(() => {
+          throw AppError.unavailable('storage_unavailable', 'could not correlate the event');
+        });
     }
     const valid = lifecycleIdSchema.safeParse(lifecycleId);
     if (!valid.success) {
@@ -84,10 +89,13 @@ export function paymentWebhookRoute(
         rawBody,
         subject: paymentWorkflowId(id),
         workflowId: opts.workflowId,
+        budget,
         send: () =>
-          deps.temporal.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentEvent]>(
-            'paymentLifecycleWorkflow',
-            { ...opts, signal: paymentEventSignal, signalArgs: [event] },
+          temporalWithin(deps.temporal, budget, () =>
+            deps.temporal.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentEvent]>(
+              'paymentLifecycleWorkflow',
+              { ...opts, signal: paymentEventSignal, signalArgs: [event] },
+            ),
           ),
       },
     );

@@ -1,17 +1,12 @@
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../platform/audit/activities.js';
 import type { PaymentActivities } from './activities.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
 import { DB_ACTIVITY_OPTIONS, SLACK_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
+import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
 import {
+  PAYMENT_PATCHES,
   initiatePaymentSignal,
   paymentEventSignal,
   paymentStateQuery,
@@ -32,7 +27,14 @@ import {
   buildOverdueReply,
   buildRootMessage,
 } from './domain/blocks.js';
-import { applyEvent, applyInitiation, applyTimer, initialState, nextDeadline } from './domain/lifecycle.js';
+import {
+  applyEvent,
+  applyInitiation,
+  applyTimer,
+  initialState,
+  nextDeadline,
+  upgradeState,
+} from './domain/lifecycle.js';
 import { PAYMENT_ROUTING_RULE, routePayment } from './domain/routing.js';
 import { applyThreadEvent, paymentStatusSummary } from './domain/thread.js';
 
@@ -51,13 +53,25 @@ const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditA
  *   replays never post twice.
  * - After an outcome the workflow stays open for `refundGraceMs` of inactivity, then closes; a
  *   later event restarts it, and the new run resumes from the DB snapshot into the same thread.
+ * - Continue-as-new is checked inside every wait (a chatty thread only changes state), carrying the
+ *   bounded state, the queued events and the timers' anchors (`startedAtMs`, `lastActivityAtMs`).
+ * - If the root post fails permanently (channel archived, bot removed), the failure is audited and
+ *   reported by `tolerant` and the lifecycle goes on without a thread: statuses, audit rows and
+ *   snapshots continue, and each later event or timer tries the root again (one root at most: the
+ *   post's idempotency key is the same every time).
  */
 export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Promise<PaymentLifecycleResult> {
   const info = workflowInfo();
   const wfId = info.workflowId;
   const subject = wfId;
+  // Patch checks first, before any await: the run decides once, and its history records it.
+  const can = continueAsNewCheck(input);
+  const splitDedup = patched(PAYMENT_PATCHES.separateProviderDedup);
+  const upgrade = (s: PaymentLifecycleState) => (splitDedup ? upgradeState(s) : s);
   const queue: PaymentSignal[] = [...(input.pendingEvents ?? [])];
-  let state: PaymentLifecycleState = input.carried ?? initialState(input.lifecycleId, Date.now());
+  let state: PaymentLifecycleState = input.carried
+    ? upgrade(input.carried)
+    : initialState(input.lifecycleId, Date.now(), { legacyDedup: !splitDedup });
 
   const queued = (eventId: string) => queue.some((q) => q.type === 'event' && q.event.eventId === eventId);
   setHandler(initiatePaymentSignal, (init: PaymentInitiation) => {
@@ -78,7 +92,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   if (!input.carried) {
     // A previous run closed after its grace period; a late event restarted us: continue its thread.
     const previous = await store.loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
-    if (previous) state = { ...previous, lastActivityAtMs: Date.now() };
+    if (previous) state = { ...upgrade(previous), lastActivityAtMs: Date.now() };
   }
   const upsertStatus = () => upsertLifecycleStatus('payment', state.status);
   upsertStatus();
@@ -87,18 +101,22 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   /** A permanent Slack failure of one reply or update (root deleted, channel archived) is audited; the lifecycle goes on. */
   const tolerant = createTolerant(audit, 'payment');
 
-  const reply = (step: string, content: SlackMessageContent, purpose: string) =>
-    tolerant(step, () =>
+  /** A reply in the thread; without a root (its post failed) the root is tried again first. */
+  const reply = async (step: string, content: SlackMessageContent, purpose: string) => {
+    if (!state.root && !(await ensureRoot())) return;
+    const root = state.root!;
+    await tolerant(step, () =>
       slack.postSlackMessage({
         subject,
-        channel: state.root!.channel,
-        threadTs: state.root!.ts,
+        channel: root.channel,
+        threadTs: root.ts,
         text: content.text,
         blocks: content.blocks,
         purpose,
         idempotencyKey: `${wfId}:${step}`,
       }),
     );
+  };
 
   const updateRoot = async () => {
     if (!state.root) return;
@@ -120,9 +138,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     if (slackUserId) state = { ...state, ownerSlackId: slackUserId };
   }
 
-  /** Routes and posts the thread root (once; the key makes a retried or replayed post a no-op). */
-  async function ensureRoot() {
-    if (state.root) return;
+  /**
+   * Routes and posts the thread root (once; the key makes a retried or replayed post a no-op).
+   * True when the lifecycle has a thread afterwards.
+   */
+  async function ensureRoot(): Promise<boolean> {
+    if (state.root) return true;
     const facts = await store.lookupPaymentRoutingFacts({
       lifecycleId: state.lifecycleId,
       payerName: state.initiation?.payerName,
@@ -132,14 +153,27 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       input.channels,
     );
     const content = buildRootMessage(state);
-    const posted = await slack.postSlackMessage({
-      subject,
-      channel: routing.channel,
-      text: content.text,
-      blocks: content.blocks,
-      purpose: 'root',
-      idempotencyKey: `${wfId}:root`,
-    });
+    const post = () =>
+      slack.postSlackMessage({
+        subject,
+        channel: routing.channel,
+        text: content.text,
+        blocks: content.blocks,
+        purpose: 'root',
+        idempotencyKey: `${wfId}:root`,
+      });
+    // Before the patch a permanent failure here failed the whole execution.
+    if (!patched(PAYMENT_PATCHES.rootPostTolerant)) return rootPosted(await post(), routing);
+    const failures = state.rootFailures ?? 0;
+    // Each attempt is its own audited (and reported) step; the post keeps one key, so one root at most.
+    const posted = await tolerant(failures ? `root:retry:${failures}` : 'root', post);
+    if (posted) return rootPosted(posted, routing);
+    state = { ...state, rootFailures: failures + 1, version: state.version + 1 };
+    await store.savePaymentSnapshot(state);
+    return false;
+  }
+
+  async function rootPosted(posted: { channel: string; ts: string }, routing: ReturnType<typeof routePayment>) {
     state = { ...state, root: { channel: posted.channel, ts: posted.ts }, routing, version: state.version + 1 };
     await Promise.all([
       audit('payment.routed', 'routed', {
@@ -151,6 +185,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       }),
       store.savePaymentSnapshot(state),
     ]);
+    return true;
   }
 
   async function handleInitiation(init: PaymentInitiation) {
@@ -166,8 +201,10 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       after: { status: state.status },
       details: { paymentType: init.paymentType, currency: init.currency, amount: init.amount },
     });
-    // Out of order: the thread was started from a provider event; complete it in place.
-    await updateRoot();
+    // Out of order: the thread was started from a provider event; complete it in place. A
+    // lifecycle whose root post failed tries again now that it knows more.
+    if (state.rootFailures && !state.root) await ensureRoot();
+    else await updateRoot();
     await persist(before);
   }
 
@@ -227,8 +264,9 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   }
 
   // The root needs the initiation's details and routing facts: if a provider event came first,
-  // give the initiation a short window to arrive before posting from what is known.
-  if (!state.root) {
+  // give the initiation a short window to arrive before posting from what is known. (A lifecycle
+  // whose root already failed does not wait here: its timers must keep running.)
+  if (!state.root && !state.rootFailures) {
     await condition(() => queue.length > 0);
     if (!state.initiation && !queue.some((q) => q.type === 'initiation')) {
       await condition(() => queue.some((q) => q.type === 'initiation'), input.policy.initiationWaitMs);
@@ -247,8 +285,8 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       if (next.type === 'initiation') await handleInitiation(next.initiation);
       else await handleEvent(next.event);
     }
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
+    if (can.due()) {
+      await untilHandlersFinished();
       return continueAsNew<typeof paymentLifecycleWorkflow>({
         ...input,
         carried: state,
@@ -257,12 +295,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     }
     const deadline = nextDeadline(state, input.policy);
     const waitMs = deadline.atMs - Date.now();
-    if (waitMs > 0 && (await condition(() => queue.length > 0, waitMs))) continue;
-    if (queue.length > 0) continue;
+    if (waitMs > 0 && (await condition(() => queue.length > 0 || can.dueWhileWaiting(), waitMs))) continue;
+    if (queue.length > 0 || can.dueWhileWaiting()) continue;
     if (deadline.kind === 'escalate') await escalate();
     else if (deadline.kind === 'overdue') await markOverdue();
     else {
-      await condition(allHandlersFinished);
+      await untilHandlersFinished();
       // A signal that arrived while we were finishing must not be dropped.
       if (queue.length > 0) continue;
       await audit('payment.closed', `closed:${state.version}`, { after: { status: state.status } });

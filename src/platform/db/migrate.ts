@@ -3,11 +3,17 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnyFlow } from '../flow.js';
+import type { QueryConfig } from 'pg';
 import type { Pool } from './pool.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 /** Arbitrary constant for pg_advisory_lock: one migrator at a time across processes. */
 const LOCK_KEY = 7_215_004_211;
+/**
+ * The pool bounds every statement (pool.ts); waiting for another migrator and running a migration
+ * may legitimately take longer, so those two lift the client-side bound (node's longest timer).
+ */
+const UNBOUNDED = { query_timeout: 2_147_483_647 };
 
 export interface Migration {
   version: number;
@@ -57,7 +63,9 @@ export async function migrate(pool: Pool, dirs: string | string[] = MIGRATIONS_D
   const client = await pool.connect();
   const applied: string[] = [];
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    // Migrations (and waiting for another process's) may outlast the pool's statement cap.
+    await client.query('SET statement_timeout = 0');
+    await client.query({ text: 'SELECT pg_advisory_lock($1)', values: [LOCK_KEY], ...UNBOUNDED } as QueryConfig);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ version: number; checksum: string; name: string }>(
@@ -74,7 +82,7 @@ export async function migrate(pool: Pool, dirs: string | string[] = MIGRATIONS_D
       }
       await client.query('BEGIN');
       try {
-        await client.query(m.sql);
+        await client.query({ text: m.sql, ...UNBOUNDED } as QueryConfig);
         await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
           m.version,
           m.name,
@@ -91,6 +99,7 @@ export async function migrate(pool: Pool, dirs: string | string[] = MIGRATIONS_D
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    await client.query('RESET statement_timeout').catch(() => undefined);
     client.release();
   }
   return { applied };

@@ -28,6 +28,36 @@ export function createMetrics() {
       labelNames: ['system', 'method', 'outcome'] as const,
       registers: [registry],
     }),
+    slackRetries: new Counter({
+      name: 'threadline_slack_retries_total',
+      help: 'Slack redeliveries received (x-slack-retry-num, x-slack-retry-reason): each one is a first delivery we did not acknowledge in time',
+      labelNames: ['reason', 'num'] as const,
+      registers: [registry],
+    }),
+    ackBudgetExceeded: new Counter({
+      name: 'threadline_ack_budget_exceeded_total',
+      help: 'Webhook requests answered 503 because a dependency did not answer within the request budget, by source and step',
+      labelNames: ['source', 'step'] as const,
+      registers: [registry],
+    }),
+    unackedRequests: new Counter({
+      name: 'threadline_unacked_requests_total',
+      help: 'Webhook requests still unanswered when the ack watchdog fired (Slack had already given up on them)',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
+    slackFollowUps: new Counter({
+      name: 'threadline_slack_follow_ups_total',
+      help: 'Answers to a click started after its update (in_time, after_ack when they missed the budget, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    statusLookups: new Counter({
+      name: 'threadline_status_lookups_total',
+      help: '/threadline status answers (answered, answered_from_audit, refused, not_found); refused and not_found look the same to the person',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     auditWrites: new Counter({
       name: 'threadline_audit_writes_total',
       help: 'Audit rows written',

@@ -1,5 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { z } from 'zod';
 import {
   slackActionSignal,
@@ -25,16 +29,31 @@ import { verifySlackSignature } from '../../integrations/slack/signature.js';
 import { flowConfigOf, type AnyFlow, type ApiDeps, type SubcommandSpec } from '../flow.js';
 import { buildSlackRegistry, ROOT_COMMAND, type SlackRegistry } from './registry.js';
 import { AppError, describeZodIssues } from '../http/errors.js';
-import { handOff } from '../ledger/handoff.js';
+import { handOff, temporalWithin } from '../ledger/handoff.js';
+import { budgetOf } from '../http/ack.js';
+import { createBudget, DeadlineExceededError, type RequestBudget } from '../http/budget.js';
 
-/** Slack gives us 3 s; leave room for the network on both sides. */
-const TEMPORAL_DEADLINE_MS = 2_000;
+/** A click's answer that missed the request budget is finished after the ack, within this. */
+const FOLLOW_UP_AFTER_ACK_MS = 10_000;
+/** `x-slack-retry-reason` values Slack documents; anything else is counted as `other`. */
+const RETRY_REASONS = new Set([
+  'http_timeout',
+  'too_many_redirects',
+  'connection_failed',
+  'ssl_error',
+  'http_error',
+  'unknown_error',
+]);
+const ACK = { config: { ack: true } } as const;
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /**
  * The Slack front door: verify → parse → validate → dedup → one Temporal call → ack. Nothing here
- * calls Slack; answers that take longer than the ack go through `slackResponseWorkflow`.
+ * calls Slack; answers that take longer than the ack go through `slackResponseWorkflow`. Every
+ * Postgres and Temporal call of a request shares its budget (`req.budget`, 2.5 s), so Slack gets a
+ * 200 or a 503 inside its 3 s, never a late 200. 4xx answers carry `X-Slack-No-Retry: 1`
+ * (a retry of a request we refused cannot fare better); 5xx answers never do.
  */
 export interface SlackIngressDeps extends ApiDeps {
   flows: readonly AnyFlow[];
@@ -53,6 +72,22 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
   const hand = { inbound: deps.repos.inbound, metrics: deps.metrics };
   const metric = (type: string, outcome: string) => deps.metrics.inboundEvents.inc({ source: 'slack', type, outcome });
 
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.statusCode >= 400 && reply.statusCode < 500) void reply.header('x-slack-no-retry', '1');
+    return payload;
+  });
+
+  /** Counts Slack's redeliveries (signed ones only, with bounded label values). */
+  function countRetry(req: FastifyRequest): void {
+    const num = header(req, 'x-slack-retry-num');
+    if (num === undefined) return;
+    const reason = header(req, 'x-slack-retry-reason') ?? 'unknown_error';
+    deps.metrics.slackRetries.inc({
+      reason: RETRY_REASONS.has(reason) ? reason : 'other',
+      num: /^[1-9]$/.test(num) ? num : 'other',
+    });
+  }
+
   function verify(req: FastifyRequest, kind: string): Buffer {
     const raw = req.rawBody ?? Buffer.alloc(0);
     const res = verifySlackSignature({
@@ -66,6 +101,7 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
       metric(kind, 'rejected');
       throw AppError.unauthorized(res.reason, `Slack request verification failed: ${res.reason}`);
     }
+    countRetry(req);
     return raw;
   }
 
@@ -90,21 +126,59 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
     return r.data;
   }
 
-  const withDeadline = <T>(fn: () => Promise<T>) => deps.temporal.withDeadline(now() + TEMPORAL_DEADLINE_MS, fn);
+  /** A Temporal call bounded by the request's remaining budget (gRPC deadline). */
+  const withDeadline = <T>(budget: RequestBudget, fn: () => Promise<T>) => temporalWithin(deps.temporal, budget, fn);
 
-  /** Starts the workflow that answers the user after the ack (idempotent per interaction id). */
-  const respondLater = (id: string, request: SlackResponseRequest) =>
-    withDeadline(() =>
+  /**
+   * Starts the workflow that answers the user after the ack, once per interaction id: a running
+   * one is joined, and a finished one is never started again (a late first attempt and its
+   * retry must not answer twice).
+   */
+  const respondLater = (budget: RequestBudget, id: string, request: SlackResponseRequest) =>
+    withDeadline(budget, () =>
       deps.temporal.workflow.start('slackResponseWorkflow', {
         workflowId: `slack-response:${id}`,
         taskQueue: deps.config.temporal.taskQueue,
         args: [request],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       }),
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return; // already answered
+        throw err;
+      },
     );
 
+  /**
+   * A click's answer, after its update was applied. Started within what is left of the budget;
+   * if that is not enough, the click is acknowledged anyway (it took effect: a 503 would show the
+   * person an error for a click that worked) and the answer is started after the ack.
+   */
+  async function followUp(req: FastifyRequest, budget: RequestBudget, id: string, request: SlackResponseRequest) {
+    try {
+      await respondLater(budget, id, request);
+      deps.metrics.slackFollowUps.inc({ outcome: 'in_time' });
+      return;
+    } catch {
+      // Missed the budget (or Temporal refused): finish it after the ack.
+    }
+    void respondLater(createBudget(FOLLOW_UP_AFTER_ACK_MS), id, request).then(
+      () => deps.metrics.slackFollowUps.inc({ outcome: 'after_ack' }),
+      (err: unknown) => {
+        deps.metrics.slackFollowUps.inc({ outcome: 'failed' });
+        req.log.error(
+          { interaction: id, error: err instanceof Error ? err.message.slice(0, 200) : 'unknown' },
+          'could not answer a click after its update: the person sees no confirmation',
+        );
+      },
+    );
+  }
+
   // ─── Events API ────────────────────────────────────────────────────────────────────────────
-  app.post('/slack/events', async (req, reply) => {
+  app.post('/slack/events', ACK, async (req, reply) => {
+    const budget = budgetOf(req);
     const raw = verify(req, 'event');
     requireType(req, JSON_TYPE);
     const envelope = validate(slackEnvelopeSchema, parseJson(raw.toString('utf8'), 'body'), 'event envelope');
@@ -135,8 +209,10 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
 
     let subject: string | undefined;
     try {
-      subject = await deps.repos.slackMessages.subjectFor(c.lookup.channel, c.lookup.ts);
-    } catch {
+      subject = await deps.repos.slackMessages.subjectFor(c.lookup.channel, c.lookup.ts, budget);
+    } catch (err) {
+      metric(type, 'failed');
+      if (err instanceof DeadlineExceededError) deps.metrics.ackBudgetExceeded.inc({ source: 'slack', step: err.step });
       throw AppError.unavailable('storage_unavailable', 'could not look up the thread owner');
     }
     if (!subject) {
@@ -151,19 +227,21 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
       rawBody: raw,
       subject,
       workflowId: subject,
+      budget,
       send: () =>
-        withDeadline(() => deps.temporal.workflow.getHandle(subject).signal(slackThreadEventSignal, signal)).catch(
-          (err: unknown) => {
-            if (err instanceof WorkflowNotFoundError) return 'ignored'; // the lifecycle has ended
-            throw err;
-          },
-        ),
+        withDeadline(budget, () =>
+          deps.temporal.workflow.getHandle(subject).signal(slackThreadEventSignal, signal),
+        ).catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return 'ignored'; // the lifecycle has ended
+          throw err;
+        }),
     });
     return reply.send();
   });
 
   // ─── Interactivity ─────────────────────────────────────────────────────────────────────────
-  app.post('/slack/interactions', async (req, reply) => {
+  app.post('/slack/interactions', ACK, async (req, reply) => {
+    const budget = budgetOf(req);
     const raw = verify(req, 'interaction');
     requireType(req, FORM_TYPE);
     const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
@@ -205,8 +283,9 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
         rawBody: raw,
         subject: workflowId,
         workflowId,
+        budget,
         send: () =>
-          withDeadline(() =>
+          withDeadline(budget, () =>
             deps.temporal.workflow.start(decision.workflowType, {
               workflowId,
               taskQueue: deps.config.temporal.taskQueue,
@@ -231,24 +310,27 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
       rawBody: raw,
       subject: workflowId,
       workflowId,
+      budget,
       send: async () => {
         try {
           if (spec.mode === 'signal') {
-            await withDeadline(() => deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request));
+            await withDeadline(budget, () =>
+              deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request),
+            );
             return;
           }
           // Handlers apply the click synchronously and leave Slack work (posting, updating, modals)
           // to the workflow's main loop, so the whole update completes within one workflow task.
           // (A startUpdate waiting for ACCEPTED does not throw on a validator rejection: the
           // rejection only surfaces from handle.result(), so we wait for the outcome instead.)
-          const result = await withDeadline(() =>
+          const result = await withDeadline(budget, () =>
             deps.temporal.workflow.getHandle(workflowId).executeUpdate(slackActionUpdate, {
               args: [request],
               updateId: request.interactionId,
             }),
           );
           if (result.message && p.type === 'block_actions') {
-            await respondLater(request.interactionId, {
+            await followUp(req, budget, request.interactionId, {
               kind: 'notice',
               responseUrl: request.responseUrl,
               channel: request.channel,
@@ -261,7 +343,7 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
           else if (err instanceof WorkflowNotFoundError) rejection = 'This request is closed; nothing was changed.';
           else throw err;
           if (p.type === 'block_actions') {
-            await respondLater(request.interactionId, {
+            await followUp(req, budget, request.interactionId, {
               kind: 'notice',
               responseUrl: request.responseUrl,
               channel: request.channel,
@@ -280,7 +362,8 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
   });
 
   // ─── Slash commands ────────────────────────────────────────────────────────────────────────
-  app.post('/slack/commands', async (req, reply) => {
+  app.post('/slack/commands', ACK, async (req, reply) => {
+    const budget = budgetOf(req);
     // Slack probes the URL with ssl_check=1; it has no effect, so answer before verification.
     if (req.rawBody && new URLSearchParams(req.rawBody.toString('utf8')).get('ssl_check') === '1') return reply.send();
     const raw = verify(req, 'command');
@@ -295,10 +378,11 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
         rawBody: raw,
         subject: `command:${cmd.user_id}`,
         workflowId,
+        budget,
         send,
       });
     const respondCommandLater = (type: string, request: SlackResponseRequest) =>
-      handOffCommand(type, () => respondLater(cmd.trigger_id, request), `slack-response:${cmd.trigger_id}`);
+      handOffCommand(type, () => respondLater(budget, cmd.trigger_id, request), `slack-response:${cmd.trigger_id}`);
     /** Runs a flow's (sub)command handler and acts on its answer. */
     const runFlowCommand = async (
       name: string,
@@ -323,7 +407,7 @@ export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps):
         await handOffCommand(
           name,
           () =>
-            withDeadline(() =>
+            withDeadline(budget, () =>
               deps.temporal.workflow.start(start.workflowType, {
                 workflowId: start.workflowId,
                 taskQueue: deps.config.temporal.taskQueue,

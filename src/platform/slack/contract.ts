@@ -102,6 +102,12 @@ export interface SubjectStatus {
   summary: string;
   updatedAt: string;
   link?: string;
+  /**
+   * Slack user ids entitled to see this status besides its audit actors and the members of the
+   * conversations its messages are in: e.g. a payment's owner, an approval's requester and
+   * approvers. Never shown; only checked.
+   */
+  participants?: string[];
 }
 
 /** Wire name `slackThreadEvent`. */

@@ -37,7 +37,7 @@ export async function slackResponseWorkflow(req: SlackResponseRequest): Promise<
     }
     return;
   }
-  const status = await slack.lookupSubjectStatus({ query: req.query });
+  const status = await slack.lookupSubjectStatus({ query: req.query, user: req.user });
   await slack.respondToSlack({
     responseUrl: req.responseUrl,
     text: statusText(req.query, status, req.forms),

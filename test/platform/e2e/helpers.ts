@@ -70,10 +70,14 @@ export async function activityRuns(client: Client, workflowId: string): Promise<
 export async function waitIdle(client: Client, workflowId: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quietPolls = 0;
+  let lastLength = -1;
   for (;;) {
     const d = await client.workflow.getHandle(workflowId).describe();
+    const length = Number(d.raw.workflowExecutionInfo?.historyLength ?? 0);
     const busy = (d.raw.pendingActivities?.length ?? 0) > 0 || d.raw.pendingWorkflowTask != null;
-    quietPolls = busy ? 0 : quietPolls + 1;
+    // Idle = nothing pending and the history did not grow between two looks.
+    quietPolls = busy || length !== lastLength ? 0 : quietPolls + 1;
+    lastLength = length;
     if (quietPolls >= 2) return;
     if (Date.now() > deadline) throw new Error(`${workflowId} did not become idle within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));

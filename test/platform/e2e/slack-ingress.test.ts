@@ -13,20 +13,26 @@ import { createMetrics, type Metrics } from '../../../src/platform/observability
 import { signalsIn, slackRequest } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { testDataConverter } from '../../helpers/temporal.js';
+import { waitIdle } from './ingress-helpers.js';
 
 describe('Slack ingress through the real endpoints', () => {
   let stack: TestStack;
   let slack: SlackEmulatorAdmin;
   let pool: Pool;
   let secret: string;
+  let temporalConnection: Connection;
+  let temporal: Client;
 
   beforeAll(async () => {
     stack = await startTestStack();
     slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
     pool = createPool(stack.urls.databaseUrl);
     secret = stack.config.slack.signingSecret;
+    temporalConnection = await Connection.connect({ address: stack.urls.temporal });
+    temporal = new Client({ connection: temporalConnection });
   });
   afterAll(async () => {
+    await temporalConnection?.close();
     await pool?.end();
     await stack?.stop();
   });
@@ -67,11 +73,20 @@ describe('Slack ingress through the real endpoints', () => {
       return ds.find((d) => d.kind === 'event' && d.body.includes(posted.ts) && d.delivered);
     }, 10_000);
     const eventId = (JSON.parse(delivery.body) as { event_id: string }).event_id;
+    await slack.waitFor(async () => (await inboundEventsRepo(pool).get('slack', eventId))?.status === 'handed_off');
 
-    const signals = await slack.waitFor(async () => {
-      const s = await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent');
-      return s.length > 0 ? s : undefined;
-    }, 10_000);
+    // Slack retries (x-slack-retry-num): acknowledged, not processed again, and counted.
+    const retry = await slackRequest(`${stack.urls.api}/slack/events`, delivery.body, {
+      secret,
+      headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
+    });
+    expect(retry.status).toBe(200);
+    const metrics = await (await fetch(`${stack.urls.api}/metrics`)).text();
+    expect(metrics).toMatch(/threadline_slack_retries_total\{reason="http_timeout",num="1"\} [1-9]/);
+
+    // Counted once the workflow is idle: a second signal or timeline entry would show here.
+    await waitIdle(temporal, t.workflowId);
+    const signals = await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent');
     expect(signals).toEqual([
       expect.objectContaining({
         eventId,
@@ -83,25 +98,14 @@ describe('Slack ingress through the real endpoints', () => {
       }),
     ]);
 
-    // The owning lifecycle recorded it in its timeline (what GET /v1/payments/:id shows).
-    const timeline = await slack.waitFor(async () => {
-      const res = await fetch(`${stack.urls.api}/v1/payments/${t.workflowId.slice('payment:'.length)}`, {
-        headers: { authorization: `Bearer ${stack.config.apiKeys[0]}` },
-      });
-      const body = (await res.json()) as { timeline?: { kind: string; summary: string }[] };
-      return body.timeline?.find((e) => e.kind === 'slack.message') ? body.timeline : undefined;
-    }, 10_000);
+    // The owning lifecycle recorded it once in its timeline (what GET /v1/payments/:id shows).
+    const res = await fetch(`${stack.urls.api}/v1/payments/${t.workflowId.slice('payment:'.length)}`, {
+      headers: { authorization: `Bearer ${stack.config.apiKeys[0]}` },
+    });
+    const { timeline } = (await res.json()) as { timeline: { kind: string; summary: string }[] };
     expect(timeline.filter((e) => e.kind === 'slack.message')).toEqual([
       expect.objectContaining({ summary: '<@U0ALICE> looking into it' }),
     ]);
-
-    // Slack retries (x-slack-retry-num): acknowledged, not processed again.
-    const retry = await slackRequest(`${stack.urls.api}/slack/events`, delivery.body, {
-      secret,
-      headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
-    });
-    expect(retry.status).toBe(200);
-    expect(await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')).toHaveLength(1);
     expect(await inboundEventsRepo(pool).get('slack', eventId)).toMatchObject({
       status: 'handed_off',
       subject: t.workflowId,
@@ -121,11 +125,14 @@ describe('Slack ingress through the real endpoints', () => {
     await slack.editMessage({ user: 'U0BOB', channel: t.channel, ts: posted.ts, text: 'second' });
     await slack.addReaction({ user: 'U0CAROL', channel: t.channel, ts: t.ts, name: 'eyes' });
     await slack.deleteMessage({ user: 'U0BOB', channel: t.channel, ts: posted.ts });
-    const kinds = await slack.waitFor(async () => {
-      const s = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')) as { kind: string }[];
-      return s.length >= 4 ? s.map((x) => x.kind).sort() : undefined;
+    await slack.waitFor(async () => {
+      const s = await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent');
+      return s.length >= 4;
     }, 10_000);
-    expect(kinds).toEqual(['message', 'message_changed', 'message_deleted', 'reaction_added']);
+    // Each exactly once: counted after the workflow is idle, not on the first look that saw four.
+    await waitIdle(temporal, t.workflowId);
+    const s = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')) as { kind: string }[];
+    expect(s.map((x) => x.kind).sort()).toEqual(['message', 'message_changed', 'message_deleted', 'reaction_added']);
   });
 
   it('ignores messages in threads it does not own', async () => {
@@ -210,6 +217,7 @@ describe('Slack ingress through the real endpoints', () => {
       const res = await post('/slack/events', payload, headers(payload));
       expect(res.statusCode).toBe(401);
       expect(res.json()).toMatchObject({ error: code });
+      expect(res.headers['x-slack-no-retry']).toBe('1'); // a retry of a refused request cannot help
       expect(await ledgerClaims()).toBe(before);
       expect(await inboundEventsRepo(pool).get('slack', eventId)).toBeUndefined();
     });
@@ -279,6 +287,7 @@ describe('Slack ingress through the real endpoints', () => {
       const before = await ledgerClaims();
       const res = await post(path, body, signed(body, type));
       expect(res.statusCode).toBe(400);
+      expect(res.headers['x-slack-no-retry']).toBe('1');
       const json = res.json<{ error: string; message: string }>();
       expect(json.error).toBe(code);
       expect(json.message).toMatch(msg);
@@ -425,6 +434,7 @@ describe('Slack ingress through the real endpoints', () => {
       payload,
     });
     expect(again.statusCode).toBe(200);
+    await waitIdle(temporal, t.workflowId);
     const signals = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')) as { eventId: string }[];
     expect(signals.filter((s) => s.eventId === eventId)).toHaveLength(1);
     await up.close();

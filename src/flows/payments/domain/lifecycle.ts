@@ -6,6 +6,7 @@ import type {
   PaymentStatus,
   PaymentTimelineEntry,
 } from '../contract.js';
+import { appendBounded, SLACK_EVENT_ID_LIMIT, TIMELINE_LIMIT } from '../../../platform/temporal/workflow/bounded.js';
 import { formatAmount } from './money.js';
 import { advance, hasOutcome, STATUS_RANK, targetStatusFor } from './status.js';
 
@@ -14,15 +15,24 @@ import { advance, hasOutcome, STATUS_RANK, targetStatusFor } from './status.js';
  * deterministic clock) and side effects; these functions only decide.
  */
 
-/** Processed ids kept per lifecycle; far more than any payment sees, bounded so state stays small. */
-const MAX_PROCESSED_IDS = 500;
+/** Legacy rule (runs before `payment-separate-provider-dedup`): one list of provider and Slack ids, trimmed on provider events. */
+const LEGACY_MAX_PROCESSED_IDS = 500;
 
-export function initialState(lifecycleId: string, nowMs: number): PaymentLifecycleState {
+/**
+ * A new lifecycle's state. `legacyDedup` builds the pre-patch shape (no `slackEventIds`) for runs
+ * replaying a history written before provider and Slack dedup were split.
+ */
+export function initialState(
+  lifecycleId: string,
+  nowMs: number,
+  opts: { legacyDedup?: boolean } = {},
+): PaymentLifecycleState {
   return {
     lifecycleId,
     status: 'pending',
     provider: {},
     processedEventIds: [],
+    ...(opts.legacyDedup ? {} : { slackEventIds: [] }),
     refundedAmount: 0,
     escalated: false,
     overdue: false,
@@ -42,8 +52,35 @@ export interface Applied {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Appends a timeline entry, keeping the newest TIMELINE_LIMIT (the audit log keeps them all). */
+export function appendTimeline(s: PaymentLifecycleState, entry: PaymentTimelineEntry): PaymentLifecycleState {
+  const { list, dropped } = appendBounded(s.timeline, [entry], TIMELINE_LIMIT);
+  return dropped
+    ? { ...s, timeline: list, timelineDropped: (s.timelineDropped ?? 0) + dropped }
+    : { ...s, timeline: list };
+}
+
 function withEntry(s: PaymentLifecycleState, entry: PaymentTimelineEntry, nowMs: number): PaymentLifecycleState {
-  return { ...s, timeline: [...s.timeline, entry], lastActivityAtMs: nowMs, version: s.version + 1 };
+  return { ...appendTimeline(s, entry), lastActivityAtMs: nowMs, version: s.version + 1 };
+}
+
+/**
+ * Moves a state written before provider and Slack dedup were split (a carried state or a DB
+ * snapshot of an older run) to the current shape: provider ids are `<provider>:<id>`, Slack event
+ * ids (`Ev…`) never contain a colon. Also trims an unbounded old timeline. Idempotent.
+ */
+export function upgradeState(s: PaymentLifecycleState): PaymentLifecycleState {
+  const excess = Math.max(0, s.timeline.length - TIMELINE_LIMIT);
+  const trimmed = excess
+    ? { ...s, timeline: s.timeline.slice(excess), timelineDropped: (s.timelineDropped ?? 0) + excess }
+    : s;
+  if (trimmed.slackEventIds) return trimmed;
+  const slack = trimmed.processedEventIds.filter((id) => !id.includes(':'));
+  return {
+    ...trimmed,
+    processedEventIds: trimmed.processedEventIds.filter((id) => id.includes(':')),
+    slackEventIds: slack.slice(-SLACK_EVENT_ID_LIMIT),
+  };
 }
 
 /** The first initiation wins; a repeat (same request retried) changes nothing. */
@@ -130,7 +167,9 @@ export function applyEvent(s: PaymentLifecycleState, e: PaymentEvent, nowMs: num
     statusAfter,
     summary: eventSummary(e),
   };
-  const processedEventIds = [...s.processedEventIds, e.eventId].slice(-MAX_PROCESSED_IDS);
+  // Provider ids are never evicted (see the contract); the legacy list was trimmed, chat ids included.
+  const appended = [...s.processedEventIds, e.eventId];
+  const processedEventIds = s.slackEventIds ? appended : appended.slice(-LEGACY_MAX_PROCESSED_IDS);
   return { state: withEntry({ ...next, status: statusAfter, processedEventIds }, entry, nowMs), applied: true, entry };
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { expect } from 'vitest';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
 import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
@@ -6,13 +7,45 @@ import { deliverRazorpay, razorpayEvent, type RazorpayEventOpts } from '../../..
 import type { TestStack } from '../../../helpers/stack.js';
 import { flowConfigOf } from '../../../../src/platform/flow.js';
 import { paymentsFlow } from '../../../../src/flows/payments/flow.js';
+import { postsFor, scheduledPostKeys, tally, waitForIdle, type EmulatorPost } from '../../../helpers/effects.js';
 
-/** Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. */
-export function paymentsHarness(stack: TestStack) {
+/**
+ * Long SLAs so a test never sees an escalation, and a short initiation wait so "webhook before
+ * initiation" builds the thread from the event alone.
+ */
+export const WITHOUT_SLA_TIMERS = {
+  PAYMENT_ESCALATE_AFTER: '10m',
+  PAYMENT_OVERDUE_AFTER: '20m',
+  PAYMENT_REFUND_GRACE: '1h',
+  PAYMENT_INITIATION_WAIT: '300ms',
+};
+
+/** What a lifecycle did, read once its workflow was idle or closed. */
+export interface SettledLifecycle {
+  /** Every post in Slack for the subject (roots, replies, escalation alerts), with its idempotency key. */
+  posts: EmulatorPost[];
+  /** Thread replies under the lifecycle's root, oldest first. */
+  replies: EmulatorPost[];
+  /** Idempotency keys of the posts the workflow's latest run decided to make (postSlackMessage activities). */
+  scheduledKeys: string[];
+}
+
+/**
+ * Shared helpers for the payment e2e files: real HTTP in, Slack emulator out. `temporal` (needed by
+ * `settled`) reads workflow state and history: idle detection, scheduled activities.
+ */
+export function paymentsHarness(stack: TestStack, temporal?: Client) {
+  const reader = () => {
+    if (!temporal) throw new Error('paymentsHarness: pass a Temporal client to count effects after idle');
+    return temporal;
+  };
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
   const api = stack.urls.api;
   const apiKey = stack.config.apiKeys[0]!;
   const secret = flowConfigOf(stack.config, paymentsFlow).razorpayWebhookSecret!;
+
+  /** Polls until `predicate` is truthy; the timeout is generous because several suites share two cores. */
+  const waitFor = <T>(predicate: () => T | Promise<T>, timeoutMs = 30_000) => slack.waitFor(predicate, timeoutMs);
 
   const ids = () => {
     const u = randomUUID().replace(/-/g, '').slice(0, 14);
@@ -41,7 +74,7 @@ export function paymentsHarness(stack: TestStack) {
   }
 
   /** Waits until the lifecycle's thread has exactly one root with at least `replies` replies; returns it. */
-  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 20_000) {
+  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 30_000) {
     return slack.waitFor(async () => {
       const r = await roots(channel, orderId);
       return r.length === 1 && (r[0]!.replies?.length ?? 0) >= replies ? r[0] : undefined;
@@ -53,7 +86,7 @@ export function paymentsHarness(stack: TestStack) {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & { status?: string } };
   }
 
-  async function waitForStatus(orderId: string, status: string, timeoutMs = 20_000) {
+  async function waitForStatus(orderId: string, status: string, timeoutMs = 30_000) {
     return slack.waitFor(async () => {
       const p = await getPayment(orderId);
       return p.body.status === status ? p.body : undefined;
@@ -70,6 +103,25 @@ export function paymentsHarness(stack: TestStack) {
     ...over,
   });
 
+  /**
+   * Waits until the lifecycle's workflow is idle (or closed), then counts what it did. Call it once
+   * every input of the scenario has been answered: the counts are then final.
+   */
+  async function settled(orderId: string, timeoutMs = 30_000): Promise<SettledLifecycle> {
+    const workflowId = paymentWorkflowId(orderId);
+    await waitForIdle(reader(), workflowId, timeoutMs);
+    const posts = await postsFor(slack, workflowId);
+    const root = posts.find((p) => p.key === `${workflowId}:root`);
+    const replies = root ? posts.filter((p) => p.threadTs === root.ts) : [];
+    return { posts, replies, scheduledKeys: await scheduledPostKeys(reader(), workflowId) };
+  }
+
+  /** Exactly once: no idempotency key posted twice in Slack, and no post decided twice by the workflow. */
+  function expectEachPostOnce(s: SettledLifecycle) {
+    expect(tally(s.posts.map((p) => p.key)).repeated, 'keys posted more than once in Slack').toEqual([]);
+    expect(tally(s.scheduledKeys).repeated, 'posts scheduled more than once by the workflow').toEqual([]);
+  }
+
   async function expectAccepted(res: Response) {
     expect(res.status, await res.clone().text()).toBe(202);
     return (await res.json()) as { lifecycleId: string; workflowId: string };
@@ -77,6 +129,7 @@ export function paymentsHarness(stack: TestStack) {
 
   return {
     slack,
+    waitFor,
     api,
     apiKey,
     secret,
@@ -88,6 +141,8 @@ export function paymentsHarness(stack: TestStack) {
     getPayment,
     waitForStatus,
     initiation,
+    settled,
+    expectEachPostOnce,
     expectAccepted,
   };
 }

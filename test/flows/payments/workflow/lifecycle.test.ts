@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEntry } from '../../../../src/platform/audit/contract.js';
@@ -20,6 +17,7 @@ import type { paymentLifecycleWorkflow } from '../../../../src/flows/payments/wo
 import { sharedBundle } from '../../../helpers/bundle.js';
 import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
 import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
 
 /**
  * The workflow against the real Temporal dev server with in-memory activities: fast branch
@@ -28,6 +26,9 @@ import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
  */
 describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay', () => {
   const taskQueue = `payment-wf-${randomUUID()}`;
+  /** Every postSlackMessage call, retries and repeats included: what the workflow asked for. */
+  const postCalls: PostSlackMessageInput[] = [];
+  /** Distinct posts (the real activity is exactly-once per key; modelled so `ts` stays stable). */
   const posts: PostSlackMessageInput[] = [];
   const updates: UpdateSlackMessageInput[] = [];
   const audits: AuditEntry[] = [];
@@ -41,6 +42,7 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
 
   const activities = {
     postSlackMessage: async (i: PostSlackMessageInput) => {
+      postCalls.push(i);
       if (failFirstPost) {
         failFirstPost = false;
         throw new Error('transient: first post fails');
@@ -136,12 +138,17 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
     const result = await handle.result();
     expect(result).toEqual({ lifecycleId: id, status: 'captured', closedReason: 'grace_elapsed' });
 
+    // Counted after the workflow closed, per key: the root twice (the first attempt failed
+    // transiently and was retried), every other step once. A repeated post would show here.
+    const calls = new Map<string, number>();
+    for (const c of postCalls.filter((p) => p.subject === `payment:${id}`))
+      calls.set(c.idempotencyKey, (calls.get(c.idempotencyKey) ?? 0) + 1);
+    expect(Object.fromEntries(calls)).toEqual({
+      [`payment:${id}:root`]: 2,
+      [`payment:${id}:event:razorpay:c1`]: 1,
+      [`payment:${id}:event:razorpay:a1`]: 1,
+    });
     const mine = posts.filter((p) => p.subject === `payment:${id}`);
-    expect(mine.map((p) => p.idempotencyKey)).toEqual([
-      `payment:${id}:root`,
-      `payment:${id}:event:razorpay:c1`,
-      `payment:${id}:event:razorpay:a1`,
-    ]);
     // The initiation arrived within the wait, so the root was posted with the payer's details.
     expect(mine[0]!.text).toContain('Replay Payer');
     expect(mine[0]!.text).toContain('¥1,000 JPY');
@@ -161,12 +168,7 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
     // Decoded (through the codec) like every recorded fixture, so the committed file replays without keys.
     const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `payment:${id}`);
-    // `THREADLINE_RECORD_HISTORIES=1` refreshes the committed history that test/workflows/replay.test.ts
-    // replays against every later version of the workflow (record a new -vN file on purpose, never overwrite).
-    if (process.env.THREADLINE_RECORD_HISTORIES === '1') {
-      const out = fileURLToPath(new URL('../../../fixtures/histories/payment-lifecycle-v1.json', import.meta.url));
-      await writeFile(out, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
-    }
+    await recordFixture('payment-lifecycle', history.events ?? []);
   });
 
   it('answers the state query while running', async () => {

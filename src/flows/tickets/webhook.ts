@@ -1,0 +1,130 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { FlowApiContext } from '../../platform/flow.js';
+import { AppError } from '../../platform/http/errors.js';
+import { budgetOf } from '../../platform/http/ack.js';
+import { handOff, temporalWithin } from '../../platform/ledger/handoff.js';
+import type { TicketsConfig } from './config.js';
+import { ticketEventSignal, type TicketEvent } from './contract.js';
+import { scopeOf } from './domain/sync-rules.js';
+import { ticketStartOptions } from './start.js';
+import type { TrackerWebhookAdapter } from './tracker.js';
+import type { ticketWorkflow } from './workflow.js';
+
+/** Jira sends whole issues; 1 MiB is far above a real body and below anything abusive. Larger → 413. */
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The tracker webhook: verify the signature on the raw bytes (when a secret is configured;
+ * unsigned requests are then 401) → parse → validate (400 naming the field) → decide the
+ * event's scope from the sync configuration → hand off (ledger on the delivery identifier plus
+ * the event's identity → one Temporal call → mark) → 200. An in-scope event starts or joins
+ * `ticket:<KEY>`; any other is only signalled to a running thread (which then says it left the
+ * scope), never starting one. Nothing here calls the tracker or Slack.
+ */
+export async function ticketWebhookRoute(
+  app: FastifyInstance,
+  deps: FlowApiContext<TicketsConfig>,
+  adapter: TrackerWebhookAdapter,
+  path: string,
+): Promise<void> {
+  const count = (type: string, outcome: string) =>
+    deps.metrics.inboundEvents.inc({ source: adapter.name, type, outcome });
+  const reject = (err: AppError) => {
+    count('unknown', 'rejected');
+    return err;
+  };
+
+  // Own scope: the signature is over the exact bytes, so the body is kept raw and parsed here.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (req, body: Buffer, done) => {
+      req.rawBody = body;
+      done(null, body);
+    });
+
+    scope.post(path, { config: { ack: true } }, async (req, reply) => {
+      const budget = budgetOf(req);
+      const jira = deps.config.jira;
+      if (!jira) throw AppError.unavailable(`${adapter.name}_not_configured`, 'Jira is not configured (JIRA_HOST)');
+      const raw = req.rawBody ?? Buffer.alloc(0);
+      if (raw.length === 0) throw reject(AppError.badRequest('missing_body', 'a JSON body is required'));
+      if (jira.webhookSecret) {
+        const check = adapter.verify({ secret: jira.webhookSecret, rawBody: raw, headers: req.headers });
+        if (!check.ok) {
+          throw reject(
+            AppError.unauthorized(
+              'invalid_signature',
+              `${adapter.signatureHeader}: ${check.reason.replace(/_/g, ' ')}`,
+            ),
+          );
+        }
+      }
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') {
+        throw reject(
+          AppError.badRequest(
+            'unsupported_content_type',
+            `content-type must be application/json (got ${type || 'none'})`,
+          ),
+        );
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        throw reject(AppError.badRequest('invalid_json', `body is not valid JSON: ${(err as Error).message}`));
+      }
+      const deliveryId = adapter.deliveryId(req.headers);
+      if (!deliveryId) {
+        throw reject(
+          AppError.badRequest('missing_webhook_identifier', 'X-Atlassian-Webhook-Identifier is missing or malformed'),
+        );
+      }
+      const parsed = adapter.parse(body);
+      if (parsed.kind === 'invalid') throw reject(AppError.badRequest('invalid_payload', parsed.message));
+      if (parsed.kind === 'ignored') {
+        count(parsed.sourceType, 'ignored');
+        return reply.code(200).send({ status: 'ignored', reason: 'unhandled_event_type' });
+      }
+
+      const event: TicketEvent = {
+        ...parsed.event,
+        scope: scopeOf(deps.flowConfig.sync, parsed.event.issue, parsed.event.complete),
+      };
+      const opts = ticketStartOptions({
+        taskQueue: deps.config.temporal.taskQueue,
+        cfg: deps.flowConfig,
+        opsChannel: deps.config.slack.opsChannel,
+        key: event.issue.key,
+      });
+      const outcome = await handOff(
+        { inbound: deps.repos.inbound, metrics: deps.metrics },
+        {
+          source: adapter.name,
+          // The identifier is constant across Jira's retries; the identity tells apart events that share one.
+          eventId: `${deliveryId}:${event.eventId}`,
+          type: event.sourceType,
+          rawBody: raw,
+          subject: opts.workflowId,
+          workflowId: opts.workflowId,
+          budget,
+          send: () =>
+            temporalWithin(deps.temporal, budget, async (): Promise<unknown> =>
+              event.scope.state === 'in'
+                ? deps.temporal.workflow.signalWithStart<typeof ticketWorkflow, [TicketEvent]>('ticketWorkflow', {
+                    ...opts,
+                    signal: ticketEventSignal,
+                    signalArgs: [event],
+                  })
+                : deps.temporal.workflow.getHandle(opts.workflowId).signal(ticketEventSignal, event),
+            ).catch((err: unknown) => {
+              if (err instanceof WorkflowNotFoundError) return 'ignored'; // no thread to tell
+              throw err;
+            }),
+        },
+      );
+      return reply.code(200).send({ status: outcome, key: event.issue.key, scope: event.scope.state });
+    });
+  });
+}

@@ -1,0 +1,19 @@
+import { Version3Client } from 'jira.js';
+
+/**
+ * A Jira Cloud REST v3 client (jira.js 5.x: 6.x needs Node ≥ 22). jira.js never retries by
+ * itself, so a 429 surfaces at once with its Retry-After and the activity's retry policy owns
+ * retries; the timeout bounds one attempt.
+ */
+export function createJiraClient(opts: {
+  host: string;
+  email: string;
+  apiToken: string;
+  timeoutMs?: number;
+}): Version3Client {
+  return new Version3Client({
+    host: opts.host,
+    authentication: { basic: { email: opts.email, apiToken: opts.apiToken } },
+    baseRequestConfig: { timeout: opts.timeoutMs ?? 10_000 },
+  });
+}

@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('../fixtures/processes/worker.ts', import.meta.url));
+
+/** A worker running in its own OS process (test/fixtures/processes/worker.ts). */
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** SIGKILL: no drain, no shutdown hooks; resolves once the process is gone. */
+  kill9(): Promise<void>;
+  /** SIGTERM (a drained shutdown); resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a worker process with `env` (merged over this process's) and resolves once it polls.
+ * One Node process (`node --import tsx`), so a signal reaches the worker itself, not a wrapper.
+ */
+export async function spawnWorker(env: Record<string, string>, timeoutMs = 90_000): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`worker process not ready in ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString('utf8').includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`worker process exited (${code ?? signal}) before it was ready: ${stderr}`));
+    });
+  });
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return { child, kill9: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
