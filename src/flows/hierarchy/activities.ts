@@ -60,7 +60,11 @@ export function createHierarchyActivities(deps: HierarchyActivityDeps) {
 
   async function bot(): Promise<string> {
     botUserId ??= (await call('auth.test', () => deps.slack.auth.test())).user_id;
-    if (!botUserId) throw ApplicationFailure.create({ type: FailureType.Transient, message: 'Slack auth.test answered without a user id' });
+    if (!botUserId)
+      throw ApplicationFailure.create({
+        type: FailureType.Transient,
+        message: 'Slack auth.test answered without a user id',
+      });
     return botUserId;
   }
 
@@ -142,7 +146,9 @@ export function createHierarchyActivities(deps: HierarchyActivityDeps) {
       const problems: MembershipProblem[] = [];
       for (const user of diff.invite) {
         try {
-          await call('conversations.invite', () => deps.slack.conversations.invite({ channel: input.channel, users: user }));
+          await call('conversations.invite', () =>
+            deps.slack.conversations.invite({ channel: input.channel, users: user }),
+          );
           added.push(user);
         } catch (err) {
           const code = codeOf(err) ?? 'unknown';

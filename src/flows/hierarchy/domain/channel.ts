@@ -77,7 +77,10 @@ export function notificationMessages(n: OrgNotification): { text: string; blocks
   const fallback = clip(n.title ? `${n.title}: ${n.text}` : n.text, BLOCK_KIT_LIMITS.fallbackText);
   const messages = packBlocks(blocks);
   return messages.map((b, i) => ({
-    text: messages.length > 1 ? clip(`${fallback}`, BLOCK_KIT_LIMITS.fallbackText - 20) + ` (${i + 1}/${messages.length})` : fallback,
+    text:
+      messages.length > 1
+        ? clip(`${fallback}`, BLOCK_KIT_LIMITS.fallbackText - 20) + ` (${i + 1}/${messages.length})`
+        : fallback,
     blocks: b,
   }));
 }
