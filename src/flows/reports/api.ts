@@ -77,6 +77,8 @@ export function presentReport(r: ReportRow, schedule?: ScheduleDescription | nul
                 paused: schedule.state.paused,
                 note: schedule.state.note ?? null,
                 nextRuns: schedule.info.nextActionTimes.slice(0, 5).map((t) => t.toISOString()),
+                /** Runs going now: while one is, a trigger is skipped (overlap SKIP). */
+                running: schedule.info.runningActions.length,
                 actionsTaken: schedule.info.numActionsTaken,
                 skippedOverlap: schedule.info.numActionsSkippedOverlap,
                 missedCatchupWindow: schedule.info.numActionsMissedCatchupWindow,

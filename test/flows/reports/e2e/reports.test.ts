@@ -5,6 +5,8 @@ import { createPool, type Pool } from '../../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { SANDBOX_REPORT_PULL_SECRET } from '../../../../src/flows/reports/config.js';
 import { keyOf } from '../../../platform/e2e/helpers.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
+import { eventsOf, scheduledActivities } from '../../../helpers/history.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 import { reportsHarness, seen } from './helpers.js';
 
@@ -73,6 +75,30 @@ describe('scheduled reports, end to end (HTTP → Temporal Schedules → Slack e
     expect(seen(posts.find((p) => seen(p).includes('9 Mar 2026, 09:00 ('))!)).toContain('Average rating');
   });
 
+  it('a schedule left alone fires by itself at the scheduled minute, and its window ends there', async () => {
+    const ds = h.dataset();
+    await h.push(ds, [feedback('now', new Date(Date.now() - 30_000).toISOString(), { rating: 5 })]);
+    const id = await h.create({
+      name: 'Every minute',
+      schedule: { timezone: 'Asia/Kolkata', cron: ['* * * * *'] },
+      window: '1h',
+      source: { kind: 'dataset', dataset: ds },
+      channels: { default: 'C0PARTPAY' },
+    });
+    const handle = h.temporal.schedule.getHandle(`report:${id}`);
+    const action = await h.slack.waitFor(async () => (await handle.describe()).info.recentActions[0], 150_000);
+    // One firing is enough: pause before the next minute adds more.
+    await h.ok(await h.call('POST', `/v1/reports/${id}/pause`, {}));
+    const [run] = await h.finishedRuns(id, 1, 60_000);
+    expect(action.scheduledAt.getUTCSeconds()).toBe(0);
+    expect(run).toMatchObject({
+      windowEnd: action.scheduledAt.toISOString(),
+      windowStart: new Date(action.scheduledAt.getTime() - 3_600_000).toISOString(),
+      status: 'posted',
+    });
+    expect(await h.digests('C0PARTPAY', id)).toHaveLength(1);
+  });
+
   it('a retried post after Slack committed it posts once: one digest, one thread reply', async () => {
     const ds = h.dataset();
     const now = Date.now();
@@ -126,6 +152,11 @@ describe('scheduled reports, end to end (HTTP → Temporal Schedules → Slack e
     const rootPosts = calls.filter((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args).includes(rootKey));
     expect(rootPosts.map((c) => c.status)).toEqual([0]);
     expect(calls.some((c) => c.method === 'conversations.history' && c.args.channel === 'C0APPROVAL')).toBe(true);
+    // The run itself scheduled each post once (the retry was the activity's, not a second post).
+    const [finished] = await h.runs(id);
+    const events = await eventsOf(h.temporal.workflow.getHandle(finished!.workflowId));
+    expect(scheduledActivities(events).filter((a) => a === 'postSlackMessage')).toHaveLength(2);
+    await recordFixture('report-run-retried', events);
   });
 
   it('the same window asked for twice (a backfill repeated, trigger-now twice in a minute) posts once', async () => {
@@ -310,6 +341,9 @@ describe('scheduled reports, end to end (HTTP → Temporal Schedules → Slack e
       );
       expect(alert.text).toContain('http_403');
       expect(await h.digests('C0ESCALATE', id)).toHaveLength(1);
+      const events = await eventsOf(h.temporal.workflow.getHandle(f.workflowId));
+      expect(scheduledActivities(events)).not.toContain('postSlackMessage');
+      await recordFixture('report-run-collect-failed', events);
     } finally {
       await new Promise((r) => server.close(r));
     }
