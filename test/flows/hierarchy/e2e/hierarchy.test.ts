@@ -139,6 +139,17 @@ describe('notifications through the org hierarchy, end to end (HTTP → Temporal
     }
     await waitIdle(client.workflow.getHandle(subject));
     expect(await h.posts(n1.channel!)).toHaveLength(3);
+    // Slack really answered each refusal (the calls are the emulator's record, not ours).
+    const refusals = (await h.slack.calls())
+      .filter((c) => ['conversations.invite', 'conversations.kick'].includes(c.method) && c.args.channel === n1.channel)
+      .map((c) => `${c.method}:${c.error ?? 'ok'}`);
+    expect(refusals).toEqual(
+      expect.arrayContaining([
+        'conversations.invite:user_not_found',
+        'conversations.kick:restricted_action',
+        'conversations.kick:cant_kick_self',
+      ]),
+    );
     const alerts = (await h.opsAlerts(subject)).map((m) => `${m.text}${JSON.stringify(m.blocks)}`);
     // One alert per problem, not per post: the ghost's invite (three posts) and Erin's removal.
     expect(alerts).toHaveLength(2);
