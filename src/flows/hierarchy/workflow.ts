@@ -144,7 +144,15 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
           () => channels.ensurePersonChannel({ personId: n.personId, name, ...(stale ? { stale } : {}) }),
           `the private channel of ${subject} (its notification waits)`,
         );
-        if (!ensured) return false;
+        if (!ensured) {
+          await store.recordNotificationOutcome({
+            notificationId: n.notificationId,
+            personId: n.personId,
+            status: 'undelivered',
+            error: 'channel_unavailable',
+          });
+          return false;
+        }
         state.channel = { id: ensured.id, name: ensured.name };
         stale = undefined;
         if (ensured.created)
@@ -163,7 +171,16 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
       stale = channel.id;
       reconciled = undefined;
     }
-    if (stale) return false;
+    if (stale) {
+      // Lost again right after it was made: wait for the next attempt.
+      await store.recordNotificationOutcome({
+        notificationId: n.notificationId,
+        personId: n.personId,
+        status: 'undelivered',
+        error: 'channel_unavailable',
+      });
+      return false;
+    }
     const channel = state.channel!;
     if (reconciled) {
       if (reconciled.added.length || reconciled.removed.length)

@@ -80,4 +80,36 @@ describe('personChannelWorkflow: continue-as-new and idle close, through the rea
     const channels = (await h.slack.channels()).filter((c) => String(c.name).startsWith(`team-${agent}`));
     expect(channels).toHaveLength(1);
   });
+
+  it('a post Slack refuses is reported once and retried; the notification behind it waits its turn', async () => {
+    const { h, client, stack } = t;
+    const agent = await person('retry');
+    const workflowId = personChannelWorkflowId(agent);
+    const input: PersonChannelInput = { personId: agent, policy: { ...policy, retryAfterMs: 1500 } };
+    await client.workflow.start('personChannelWorkflow', { workflowId, taskQueue: stack.taskQueue, args: [input] });
+    const first = await h.delivered((await h.notify(note(`r0_${agent}`, agent, 'Zero'))).notificationId as string);
+    // The next post is refused for good once (as if the channel were briefly locked); then Slack recovers.
+    await h.slack.injectFault({
+      method: 'chat.postMessage',
+      kind: 'error',
+      error: 'restricted_action',
+      count: 1,
+      channel: first.channel!,
+    });
+    await h.notify(note(`r1_${agent}`, agent, 'One'));
+    await h.notify(note(`r2_${agent}`, agent, 'Two'));
+    const failed = await h.slack.waitFor(async () => {
+      const n = await h.notification(`r1_${agent}`);
+      return n.status === 'undelivered' ? n : undefined;
+    }, 30_000);
+    expect(failed.error).toBe('post_failed');
+    expect((await h.notification(`r2_${agent}`)).status).toBe('accepted');
+    await h.delivered(`r2_${agent}`);
+    expect((await h.notification(`r1_${agent}`)).status).toBe('delivered');
+    await waitIdle(client.workflow.getHandle(workflowId));
+    expect((await h.posts(first.channel!)).map((p) => p.text)).toEqual(['Zero', 'One', 'Two']);
+    const alerts = await h.opsAlerts(workflowId);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.text).toContain('restricted_action');
+  });
 });

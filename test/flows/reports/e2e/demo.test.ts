@@ -4,7 +4,7 @@ import { SlackEmulatorAdmin } from '../../../../emulators/slack/admin-client.js'
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 
 /** `npm run demo reports`, as a person runs it; what it prints is checked in Slack and the API. */
-describe('npm run demo reports', () => {
+describe('npm run demo reports hierarchy', () => {
   let stack: TestStack;
   beforeAll(async () => {
     stack = await startTestStack();
@@ -13,7 +13,7 @@ describe('npm run demo reports', () => {
 
   it('digests a week of feedback per course channel, once per window', async () => {
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'dev/demo.ts', 'reports'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'dev/demo.ts', 'reports', 'hierarchy'], {
         env: {
           ...process.env,
           THREADLINE_URL: stack.urls.api,
@@ -51,5 +51,13 @@ describe('npm run demo reports', () => {
     expect(a).toHaveLength(posted.length);
     expect(b).toHaveLength(posted.length);
     expect(out).toMatch(/Slack #approvals \(course-a\):\n {2}┌ .*Weekly session feedback/);
+
+    // Hierarchy: the agent's private channel followed her move from Bob's team to Dave's.
+    const team = /Slack: #(team-carol_\w+) \(private: true\) members U0ALICE, U0BOB, U0CAROL/.exec(out)?.[1];
+    expect(team, out).toBeDefined();
+    const channel = (await slack.channels()).find((c) => c.name === team) as { id: string; members: string[] };
+    expect(channel.members.filter((u) => u !== 'U0TLBOT').sort()).toEqual(['U0ALICE', 'U0CAROL', 'U0DAVE']);
+    expect((await slack.channelMessages(channel.id)).filter((m) => m.metadata)).toHaveLength(2);
+    expect(out).toContain('still 2 summaries');
   }, 120_000);
 });
