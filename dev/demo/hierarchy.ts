@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SlackEmulatorAdmin } from '../../emulators/slack/admin-client.js';
 import type { DemoContext } from '../demo.js';
+import { demoApi } from './lib/api.js';
 
 const BOT = 'U0TLBOT';
 
@@ -13,16 +14,7 @@ const BOT = 'U0TLBOT';
  */
 export async function run(ctx: DemoContext): Promise<void> {
   const slack = new SlackEmulatorAdmin(ctx.slackUrl);
-  const headers = { authorization: `Bearer ${ctx.apiKey}`, 'content-type': 'application/json' };
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${ctx.apiUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const call = demoApi(ctx);
   const run = randomUUID().slice(0, 4);
   const id = (name: string) => `${name}_${run}`;
   const people = [

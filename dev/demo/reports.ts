@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../emulators/slack/admin-client.js';
 import type { DemoContext } from '../demo.js';
+import { demoApi } from './lib/api.js';
 
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const shown = (m: InspectedMessage) =>
@@ -22,16 +23,7 @@ const shown = (m: InspectedMessage) =>
  */
 export async function run(ctx: DemoContext): Promise<void> {
   const slack = new SlackEmulatorAdmin(ctx.slackUrl);
-  const headers = { authorization: `Bearer ${ctx.apiKey}`, 'content-type': 'application/json' };
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${ctx.apiUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const call = demoApi(ctx);
 
   const dataset = `session_feedback_${randomUUID().slice(0, 6)}`;
   const now = Date.now();

@@ -112,6 +112,18 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
     state.reportedProblems = state.reportedProblems.filter((k) => now.includes(k)).slice(-100);
   }
 
+  /** Records an attempt that did not deliver (the API answers `undelivered`; the head is retried). */
+  async function undelivered(n: OrgNotification, error: string, channel?: string): Promise<false> {
+    await store.recordNotificationOutcome({
+      notificationId: n.notificationId,
+      personId: n.personId,
+      status: 'undelivered',
+      error,
+      ...(channel ? { channel } : {}),
+    });
+    return false;
+  }
+
   /** One attempt at the head notification: true when it is delivered (or can never be). */
   async function deliver(n: OrgNotification): Promise<boolean> {
     const attempt = state.headAttempts;
@@ -125,12 +137,7 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
         outcome: 'failed',
         details: { notificationId: n.notificationId, reason: 'unknown_person' },
       });
-      await store.recordNotificationOutcome({
-        notificationId: n.notificationId,
-        personId: n.personId,
-        status: 'undelivered',
-        error: 'unknown_person',
-      });
+      await undelivered(n, 'unknown_person');
       return true;
     }
     const name = channelName(policy.channelNamePattern, n.personId);
@@ -145,13 +152,7 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
           `the private channel of ${subject} (its notification waits)`,
         );
         if (!ensured) {
-          await store.recordNotificationOutcome({
-            notificationId: n.notificationId,
-            personId: n.personId,
-            status: 'undelivered',
-            error: 'channel_unavailable',
-          });
-          return false;
+          return undelivered(n, 'channel_unavailable');
         }
         state.channel = { id: ensured.id, name: ensured.name };
         stale = undefined;
@@ -173,13 +174,7 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
     }
     if (stale) {
       // Lost again right after it was made: wait for the next attempt.
-      await store.recordNotificationOutcome({
-        notificationId: n.notificationId,
-        personId: n.personId,
-        status: 'undelivered',
-        error: 'channel_unavailable',
-      });
-      return false;
+      return undelivered(n, 'channel_unavailable');
     }
     const channel = state.channel!;
     if (reconciled) {
@@ -211,14 +206,7 @@ export async function personChannelWorkflow(input: PersonChannelInput): Promise<
       );
       if (!posted) {
         // The next attempt reconciles first, which finds a channel lost to us and replaces it.
-        await store.recordNotificationOutcome({
-          notificationId: n.notificationId,
-          personId: n.personId,
-          status: 'undelivered',
-          channel: channel.id,
-          error: 'post_failed',
-        });
-        return false;
+        return undelivered(n, 'post_failed', channel.id);
       }
       first ??= posted;
     }

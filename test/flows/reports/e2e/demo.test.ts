@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../../../emulators/slack/admin-client.js';
+import { runDemo } from '../../../helpers/demo.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 
 /** `npm run demo reports`, as a person runs it; what it prints is checked in Slack and the API. */
@@ -12,23 +12,7 @@ describe('npm run demo reports hierarchy', () => {
   afterAll(() => stack?.stop());
 
   it('digests a week of feedback per course channel, once per window', async () => {
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'dev/demo.ts', 'reports', 'hierarchy'], {
-        env: {
-          ...process.env,
-          THREADLINE_URL: stack.urls.api,
-          SLACK_EMULATOR_URL: stack.urls.slackEmulator!,
-          JIRA_EMULATOR_URL: stack.urls.jiraEmulator!,
-          THREADLINE_API_KEY: stack.config.apiKeys[0]!,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let text = '';
-      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-      child.on('error', reject);
-      child.on('close', (c) => resolve({ code: c, out: text }));
-    });
+    const { code, out } = await runDemo(stack, ['reports', 'hierarchy']);
     expect(code, out).toBe(0);
     const reportId = /report (rpt_\w+)/.exec(out)?.[1];
     expect(reportId, out).toBeDefined();

@@ -4,17 +4,10 @@ import { expect } from 'vitest';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
 import type { TestStack } from '../../../helpers/stack.js';
 import { testDataConverter } from '../../../helpers/temporal.js';
+import type { ReportRunRow } from '../../../../src/flows/reports/repo.js';
 
-export interface RunView {
-  windowStart: string;
-  windowEnd: string;
-  workflowId: string;
-  status: string;
-  claims: number;
-  records: number | null;
-  messages: number | null;
-  error: string | null;
-}
+/** A window as `GET /v1/reports/:id/runs` lists it. */
+export type RunView = ReportRunRow;
 
 /** Real HTTP into the API, the Slack emulator to read what was posted, Temporal to wait for runs. */
 export async function reportsHarness(stack: TestStack) {
