@@ -1,6 +1,7 @@
 import type { AnyFlow } from '../platform/flow.js';
 import { approvalsFlow } from './approvals/flow.js';
 import { hierarchyFlow } from './hierarchy/flow.js';
+import { membershipFlow } from './membership/flow.js';
 import { paymentsFlow } from './payments/flow.js';
 import { reportsFlow } from './reports/flow.js';
 import { ticketsFlow } from './tickets/flow.js';
@@ -10,4 +11,4 @@ import { ticketsFlow } from './tickets/flow.js';
  * ingress, the migrator and `loadConfig` iterate it; order is the order `/threadline status`
  * tries id forms in.
  */
-export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow, reportsFlow, hierarchyFlow];
+export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow, reportsFlow, hierarchyFlow, membershipFlow];

@@ -42,18 +42,14 @@ describe('person channels (domain)', () => {
     const fields = Array.from({ length: 23 }, (_, i) => ({ label: `F${i}`, value: `v${i}` }));
     const msgs = notificationMessages(n({ title: 'Call summary', text: long, fields }));
     expect(msgs).toHaveLength(1);
-    const blocks = msgs[0]!.blocks;
+    const blocks = msgs[0]!.blocks as { type: string; text?: { text: string }; fields?: unknown[] }[];
     expect(validateBlocks(blocks, 'message')).toEqual([]);
     expect(blocks[0]).toMatchObject({ type: 'header' });
-    const texts = blocks.flatMap((b) =>
-      (b as { text?: { text: string } }).text?.text ? [(b as { text: { text: string } }).text.text] : [],
-    );
+    const texts = blocks.flatMap((b) => (b.text ? [b.text.text] : []));
     for (const t of texts) expect(t.length).toBeLessThanOrEqual(3000);
     // mrkdwn control characters are escaped: a summary cannot mention @channel or fake a link.
     expect(texts.join('')).toContain('&lt;b&gt;&amp;&lt;/b&gt;');
-    expect(
-      blocks.filter((b) => (b as { fields?: unknown[] }).fields).map((b) => (b as { fields: unknown[] }).fields.length),
-    ).toEqual([10, 10, 3]);
+    expect(blocks.flatMap((b) => (b.fields ? [b.fields.length] : []))).toEqual([10, 10, 3]);
     expect(msgs[0]!.text.length).toBeLessThanOrEqual(4000);
   });
 
