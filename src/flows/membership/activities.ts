@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { AuditLogRepo } from '../../platform/db/repositories.js';
+import type { AuditEntry } from '../../platform/audit/contract.js';
 import type { FlowWorkerContext } from '../../platform/flow.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import { createSlackPoster, type SlackPoster } from '../../platform/slack/activities.js';
@@ -12,13 +12,12 @@ import {
   type AdminRequestInput,
   type ReconcileMembersResult,
 } from './contract.js';
-import { accountKind, decideMember } from './domain/lifecycle.js';
+import { accountKind, decideMember, type MemberState } from './domain/lifecycle.js';
 import { membershipRepo, type MembershipRepo } from './repo.js';
 
 export interface MembershipActivityDeps {
   slack: WebClient;
   repo: MembershipRepo;
-  audit: AuditLogRepo;
   adminsChannel: string;
   metrics?: Metrics;
   poster?: SlackPoster;
@@ -67,30 +66,36 @@ export function createMembershipActivities(deps: MembershipActivityDeps) {
      * activity writes each once); the people admins must act on are returned by id.
      */
     async reconcileMembers(input: { syncId: string }): Promise<ReconcileMembersResult> {
-      const rows = await deps.repo.membersWithAccounts(input.syncId);
-      const result: ReconcileMembersResult = { states: {}, transitions: 0, invite: [], deactivate: [], reactivate: [] };
-      for (const r of rows) {
-        const d = decideMember(r.status, r.kind ?? undefined);
-        const slackUser = r.user_id ?? r.slack_user;
-        if (d.state !== r.state || slackUser !== r.slack_user) {
-          await deps.repo.setState(r.member_id, d.state, slackUser);
-          if (d.state !== r.state) {
-            result.transitions++;
-            await deps.audit.append({
-              subject: memberSubject(r.member_id),
-              action: 'membership.transition',
-              actor: { kind: 'system', id: 'membership-sync' },
-              targetSystem: 'slack',
-              before: { state: r.state },
-              after: { state: d.state },
-              details: { syncId: input.syncId, status: r.status, account: r.kind, slackUser },
-              idempotencyKey: `${memberSubject(r.member_id)}:${input.syncId}:${d.state}`,
-            });
+      const result = await deps.repo.applySync<ReconcileMembersResult>({
+        syncId: input.syncId,
+        decide: (rows) => {
+          const r: ReconcileMembersResult = { states: {}, transitions: 0, invite: [], deactivate: [], reactivate: [] };
+          const changes: { memberId: string; state: MemberState; slackUser: string | null }[] = [];
+          const audits: AuditEntry[] = [];
+          for (const row of rows) {
+            const d = decideMember(row.status, row.kind ?? undefined);
+            const slackUser = row.user_id ?? row.slack_user;
+            if (d.state !== row.state || slackUser !== row.slack_user)
+              changes.push({ memberId: row.member_id, state: d.state, slackUser });
+            if (d.state !== row.state) {
+              r.transitions++;
+              audits.push({
+                subject: memberSubject(row.member_id),
+                action: 'membership.transition',
+                actor: { kind: 'system', id: 'membership-sync' },
+                targetSystem: 'slack',
+                before: { state: row.state },
+                after: { state: d.state },
+                details: { syncId: input.syncId, status: row.status, account: row.kind, slackUser },
+                idempotencyKey: `${memberSubject(row.member_id)}:${input.syncId}:${d.state}`,
+              });
+            }
+            r.states[d.state] = (r.states[d.state] ?? 0) + 1;
+            if (d.action) r[d.action].push(row.member_id);
           }
-        }
-        result.states[d.state] = (result.states[d.state] ?? 0) + 1;
-        if (d.action) result[d.action].push(r.member_id);
-      }
+          return { changes, audits, result: r };
+        },
+      });
       await deps.repo.dropOtherSyncs(input.syncId);
       return result;
     },
@@ -120,7 +125,6 @@ export function membershipActivities(ctx: FlowWorkerContext<MembershipConfig>) {
   return createMembershipActivities({
     slack: ctx.slack,
     repo: membershipRepo(ctx.pool),
-    audit: ctx.repos.audit,
     adminsChannel: ctx.flowConfig.adminsChannel,
     metrics: ctx.metrics,
   });

@@ -1,5 +1,17 @@
 import type { Pool } from 'pg';
+import type { AuditEntry } from '../../platform/audit/contract.js';
+import { auditLogRepo } from '../../platform/db/repositories.js';
 import type { AccountKind, DirectoryStatus, MemberState } from './domain/lifecycle.js';
+
+/** A directory member with the account of their email in one sync. */
+export interface MemberWithAccount {
+  member_id: string;
+  status: DirectoryStatus;
+  state: MemberState;
+  slack_user: string | null;
+  user_id: string | null;
+  kind: AccountKind | null;
+}
 
 export interface DirectoryMember {
   memberId: string;
@@ -72,14 +84,7 @@ export function membershipRepo(pool: Pool) {
     },
     /** Every member with the account of their email in this sync (the newest account wins when several share it). */
     async membersWithAccounts(syncId: string) {
-      const { rows } = await pool.query<{
-        member_id: string;
-        status: DirectoryStatus;
-        state: MemberState;
-        slack_user: string | null;
-        user_id: string | null;
-        kind: AccountKind | null;
-      }>(
+      const { rows } = await pool.query<MemberWithAccount>(
         `SELECT d.member_id, d.status, d.state, d.slack_user, a.user_id, a.kind
          FROM directory_members d
          LEFT JOIN LATERAL (
@@ -92,11 +97,53 @@ export function membershipRepo(pool: Pool) {
       );
       return rows;
     },
-    async setState(memberId: string, state: MemberState, slackUser: string | null): Promise<void> {
-      await pool.query(
-        'UPDATE directory_members SET state = $2, slack_user = $3, updated_at = now() WHERE member_id = $1',
-        [memberId, state, slackUser],
-      );
+    /**
+     * Applies one sync's decisions exactly once: under a lock per sync, a result already stored
+     * for it is answered as is; otherwise the state changes, one audit row per transition and the
+     * result are written in one transaction.
+     */
+    async applySync<R>(input: {
+      syncId: string;
+      decide: (rows: MemberWithAccount[]) => {
+        changes: { memberId: string; state: MemberState; slackUser: string | null }[];
+        audits: AuditEntry[];
+        result: R;
+      };
+    }): Promise<R> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`membersync:${input.syncId}`]);
+        const done = await client.query<{ result: R }>('SELECT result FROM membership_syncs WHERE sync_id = $1', [
+          input.syncId,
+        ]);
+        if (done.rows[0]) {
+          await client.query('COMMIT');
+          return done.rows[0].result;
+        }
+        const { changes, audits, result } = input.decide(await this.membersWithAccounts(input.syncId));
+        if (changes.length)
+          await client.query(
+            `UPDATE directory_members d SET state = u.state, slack_user = u.slack_user, updated_at = now()
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS u(member_id, state, slack_user)
+             WHERE d.member_id = u.member_id`,
+            [changes.map((c) => c.memberId), changes.map((c) => c.state), changes.map((c) => c.slackUser)],
+          );
+        // The platform's audit repo on this transaction's connection (it only issues queries).
+        const audit = auditLogRepo(client as unknown as Pool);
+        for (const a of audits) await audit.append(a);
+        await client.query('INSERT INTO membership_syncs (sync_id, result) VALUES ($1, $2)', [
+          input.syncId,
+          JSON.stringify(result),
+        ]);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
     },
     async markRequested(memberIds: string[]): Promise<void> {
       await pool.query('UPDATE directory_members SET requested_at = now() WHERE member_id = ANY($1)', [memberIds]);

@@ -22,9 +22,15 @@ const PAGE_OPTIONS: ActivityOptions = {
 };
 
 const pages = proxyActivities<Pick<MembershipActivities, 'membershipAccountsPage'>>(PAGE_OPTIONS);
-const store = proxyActivities<
-  Pick<MembershipActivities, 'reconcileMembers'> & ReturnType<typeof createAuditActivities>
->(DB_ACTIVITY_OPTIONS);
+const store = proxyActivities<ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
+/**
+ * The reconciliation: one transaction over the whole directory (a thousand people take seconds,
+ * not milliseconds), exactly once per sync (a retried attempt answers the stored result).
+ */
+const reconciler = proxyActivities<Pick<MembershipActivities, 'reconcileMembers'>>({
+  ...DB_ACTIVITY_OPTIONS,
+  startToCloseTimeout: '5 minutes',
+});
 const slack = proxyActivities<Pick<MembershipActivities, 'requestAdminAction'>>(SLACK_ACTIVITY_OPTIONS);
 
 /** Pages one sync reads at most (200 accounts a page: 400,000 accounts). */
@@ -58,7 +64,7 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
     n++;
   } while (cursor && n < MAX_PAGES);
 
-  const plan = await store.reconcileMembers({ syncId });
+  const plan = await reconciler.reconcileMembers({ syncId });
   const requested = { invite: 0, deactivate: 0, reactivate: 0 };
   for (const action of ['invite', 'deactivate', 'reactivate'] as const) {
     const ids = plan[action];

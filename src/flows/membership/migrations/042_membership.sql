@@ -25,3 +25,12 @@ CREATE TABLE membership_sync_accounts (
   PRIMARY KEY (sync_id, user_id)
 );
 CREATE INDEX membership_sync_accounts_email ON membership_sync_accounts (sync_id, lower(email));
+
+-- What each sync's reconciliation decided, written in the same transaction as the state changes
+-- and their audit rows: a retried (or timed-out and still running) attempt answers this instead
+-- of deciding again.
+CREATE TABLE membership_syncs (
+  sync_id     text        PRIMARY KEY,
+  result      jsonb       NOT NULL,
+  finished_at timestamptz NOT NULL DEFAULT now()
+);

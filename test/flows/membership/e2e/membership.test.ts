@@ -1,7 +1,10 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../../../emulators/slack/admin-client.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import type { MembershipSyncResult } from '../../../../src/flows/membership/contract.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
+import { eventsOf, scheduledActivities } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import type { TestStack } from '../../../helpers/stack.js';
 
@@ -23,6 +26,7 @@ const email = (n: number) => `m${String(n).padStart(4, '0')}@${DOMAIN}`;
 describe('workspace membership follows the directory (HTTP → Temporal Schedule → users.list → admins channel)', () => {
   const t = useStack({ MEMBERSHIP_ADMINS_CHANNEL: 'C0ESCALATE' }, harness);
 
+  let lastRun: WorkflowHandle | undefined;
   /** Triggers a sync and waits for that run to close (the schedule's newest action). */
   async function sync(previous: number): Promise<MembershipSyncResult> {
     const res = await t.h.call('POST', '/v1/members/sync');
@@ -32,9 +36,13 @@ describe('workspace membership follows the directory (HTTP → Temporal Schedule
       const d = await handle.describe();
       return d.info.recentActions.length > previous ? d.info.recentActions.at(-1) : undefined;
     }, 60_000);
-    return (await t.client.workflow
-      .getHandle(action.action.workflow.workflowId, action.action.workflow.firstExecutionRunId)
-      .result()) as MembershipSyncResult;
+    const run = t.client.workflow.getHandle(
+      action.action.workflow.workflowId,
+      action.action.workflow.firstExecutionRunId,
+    );
+    const result = (await run.result()) as MembershipSyncResult;
+    lastRun = run;
+    return result;
   }
   const member = async (id: string) => (await (await t.h.call('GET', `/v1/members/${id}`)).json()) as { state: string };
   const requests = async () =>
@@ -99,6 +107,12 @@ describe('workspace membership follows the directory (HTTP → Temporal Schedule
     expect(first.states).toEqual({ ACCEPTED: 998, DEACTIVATED: 2, INVITED: 5, PENDING: 5 });
     expect(first.requested).toEqual({ invite: 5, deactivate: 10, reactivate: 2 });
     expect(first.transitions).toBe(1005);
+    const events = await eventsOf(lastRun!);
+    // Exactly once: one activity per page read, one reconciliation, one post per request.
+    const activities = scheduledActivities(events);
+    expect(activities.filter((a) => a === 'membershipAccountsPage')).toHaveLength(6);
+    expect(activities.filter((a) => a === 'requestAdminAction')).toHaveLength(3);
+    await recordFixture('membership-sync', events);
     const posted = (await requests()).map((m) => `${m.text}${JSON.stringify(m.blocks)}`);
     expect(posted).toHaveLength(3);
     const invite = posted.find((p) => p.includes('invite these enrolled'))!;

@@ -4,7 +4,7 @@ import { runDemo } from '../../../helpers/demo.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 
 /** `npm run demo reports`, as a person runs it; what it prints is checked in Slack and the API. */
-describe('npm run demo reports hierarchy', () => {
+describe('npm run demo reports hierarchy membership', () => {
   let stack: TestStack;
   beforeAll(async () => {
     stack = await startTestStack();
@@ -12,7 +12,7 @@ describe('npm run demo reports hierarchy', () => {
   afterAll(() => stack?.stop());
 
   it('digests a week of feedback per course channel, once per window', async () => {
-    const { code, out } = await runDemo(stack, ['reports', 'hierarchy']);
+    const { code, out } = await runDemo(stack, ['reports', 'hierarchy', 'membership']);
     expect(code, out).toBe(0);
     const reportId = /report (rpt_\w+)/.exec(out)?.[1];
     expect(reportId, out).toBeDefined();
@@ -43,5 +43,13 @@ describe('npm run demo reports hierarchy', () => {
     expect(channel.members.filter((u) => u !== 'U0TLBOT').sort()).toEqual(['U0ALICE', 'U0CAROL', 'U0DAVE']);
     expect((await slack.channelMessages(channel.id)).filter((m) => m.metadata)).toHaveLength(2);
     expect(out).toContain('still 2 summaries');
+
+    // Membership: the sync decided every state, asked the admins, and followed the accepted invite.
+    expect(out).toMatch(
+      /sync → student_a_\w+ ACCEPTED, student_b_\w+ INVITED, student_c_\w+ PENDING, leaver_\w+ ACCEPTED/,
+    );
+    expect(out).toMatch(/\(admins\): Please invite these enrolled people.*: 1/);
+    expect(out).toMatch(/\(admins\): Please deactivate these accounts.*: 1/);
+    expect(out).toMatch(/next sync → student_c_\w+ is ACCEPTED/);
   }, 120_000);
 });
