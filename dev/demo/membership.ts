@@ -52,6 +52,11 @@ export async function run(ctx: DemoContext): Promise<void> {
   for (const m of requests.filter((r) => JSON.stringify(r.blocks).includes(tag)))
     ctx.log(`Slack #ops-alerts (admins): ${m.text}`);
 
+  // A sync requested while one is still running is skipped (overlap SKIP): wait for it to close.
+  await slack.waitFor(
+    async () => ((await call<{ running: number }>('GET', '/v1/members/sync')).running === 0 ? true : undefined),
+    60_000,
+  );
   await slack.invite({ email: people[2]!.email, channel_ids: ['C0PAYMENTS'] });
   await slack.acceptInvite(people[2]!.email, 'Student C');
   ctx.log('Slack: an admin invites C, who accepts');

@@ -125,7 +125,7 @@ export function membershipActivities(ctx: FlowWorkerContext<MembershipConfig>) {
   return createMembershipActivities({
     slack: ctx.slack,
     repo: membershipRepo(ctx.pool),
-    adminsChannel: ctx.flowConfig.adminsChannel,
+    adminsChannel: ctx.flowConfig.adminsChannel ?? ctx.config.slack.opsChannel,
     metrics: ctx.metrics,
   });
 }

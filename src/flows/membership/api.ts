@@ -97,6 +97,28 @@ export function membershipRoutes(app: FastifyInstance, deps: FlowApiContext<Memb
     return reply.send(pageOf(await repo.list(page.limit, page.after), page.limit, (m) => m.memberId, present));
   });
 
+  /** The sync's schedule: runs going now (a trigger meanwhile is skipped), the last and the next runs. */
+  app.get('/v1/members/sync', { preHandler: guard }, async (_req, reply) => {
+    try {
+      await ensureSchedule();
+      const d = await deps.temporal.schedule.getHandle(MEMBERSHIP_SCHEDULE_ID).describe();
+      return reply.send({
+        scheduleId: MEMBERSHIP_SCHEDULE_ID,
+        running: d.info.runningActions.length,
+        recentRuns: d.info.recentActions.map((a) => ({
+          scheduledAt: a.scheduledAt.toISOString(),
+          workflowId: a.action.workflow.workflowId,
+        })),
+        nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+      });
+    } catch (err) {
+      throw AppError.unavailable(
+        'temporal_unavailable',
+        `could not read the sync schedule: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown'}`,
+      );
+    }
+  });
+
   /** Runs the sync now (skipped while one is running: the schedule's overlap policy). */
   app.post('/v1/members/sync', { preHandler: guard }, async (_req, reply) => {
     try {
