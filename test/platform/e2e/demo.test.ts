@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
+import { runDemo } from '../../helpers/demo.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 
 /**
@@ -16,23 +16,7 @@ describe('npm run demo', () => {
   afterAll(() => stack?.stop());
 
   it('runs every scenario against the stack and leaves their outcomes in Slack', async () => {
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'dev/demo.ts'], {
-        env: {
-          ...process.env,
-          THREADLINE_URL: stack.urls.api,
-          SLACK_EMULATOR_URL: stack.urls.slackEmulator!,
-          JIRA_EMULATOR_URL: stack.urls.jiraEmulator!,
-          THREADLINE_API_KEY: stack.config.apiKeys[0]!,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let text = '';
-      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-      child.on('error', reject);
-      child.on('close', (c) => resolve({ code: c, out: text }));
-    });
+    const { code, out } = await runDemo(stack);
     expect(code, out).toBe(0);
     expect(out).toContain('=== demo: approvals ===');
     expect(out).toContain('=== demo: payments ===');

@@ -1,0 +1,131 @@
+import type { WebClient } from '@slack/web-api';
+import type { AuditEntry } from '../../platform/audit/contract.js';
+import type { FlowWorkerContext } from '../../platform/flow.js';
+import type { Metrics } from '../../platform/observability/metrics.js';
+import { createSlackPoster, type SlackPoster } from '../../platform/slack/activities.js';
+import { header, packBlocks, sections } from '../../platform/slack/domain/block-kit.js';
+import type { MembershipConfig } from './config.js';
+import {
+  memberSubject,
+  type AccountsPageInput,
+  type AccountsPageResult,
+  type AdminRequestInput,
+  type ReconcileMembersResult,
+} from './contract.js';
+import { accountKind, decideMember, type MemberState } from './domain/lifecycle.js';
+import { membershipRepo, type MembershipRepo } from './repo.js';
+
+export interface MembershipActivityDeps {
+  slack: WebClient;
+  repo: MembershipRepo;
+  adminsChannel: string;
+  metrics?: Metrics;
+  poster?: SlackPoster;
+}
+
+/** `users.list` pages: Slack caps them at 200 and asks for at most that (Tier 2: about 20 a minute). */
+const PAGE_SIZE = 200;
+
+const REQUEST_TEXT = {
+  invite: 'Please invite these enrolled people to the workspace (they have no account yet)',
+  deactivate: 'Please deactivate these accounts: the people are no longer enrolled',
+  reactivate: 'Please reactivate these accounts: the people are enrolled again',
+} as const;
+
+/**
+ * Membership activities: one `users.list` page per call (so a 429 retries that page only, after
+ * Retry-After), the reconciliation of the directory with the accounts seen (every transition
+ * audited), and requests to the admins channel for what only an admin can do.
+ */
+export function createMembershipActivities(deps: MembershipActivityDeps) {
+  const poster = deps.poster ?? createSlackPoster({ slack: deps.slack, metrics: deps.metrics });
+
+  return {
+    async membershipAccountsPage(input: AccountsPageInput): Promise<AccountsPageResult> {
+      const res = await poster.call('users.list', () =>
+        deps.slack.users.list({ limit: PAGE_SIZE, ...(input.cursor ? { cursor: input.cursor } : {}) }),
+      );
+      let bots = 0;
+      const accounts: { userId: string; email: string | null; kind: ReturnType<typeof accountKind> & string }[] = [];
+      for (const u of res?.members ?? []) {
+        const kind = accountKind(u);
+        if (!kind || !u.id) {
+          bots++;
+          continue;
+        }
+        accounts.push({ userId: u.id, email: u.profile?.email ?? null, kind });
+      }
+      await deps.repo.storeAccounts(input.syncId, accounts);
+      const next = res?.response_metadata?.next_cursor;
+      return { ...(next ? { nextCursor: next } : {}), stored: accounts.length, bots };
+    },
+
+    /**
+     * Applies the lifecycle to every directory member against this sync's accounts. A state
+     * change is written with its audit row (keyed by sync, member and new state, so a retried
+     * activity writes each once); the people admins must act on are returned by id.
+     */
+    async reconcileMembers(input: { syncId: string }): Promise<ReconcileMembersResult> {
+      const result = await deps.repo.applySync<ReconcileMembersResult>({
+        syncId: input.syncId,
+        decide: (rows) => {
+          const r: ReconcileMembersResult = { states: {}, transitions: 0, invite: [], deactivate: [], reactivate: [] };
+          const changes: { memberId: string; state: MemberState; slackUser: string | null }[] = [];
+          const audits: AuditEntry[] = [];
+          for (const row of rows) {
+            const d = decideMember(row.status, row.kind ?? undefined);
+            const slackUser = row.user_id ?? row.slack_user;
+            if (d.state !== row.state || slackUser !== row.slack_user)
+              changes.push({ memberId: row.member_id, state: d.state, slackUser });
+            if (d.state !== row.state) {
+              r.transitions++;
+              audits.push({
+                subject: memberSubject(row.member_id),
+                action: 'membership.transition',
+                actor: { kind: 'system', id: 'membership-sync' },
+                targetSystem: 'slack',
+                before: { state: row.state },
+                after: { state: d.state },
+                details: { syncId: input.syncId, status: row.status, account: row.kind, slackUser },
+                idempotencyKey: `${memberSubject(row.member_id)}:${input.syncId}:${d.state}`,
+              });
+            }
+            r.states[d.state] = (r.states[d.state] ?? 0) + 1;
+            if (d.action) r[d.action].push(row.member_id);
+          }
+          return { changes, audits, result: r };
+        },
+      });
+      await deps.repo.dropOtherSyncs(input.syncId);
+      return result;
+    },
+
+    /** One admins-channel message asking for an action on up to ADMIN_REQUEST_BATCH people (posted once). */
+    async requestAdminAction(input: AdminRequestInput): Promise<{ channel: string; ts: string }> {
+      const people = await deps.repo.emails(input.memberIds);
+      const lines = people.map((p) => `• ${p.email}${p.slackUser ? ` (<@${p.slackUser}>)` : ''}`);
+      const blocks = [header(REQUEST_TEXT[input.action]), ...sections(lines)];
+      const posted = await poster.postOnce({
+        subject: `membersync:${input.syncId}`,
+        channel: deps.adminsChannel,
+        text: `${REQUEST_TEXT[input.action]}: ${people.length}`,
+        blocks: packBlocks(blocks)[0]!,
+        purpose: 'membership_request',
+        idempotencyKey: `${input.syncId}:request:${input.action}:${input.part}`,
+      });
+      await deps.repo.markRequested(input.memberIds);
+      return posted;
+    },
+  };
+}
+export type MembershipActivities = ReturnType<typeof createMembershipActivities>;
+
+/** The worker's factory (flow.ts). */
+export function membershipActivities(ctx: FlowWorkerContext<MembershipConfig>) {
+  return createMembershipActivities({
+    slack: ctx.slack,
+    repo: membershipRepo(ctx.pool),
+    adminsChannel: ctx.flowConfig.adminsChannel ?? ctx.config.slack.opsChannel,
+    metrics: ctx.metrics,
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The membership flow's wire contract: one sync workflow per run of the `membersync` schedule
+ * (or per on-demand trigger). Accounts and emails stay in activities and Postgres; history
+ * carries ids, cursors and counts only.
+ */
+
+export interface MembershipSyncInput {
+  /** Unset: the run's workflow id is the sync id. */
+  syncId?: string;
+}
+
+export interface AccountsPageInput {
+  syncId: string;
+  cursor?: string;
+}
+export interface AccountsPageResult {
+  nextCursor?: string;
+  stored: number;
+  bots: number;
+}
+
+export interface ReconcileMembersResult {
+  /** People per state after the sync. */
+  states: Record<string, number>;
+  /** Transitions made (each audited). */
+  transitions: number;
+  /** Directory member ids per request to admins. */
+  invite: string[];
+  deactivate: string[];
+  reactivate: string[];
+}
+
+export interface AdminRequestInput {
+  syncId: string;
+  action: 'invite' | 'deactivate' | 'reactivate';
+  memberIds: string[];
+  /** Part of the request (one message per part), for the post's idempotency key. */
+  part: number;
+}
+
+export interface MembershipSyncResult {
+  syncId: string;
+  accounts: number;
+  bots: number;
+  pages: number;
+  states: Record<string, number>;
+  transitions: number;
+  requested: { invite: number; deactivate: number; reactivate: number };
+}
+
+/** Schedule id of the sync; history and the schedule store it: never change the format. */
+export const MEMBERSHIP_SCHEDULE_ID = 'membersync';
+/** The audit subject of a directory member. */
+export const memberSubject = (memberId: string): string => `member:${memberId}`;
+/** People listed in one admins-channel request message. */
+export const ADMIN_REQUEST_BATCH = 100;

@@ -1,0 +1,164 @@
+import type { Pool } from 'pg';
+import type { AuditEntry } from '../../platform/audit/contract.js';
+import { auditLogRepo } from '../../platform/db/repositories.js';
+import type { AccountKind, DirectoryStatus, MemberState } from './domain/lifecycle.js';
+
+/** A directory member with the account of their email in one sync. */
+export interface MemberWithAccount {
+  member_id: string;
+  status: DirectoryStatus;
+  state: MemberState;
+  slack_user: string | null;
+  user_id: string | null;
+  kind: AccountKind | null;
+}
+
+export interface DirectoryMember {
+  memberId: string;
+  email: string;
+  name: string | null;
+  status: DirectoryStatus;
+  state: MemberState;
+  slackUser: string | null;
+  requestedAt: string | null;
+  version: number;
+  updatedAt: string;
+}
+
+const mapMember = (r: Record<string, unknown>): DirectoryMember => ({
+  memberId: r.member_id as string,
+  email: r.email as string,
+  name: (r.name as string | null) ?? null,
+  status: r.status as DirectoryStatus,
+  state: r.state as MemberState,
+  slackUser: (r.slack_user as string | null) ?? null,
+  requestedAt: r.requested_at ? (r.requested_at as Date).toISOString() : null,
+  version: r.version as number,
+  updatedAt: (r.updated_at as Date).toISOString(),
+});
+
+/** The people directory and the accounts each sync saw. */
+export function membershipRepo(pool: Pool) {
+  return {
+    /** Creates or replaces a member; `email_taken` when another member has this email. */
+    async put(m: {
+      memberId: string;
+      email: string;
+      name: string | null;
+      status: DirectoryStatus;
+    }): Promise<{ ok: true; created: boolean; member: DirectoryMember } | { ok: false; reason: 'email_taken' }> {
+      try {
+        const { rows } = await pool.query(
+          `INSERT INTO directory_members (member_id, email, name, status) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (member_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, status = EXCLUDED.status,
+             version = directory_members.version + 1, updated_at = now()
+           RETURNING *, (xmax = 0) AS created`,
+          [m.memberId, m.email, m.name, m.status],
+        );
+        const r = rows[0] as Record<string, unknown>;
+        return { ok: true, created: r.created as boolean, member: mapMember(r) };
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') return { ok: false, reason: 'email_taken' };
+        throw err;
+      }
+    },
+    async get(memberId: string): Promise<DirectoryMember | undefined> {
+      const { rows } = await pool.query('SELECT * FROM directory_members WHERE member_id = $1', [memberId]);
+      return rows[0] ? mapMember(rows[0] as Record<string, unknown>) : undefined;
+    },
+    async list(limit: number, after?: string): Promise<DirectoryMember[]> {
+      const { rows } = await pool.query(
+        'SELECT * FROM directory_members WHERE ($2::text IS NULL OR member_id > $2) ORDER BY member_id LIMIT $1',
+        [limit + 1, after ?? null],
+      );
+      return rows.map((r) => mapMember(r as Record<string, unknown>));
+    },
+    async storeAccounts(syncId: string, accounts: { userId: string; email: string | null; kind: AccountKind }[]) {
+      if (!accounts.length) return;
+      await pool.query(
+        `INSERT INTO membership_sync_accounts (sync_id, user_id, email, kind)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
+         ON CONFLICT (sync_id, user_id) DO UPDATE SET email = EXCLUDED.email, kind = EXCLUDED.kind`,
+        [syncId, accounts.map((a) => a.userId), accounts.map((a) => a.email), accounts.map((a) => a.kind)],
+      );
+    },
+    /** Every member with the account of their email in this sync (the newest account wins when several share it). */
+    async membersWithAccounts(syncId: string) {
+      const { rows } = await pool.query<MemberWithAccount>(
+        `SELECT d.member_id, d.status, d.state, d.slack_user, a.user_id, a.kind
+         FROM directory_members d
+         LEFT JOIN LATERAL (
+           SELECT user_id, kind FROM membership_sync_accounts s
+           WHERE s.sync_id = $1 AND lower(s.email) = lower(d.email)
+           ORDER BY (s.kind = 'deactivated'), s.user_id DESC LIMIT 1
+         ) a ON true
+         ORDER BY d.member_id`,
+        [syncId],
+      );
+      return rows;
+    },
+    /**
+     * Applies one sync's decisions exactly once: under a lock per sync, a result already stored
+     * for it is answered as is; otherwise the state changes, one audit row per transition and the
+     * result are written in one transaction.
+     */
+    async applySync<R>(input: {
+      syncId: string;
+      decide: (rows: MemberWithAccount[]) => {
+        changes: { memberId: string; state: MemberState; slackUser: string | null }[];
+        audits: AuditEntry[];
+        result: R;
+      };
+    }): Promise<R> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`membersync:${input.syncId}`]);
+        const done = await client.query<{ result: R }>('SELECT result FROM membership_syncs WHERE sync_id = $1', [
+          input.syncId,
+        ]);
+        if (done.rows[0]) {
+          await client.query('COMMIT');
+          return done.rows[0].result;
+        }
+        const { changes, audits, result } = input.decide(await this.membersWithAccounts(input.syncId));
+        if (changes.length)
+          await client.query(
+            `UPDATE directory_members d SET state = u.state, slack_user = u.slack_user, updated_at = now()
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS u(member_id, state, slack_user)
+             WHERE d.member_id = u.member_id`,
+            [changes.map((c) => c.memberId), changes.map((c) => c.state), changes.map((c) => c.slackUser)],
+          );
+        // The platform's audit repo on this transaction's connection (it only issues queries).
+        const audit = auditLogRepo(client as unknown as Pool);
+        for (const a of audits) await audit.append(a);
+        await client.query('INSERT INTO membership_syncs (sync_id, result) VALUES ($1, $2)', [
+          input.syncId,
+          JSON.stringify(result),
+        ]);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async markRequested(memberIds: string[]): Promise<void> {
+      await pool.query('UPDATE directory_members SET requested_at = now() WHERE member_id = ANY($1)', [memberIds]);
+    },
+    async emails(memberIds: string[]): Promise<{ memberId: string; email: string; slackUser: string | null }[]> {
+      const { rows } = await pool.query<{ member_id: string; email: string; slack_user: string | null }>(
+        'SELECT member_id, email, slack_user FROM directory_members WHERE member_id = ANY($1) ORDER BY member_id',
+        [memberIds],
+      );
+      return rows.map((r) => ({ memberId: r.member_id, email: r.email, slackUser: r.slack_user }));
+    },
+    /** Accounts of earlier syncs are no longer needed once a newer sync has finished. */
+    async dropOtherSyncs(syncId: string): Promise<void> {
+      await pool.query('DELETE FROM membership_sync_accounts WHERE sync_id <> $1', [syncId]);
+    },
+  };
+}
+export type MembershipRepo = ReturnType<typeof membershipRepo>;
