@@ -11,4 +11,11 @@ import { ticketsFlow } from './tickets/flow.js';
  * ingress, the migrator and `loadConfig` iterate it; order is the order `/threadline status`
  * tries id forms in.
  */
-export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow, reportsFlow, hierarchyFlow, membershipFlow];
+export const flows: readonly AnyFlow[] = [
+  paymentsFlow,
+  approvalsFlow,
+  ticketsFlow,
+  reportsFlow,
+  hierarchyFlow,
+  membershipFlow,
+];
