@@ -124,7 +124,7 @@ export type MembershipActivities = ReturnType<typeof createMembershipActivities>
 export function membershipActivities(ctx: FlowWorkerContext<MembershipConfig>) {
   return createMembershipActivities({
     slack: ctx.slack,
-    repo: membershipRepo(ctx.pool),
+    repo: membershipRepo(ctx.pool, ctx.config.temporal.taskQueue),
     adminsChannel: ctx.flowConfig.adminsChannel ?? ctx.config.slack.opsChannel,
     metrics: ctx.metrics,
   });

@@ -8,7 +8,7 @@ import { AppError, describeZodIssues } from '../../platform/http/errors.js';
 import { pageOf, pageRequest } from '../../platform/http/pagination.js';
 import { upsertSchedule } from '../../platform/temporal/schedules.js';
 import type { MembershipConfig } from './config.js';
-import { MEMBERSHIP_SCHEDULE_ID, memberSubject } from './contract.js';
+import { membershipScheduleId, memberSubject } from './contract.js';
 import { membershipRepo, type DirectoryMember } from './repo.js';
 import type { membershipSyncWorkflow } from './workflow.js';
 
@@ -41,19 +41,20 @@ const present = (m: DirectoryMember) => ({
 /** Routes of the membership flow: the people directory and its sync. */
 export function membershipRoutes(app: FastifyInstance, deps: FlowApiContext<MembershipConfig>): Promise<void> {
   const guard = apiKeyGuard(deps.config.apiKeys);
-  const repo = membershipRepo(deps.pool);
+  const repo = membershipRepo(deps.pool, deps.config.temporal.taskQueue);
   let scheduled = false;
+  const scheduleId = membershipScheduleId(deps.config.temporal.taskQueue);
 
   /** The sync's schedule (created or brought in line with config); once per process when it works. */
   async function ensureSchedule(): Promise<void> {
     if (scheduled) return;
     await upsertSchedule<typeof membershipSyncWorkflow>(deps.temporal, {
-      scheduleId: MEMBERSHIP_SCHEDULE_ID,
+      scheduleId,
       spec: { cronExpressions: [deps.flowConfig.syncCron], timezone: 'UTC' },
       action: {
         type: 'startWorkflow',
         workflowType: 'membershipSyncWorkflow',
-        workflowId: MEMBERSHIP_SCHEDULE_ID,
+        workflowId: scheduleId,
         taskQueue: deps.config.temporal.taskQueue,
         args: [{}],
       },
@@ -101,9 +102,9 @@ export function membershipRoutes(app: FastifyInstance, deps: FlowApiContext<Memb
   app.get('/v1/members/sync', { preHandler: guard }, async (_req, reply) => {
     try {
       await ensureSchedule();
-      const d = await deps.temporal.schedule.getHandle(MEMBERSHIP_SCHEDULE_ID).describe();
+      const d = await deps.temporal.schedule.getHandle(scheduleId).describe();
       return reply.send({
-        scheduleId: MEMBERSHIP_SCHEDULE_ID,
+        scheduleId,
         running: d.info.runningActions.length,
         recentRuns: d.info.recentActions.map((a) => ({
           scheduledAt: a.scheduledAt.toISOString(),
@@ -123,14 +124,14 @@ export function membershipRoutes(app: FastifyInstance, deps: FlowApiContext<Memb
   app.post('/v1/members/sync', { preHandler: guard }, async (_req, reply) => {
     try {
       await ensureSchedule();
-      await deps.temporal.schedule.getHandle(MEMBERSHIP_SCHEDULE_ID).trigger(ScheduleOverlapPolicy.SKIP);
+      await deps.temporal.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
     } catch (err) {
       throw AppError.unavailable(
         'temporal_unavailable',
         `could not start the sync: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown'}`,
       );
     }
-    return reply.code(202).send({ triggered: true, scheduleId: MEMBERSHIP_SCHEDULE_ID });
+    return reply.code(202).send({ triggered: true, scheduleId });
   });
   return Promise.resolve();
 }

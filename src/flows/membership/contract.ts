@@ -48,8 +48,11 @@ export interface MembershipSyncResult {
   requested: { invite: number; deactivate: number; reactivate: number };
 }
 
-/** Schedule id of the sync; history and the schedule store it: never change the format. */
-export const MEMBERSHIP_SCHEDULE_ID = 'membersync';
+/**
+ * Schedule id of the sync, one per task queue: deployments (or test stacks) sharing a namespace
+ * each sync their own workspace. History and the schedule store it: never change the format.
+ */
+export const membershipScheduleId = (taskQueue: string): string => `membersync:${taskQueue}`;
 /** The audit subject of a directory member. */
 export const memberSubject = (memberId: string): string => `member:${memberId}`;
 /** People listed in one admins-channel request message. */

@@ -37,8 +37,8 @@ const mapMember = (r: Record<string, unknown>): DirectoryMember => ({
   updatedAt: (r.updated_at as Date).toISOString(),
 });
 
-/** The people directory and the accounts each sync saw. */
-export function membershipRepo(pool: Pool) {
+/** The people directory of one scope (the deployment's task queue) and the accounts each sync saw. */
+export function membershipRepo(pool: Pool, scope: string) {
   return {
     /** Creates or replaces a member; `email_taken` when another member has this email. */
     async put(m: {
@@ -49,11 +49,11 @@ export function membershipRepo(pool: Pool) {
     }): Promise<{ ok: true; created: boolean; member: DirectoryMember } | { ok: false; reason: 'email_taken' }> {
       try {
         const { rows } = await pool.query(
-          `INSERT INTO directory_members (member_id, email, name, status) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (member_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, status = EXCLUDED.status,
+          `INSERT INTO directory_members (member_id, email, name, status, scope) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (scope, member_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, status = EXCLUDED.status,
              version = directory_members.version + 1, updated_at = now()
            RETURNING *, (xmax = 0) AS created`,
-          [m.memberId, m.email, m.name, m.status],
+          [m.memberId, m.email, m.name, m.status, scope],
         );
         const r = rows[0] as Record<string, unknown>;
         return { ok: true, created: r.created as boolean, member: mapMember(r) };
@@ -63,13 +63,17 @@ export function membershipRepo(pool: Pool) {
       }
     },
     async get(memberId: string): Promise<DirectoryMember | undefined> {
-      const { rows } = await pool.query('SELECT * FROM directory_members WHERE member_id = $1', [memberId]);
+      const { rows } = await pool.query('SELECT * FROM directory_members WHERE scope = $2 AND member_id = $1', [
+        memberId,
+        scope,
+      ]);
       return rows[0] ? mapMember(rows[0] as Record<string, unknown>) : undefined;
     },
     async list(limit: number, after?: string): Promise<DirectoryMember[]> {
       const { rows } = await pool.query(
-        'SELECT * FROM directory_members WHERE ($2::text IS NULL OR member_id > $2) ORDER BY member_id LIMIT $1',
-        [limit + 1, after ?? null],
+        `SELECT * FROM directory_members WHERE scope = $3 AND ($2::text IS NULL OR member_id > $2)
+         ORDER BY member_id LIMIT $1`,
+        [limit + 1, after ?? null, scope],
       );
       return rows.map((r) => mapMember(r as Record<string, unknown>));
     },
@@ -92,8 +96,9 @@ export function membershipRepo(pool: Pool) {
            WHERE s.sync_id = $1 AND lower(s.email) = lower(d.email)
            ORDER BY (s.kind = 'deactivated'), s.user_id DESC LIMIT 1
          ) a ON true
+         WHERE d.scope = $2
          ORDER BY d.member_id`,
-        [syncId],
+        [syncId, scope],
       );
       return rows;
     },
@@ -126,8 +131,8 @@ export function membershipRepo(pool: Pool) {
           await client.query(
             `UPDATE directory_members d SET state = u.state, slack_user = u.slack_user, updated_at = now()
              FROM unnest($1::text[], $2::text[], $3::text[]) AS u(member_id, state, slack_user)
-             WHERE d.member_id = u.member_id`,
-            [changes.map((c) => c.memberId), changes.map((c) => c.state), changes.map((c) => c.slackUser)],
+             WHERE d.scope = $4 AND d.member_id = u.member_id`,
+            [changes.map((c) => c.memberId), changes.map((c) => c.state), changes.map((c) => c.slackUser), scope],
           );
         // The platform's audit repo on this transaction's connection (it only issues queries).
         const audit = auditLogRepo(client as unknown as Pool);
@@ -146,18 +151,25 @@ export function membershipRepo(pool: Pool) {
       }
     },
     async markRequested(memberIds: string[]): Promise<void> {
-      await pool.query('UPDATE directory_members SET requested_at = now() WHERE member_id = ANY($1)', [memberIds]);
+      await pool.query('UPDATE directory_members SET requested_at = now() WHERE scope = $2 AND member_id = ANY($1)', [
+        memberIds,
+        scope,
+      ]);
     },
     async emails(memberIds: string[]): Promise<{ memberId: string; email: string; slackUser: string | null }[]> {
       const { rows } = await pool.query<{ member_id: string; email: string; slack_user: string | null }>(
-        'SELECT member_id, email, slack_user FROM directory_members WHERE member_id = ANY($1) ORDER BY member_id',
-        [memberIds],
+        'SELECT member_id, email, slack_user FROM directory_members WHERE scope = $2 AND member_id = ANY($1) ORDER BY member_id',
+        [memberIds, scope],
       );
       return rows.map((r) => ({ memberId: r.member_id, email: r.email, slackUser: r.slack_user }));
     },
-    /** Accounts of earlier syncs are no longer needed once a newer sync has finished. */
+    /** Accounts of syncs whose reconciliation is stored are no longer needed (a sync still paging keeps its own). */
     async dropOtherSyncs(syncId: string): Promise<void> {
-      await pool.query('DELETE FROM membership_sync_accounts WHERE sync_id <> $1', [syncId]);
+      await pool.query(
+        `DELETE FROM membership_sync_accounts
+         WHERE sync_id <> $1 AND sync_id IN (SELECT sync_id FROM membership_syncs)`,
+        [syncId],
+      );
     },
   };
 }

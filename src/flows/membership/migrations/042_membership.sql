@@ -2,7 +2,8 @@
 -- (PENDING → INVITED → ACCEPTED → DEACTIVATED), and the Slack accounts one sync saw.
 
 CREATE TABLE directory_members (
-  member_id     text        PRIMARY KEY,
+  scope         text        NOT NULL,                  -- the deployment's task queue: deployments (and test stacks) sharing a database keep their own directory
+  member_id     text        NOT NULL,
   email         text        NOT NULL,
   name          text,
   status        text        NOT NULL,                  -- 'enrolled' | 'unenrolled' (the directory's word)
@@ -11,9 +12,10 @@ CREATE TABLE directory_members (
   requested_at  timestamptz,                           -- last time admins were asked to act on this person
   version       integer     NOT NULL DEFAULT 1,
   created_at    timestamptz NOT NULL DEFAULT now(),
-  updated_at    timestamptz NOT NULL DEFAULT now()
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (scope, member_id)
 );
-CREATE UNIQUE INDEX directory_members_email ON directory_members (lower(email));
+CREATE UNIQUE INDEX directory_members_email ON directory_members (scope, lower(email));
 
 -- One row per account `users.list` returned in a sync (bots excluded); kept for the sync's audit
 -- and replaced by the next one.

@@ -16,16 +16,21 @@ export interface NotificationView {
 /** The bot user of the sandbox workspace (always a member of the channels it made). */
 export const BOT = 'U0TLBOT';
 
-/** Real HTTP into the API and the Slack emulator as the place to look (people, channels, posts). */
-export function hierarchyHarness(stack: TestStack) {
-  const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
+/** A signed-in JSON call into the stack's API (the body, when given, as JSON). */
+export function apiCall(stack: TestStack) {
   const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}` };
-  const call = (method: string, path: string, body?: unknown) =>
+  return (method: string, path: string, body?: unknown) =>
     fetch(`${stack.urls.api}${path}`, {
       method,
       headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+}
+
+/** Real HTTP into the API and the Slack emulator as the place to look (people, channels, posts). */
+export function hierarchyHarness(stack: TestStack) {
+  const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
+  const call = apiCall(stack);
   async function ok<T = Record<string, unknown>>(res: Response, status = 200): Promise<T> {
     const text = await res.text();
     expect(res.status, text).toBe(status);

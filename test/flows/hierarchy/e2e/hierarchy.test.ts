@@ -162,6 +162,41 @@ describe('notifications through the org hierarchy, end to end (HTTP → Temporal
     ]);
   });
 
+  it('a person made inactive leaves every channel of their reports on the next post; a reactivated one comes back', async () => {
+    const { h } = t;
+    const ids = await org();
+    const n1 = await h.delivered((await h.notify(summary(`a1_${ids.agent}`, ids.agent))).notificationId as string);
+    expect(await h.members(n1.channel!)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL']);
+    await h.put(ids.director, { name: 'Alice', slackUser: 'U0ALICE', active: false });
+    await h.delivered((await h.notify(summary(`a2_${ids.agent}`, ids.agent))).notificationId as string);
+    expect(await h.members(n1.channel!)).toEqual(['U0BOB', 'U0CAROL']);
+    await h.put(ids.director, { name: 'Alice', slackUser: 'U0ALICE', active: true });
+    await h.delivered((await h.notify(summary(`a3_${ids.agent}`, ids.agent))).notificationId as string);
+    expect(await h.members(n1.channel!)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL']);
+    const left = (await auditLogRepo(t.pool).bySubject(personChannelWorkflowId(ids.agent))).find(
+      (a) => a.action === 'org.membership_reconciled' && (a.details?.removed as string[]).includes('U0ALICE'),
+    );
+    expect(left?.details?.leftOut).toEqual([{ personId: ids.director, reason: 'inactive' }]);
+  });
+
+  it('two moves at once that would together form a cycle: one wins, the other is refused', async () => {
+    const { h } = t;
+    const a = h.pid('race_a');
+    const b = h.pid('race_b');
+    await h.put(a, { slackUser: 'U0ALICE' }, 201);
+    await h.put(b, { slackUser: 'U0BOB' }, 201);
+    const [ra, rb] = await Promise.all([
+      h.call('PUT', `/v1/org/people/${a}`, { manager: b, slackUser: 'U0ALICE' }),
+      h.call('PUT', `/v1/org/people/${b}`, { manager: a, slackUser: 'U0BOB' }),
+    ]);
+    expect([ra.status, rb.status].sort()).toEqual([200, 409]);
+    const { rows } = await t.pool.query<{ ancestor: string; descendant: string; depth: number }>(
+      'SELECT ancestor, descendant, depth FROM org_closure WHERE descendant = ANY($1) AND depth > 0',
+      [[a, b]],
+    );
+    expect(rows).toHaveLength(1);
+  });
+
   it('a channel lost to the bot (channel_not_found) is replaced by a new one with the same members', async () => {
     const { h } = t;
     const ids = await org();
