@@ -259,3 +259,22 @@ export function auditLogRepo(pool: Pool) {
   };
 }
 export type AuditLogRepo = ReturnType<typeof auditLogRepo>;
+
+/** Which workspace each lifecycle belongs to (`slack_subjects`). */
+export function slackSubjectsRepo(pool: Pool) {
+  return {
+    /** Records the workspace of a subject; the first record wins (a lifecycle never moves). */
+    async assign(subject: string, teamId: string, within?: Deadline): Promise<void> {
+      const sql = `INSERT INTO slack_subjects (subject, team_id) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING`;
+      if (within) await queryWithin(pool, within, 'subject team', sql, [subject, teamId]);
+      else await pool.query(sql, [subject, teamId]);
+    },
+    async teamOf(subject: string): Promise<string | undefined> {
+      const { rows } = await pool.query<{ team_id: string }>('SELECT team_id FROM slack_subjects WHERE subject = $1', [
+        subject,
+      ]);
+      return rows[0]?.team_id;
+    },
+  };
+}
+export type SlackSubjectsRepo = ReturnType<typeof slackSubjectsRepo>;
