@@ -1,4 +1,4 @@
-import { LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
+import { LogLevel, WebClient, type Logger, type WebClientOptions } from '@slack/web-api';
 
 /**
  * Options of every Web API client: it never retries or sleeps by itself (under Temporal the
@@ -20,4 +20,22 @@ export function quietClientOptions(apiUrl: string, timeoutMs = 10_000): WebClien
 /** A client for one token (single-workspace tools, tests). */
 export function createSlackClient(opts: { token: string; apiUrl: string; timeoutMs?: number }): WebClient {
   return new WebClient(opts.token, quietClientOptions(opts.apiUrl, opts.timeoutMs));
+}
+
+/**
+ * The Slack SDKs' logger interface (web-api, oauth, socket-mode) over ours: warnings and errors
+ * only, bounded. Their debug and info lines print whole payloads (response URLs, message text),
+ * which must not reach the logs.
+ */
+export function sdkLogger(sink: { warn(msg: string): void; error(msg: string): void }): Logger {
+  const line = (msg: unknown[]) => msg.map(String).join(' ').slice(0, 300);
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...msg: unknown[]) => sink.warn(line(msg)),
+    error: (...msg: unknown[]) => sink.error(line(msg)),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.WARN,
+    setName: () => undefined,
+  };
 }

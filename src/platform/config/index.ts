@@ -90,7 +90,12 @@ export const envSchema = z.object({
   THREADLINE_TOKEN_KEYS: optionalString,
   THREADLINE_PUBLIC_URL: optionalString.pipe(url.optional()),
   SLACK_POST_AS: optionalString,
-  SLACK_OPS_TEAM_ID: optionalString.pipe(z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'a team id like T0123ABCD').optional()),
+  SLACK_OPS_TEAM_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[TE][A-Z0-9]{2,}$/, 'a team id like T0123ABCD')
+      .optional(),
+  ),
   SLACK_API_URL: optionalString.pipe(url.optional()),
   SLACK_EMULATOR_PORT: port(3101),
   SLACK_CHANNEL_OPS: channelId.optional(),
@@ -225,7 +230,10 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     problems.push(...tokenKeys.problems.map((p) => `THREADLINE_TOKEN_KEYS: ${p}`));
   }
   // Single-workspace mode needs the bot token; with OAuth installs it is the optional default workspace.
-  const botToken = oauth && !sandbox ? (e.SLACK_BOT_TOKEN ?? '') : need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…');
+  const botToken =
+    oauth && !sandbox
+      ? (e.SLACK_BOT_TOKEN ?? '')
+      : need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…');
   // Socket Mode needs no signing secret (nothing arrives over HTTP); HTTP does.
   const signingSecret =
     e.SLACK_APP_TOKEN !== undefined && !sandbox
@@ -245,7 +253,10 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     }
   }
   const postAs: Record<string, string[]> = {};
-  for (const entry of (e.SLACK_POST_AS ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const entry of (e.SLACK_POST_AS ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^([a-z][a-z0-9_-]*):([UW][A-Z0-9]{2,})$/.exec(entry);
     if (!m) {
       problems.push(`SLACK_POST_AS: "${entry}" is not <kind>:<Slack user id>, e.g. approval:U0123ABCD`);

@@ -100,7 +100,8 @@ export function createSlackClients(deps: SlackClientsDeps) {
   }
 
   async function refresh(installationId: string, userId: string | undefined, rejected?: string) {
-    if (!deps.installations || !deps.oauthClient) throw new InstallationUnavailableError(installationId, 'token_refresh_failed');
+    if (!deps.installations || !deps.oauthClient)
+      throw new InstallationUnavailableError(installationId, 'token_refresh_failed');
     const oauth = deps.oauthClient;
     try {
       const fresh = await deps.installations.rotate({
@@ -115,7 +116,8 @@ export function createSlackClients(deps: SlackClientsDeps) {
             grant_type: 'refresh_token',
             refresh_token: refreshToken,
           });
-          if (!res.access_token || !res.refresh_token || !res.expires_in) throw new Error('token refresh answered without a token');
+          if (!res.access_token || !res.refresh_token || !res.expires_in)
+            throw new Error('token refresh answered without a token');
           return { token: res.access_token, refreshToken: res.refresh_token, expiresInSec: res.expires_in };
         },
       });
@@ -160,19 +162,22 @@ export function createSlackClients(deps: SlackClientsDeps) {
     throw new InstallationUnavailableError(team ?? 'default', 'not_installed');
   }
 
-  const client: InstallationRoutedClient = new InstallationRoutedClient(async (method, options) => {
-    const s: SlackScope = { ...scope.getStore(), teamId: await currentTeam() };
-    const cred = await credentialsFor(s);
-    try {
-      return await client.send(method, options, cred.token);
-    } catch (err) {
-      const e = err as { code?: string; data?: { error?: string } };
-      if (e.code !== ErrorCode.PlatformError || e.data?.error !== 'token_expired' || !cred.installationId) throw err;
-      // Expired earlier than we knew (clock skew, or Slack expired it): rotate once and resend.
-      const next = await refresh(cred.installationId, cred.userId, cred.token);
-      return client.send(method, options, next.token);
-    }
-  }, quietClientOptions(deps.apiUrl, deps.timeoutMs));
+  const client: InstallationRoutedClient = new InstallationRoutedClient(
+    async (method, options) => {
+      const s: SlackScope = { ...scope.getStore(), teamId: await currentTeam() };
+      const cred = await credentialsFor(s);
+      try {
+        return await client.send(method, options, cred.token);
+      } catch (err) {
+        const e = err as { code?: string; data?: { error?: string } };
+        if (e.code !== ErrorCode.PlatformError || e.data?.error !== 'token_expired' || !cred.installationId) throw err;
+        // Expired earlier than we knew (clock skew, or Slack expired it): rotate once and resend.
+        const next = await refresh(cred.installationId, cred.userId, cred.token);
+        return client.send(method, options, next.token);
+      }
+    },
+    quietClientOptions(deps.apiUrl, deps.timeoutMs),
+  );
 
   return {
     /** The routed client every activity uses. */

@@ -3,19 +3,7 @@ import type pg from 'pg';
 import type { Deadline } from '../http/budget.js';
 import { queryWithin, type Pool } from '../db/pool.js';
 import type { SealedToken, TokenCipher } from './token-cipher.js';
-
-/**
- * Which installation a Slack request belongs to: the workspace (`team_id`), or the Enterprise Grid
- * org for an org-wide install (`enterprise_id` with `is_enterprise_install`). Slack's own rule
- * (bolt-js `authorize`), and the key of `slack_installations`.
- */
-export function installationIdOf(q: {
-  teamId?: string | undefined;
-  enterpriseId?: string | undefined;
-  isEnterpriseInstall?: boolean | undefined;
-}): string | undefined {
-  return q.isEnterpriseInstall && q.enterpriseId ? q.enterpriseId : (q.teamId ?? q.enterpriseId);
-}
+import { installationOf } from '../../integrations/slack/inbound.js';
 
 /** What the product may show about an installation: never a token, sealed or not. */
 export interface InstallationInfo {
@@ -106,7 +94,7 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
      * installation active again (its lifecycles resume).
      */
     async save(i: Installation): Promise<SavedInstallation> {
-      const id = installationIdOf({
+      const id = installationOf({
         teamId: i.team?.id,
         enterpriseId: i.enterprise?.id,
         isEnterpriseInstall: i.isEnterpriseInstall,
@@ -368,7 +356,7 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
           await hooks.onSaved?.(saved, i as Installation);
         },
         fetchInstallation: async (q: InstallationQuery<boolean>) => {
-          const id = installationIdOf(q);
+          const id = installationOf(q);
           const found = id ? await repo.info(id) : undefined;
           const creds = id ? await repo.botCredentials(id) : undefined;
           if (!found || !creds || found.status !== 'active') throw new Error('no active installation for that query');
@@ -390,7 +378,7 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
           } as Installation;
         },
         deleteInstallation: async (q) => {
-          const id = installationIdOf(q);
+          const id = installationOf(q);
           if (id) await repo.markRevoked(id, 'deleted');
         },
       };
@@ -470,4 +458,3 @@ export class TokenRotationError extends Error {
     this.name = 'TokenRotationError';
   }
 }
-
