@@ -45,6 +45,7 @@ describe('ticket sync configuration', () => {
       SLACK_CHANNEL_APPROVALS: 'C0P4',
       SLACK_CHANNEL_OPS: 'C0P5',
       THREADLINE_API_KEYS: 'key-12345678',
+      THREADLINE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
     };
     expect(tickets(loadConfig(prod))).toMatchObject({ syncSource: 'none', sync: { rules: [] } });
     const file = join(dir, 'sync.json');

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { computeJiraSignature } from '../../../../src/integrations/jira/signature.js';
 import type { TestStack } from '../../../helpers/stack.js';
+import { testDataConverter } from '../../../helpers/temporal.js';
 import { BOT_ACCOUNT, CHANNEL, seen, shuffled, startTicketsStack, ticketsHarness, type Projects } from './helpers.js';
 
 describe('ticket threads under duplicated, reordered and failing deliveries', () => {
@@ -20,7 +21,7 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
     ]));
     h = ticketsHarness(stack, p);
     connection = await Connection.connect({ address: stack.urls.temporal });
-    temporal = new Client({ connection });
+    temporal = new Client({ connection, dataConverter: testDataConverter(stack.config.temporal) });
   });
   afterEach(async () => {
     await h.jira.clearFaults();

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { decodedHistory } from '../../../helpers/temporal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestStack } from '../../../helpers/stack.js';
 import { BOT_ACCOUNT, CHANNEL, seen, startTicketsStack, ticketsHarness, type Projects } from './helpers.js';
@@ -265,22 +265,18 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
     const key = await h.createIssue();
     await h.slackReply(key, 'U0CAROL', 'history check');
     await h.settle(key);
-    const connection = await Connection.connect({ address: stack.urls.temporal });
-    try {
-      const history = await new Client({ connection }).workflow.getHandle(`ticket:${key}`).fetchHistory();
-      const payloads = JSON.stringify(
-        (history.events ?? []).flatMap((e) =>
-          [
-            e.workflowExecutionSignaledEventAttributes?.input,
-            e.activityTaskCompletedEventAttributes?.result,
-            e.activityTaskScheduledEventAttributes?.input,
-          ].flatMap((p) => (p?.payloads ?? []).map((x) => Buffer.from(x.data ?? []).toString('utf8'))),
-        ),
-      );
-      expect(payloads).toContain('Carol Controller');
-      expect(payloads).not.toMatch(/@example\.com/);
-    } finally {
-      await connection.close();
-    }
+    // Decoded through the codec: what the payloads hold, not their ciphertext.
+    const history = await decodedHistory(stack.urls.temporal, `ticket:${key}`, stack.config.temporal);
+    const payloads = JSON.stringify(
+      (history.events ?? []).flatMap((e) =>
+        [
+          e.workflowExecutionSignaledEventAttributes?.input,
+          e.activityTaskCompletedEventAttributes?.result,
+          e.activityTaskScheduledEventAttributes?.input,
+        ].flatMap((p) => (p?.payloads ?? []).map((x) => Buffer.from(x.data ?? []).toString('utf8'))),
+      ),
+    );
+    expect(payloads).toContain('Carol Controller');
+    expect(payloads).not.toMatch(/@example\.com/);
   });
 });
