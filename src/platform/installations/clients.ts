@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ErrorCode, WebClient, type WebAPICallResult, type WebClientOptions } from '@slack/web-api';
 import { quietClientOptions } from '../../integrations/slack/client.js';
 import { InstallationUnavailableError } from '../../integrations/slack/errors.js';
+import { installationOf } from '../../integrations/slack/inbound.js';
 import type { SlackSubjectsRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 import { TokenRotationError, type InstallationsRepo, type TokenCredentials } from './store.js';
@@ -93,10 +94,28 @@ export function createSlackClients(deps: SlackClientsDeps) {
     return team;
   }
 
+  let defaultTeamId: Promise<string | undefined> | undefined;
+  /**
+   * The workspace SLACK_BOT_TOKEN belongs to (`auth.test`, once per process; a failure is asked
+   * again next time). Only with OAuth installations: then a message posted with the default
+   * token still records its team, so another workspace's events never match it.
+   */
+  function defaultTeam(): Promise<string | undefined> {
+    if (!deps.installations || !deps.defaultToken) return Promise.resolve(undefined);
+    defaultTeamId ??= noToken.auth
+      .test({ token: deps.defaultToken })
+      .then((r) => installationOf({ teamId: r.team_id, enterpriseId: r.enterprise_id }))
+      .catch(() => {
+        defaultTeamId = undefined;
+        return undefined;
+      });
+    return defaultTeamId;
+  }
+
   async function currentTeam(): Promise<string | undefined> {
     const s = scope.getStore();
-    if (s && 'teamId' in s) return s.teamId;
-    return subjectTeam();
+    const team = s && 'teamId' in s ? s.teamId : await subjectTeam();
+    return team ?? defaultTeam();
   }
 
   async function refresh(installationId: string, userId: string | undefined, rejected?: string) {

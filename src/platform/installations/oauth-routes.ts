@@ -95,16 +95,23 @@ export async function slackOAuthRoutes(
   const oauth = deps.config.slack.oauth;
   if (!oauth) return;
   const { config, metrics, repos } = deps;
-  const redirectUri = config.slack.publicUrl ? `${config.slack.publicUrl}/slack/oauth_redirect` : undefined;
-  const bot: InstallURLOptions = {
+  /**
+   * Where Slack sends the browser back: THREADLINE_PUBLIC_URL, else the address this request
+   * came to (Slack only redirects to URLs listed in the app's settings, so a forged Host header
+   * gets an error page from Slack, never a code). The URI travels in the signed state, so the code
+   * exchange uses the same one.
+   */
+  const redirectUri = (req: FastifyRequest) =>
+    `${config.slack.publicUrl ?? `${req.protocol}://${req.host}`}/slack/oauth_redirect`;
+  const bot = (req: FastifyRequest): InstallURLOptions => ({
     scopes: botScopesFor(deps.flows),
-    ...(redirectUri ? { redirectUri } : {}),
-  };
-  const person: InstallURLOptions = {
+    redirectUri: redirectUri(req),
+  });
+  const person = (req: FastifyRequest): InstallURLOptions => ({
     scopes: [],
     userScopes: Object.keys(SLACK_USER_SCOPES),
-    ...(redirectUri ? { redirectUri } : {}),
-  };
+    redirectUri: redirectUri(req),
+  });
 
   const audit = async (saved: SavedInstallation, i: Installation) => {
     const event = !i.bot ? 'connected' : saved.previousStatus ? 'reinstalled' : 'installed';
@@ -133,7 +140,6 @@ export async function slackOAuthRoutes(
     // The emulator serves the authorize page in sandbox mode; Slack's own page otherwise.
     ...(config.sandbox ? { authorizationUrl: `${new URL(config.slack.apiUrl).origin}/oauth/v2/authorize` } : {}),
     directInstall: true,
-    installUrlOptions: bot,
     logger: sdkLogger(deps.logger.child({ component: 'slack-oauth' })),
     clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 10_000 },
   });
@@ -154,9 +160,11 @@ export async function slackOAuthRoutes(
     res.end(body);
   };
 
-  app.get('/slack/install', (req, reply) => raw(req, reply, () => installer.handleInstallPath(req.raw, reply.raw)));
+  app.get('/slack/install', (req, reply) =>
+    raw(req, reply, () => installer.handleInstallPath(req.raw, reply.raw, undefined, bot(req))),
+  );
   app.get('/slack/connect', (req, reply) =>
-    raw(req, reply, () => installer.handleInstallPath(req.raw, reply.raw, undefined, person)),
+    raw(req, reply, () => installer.handleInstallPath(req.raw, reply.raw, undefined, person(req))),
   );
   app.get('/slack/oauth_redirect', (req, reply) =>
     raw(req, reply, () =>

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { verifySlackSignatureRotating, type SigningSecret } from '../../integrations/slack/signature.js';
 import { AppError } from '../http/errors.js';
 import { budgetOf } from '../http/ack.js';
-import { createSlackIngress, type SlackIngressDeps } from './ingress.js';
+import { createSlackIngress, type SlackIngress, type SlackIngressDeps } from './ingress.js';
 
 export type { SlackIngressDeps } from './ingress.js';
 export { helpText } from './ingress.js';
@@ -28,8 +28,11 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
  * request we refused cannot fare better); 5xx answers never do. During a signing-secret
  * rotation both secrets verify until the overlap window ends (`SLACK_SIGNING_SECRET_PREVIOUS_UNTIL`).
  */
-export async function slackRoutes(app: FastifyInstance, deps: SlackIngressDeps): Promise<void> {
-  const ingress = createSlackIngress(deps);
+export async function slackRoutes(
+  app: FastifyInstance,
+  deps: SlackIngressDeps & { ingress?: SlackIngress },
+): Promise<void> {
+  const ingress = deps.ingress ?? createSlackIngress(deps);
   // Signatures are over the exact bytes: take every body raw, verify, and only then parse.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
