@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
+import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
+import { approvalWorkflowId } from '../../../src/flows/approvals/contract.js';
+import { installationsRepo } from '../../../src/platform/installations/store.js';
+import { createTokenCipher } from '../../../src/platform/installations/token-cipher.js';
+import { flowSuite, harnessOf } from '../../helpers/flow-suite.js';
+import { counterValue, historyOf, postsFor, waitForIdle } from '../../helpers/effects.js';
+import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
+import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
+import { installVia } from './workspaces-helpers.js';
+
+const A = 'T0THREADLN';
+const B = 'T0ACMECORP';
+
+const suite = flowSuite({ ...WITHOUT_SLA_TIMERS });
+const pay = harnessOf(suite, (stack, temporal) => paymentsHarness(stack, temporal));
+const appr = harnessOf(suite, (stack, temporal) => approvalsHarness(stack, temporal));
+
+/**
+ * Two workspaces of one app, installed through the emulator's OAuth flow with Slack's
+ * InstallProvider, with the same channel ids (C0PAYMENTS, C0APPROVAL in both): every lifecycle
+ * posts, is answered and is stopped in its own workspace only.
+ */
+describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninstall and reinstall', () => {
+  const slackA = () => new SlackEmulatorAdmin(suite.stack.urls.slackEmulator!);
+  const slackB = () => slackA().team(B);
+  const subjectsIn = async (admin: SlackEmulatorAdmin, channel: string) =>
+    (await admin.channelMessages(channel)).map((m) => (m.metadata?.event_payload as { subject?: string })?.subject);
+  const auditOf = async (subject: string) =>
+    (
+      await suite.pool.query<{ action: string; details: Record<string, unknown> }>(
+        'SELECT action, details FROM audit_log WHERE subject = $1 ORDER BY id',
+        [subject],
+      )
+    ).rows;
+
+  it('installs both workspaces; payments and approvals run in both at once and never cross over; tokens stay sealed', async () => {
+    const stack = suite.stack;
+    for (const [team, user] of [
+      [A, 'U0ALICE'],
+      [B, 'U0ASHA'],
+    ] as const) {
+      const done = await installVia(stack.urls.api, slackA(), team, user);
+      expect(done.status, done.text).toBe(200);
+      expect(done.text).toContain('Threadline is installed');
+    }
+    const repo = installationsRepo(suite.pool, createTokenCipher({ keys: stack.config.slack.tokenKeys }));
+    expect((await repo.info(B))?.status).toBe('active');
+    const tokenB = (await repo.botCredentials(B))!.credentials.token;
+    expect(tokenB).toMatch(/^xoxb-/);
+    const raw = await suite.pool.query<{ row: string }>(
+      `SELECT row_to_json(i)::text AS row FROM slack_installations i WHERE installation_id = $1`,
+      [B],
+    );
+    expect(raw.rows[0]!.row).not.toContain(tokenB);
+
+    // Payments in both workspaces, both routed to C0PAYMENTS (the same id in each workspace).
+    const a = pay.ids();
+    const b = pay.ids();
+    await pay.expectAccepted(await pay.initiate(pay.initiation(a.orderId, { paymentId: a.paymentId })));
+    await pay.expectAccepted(
+      await pay.initiate(
+        pay.initiation(b.orderId, { paymentId: b.paymentId, owner: 'asha@acme.example', slackTeamId: B }),
+      ),
+    );
+    await pay.webhook('payment.captured', { orderId: a.orderId, paymentId: a.paymentId, amount: 123450 });
+    await pay.webhook('payment.captured', { orderId: b.orderId, paymentId: b.paymentId, amount: 123450 });
+    await pay.waitForStatus(a.orderId, 'captured');
+    await pay.waitForStatus(b.orderId, 'captured');
+
+    // Approvals in both workspaces, in C0APPROVAL of each, decided by a person of each.
+    const idA = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'], channel: 'C0APPROVAL' }));
+    const idB = await appr.created(
+      appr.body({ requester: 'U0ASHA', approvers: ['U0BILAL'], channel: 'C0APPROVAL', slackTeamId: B }),
+    );
+    const msgB = (await appr.posted(idB, 1)).find((m) => m.purpose === 'channel')!;
+    await appr.posted(idA, 1);
+    expect(msgB.channel).toBe('C0APPROVAL');
+    const clicked = await slackB().clickButton({
+      user: 'U0BILAL',
+      channel: msgB.channel,
+      ts: msgB.ts,
+      action_id: 'tl:approval.approve',
+    });
+    expect(clicked.delivery.status).toBe(200);
+    expect(await appr.waitStatus(idB, 'approved')).toMatchObject({ decidedBy: 'U0BILAL' });
+
+    // Idle, then count: each lifecycle's posts are all in its own workspace, none in the other.
+    for (const id of [paymentWorkflowId(a.orderId), paymentWorkflowId(b.orderId), approvalWorkflowId(idA)])
+      await waitForIdle(suite.temporal, id, 30_000);
+    const inA = [...(await subjectsIn(slackA(), 'C0PAYMENTS')), ...(await subjectsIn(slackA(), 'C0APPROVAL'))];
+    const inB = [...(await subjectsIn(slackB(), 'C0PAYMENTS')), ...(await subjectsIn(slackB(), 'C0APPROVAL'))];
+    expect(inA).toEqual(expect.arrayContaining([paymentWorkflowId(a.orderId), approvalWorkflowId(idA)]));
+    expect(inB).toEqual(expect.arrayContaining([paymentWorkflowId(b.orderId), approvalWorkflowId(idB)]));
+    expect(inA).not.toContain(paymentWorkflowId(b.orderId));
+    expect(inA).not.toContain(approvalWorkflowId(idB));
+    expect(inB).not.toContain(paymentWorkflowId(a.orderId));
+    expect(inB).not.toContain(approvalWorkflowId(idA));
+    // Each payment thread got its capture reply in its own workspace, exactly once.
+    const repliesB = (await postsFor(slackB(), paymentWorkflowId(b.orderId))).filter((p) => p.threadTs);
+    expect(repliesB.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(repliesB.map((p) => p.key)).size).toBe(repliesB.length);
+    expect((await postsFor(slackA(), paymentWorkflowId(b.orderId))).length).toBe(0);
+    // A's approval is untouched by B's decision.
+    expect((await appr.get(idA)).status).toBe('pending');
+    // Recorded with their workspace: the thread lookup of each workspace finds only its own.
+    const rows = await suite.pool.query<{ subject: string; team_id: string }>(
+      'SELECT subject, team_id FROM slack_messages WHERE subject = ANY($1)',
+      [[paymentWorkflowId(a.orderId), paymentWorkflowId(b.orderId)]],
+    );
+    for (const r of rows.rows) expect(r.team_id).toBe(r.subject === paymentWorkflowId(b.orderId) ? B : A);
+
+    // The token is in no workflow history (decoded) and no API answer.
+    const history = JSON.stringify(await historyOf(suite.temporal, paymentWorkflowId(b.orderId)));
+    expect(history).toContain(b.orderId);
+    expect(history).not.toContain(tokenB);
+    expect(JSON.stringify((await pay.getPayment(b.orderId)).body)).not.toContain(tokenB);
+    expect(JSON.stringify(await appr.get(idB))).not.toContain(tokenB);
+  });
+
+  it('an uninstall stops only that workspace (audited, counted, refused before Slack); a reinstall resumes it', async () => {
+    const a = pay.ids();
+    const b = pay.ids();
+    await pay.expectAccepted(await pay.initiate(pay.initiation(a.orderId, { paymentId: a.paymentId })));
+    await pay.expectAccepted(
+      await pay.initiate(
+        pay.initiation(b.orderId, { paymentId: b.paymentId, owner: 'asha@acme.example', slackTeamId: B }),
+      ),
+    );
+    await pay.thread('C0PAYMENTS', a.orderId, 0);
+    await slackB().waitFor(
+      async () => (await subjectsIn(slackB(), 'C0PAYMENTS')).includes(paymentWorkflowId(b.orderId)),
+      30_000,
+    );
+
+    await slackB().uninstall();
+    const repo = installationsRepo(suite.pool, createTokenCipher({ keys: suite.stack.config.slack.tokenKeys }));
+    await pay.waitFor(async () => (await repo.info(B))?.status === 'revoked');
+    const installAudit = await auditOf(`slack-installation:${B}`);
+    expect(installAudit.map((r) => r.action)).toContain('slack.app_uninstalled');
+    expect(
+      await counterValue(suite.stack.urls.api, 'threadline_slack_installation_events_total', { event: 'revoked' }),
+    ).toBe(1);
+
+    // A new lifecycle cannot be started there.
+    const refused = await pay.initiate(pay.initiation(pay.ids().orderId, { slackTeamId: B }));
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('slackTeamId');
+
+    // Both lifecycles get an event that posts a reply: A posts it, B refuses before calling Slack and says so.
+    const deadBefore = await counterValue(suite.stack.urls.api, 'threadline_external_calls_total', {
+      system: 'slack',
+      method: 'chat.postMessage',
+      outcome: 'installation_dead',
+    });
+    await pay.webhook('payment.captured', { orderId: a.orderId, paymentId: a.paymentId, amount: 123450 });
+    await pay.webhook('payment.captured', { orderId: b.orderId, paymentId: b.paymentId, amount: 123450 });
+    await pay.thread('C0PAYMENTS', a.orderId, 1);
+    const failed = await pay.waitFor(async () =>
+      (await auditOf(paymentWorkflowId(b.orderId))).find(
+        (r) => r.action === 'payment.slack_failed' && r.details.reason === 'installation_dead',
+      ),
+    );
+    expect(failed.details).toMatchObject({ reason: 'installation_dead', error: 'installation_revoked' });
+    expect(
+      await counterValue(suite.stack.urls.api, 'threadline_external_calls_total', {
+        system: 'slack',
+        method: 'chat.postMessage',
+        outcome: 'installation_dead',
+      }),
+    ).toBeGreaterThan(deadBefore);
+    await waitForIdle(suite.temporal, paymentWorkflowId(b.orderId), 30_000);
+    const bPostsWhileRevoked = (await postsFor(slackB(), paymentWorkflowId(b.orderId))).length;
+    expect(bPostsWhileRevoked).toBe(1); // the root only: nothing reached Slack after the uninstall
+
+    // Reinstall: B's lifecycle calls Slack again (the next event's reply is posted there).
+    const again = await installVia(suite.stack.urls.api, slackA(), B, 'U0ASHA');
+    expect(again.status, again.text).toBe(200);
+    expect((await repo.info(B))?.status).toBe('active');
+    expect((await auditOf(`slack-installation:${B}`)).map((r) => r.action)).toContain('slack.reinstalled');
+    await pay.webhook('refund.processed', {
+      orderId: b.orderId,
+      paymentId: b.paymentId,
+      amount: 123450,
+      refundId: `rfnd_${b.paymentId.slice(4)}`,
+      refundAmount: 1000,
+    });
+    await slackB().waitFor(
+      async () => (await postsFor(slackB(), paymentWorkflowId(b.orderId))).length > bPostsWhileRevoked,
+      30_000,
+    );
+  });
+});
