@@ -352,8 +352,8 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
     asInstallationStore(hooks: { onSaved?: (s: SavedInstallation, i: Installation) => Promise<void> } = {}) {
       const store: InstallationStore = {
         storeInstallation: async (i) => {
-          const saved = await repo.save(i as Installation);
-          await hooks.onSaved?.(saved, i as Installation);
+          const saved = await repo.save(i);
+          await hooks.onSaved?.(saved, i);
         },
         fetchInstallation: async (q: InstallationQuery<boolean>) => {
           const id = installationOf(q);
@@ -375,7 +375,7 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
               userId: found.botUserId ?? '',
             },
             authVersion: 'v2',
-          } as Installation;
+          };
         },
         deleteInstallation: async (q) => {
           const id = installationOf(q);

@@ -57,7 +57,7 @@ export function createTokenCipher(opts: { keys: readonly PayloadKey[] }) {
       if (!bound || Buffer.from(bound).toString('utf8') !== boundTo) {
         throw new PayloadDecryptionError(`a token sealed with key id "${t.keyId}" belongs to another row`);
       }
-      return Buffer.from(out!.data ?? new Uint8Array()).toString('utf8');
+      return Buffer.from(out.data ?? new Uint8Array()).toString('utf8');
     },
   };
 }

@@ -4,7 +4,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   slackActionSignal,
   slackActionUpdate,
