@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { verifySlackSignatureRotating } from '../../../src/integrations/slack/si
 import { buildSlackManifest, botScopesFor, SLACK_BOT_EVENTS } from '../../../src/platform/slack/manifest.js';
 import { buildSlackRegistry, ROOT_COMMAND } from '../../../src/platform/slack-ingress/registry.js';
 
-const key = (id: string, fill: number) => ({ id, key: Buffer.alloc(32, fill) });
+const key = (id: string, fill: number) => ({ id, key: createSecretKey(Buffer.alloc(32, fill)) });
 
 describe('token cipher (AES-256-GCM over the payload codec envelope)', () => {
   const token = 'xoxb-1111-2222-secretsecretsecret';
