@@ -191,4 +191,52 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
       30_000,
     );
   });
+
+  it('a rotating token that expires mid-flow is refreshed once with its refresh token, and the lifecycle goes on', async () => {
+    await slackA().oauthConfig({ tokenRotation: true, tokenExpiresInSec: 43_200 });
+    try {
+      const installed = await installVia(suite.stack.urls.api, slackA(), B, 'U0ASHA');
+      expect(installed.status, installed.text).toBe(200);
+      const repo = installationsRepo(suite.pool, createTokenCipher({ keys: suite.stack.config.slack.tokenKeys }));
+      const before = (await repo.botCredentials(B))!.credentials;
+      expect(before.refreshToken).toBeTruthy();
+      expect(before.expiresAtMs).toBeGreaterThan(Date.now());
+      const rotations = () =>
+        counterValue(suite.stack.urls.api, 'threadline_slack_token_rotations_total', { outcome: 'rotated' });
+      const rotatedBefore = await rotations();
+
+      const b = pay.ids();
+      await pay.expectAccepted(
+        await pay.initiate(
+          pay.initiation(b.orderId, { paymentId: b.paymentId, owner: 'asha@acme.example', slackTeamId: B }),
+        ),
+      );
+      const workflowId = paymentWorkflowId(b.orderId);
+      await slackB().waitFor(async () => (await subjectsIn(slackB(), 'C0PAYMENTS')).includes(workflowId), 30_000);
+      await waitForIdle(suite.temporal, workflowId, 30_000);
+
+      // Slack expires the token earlier than it said (our copy still looks valid): the next call is refused.
+      expect((await slackB().expireTokens()).expired).toBeGreaterThanOrEqual(1);
+      await pay.webhook('payment.captured', { orderId: b.orderId, paymentId: b.paymentId, amount: 123450 });
+      await pay.waitForStatus(b.orderId, 'captured');
+      await slackB().waitFor(
+        async () => (await postsFor(slackB(), workflowId)).filter((p) => p.threadTs).length >= 1,
+        30_000,
+      );
+      await waitForIdle(suite.temporal, workflowId, 30_000);
+      const after = (await repo.botCredentials(B))!.credentials;
+      expect(after.token).not.toBe(before.token);
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+      expect(await rotations()).toBe(rotatedBefore + 1);
+      const posts = await postsFor(slackB(), workflowId);
+      expect(new Set(posts.map((p) => p.key)).size).toBe(posts.length);
+      expect((await auditOf(workflowId)).filter((r) => r.action === 'payment.slack_failed')).toEqual([]);
+      // Neither token is in the workflow's history.
+      const history = JSON.stringify(await historyOf(suite.temporal, workflowId));
+      for (const t of [before.token, after.token, before.refreshToken!, after.refreshToken!])
+        expect(history).not.toContain(t);
+    } finally {
+      await slackA().oauthConfig({ tokenRotation: false });
+    }
+  });
 });
