@@ -9,11 +9,19 @@ import { counterValue, historyOf, postsFor, waitForIdle } from '../../helpers/ef
 import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { installVia } from './workspaces-helpers.js';
+import { createLogger } from '../../../src/platform/observability/logger.js';
 
 const A = 'T0THREADLN';
 const B = 'T0ACMECORP';
 
-const suite = flowSuite({ ...WITHOUT_SLA_TIMERS });
+/** The whole log of the stack, at trace level: searched for tokens at the end. */
+const logLines: string[] = [];
+const suite = flowSuite(
+  { ...WITHOUT_SLA_TIMERS },
+  { logger: createLogger({ level: 'trace', destination: { write: (line: string) => logLines.push(line) } }) },
+);
+/** Every token this file saw (opened from the store): none may appear in the log. */
+const seenTokens = new Set<string>();
 const pay = harnessOf(suite, (stack, temporal) => paymentsHarness(stack, temporal));
 const appr = harnessOf(suite, (stack, temporal) => approvalsHarness(stack, temporal));
 
@@ -49,6 +57,8 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
     expect((await repo.info(B))?.status).toBe('active');
     const tokenB = (await repo.botCredentials(B))!.credentials.token;
     expect(tokenB).toMatch(/^xoxb-/);
+    seenTokens.add(tokenB);
+    seenTokens.add((await repo.botCredentials(A))!.credentials.token);
     const raw = await suite.pool.query<{ row: string }>(
       `SELECT row_to_json(i)::text AS row FROM slack_installations i WHERE installation_id = $1`,
       [B],
@@ -225,6 +235,7 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
       );
       await waitForIdle(suite.temporal, workflowId, 30_000);
       const after = (await repo.botCredentials(B))!.credentials;
+      for (const t of [before.token, after.token, before.refreshToken!, after.refreshToken!]) seenTokens.add(t);
       expect(after.token).not.toBe(before.token);
       expect(after.refreshToken).not.toBe(before.refreshToken);
       expect(await rotations()).toBe(rotatedBefore + 1);
@@ -238,5 +249,18 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
     } finally {
       await slackA().oauthConfig({ tokenRotation: false });
     }
+  });
+
+  it('no token, refresh token or OAuth client secret appears anywhere in the trace-level log', () => {
+    const log = logLines.join('\n');
+    // The capture saw the OAuth routes, the ingress and the worker: an empty log proves nothing.
+    expect(logLines.length).toBeGreaterThan(50);
+    expect(seenTokens.size).toBeGreaterThanOrEqual(4);
+    for (const t of [
+      ...seenTokens,
+      suite.stack.config.slack.oauth!.clientSecret,
+      suite.stack.config.slack.oauth!.stateSecret,
+    ])
+      expect(log.includes(t), 'a secret is in the log').toBe(false);
   });
 });
