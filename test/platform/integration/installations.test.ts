@@ -26,7 +26,7 @@ function installation(team: string, token: string, refresh?: string): Installati
     appId: 'A0APP',
     isEnterpriseInstall: false,
     authVersion: 'v2',
-  } as Installation;
+  };
 }
 
 describe('installation store (Postgres, sealed tokens)', () => {
