@@ -122,6 +122,23 @@ describe('single-workspace mode', () => {
     expect(c.slack.appToken).toBeUndefined();
     expect(c.slack.botToken).toBe('xoxb-real');
   });
+
+  it('Socket Mode with your own workspace needs the bot and app tokens, no signing secret', () => {
+    const c = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-real',
+      SLACK_APP_TOKEN: 'xapp-1-A0-1-real',
+      THREADLINE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      SLACK_CHANNEL_PAYMENTS: 'C01PAY',
+      SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
+      SLACK_CHANNEL_APPROVALS: 'C03APPR',
+      SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
+      SLACK_CHANNEL_OPS: 'C05OPS',
+    });
+    expect(c.sandbox).toBe(false);
+    expect(c.slack.appToken).toBe('xapp-1-A0-1-real');
+    expect(c.slack.signingSecret).toBe('');
+    expect(() => loadConfig({ SLACK_APP_TOKEN: 'xoxb-not-an-app-token' })).toThrow(/SLACK_APP_TOKEN/);
+  });
 });
 
 /**
