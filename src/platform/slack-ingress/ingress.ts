@@ -75,9 +75,24 @@ export function createSlackIngress(deps: SlackIngressDeps) {
   /** A Temporal call bounded by the request's remaining budget (gRPC deadline). */
   const withDeadline = <T>(budget: RequestBudget, fn: () => Promise<T>) => temporalWithin(deps.temporal, budget, fn);
 
-  /** Records which workspace a lifecycle started from Slack belongs to (before its first post). */
-  const assignTeam = async (budget: RequestBudget, subject: string, team: string | undefined) => {
-    if (team) await deps.repos.slackSubjects?.assign(subject, team, budget);
+  /**
+   * Starts (or joins) a lifecycle filed from Slack, after recording the workspace it belongs to
+   * (before its first post: its Slack calls then use that installation).
+   */
+  const startLifecycle = async (
+    budget: RequestBudget,
+    team: string | undefined,
+    start: { workflowId: string; workflowType: string; args: unknown[] },
+  ) => {
+    if (team) await deps.repos.slackSubjects?.assign(start.workflowId, team, budget);
+    return withDeadline(budget, () =>
+      deps.temporal.workflow.start(start.workflowType, {
+        workflowId: start.workflowId,
+        taskQueue: deps.config.temporal.taskQueue,
+        args: start.args,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    );
   };
 
   /**
@@ -231,6 +246,19 @@ export function createSlackIngress(deps: SlackIngressDeps) {
     }
     const { request, workflowId, spec, flow } = parsed;
     const team = request.teamId;
+    /** The interaction's one Temporal call, deduped by its interaction id. */
+    const handOffInteraction = (send: () => Promise<unknown>) =>
+      handOff(hand, {
+        source: 'slack_interaction',
+        eventId: request.interactionId,
+        type: `${p.type}:${request.verb}`,
+        rawBody: raw,
+        subject: workflowId,
+        workflowId,
+        budget,
+        teamId: team,
+        send,
+      });
 
     if (spec.mode === 'start') {
       // A modal that files a new lifecycle: the flow validates inside the 3 s window, then ONE
@@ -244,27 +272,7 @@ export function createSlackIngress(deps: SlackIngressDeps) {
         return {};
       }
       if (!decision.ok) return { body: { response_action: 'errors', errors: decision.errors } };
-      await handOff(hand, {
-        source: 'slack_interaction',
-        eventId: request.interactionId,
-        type: `${p.type}:${request.verb}`,
-        rawBody: raw,
-        subject: workflowId,
-        workflowId,
-        budget,
-        teamId: team,
-        send: async () => {
-          await assignTeam(budget, workflowId, team);
-          return withDeadline(budget, () =>
-            deps.temporal.workflow.start(decision.workflowType, {
-              workflowId,
-              taskQueue: deps.config.temporal.taskQueue,
-              args: decision.args,
-              workflowIdConflictPolicy: 'USE_EXISTING',
-            }),
-          );
-        },
-      });
+      await handOffInteraction(() => startLifecycle(budget, team, { workflowId, ...decision }));
       return {};
     }
 
@@ -274,59 +282,45 @@ export function createSlackIngress(deps: SlackIngressDeps) {
     }
 
     let rejection: string | undefined;
-    await handOff(hand, {
-      source: 'slack_interaction',
-      eventId: request.interactionId,
-      type: `${p.type}:${request.verb}`,
-      rawBody: raw,
-      subject: workflowId,
-      workflowId,
-      budget,
-      teamId: team,
-      send: async () => {
-        try {
-          if (spec.mode === 'signal') {
-            await withDeadline(budget, () =>
-              deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request),
-            );
-            return;
-          }
-          // Handlers apply the click synchronously and leave Slack work (posting, updating, modals)
-          // to the workflow's main loop, so the whole update completes within one workflow task.
-          // (A startUpdate waiting for ACCEPTED does not throw on a validator rejection: the
-          // rejection only surfaces from handle.result(), so we wait for the outcome instead.)
-          const result = await withDeadline(budget, () =>
-            deps.temporal.workflow.getHandle(workflowId).executeUpdate(slackActionUpdate, {
-              args: [request],
-              updateId: request.interactionId,
-            }),
+    /** The click's answer to the person who clicked (ephemeral, in the click's workspace). */
+    const notice = (text: string) =>
+      followUp(input, request.interactionId, {
+        kind: 'notice',
+        ...(team ? { teamId: team } : {}),
+        responseUrl: request.responseUrl,
+        channel: request.channel,
+        user: request.user,
+        text,
+      });
+    await handOffInteraction(async () => {
+      try {
+        if (spec.mode === 'signal') {
+          await withDeadline(budget, () =>
+            deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request),
           );
-          if (result.message && p.type === 'block_actions') {
-            await followUp(input, request.interactionId, {
-              kind: 'notice',
-              ...(team ? { teamId: team } : {}),
-              responseUrl: request.responseUrl,
-              channel: request.channel,
-              user: request.user,
-              text: result.message,
-            });
-          }
-        } catch (err) {
-          if (err instanceof WorkflowUpdateFailedError) rejection = err.cause?.message ?? err.message;
-          else if (err instanceof WorkflowNotFoundError) rejection = 'This request is closed; nothing was changed.';
-          else throw err;
-          if (p.type === 'block_actions') {
-            await followUp(input, request.interactionId, {
-              kind: 'notice',
-              ...(team ? { teamId: team } : {}),
-              responseUrl: request.responseUrl,
-              channel: request.channel,
-              user: request.user,
-              text: rejection,
-            });
-          }
+          return;
         }
-      },
+        // Handlers apply the click synchronously and leave Slack work (posting, updating, modals)
+        // to the workflow's main loop, so the whole update completes within one workflow task.
+        // (A startUpdate waiting for ACCEPTED does not throw on a validator rejection: the
+        // rejection only surfaces from handle.result(), so we wait for the outcome instead.)
+        const result = await withDeadline(budget, () =>
+          deps.temporal.workflow.getHandle(workflowId).executeUpdate(slackActionUpdate, {
+            args: [request],
+            updateId: request.interactionId,
+          }),
+        );
+        if (result.message && p.type === 'block_actions') {
+          await notice(result.message);
+        }
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) rejection = err.cause?.message ?? err.message;
+        else if (err instanceof WorkflowNotFoundError) rejection = 'This request is closed; nothing was changed.';
+        else throw err;
+        if (p.type === 'block_actions') {
+          await notice(rejection);
+        }
+      }
     });
     if (rejection && p.type === 'view_submission') {
       const firstBlock = Object.keys(p.view.state?.values ?? {})[0] ?? 'reason';
@@ -384,21 +378,7 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       const start = answer.start;
       if (answer.later) await respondCommandLater(name, answer.later);
       else if (start) {
-        await handOffCommand(
-          name,
-          async () => {
-            await assignTeam(budget, start.workflowId, team);
-            return withDeadline(budget, () =>
-              deps.temporal.workflow.start(start.workflowType, {
-                workflowId: start.workflowId,
-                taskQueue: deps.config.temporal.taskQueue,
-                args: start.args,
-                workflowIdConflictPolicy: 'USE_EXISTING',
-              }),
-            );
-          },
-          start.workflowId,
-        );
+        await handOffCommand(name, () => startLifecycle(budget, team, start), start.workflowId);
       }
       metric(`command:${name}`, answer.later || start ? 'handed_off' : 'answered');
       return { body: answer.reply ? ephemeral(answer.reply) : undefined };

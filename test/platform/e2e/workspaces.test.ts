@@ -35,6 +35,18 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
   const slackB = () => slackA().team(B);
   const subjectsIn = async (admin: SlackEmulatorAdmin, channel: string) =>
     (await admin.channelMessages(channel)).map((m) => (m.metadata?.event_payload as { subject?: string })?.subject);
+  /** One payment in each workspace, both routed to C0PAYMENTS (the same id in each). */
+  const paymentsInBoth = async () => {
+    const a = pay.ids();
+    const b = pay.ids();
+    await pay.expectAccepted(await pay.initiate(pay.initiation(a.orderId, { paymentId: a.paymentId })));
+    await pay.expectAccepted(
+      await pay.initiate(
+        pay.initiation(b.orderId, { paymentId: b.paymentId, owner: 'asha@acme.example', slackTeamId: B }),
+      ),
+    );
+    return { a, b };
+  };
   const auditOf = async (subject: string) =>
     (
       await suite.pool.query<{ action: string; details: Record<string, unknown> }>(
@@ -65,15 +77,7 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
     );
     expect(raw.rows[0]!.row).not.toContain(tokenB);
 
-    // Payments in both workspaces, both routed to C0PAYMENTS (the same id in each workspace).
-    const a = pay.ids();
-    const b = pay.ids();
-    await pay.expectAccepted(await pay.initiate(pay.initiation(a.orderId, { paymentId: a.paymentId })));
-    await pay.expectAccepted(
-      await pay.initiate(
-        pay.initiation(b.orderId, { paymentId: b.paymentId, owner: 'asha@acme.example', slackTeamId: B }),
-      ),
-    );
+    const { a, b } = await paymentsInBoth();
     await pay.webhook('payment.captured', { orderId: a.orderId, paymentId: a.paymentId, amount: 123450 });
     await pay.webhook('payment.captured', { orderId: b.orderId, paymentId: b.paymentId, amount: 123450 });
     await pay.waitForStatus(a.orderId, 'captured');
@@ -130,14 +134,7 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
   });
 
   it('an uninstall stops only that workspace (audited, counted, refused before Slack); a reinstall resumes it', async () => {
-    const a = pay.ids();
-    const b = pay.ids();
-    await pay.expectAccepted(await pay.initiate(pay.initiation(a.orderId, { paymentId: a.paymentId })));
-    await pay.expectAccepted(
-      await pay.initiate(
-        pay.initiation(b.orderId, { paymentId: b.paymentId, owner: 'asha@acme.example', slackTeamId: B }),
-      ),
-    );
+    const { a, b } = await paymentsInBoth();
     await pay.thread('C0PAYMENTS', a.orderId, 0);
     await slackB().waitFor(
       async () => (await subjectsIn(slackB(), 'C0PAYMENTS')).includes(paymentWorkflowId(b.orderId)),

@@ -168,6 +168,16 @@ describe('signing-secret rotation over HTTP (POST /slack/commands)', () => {
       const manifest = buildSlackManifest({ flows, socketMode: true });
       expect(to.searchParams.get('scope')!.split(',').sort()).toEqual([...manifest.oauth_config.scopes.bot].sort());
       expect(to.searchParams.get('redirect_uri')).toBe(`${api.url}/slack/oauth_redirect`);
+      // Every URL of the HTTP manifest is a route this API serves.
+      const http = buildSlackManifest({ flows, socketMode: false, url: 'https://threadline.example.com' });
+      const urls = [
+        http.settings.event_subscriptions.request_url,
+        http.settings.interactivity.request_url,
+        ...http.features.slash_commands.map((c) => c.url),
+      ];
+      for (const u of urls) expect(api.app.hasRoute({ method: 'POST', url: new URL(u!).pathname }), u).toBe(true);
+      for (const u of http.oauth_config.redirect_urls ?? [])
+        expect(api.app.hasRoute({ method: 'GET', url: new URL(u).pathname }), u).toBe(true);
       expect(res.headers.get('set-cookie')).toBeTruthy();
       // A redirect without a valid state is refused with a page a person can read.
       const forged = await fetch(`${api.url}/slack/oauth_redirect?code=abc&state=forged`);

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
+import { PRODUCTION_CHANNELS } from '../../helpers/production-env.js';
 import { flows } from '../../../src/flows/index.js';
 import { createTokenCipher } from '../../../src/platform/installations/token-cipher.js';
 import { PayloadDecryptionError } from '../../../src/platform/temporal/codec.js';
@@ -104,18 +105,15 @@ describe('signing-secret rotation', () => {
   });
 });
 
+const OWN_WORKSPACE = PRODUCTION_CHANNELS;
+
 describe('single-workspace mode', () => {
   it('needs only SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET: no OAuth, no token keys', () => {
     const c = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-real',
       SLACK_SIGNING_SECRET: 'real-secret',
       THREADLINE_API_KEYS: 'tl_real_key_000000001',
-      THREADLINE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-      SLACK_CHANNEL_PAYMENTS: 'C01PAY',
-      SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
-      SLACK_CHANNEL_APPROVALS: 'C03APPR',
-      SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
-      SLACK_CHANNEL_OPS: 'C05OPS',
+      ...OWN_WORKSPACE,
     });
     expect(c.sandbox).toBe(false);
     expect(c.slack.oauth).toBeUndefined();
@@ -127,12 +125,7 @@ describe('single-workspace mode', () => {
     const c = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-real',
       SLACK_APP_TOKEN: 'xapp-1-A0-1-real',
-      THREADLINE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-      SLACK_CHANNEL_PAYMENTS: 'C01PAY',
-      SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
-      SLACK_CHANNEL_APPROVALS: 'C03APPR',
-      SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
-      SLACK_CHANNEL_OPS: 'C05OPS',
+      ...OWN_WORKSPACE,
     });
     expect(c.sandbox).toBe(false);
     expect(c.slack.appToken).toBe('xapp-1-A0-1-real');
