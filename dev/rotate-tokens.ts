@@ -19,6 +19,12 @@ async function main(): Promise<void> {
     console.log(
       `re-encrypted with key ${config.slack.tokenKeys[0]!.id}: ${done.installations} installation(s), ${done.userTokens} user token(s)`,
     );
+    if (done.unreadable.length > 0) {
+      console.error(
+        `${done.unreadable.length} sealed with a key no longer in THREADLINE_TOKEN_KEYS (reinstall there): ${done.unreadable.join(', ')}`,
+      );
+      process.exitCode = 2;
+    }
   } finally {
     await pool.end();
   }

@@ -89,7 +89,6 @@ export const envSchema = z.object({
   SLACK_STATE_SECRET: optionalString,
   THREADLINE_TOKEN_KEYS: optionalString,
   THREADLINE_PUBLIC_URL: optionalString.pipe(url.optional()),
-  SLACK_POST_AS: optionalString,
   SLACK_OPS_TEAM_ID: optionalString.pipe(
     z
       .string()
@@ -149,8 +148,6 @@ export interface Config {
     tokenKeys: PayloadKey[];
     /** Where Slack sends the browser back to (`<url>/slack/oauth_redirect`); unset: the app's configured URL. */
     publicUrl: string | undefined;
-    /** Post as a connected person instead of the bot: subject kind → Slack user ids (first connected one wins). */
-    postAs: Record<string, string[]>;
     /** The installation ops alerts are posted with (default: SLACK_BOT_TOKEN's workspace). */
     opsTeamId: string | undefined;
     apiUrl: string;
@@ -252,19 +249,6 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       };
     }
   }
-  const postAs: Record<string, string[]> = {};
-  for (const entry of (e.SLACK_POST_AS ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean)) {
-    const m = /^([a-z][a-z0-9_-]*):([UW][A-Z0-9]{2,})$/.exec(entry);
-    if (!m) {
-      problems.push(`SLACK_POST_AS: "${entry}" is not <kind>:<Slack user id>, e.g. approval:U0123ABCD`);
-      continue;
-    }
-    (postAs[m[1]!] ??= []).push(m[2]!);
-  }
-
   const slack: Config['slack'] = {
     botToken,
     signingSecret,
@@ -273,7 +257,6 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     oauth,
     tokenKeys: tokenKeys.keys,
     publicUrl: e.THREADLINE_PUBLIC_URL?.replace(/\/+$/, ''),
-    postAs,
     opsTeamId: e.SLACK_OPS_TEAM_ID,
     apiUrl: e.SLACK_API_URL ?? (sandbox ? `http://127.0.0.1:${e.SLACK_EMULATOR_PORT}/api/` : 'https://slack.com/api/'),
     emulatorPort: e.SLACK_EMULATOR_PORT,

@@ -82,7 +82,7 @@ function failureText(err: CodedError): string {
  * - `GET /slack/install`: "Add to Slack" (bot scopes from the code's registry), with a signed,
  *   single-use, expiring state bound to the browser by a cookie;
  * - `GET /slack/connect`: a person connects their own identity (user scope `chat:write`), so a
- *   flow configured with `SLACK_POST_AS` posts as them;
+ *   their user token (scope `chat:write`) is stored sealed; posting as them is not wired yet;
  * - `GET /slack/oauth_redirect`: Slack sends the browser back here; the installation is stored
  *   with its tokens sealed (`installationsRepo`), audited and counted; a person reads a page
  *   saying what happened (tokens never appear on it, nor in logs).
@@ -179,9 +179,7 @@ export async function slackOAuthRoutes(
                   `Threadline was added to ${where}.`,
                   'Invite @Threadline to the channels it should post in; lifecycles of this workspace now post here.',
                 ])
-              : page('Your Slack identity is connected', [
-                  `Threadline can now post as you in ${where} where a flow is configured to (SLACK_POST_AS).`,
-                ]),
+              : page('Your Slack identity is connected', [`Threadline stored your Slack identity for ${where}.`]),
           );
         },
         failure: (err, _options, _req, res) => {

@@ -293,16 +293,24 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
     /**
      * Re-encrypts every sealed token that is not sealed with the current key (after a new key was
      * put first in THREADLINE_TOKEN_KEYS). Row by row under a lock; safe to run while the app runs.
+     * Rows sealed with a key that is not configured any more are listed in `unreadable` (ids only).
      */
-    async reencrypt(): Promise<{ installations: number; userTokens: number }> {
-      const out = { installations: 0, userTokens: 0 };
+    async reencrypt(): Promise<{ installations: number; userTokens: number; unreadable: string[] }> {
+      const out = { installations: 0, userTokens: 0, unreadable: [] as string[] };
       const key = cipher.currentKeyId;
-      const ids = await pool.query<{ installation_id: string }>(
-        `SELECT installation_id FROM slack_installations
+      const ids = await pool.query<{ installation_id: string; keys: string[] }>(
+        `SELECT installation_id, array_remove(ARRAY[bot_token_key_id, bot_refresh_key_id], NULL) AS keys
+         FROM slack_installations
          WHERE bot_token_key_id <> $1 OR (bot_refresh_key_id IS NOT NULL AND bot_refresh_key_id <> $1)`,
         [key],
       );
-      for (const { installation_id: id } of ids.rows) {
+      for (const { installation_id: id, keys } of ids.rows) {
+        // Sealed with a key that is no longer configured: it cannot be opened (nor re-encrypted).
+        // Reported, not fatal: the rest still moves to the new key; that workspace must reinstall.
+        if (!keys.every((k) => cipher.knows(k))) {
+          out.unreadable.push(id);
+          continue;
+        }
         await inTransaction(async (c) => {
           const { rows } = await c.query(
             `SELECT bot_token_key_id, bot_token_enc, bot_refresh_key_id, bot_refresh_enc
@@ -321,12 +329,17 @@ export function installationsRepo(pool: Pool, cipher: TokenCipher) {
         });
         out.installations++;
       }
-      const users = await pool.query<{ installation_id: string; user_id: string }>(
-        `SELECT installation_id, user_id FROM slack_user_tokens
+      const users = await pool.query<{ installation_id: string; user_id: string; keys: string[] }>(
+        `SELECT installation_id, user_id, array_remove(ARRAY[token_key_id, refresh_key_id], NULL) AS keys
+         FROM slack_user_tokens
          WHERE token_key_id <> $1 OR (refresh_key_id IS NOT NULL AND refresh_key_id <> $1)`,
         [key],
       );
-      for (const { installation_id: id, user_id: user } of users.rows) {
+      for (const { installation_id: id, user_id: user, keys } of users.rows) {
+        if (!keys.every((k) => cipher.knows(k))) {
+          out.unreadable.push(`${id}:${user}`);
+          continue;
+        }
         await inTransaction(async (c) => {
           const { rows } = await c.query(
             `SELECT token_key_id, token_enc, refresh_key_id, refresh_enc FROM slack_user_tokens

@@ -50,6 +50,11 @@ describe('installation store (Postgres, sealed tokens)', () => {
     const rotated = installationsRepo(pool, createTokenCipher({ keys: [key('new', 2), key('old', 1)] }));
     const done = await rotated.reencrypt();
     expect(done.installations).toBeGreaterThanOrEqual(1);
+    expect(done.unreadable).not.toContain(team);
+    // A row sealed with a key that is gone is reported, and does not stop the others.
+    const lost = uniqueTeam();
+    await installationsRepo(pool, createTokenCipher({ keys: [key('gone', 9)] })).save(installation(lost, 'xoxb-lost'));
+    expect((await rotated.reencrypt()).unreadable).toContain(lost);
     const onlyNew = installationsRepo(pool, createTokenCipher({ keys: [key('new', 2)] }));
     expect((await onlyNew.botCredentials(team))?.credentials).toMatchObject({ token, refreshToken: refresh });
     expect((await onlyNew.info(team))?.tokenKeyId).toBe('new');
