@@ -1,13 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ClearStateStore,
-  InstallProvider,
-  InvalidStateError,
-  type CodedError,
-  type Installation,
-  type InstallURLOptions,
-  type StateStore,
-} from '@slack/oauth';
+import slackOAuth, { type CodedError, type Installation, type InstallURLOptions, type StateStore } from '@slack/oauth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sdkLogger } from '../../integrations/slack/client.js';
 import type { Pool } from '../db/pool.js';
@@ -15,6 +7,10 @@ import type { AnyFlow, ApiDeps } from '../flow.js';
 import { installationSubject } from '../slack-ingress/installation-events.js';
 import { SLACK_USER_SCOPES, botScopesFor } from '../slack/manifest.js';
 import type { InstallationsRepo, SavedInstallation } from './store.js';
+
+// `@slack/oauth` is CommonJS and Node's ESM loader cannot see all of its named exports (the
+// production entry points run without tsx): take them from the default export.
+const { ClearStateStore, InstallProvider, InvalidStateError } = slackOAuth;
 
 /** Slack's own advice: an OAuth state should not outlive the few minutes a person takes to click Allow. */
 export const OAUTH_STATE_TTL_SEC = 600;
