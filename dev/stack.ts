@@ -77,6 +77,8 @@ export interface StackOptions {
   jiraWebhookRetryDelaysMs?: number[];
   emulatorRateLimits?: boolean;
   snapshots?: boolean;
+  /** Tests: how long the emulator waits for a Socket Mode ack before redelivering (Slack: 3 s). */
+  socketAckTimeoutMs?: number;
   /**
    * Tests: the Jira emulator's world (e.g. project keys of their own: issue keys are per emulator,
    * while the workflow ids and the database they name are shared by every stack of a test run).
@@ -171,6 +173,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         rateLimits: opts.emulatorRateLimits ?? true,
         eventRetryDelaysMs: opts.slackEventRetryDelaysMs,
         snapshotPath: opts.snapshots === false ? undefined : join(dataDir, 'slack-emulator.json'),
+        // The sandbox app: its OAuth client (installs into the second workspace) and, with an
+        // app-level token, Socket Mode instead of HTTP deliveries.
+        ...(config.slack.oauth
+          ? { oauth: { clientId: config.slack.oauth.clientId, clientSecret: config.slack.oauth.clientSecret } }
+          : {}),
+        ...(config.slack.appToken ? { appToken: config.slack.appToken, socketMode: true } : {}),
+        ...(opts.socketAckTimeoutMs ? { socketAckTimeoutMs: opts.socketAckTimeoutMs } : {}),
       });
       stops.push({ name: 'slack emulator', fn: () => slack.stop() });
       slackEmulator = slack.url;

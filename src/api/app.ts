@@ -7,12 +7,18 @@ import { codecRoutes } from './routes/codec.js';
 import { consoleRoutes } from '../console/routes.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from '../platform/slack-ingress/routes.js';
+import { createSlackIngress, type SlackIngress } from '../platform/slack-ingress/ingress.js';
+import { slackOAuthRoutes } from '../platform/installations/oauth-routes.js';
 import { systemRoutes } from './routes/system.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The exact bytes received: signatures are computed over these, never over re-serialised JSON. */
     rawBody?: Buffer;
+  }
+  interface FastifyInstance {
+    /** The Slack pipeline the HTTP routes and the Socket Mode transport share. */
+    slackIngress: SlackIngress;
   }
 }
 
@@ -87,7 +93,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);
   await app.register(codecRoutes, deps);
-  await app.register(slackRoutes, deps);
+  const slackIngress = createSlackIngress(deps);
+  app.decorate('slackIngress', slackIngress);
+  await app.register(slackRoutes, { ...deps, ingress: slackIngress });
+  const installations = deps.repos.installations;
+  if (deps.config.slack.oauth && installations) await app.register(slackOAuthRoutes, { ...deps, installations });
   await app.register(consoleRoutes, deps);
   const { readiness: _readiness, flows, ack: _ack, ...base } = deps;
   for (const flow of flows) {

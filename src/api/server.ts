@@ -8,12 +8,16 @@ import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../platform/
 import { connectClient, temporalClient } from '../platform/temporal/connection.js';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
+import { slackClientsFor } from '../platform/installations/compose.js';
+import { startSocketMode, type SocketModeTransport } from '../platform/slack-ingress/socket-mode.js';
 import { buildApp } from './app.js';
 import { createReadiness } from './readiness.js';
 
 export interface RunningApi {
   app: FastifyInstance;
   url: string;
+  /** With SLACK_APP_TOKEN: the Socket Mode connection (Slack's requests arrive over it). */
+  socketMode?: SocketModeTransport;
   close(): Promise<void>;
 }
 
@@ -36,13 +40,19 @@ export async function startApi(opts: {
   await migrate(pool, migrationDirs(flows));
   const connection = await connectClient(config.temporal, opts.temporalAddress);
   const temporal = temporalClient(config.temporal, connection);
+  const slack = slackClientsFor({ config, pool, metrics: opts.metrics });
   const app = await buildApp({
     config,
     logger,
     metrics: opts.metrics,
     temporal,
     pool,
-    repos: { inbound: inboundEventsRepo(pool), slackMessages: slackMessagesRepo(pool), audit: auditLogRepo(pool) },
+    repos: {
+      inbound: inboundEventsRepo(pool),
+      slackMessages: slackMessagesRepo(pool),
+      audit: auditLogRepo(pool),
+      ...slack.repos,
+    },
     readiness: createReadiness({
       client: temporal,
       pool,
@@ -56,11 +66,23 @@ export async function startApi(opts: {
   await app.listen({ host: config.host, port });
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  // Socket Mode: the same pipeline as the HTTP routes, fed over Slack's WebSocket.
+  const socketMode = config.slack.appToken
+    ? startSocketMode({
+        appToken: config.slack.appToken,
+        apiUrl: config.slack.apiUrl,
+        ingress: app.slackIngress,
+        metrics: opts.metrics,
+        logger,
+      })
+    : undefined;
   return {
     app,
     url: `http://127.0.0.1:${actualPort}`,
+    ...(socketMode ? { socketMode } : {}),
     async close() {
-      // Stop accepting first, finish in-flight requests, then drop the connections we own.
+      // Stop accepting first (Socket Mode too), finish in-flight requests, then drop the connections we own.
+      await socketMode?.stop();
       await app.close();
       await connection.close();
       await pool.end();

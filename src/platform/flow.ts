@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { Config } from './config/index.js';
 import type { Pool } from './db/pool.js';
-import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo } from './db/repositories.js';
+import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo, SlackSubjectsRepo } from './db/repositories.js';
+import type { InstallationsRepo } from './installations/store.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { SlackActionRequest, SlackResponseRequest } from './slack/contract.js';
@@ -76,6 +77,15 @@ export interface PlatformRepos {
   inbound: InboundEventsRepo;
   slackMessages: SlackMessagesRepo;
   audit: AuditLogRepo;
+  /**
+   * Which Slack workspace each lifecycle belongs to. A route that starts a lifecycle for a
+   * workspace (e.g. a body naming `slackTeamId`) records it here before the first post; the
+   * platform's Slack activities then post with that workspace's installation. Composed by the
+   * entry points (absent only in hand-built test apps).
+   */
+  slackSubjects?: SlackSubjectsRepo;
+  /** The OAuth installations (tokens sealed); absent only in hand-built test apps. */
+  installations?: InstallationsRepo;
 }
 
 /** What the API process gives each flow's routes. */
@@ -122,6 +132,8 @@ export interface FlowSlack<C> {
   readonly subcommands?: Readonly<Record<string, SubcommandSpec<C>>>;
   /** Top-level slash commands of their own (e.g. `/ticket`), keyed by the command with its slash. */
   readonly commands?: Readonly<Record<string, SubcommandSpec<C>>>;
+  /** Bot scopes this flow's activities need beyond the platform's (`SLACK_BOT_SCOPES`); go into the manifest and installs. */
+  readonly scopes?: readonly string[];
 }
 
 export interface SlackHandlerContext<C> {

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { createAuditActivities } from '../platform/audit/activities.js';
 import { flowConfigOf, type ActivityImplementations, type AnyFlow, type WorkerDeps } from '../platform/flow.js';
 import { createOpsActivities } from '../platform/ops/activities.js';
-import { createSlackActivities, createSlackPoster } from '../platform/slack/activities.js';
+import { createSlackActivities, createSlackPoster, type SlackPosterDeps } from '../platform/slack/activities.js';
 import { createSlackResponseActivities } from '../platform/slack/response-activities.js';
 
 /**
@@ -11,11 +11,26 @@ import { createSlackResponseActivities } from '../platform/slack/response-activi
  * is a start-up error.
  */
 export async function createActivities(
-  deps: WorkerDeps & { temporal: Client; responseUrlPrefixes: string[] },
+  deps: WorkerDeps & {
+    temporal: Client;
+    responseUrlPrefixes: string[];
+    /** Many workspaces: the routed client's scope (`createSlackClients`); absent in single-workspace tests. */
+    slackScope?: SlackPosterDeps['scope'];
+  },
   flows: readonly AnyFlow[],
 ): Promise<ActivityImplementations> {
   // One poster: posts and ops alerts share its exactly-once lookup and DM-channel cache.
-  const poster = createSlackPoster({ slack: deps.slack, metrics: deps.metrics });
+  const scope = deps.slackScope;
+  const poster = createSlackPoster({ slack: deps.slack, metrics: deps.metrics, scope });
+  // Ops alerts go to the ops workspace (SLACK_OPS_TEAM_ID, else SLACK_BOT_TOKEN's), whichever
+  // workspace the lifecycle that failed belongs to.
+  const opsPoster: typeof poster = scope
+    ? {
+        ...poster,
+        postOnce: (input, store) =>
+          scope.within({ teamId: deps.config.slack.opsTeamId }, () => poster.postOnce(input, store)),
+      }
+    : poster;
   const all: ActivityImplementations = {
     ...createAuditActivities({ audit: deps.repos.audit }),
     ...createSlackActivities({
@@ -23,9 +38,10 @@ export async function createActivities(
       slackMessages: deps.repos.slackMessages,
       metrics: deps.metrics,
       poster,
+      scope,
     }),
     ...createOpsActivities({
-      poster,
+      poster: opsPoster,
       audit: deps.repos.audit,
       registry: deps.metrics.registry,
       opsChannel: deps.config.slack.opsChannel,
@@ -38,6 +54,7 @@ export async function createActivities(
       slack: deps.slack,
       responseUrlPrefixes: deps.responseUrlPrefixes,
       metrics: deps.metrics,
+      scope,
       statusCandidates: (q) => flows.flatMap((f) => f.status?.candidates(q) ?? []),
     }),
   };

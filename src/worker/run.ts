@@ -6,7 +6,7 @@ import type { AnyFlow } from '../platform/flow.js';
 import { migrate, migrationDirs } from '../platform/db/migrate.js';
 import { createPool } from '../platform/db/pool.js';
 import { auditLogRepo, slackMessagesRepo } from '../platform/db/repositories.js';
-import { createSlackClient } from '../integrations/slack/client.js';
+import { slackClientsFor } from '../platform/installations/compose.js';
 import { connectClient, connectWorker, dataConverterFor, temporalClient } from '../platform/temporal/connection.js';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
@@ -43,15 +43,17 @@ export async function startWorker(opts: {
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
   // Activities that query workflows (/threadline status) use a plain client connection.
   const clientConnection = await connectClient(config.temporal, opts.temporalAddress);
+  const slack = slackClientsFor({ config, pool, metrics: opts.metrics });
   const activities = await createActivities(
     {
       config,
       logger,
       metrics: opts.metrics,
       pool,
-      slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
+      slack: slack.clients.slack,
+      slackScope: slack.clients,
       temporal: temporalClient(config.temporal, clientConnection),
-      repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool) },
+      repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool), ...slack.repos },
       responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
     },
     flows,

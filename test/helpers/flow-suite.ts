@@ -20,11 +20,11 @@ export interface FlowSuite {
  * `afterAll`, plus a Temporal reader and a Postgres pool; faults armed in the Slack emulator are
  * cleared after each test. The fields are set once `beforeAll` ran.
  */
-export function flowSuite(env: Record<string, string>): FlowSuite {
+export function flowSuite(env: Record<string, string>, opts: Parameters<typeof startTestStack>[1] = {}): FlowSuite {
   const suite = {} as FlowSuite;
   let closeTemporal: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    suite.stack = await startTestStack(env);
+    suite.stack = await startTestStack(env, opts);
     const reader = await temporalReader(suite.stack.urls.temporal, testDataConverter(suite.stack.config.temporal));
     suite.temporal = reader.client;
     closeTemporal = reader.close;

@@ -28,7 +28,13 @@ export async function startTestStack(
    * `logger`: where the app logs (a test reading the app's log output); default per LOG_LEVEL to stdout;
    * `jiraSeed`: the Jira emulator's world, e.g. project keys unique to the test file.
    */
-  opts: { workflowBundle?: WorkflowBundleWithSourceMap; logger?: Logger; jiraSeed?: JiraSeed } = {},
+  opts: {
+    workflowBundle?: WorkflowBundleWithSourceMap;
+    logger?: Logger;
+    jiraSeed?: JiraSeed;
+    /** How long the Slack emulator waits for a Socket Mode ack before redelivering. */
+    socketAckTimeoutMs?: number;
+  } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
   const taskQueue = `test-${randomUUID()}`;
@@ -55,6 +61,7 @@ export async function startTestStack(
     emulatorRateLimits: false,
     snapshots: false,
     jiraSeed: opts.jiraSeed,
+    socketAckTimeoutMs: opts.socketAckTimeoutMs,
   });
   return {
     ...stack,

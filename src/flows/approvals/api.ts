@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApprovalsConfig } from './config.js';
 import { approvalStartOperation, newApprovalId } from './start.js';
+import { assignSlackTeam, slackTeamIdSchema } from '../../platform/installations/assign.js';
 import {
   approvalReadyUpdate,
   approvalStateQuery,
@@ -41,6 +42,8 @@ const value = z.string().max(1900);
 
 const createBody = z
   .strictObject({
+    /** The Slack workspace the request lives in (many workspaces); unset: the default one. */
+    slackTeamId: slackTeamIdSchema.optional(),
     title: z.string().trim().min(1).max(150),
     description: z.string().trim().max(2900).optional(),
     fields: z
@@ -183,6 +186,7 @@ export function approvalRoutes(app: FastifyInstance, deps: FlowApiContext<Approv
           'callbackUrl: callbacks are disabled (APPROVAL_CALLBACK_SECRET is not set)',
         );
       const spec = toSpec(deps.flowConfig, parsed.data, newApprovalId(), callerFingerprint(req.headers.authorization));
+      await assignSlackTeam(deps.repos, approvalWorkflowId(spec.approvalId), parsed.data.slackTeamId);
       const ready = await startApproval(deps.temporal, deps.config.temporal.taskQueue, deps.flowConfig, spec);
       if (!ready.ok) {
         if (ready.problems.some((p) => p.field === '_service'))

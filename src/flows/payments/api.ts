@@ -22,6 +22,7 @@ import { paymentWebhookRoute } from './webhook.js';
 import { lifecycleIdSchema, paymentStartOptions } from './start.js';
 import { AppError, describeZodIssues } from '../../platform/http/errors.js';
 import { withIdempotency } from '../../platform/http/idempotency.js';
+import { assignSlackTeam, slackTeamIdSchema } from '../../platform/installations/assign.js';
 
 /** The documented bound on `metadata` (it is kept in the workflow state, so it counts against history size). */
 const METADATA_MAX_BYTES = 8192;
@@ -52,6 +53,8 @@ const initiationBody = z.object({
       'at most 8 KiB (8192 bytes) of JSON',
     )
     .optional(),
+  /** The Slack workspace the payment's thread lives in (many workspaces); unset: the default one. */
+  slackTeamId: slackTeamIdSchema.optional(),
 });
 
 /** The public view of a lifecycle (GET /v1/payments/:id). */
@@ -108,6 +111,7 @@ export function paymentRoutes(app: FastifyInstance, deps: FlowApiContext<Payment
         requestedBy: callerFingerprint(req.headers.authorization),
         receivedAt: new Date().toISOString(),
       };
+      await assignSlackTeam(deps.repos, paymentWorkflowId(b.orderId), b.slackTeamId);
       await startWithSignal(deps, b.orderId, initiation);
       return {
         statusCode: 202,

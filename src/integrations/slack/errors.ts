@@ -224,6 +224,23 @@ function parseRetryAfter(v: string | number | undefined): number {
   return Number.isFinite(n) && n >= 0 ? Math.ceil(n) : DEFAULT_RETRY_AFTER_SEC;
 }
 
+/**
+ * Threadline refuses to call Slack for a workspace whose installation is revoked (the app was
+ * uninstalled, or its bot token revoked) or was never installed: classified as `installation_dead`
+ * without a request leaving the process, so the step is reported as such and nothing is retried
+ * until someone reinstalls.
+ */
+export class InstallationUnavailableError extends Error {
+  constructor(
+    /** The installation (team or enterprise id); ids only, never a token. */
+    readonly installationId: string,
+    readonly reason: 'installation_revoked' | 'not_installed' | 'token_refresh_failed',
+  ) {
+    super(`Slack installation ${installationId} is not usable (${reason}); reinstall the app in that workspace`);
+    this.name = 'InstallationUnavailableError';
+  }
+}
+
 type SlackErrorLike = {
   code?: string;
   retryAfter?: number;
@@ -243,6 +260,7 @@ type SlackErrorLike = {
  * - anything else (not a Slack error, e.g. a bug): transient, so the activity's bound ends it loudly.
  */
 export function classifySlackError(err: unknown): SlackErrorClass {
+  if (err instanceof InstallationUnavailableError) return { kind: 'installation_dead', error: err.reason };
   const e = (typeof err === 'object' && err !== null ? err : {}) as SlackErrorLike;
   switch (e.code) {
     case ErrorCode.RateLimitedError:

@@ -43,6 +43,12 @@ export const slackEventSchema = z
     previous_message: messageLike.optional().catch(undefined),
     reaction: str,
     item: z.object({ type: z.string(), channel: str, ts: str }).loose().optional().catch(undefined),
+    /** `tokens_revoked`: the user ids whose user tokens (`oauth`) and bot users (`bot`) died. */
+    tokens: z
+      .object({ oauth: z.array(z.string()).optional(), bot: z.array(z.string()).optional() })
+      .loose()
+      .optional()
+      .catch(undefined),
   })
   .loose();
 export type SlackEvent = z.infer<typeof slackEventSchema>;
@@ -55,10 +61,22 @@ export const slackEnvelopeSchema = z.discriminatedUnion('type', [
       event_id: z.string().min(1),
       event_time: z.number(),
       team_id: z.string().optional(),
+      enterprise_id: z.string().nullish(),
+      is_enterprise_install: z.boolean().optional(),
       api_app_id: z.string().optional(),
       event: slackEventSchema,
       authorizations: z
-        .array(z.object({ user_id: z.string().optional(), is_bot: z.boolean().optional() }).loose())
+        .array(
+          z
+            .object({
+              user_id: z.string().optional(),
+              is_bot: z.boolean().optional(),
+              team_id: z.string().nullish(),
+              enterprise_id: z.string().nullish(),
+              is_enterprise_install: z.boolean().optional(),
+            })
+            .loose(),
+        )
         .optional(),
     })
     .loose(),
@@ -66,12 +84,19 @@ export const slackEnvelopeSchema = z.discriminatedUnion('type', [
 ]);
 export type SlackEnvelope = z.infer<typeof slackEnvelopeSchema>;
 
-const user = z.object({ id: z.string().min(1) }).loose();
+const user = z.object({ id: z.string().min(1), team_id: z.string().optional() }).loose();
+/** Which workspace (and Grid org) an interaction came from; null in some org-wide payloads. */
+const workspaceFields = {
+  team: z.object({ id: z.string() }).loose().nullish(),
+  enterprise: z.object({ id: z.string() }).loose().nullish(),
+  is_enterprise_install: z.boolean().optional(),
+};
 
 export const blockActionsSchema = z
   .object({
     type: z.literal('block_actions'),
     user,
+    ...workspaceFields,
     trigger_id: z.string().min(1),
     api_app_id: z.string().optional(),
     response_url: z.string().optional(),
@@ -114,6 +139,7 @@ export const viewSubmissionSchema = z
   .object({
     type: z.enum(['view_submission', 'view_closed']),
     user,
+    ...workspaceFields,
     trigger_id: z.string().optional(),
     api_app_id: z.string().optional(),
     view: z
@@ -154,6 +180,8 @@ export const slashCommandSchema = z
     user_id: z.string().min(1),
     channel_id: z.string().min(1),
     team_id: z.string().optional(),
+    enterprise_id: z.string().optional(),
+    is_enterprise_install: z.enum(['true', 'false']).optional(),
     response_url: z.string().min(1),
     trigger_id: z.string().min(1),
   })
@@ -179,9 +207,32 @@ export function flattenViewState(values: Record<string, Record<string, z.infer<t
   return out;
 }
 
+/**
+ * The installation a request belongs to, from what Slack says about it (bolt-js's rule): the
+ * Grid org for an org-wide install, else the workspace. Undefined when Slack names neither.
+ */
+export function installationOf(w: {
+  teamId?: string | null | undefined;
+  enterpriseId?: string | null | undefined;
+  isEnterpriseInstall?: boolean | undefined;
+}): string | undefined {
+  if (w.isEnterpriseInstall && w.enterpriseId) return w.enterpriseId;
+  return w.teamId ?? w.enterpriseId ?? undefined;
+}
+
+/** The installation of an Events API callback (its first authorization says how the app is installed). */
+export function installationOfEnvelope(env: Extract<SlackEnvelope, { type: 'event_callback' }>): string | undefined {
+  const a = env.authorizations?.[0];
+  return installationOf({
+    teamId: env.team_id ?? a?.team_id,
+    enterpriseId: env.enterprise_id ?? a?.enterprise_id,
+    isEnterpriseInstall: env.is_enterprise_install ?? a?.is_enterprise_install,
+  });
+}
+
 export type ClassifiedEvent =
   | { kind: 'own_echo' }
-  | { kind: 'installation_ended'; type: string }
+  | { kind: 'installation_ended'; type: string; tokens?: { oauth: string[]; bot: string[] } }
   | { kind: 'unsupported'; reason: string }
   | {
       kind: 'thread';
@@ -209,7 +260,14 @@ export function classifySlackEvent(env: EventCallback): ClassifiedEvent {
     ((env.api_app_id !== undefined && (m.app_id === env.api_app_id || m.bot_profile?.app_id === env.api_app_id)) ||
       (botUserId !== undefined && m.user === botUserId));
 
-  if (e.type === 'tokens_revoked' || e.type === 'app_uninstalled') return { kind: 'installation_ended', type: e.type };
+  if (e.type === 'app_uninstalled') return { kind: 'installation_ended', type: e.type };
+  if (e.type === 'tokens_revoked') {
+    return {
+      kind: 'installation_ended',
+      type: e.type,
+      tokens: { oauth: e.tokens?.oauth ?? [], bot: e.tokens?.bot ?? [] },
+    };
+  }
 
   if (e.type === 'reaction_added' || e.type === 'reaction_removed') {
     if (botUserId !== undefined && e.user === botUserId) return { kind: 'own_echo' };

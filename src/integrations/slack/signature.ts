@@ -39,3 +39,33 @@ export function verifySlackSignature(input: {
     ? { ok: true }
     : { ok: false, reason: 'bad_signature' };
 }
+
+/** A signing secret and, for the old one during a rotation, until when it is still accepted. */
+export interface SigningSecret {
+  secret: string;
+  /** Epoch ms after which this secret is refused (the end of the rotation's overlap window). */
+  untilMs?: number;
+}
+
+/**
+ * Verifies against the current secret and, during a rotation's overlap window, the previous one
+ * (Slack signs with one secret at a time; while the new one is being rolled out, requests may be
+ * signed with either). `which` says which secret matched: an old one still in use late in the
+ * window is worth knowing. Pure: the clock is a parameter. An empty secret never matches.
+ */
+export function verifySlackSignatureRotating(input: {
+  secrets: readonly SigningSecret[];
+  timestamp: string | undefined;
+  signature: string | undefined;
+  rawBody: Buffer | string;
+  nowSeconds: number;
+}): SlackSignatureResult & { which?: number } {
+  let last: SlackSignatureResult = { ok: false, reason: 'bad_signature' };
+  for (const [i, s] of input.secrets.entries()) {
+    if (!s.secret || (s.untilMs !== undefined && input.nowSeconds * 1000 > s.untilMs)) continue;
+    last = verifySlackSignature({ ...input, signingSecret: s.secret });
+    if (last.ok) return { ok: true, which: i };
+    if (last.reason !== 'bad_signature') return last;
+  }
+  return last;
+}

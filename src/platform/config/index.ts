@@ -15,6 +15,12 @@ export const SANDBOX_CREDENTIALS = {
   THREADLINE_API_KEYS: 'tl_sandbox_key',
   /** Key id `sandbox`, the 32 ASCII bytes `threadline-sandbox-payload-key!!`: public, so sandbox histories are not secret. */
   THREADLINE_PAYLOAD_KEYS: 'sandbox:dGhyZWFkbGluZS1zYW5kYm94LXBheWxvYWQta2V5ISE=',
+  /** OAuth client of the sandbox app (the emulator accepts any client unless told otherwise). */
+  SLACK_CLIENT_ID: '1111111111.2222222222',
+  SLACK_CLIENT_SECRET: 'threadline-sandbox-client-secret',
+  SLACK_STATE_SECRET: 'threadline-sandbox-state-secret',
+  /** Key id `sandbox-tokens`, the 32 ASCII bytes `threadline-sandbox-token-key!!!!`: public, like the payload key. */
+  THREADLINE_TOKEN_KEYS: 'sandbox-tokens:dGhyZWFkbGluZS1zYW5kYm94LXRva2VuLWtleSEhISE=',
 } as const;
 
 /** The emulator's operations channel: where permanent failures are announced in sandbox mode. */
@@ -75,6 +81,20 @@ export const envSchema = z.object({
 
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
+  SLACK_SIGNING_SECRET_PREVIOUS: optionalString,
+  SLACK_SIGNING_SECRET_PREVIOUS_UNTIL: optionalString.pipe(z.iso.datetime({ offset: true }).optional()),
+  SLACK_APP_TOKEN: optionalString.pipe(z.string().startsWith('xapp-', 'an app-level token xapp-…').optional()),
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
+  SLACK_STATE_SECRET: optionalString,
+  THREADLINE_TOKEN_KEYS: optionalString,
+  THREADLINE_PUBLIC_URL: optionalString.pipe(url.optional()),
+  SLACK_OPS_TEAM_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[TE][A-Z0-9]{2,}$/, 'a team id like T0123ABCD')
+      .optional(),
+  ),
   SLACK_API_URL: optionalString.pipe(url.optional()),
   SLACK_EMULATOR_PORT: port(3101),
   SLACK_CHANNEL_OPS: channelId.optional(),
@@ -114,8 +134,22 @@ export interface Config {
   embeddedPostgresPort: number;
   apiKeys: string[];
   slack: {
+    /** SLACK_BOT_TOKEN: the single-workspace installation; '' when only OAuth installs are used. */
     botToken: string;
+    /** The current signing secret ('' in Socket Mode without one: the HTTP routes then refuse every request). */
     signingSecret: string;
+    /** During a signing-secret rotation: the old secret, accepted until `untilMs`. */
+    previousSigningSecret: { secret: string; untilMs: number } | undefined;
+    /** SLACK_APP_TOKEN: events, interactivity and commands arrive over Socket Mode. */
+    appToken: string | undefined;
+    /** OAuth v2 installs into many workspaces (unset: single-workspace mode). */
+    oauth: { clientId: string; clientSecret: string; stateSecret: string } | undefined;
+    /** Encrypts installation tokens at rest (THREADLINE_TOKEN_KEYS): the first seals, all open. */
+    tokenKeys: PayloadKey[];
+    /** Where Slack sends the browser back to (`<url>/slack/oauth_redirect`); unset: the app's configured URL. */
+    publicUrl: string | undefined;
+    /** The installation ops alerts are posted with (default: SLACK_BOT_TOKEN's workspace). */
+    opsTeamId: string | undefined;
     apiUrl: string;
     emulatorPort: number;
     /** Where permanent failures (exhausted retries, dead installations) are announced. */
@@ -156,7 +190,12 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     );
   }
   const e = parsed.data;
-  const sandbox = e.THREADLINE_SANDBOX ?? (e.SLACK_BOT_TOKEN === undefined && e.JIRA_HOST === undefined);
+  const sandbox =
+    e.THREADLINE_SANDBOX ??
+    (e.SLACK_BOT_TOKEN === undefined &&
+      e.SLACK_CLIENT_ID === undefined &&
+      e.SLACK_APP_TOKEN === undefined &&
+      e.JIRA_HOST === undefined);
   const problems: string[] = [];
   const ctx: FlowConfigContext = {
     sandbox,
@@ -171,9 +210,54 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
   const need = (name: keyof typeof SANDBOX_CREDENTIALS, value: string | undefined, what: string): string =>
     ctx.require(name, value, SANDBOX_CREDENTIALS[name], what);
 
+  const oauthWanted = e.SLACK_CLIENT_ID !== undefined || sandbox;
+  const oauth = oauthWanted
+    ? {
+        clientId: need('SLACK_CLIENT_ID', e.SLACK_CLIENT_ID, "the Slack app's client id"),
+        clientSecret: need('SLACK_CLIENT_SECRET', e.SLACK_CLIENT_SECRET, "the Slack app's client secret"),
+        stateSecret: need('SLACK_STATE_SECRET', e.SLACK_STATE_SECRET, 'a random secret that signs OAuth states'),
+      }
+    : undefined;
+  const tokenKeys = parsePayloadKeys(
+    oauth
+      ? need('THREADLINE_TOKEN_KEYS', e.THREADLINE_TOKEN_KEYS, '<id>:<base64 32-byte key>[,<id>:<key>…]')
+      : (e.THREADLINE_TOKEN_KEYS ?? SANDBOX_CREDENTIALS.THREADLINE_TOKEN_KEYS),
+  );
+  if (oauth && (e.THREADLINE_TOKEN_KEYS !== undefined || sandbox)) {
+    problems.push(...tokenKeys.problems.map((p) => `THREADLINE_TOKEN_KEYS: ${p}`));
+  }
+  // Single-workspace mode needs the bot token; with OAuth installs it is the optional default workspace.
+  const botToken =
+    oauth && !sandbox
+      ? (e.SLACK_BOT_TOKEN ?? '')
+      : need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…');
+  // Socket Mode needs no signing secret (nothing arrives over HTTP); HTTP does.
+  const signingSecret =
+    e.SLACK_APP_TOKEN !== undefined && !sandbox
+      ? (e.SLACK_SIGNING_SECRET ?? '')
+      : need('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET, "the Slack app's signing secret");
+  let previousSigningSecret: Config['slack']['previousSigningSecret'];
+  if (e.SLACK_SIGNING_SECRET_PREVIOUS !== undefined || e.SLACK_SIGNING_SECRET_PREVIOUS_UNTIL !== undefined) {
+    if (e.SLACK_SIGNING_SECRET_PREVIOUS === undefined || e.SLACK_SIGNING_SECRET_PREVIOUS_UNTIL === undefined) {
+      problems.push(
+        'SLACK_SIGNING_SECRET_PREVIOUS / SLACK_SIGNING_SECRET_PREVIOUS_UNTIL: set both (the old secret, and when it stops being accepted)',
+      );
+    } else {
+      previousSigningSecret = {
+        secret: e.SLACK_SIGNING_SECRET_PREVIOUS,
+        untilMs: Date.parse(e.SLACK_SIGNING_SECRET_PREVIOUS_UNTIL),
+      };
+    }
+  }
   const slack: Config['slack'] = {
-    botToken: need('SLACK_BOT_TOKEN', e.SLACK_BOT_TOKEN, 'a Slack bot token xoxb-…'),
-    signingSecret: need('SLACK_SIGNING_SECRET', e.SLACK_SIGNING_SECRET, "the Slack app's signing secret"),
+    botToken,
+    signingSecret,
+    previousSigningSecret,
+    appToken: e.SLACK_APP_TOKEN,
+    oauth,
+    tokenKeys: tokenKeys.keys,
+    publicUrl: e.THREADLINE_PUBLIC_URL?.replace(/\/+$/, ''),
+    opsTeamId: e.SLACK_OPS_TEAM_ID,
     apiUrl: e.SLACK_API_URL ?? (sandbox ? `http://127.0.0.1:${e.SLACK_EMULATOR_PORT}/api/` : 'https://slack.com/api/'),
     emulatorPort: e.SLACK_EMULATOR_PORT,
     opsChannel: ctx.require(

@@ -42,22 +42,22 @@ export function inboundEventsRepo(pool: Pool) {
       source: string,
       eventId: string,
       payloadHash: string,
-      opts: { lease?: InboundLease; within?: Deadline } = {},
+      opts: { lease?: InboundLease; within?: Deadline; teamId?: string | undefined } = {},
     ): Promise<InboundClaim> {
       const until = opts.lease ? new Date(opts.lease.untilMs) : null;
       // Take the row when it is new, or when it was never handed off and nobody holds it (lease
       // released or past its holder's deadline). The app's clock sets and checks leases alike.
       const ins = await run<{ inserted: boolean }>(
         'ledger claim',
-        `INSERT INTO inbound_events (source, event_id, payload_hash, lease_until, lease_token)
-         VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO inbound_events (source, event_id, payload_hash, lease_until, lease_token, team_id)
+         VALUES ($1, $2, $3, $4, $5, $7)
          ON CONFLICT (source, event_id) DO UPDATE
            SET lease_until = EXCLUDED.lease_until, lease_token = EXCLUDED.lease_token,
                claims = inbound_events.claims + 1
            WHERE inbound_events.status = 'received'
              AND (inbound_events.lease_until IS NULL OR inbound_events.lease_until <= $6)
          RETURNING (xmax = 0) AS inserted`,
-        [source, eventId, payloadHash, until, opts.lease?.token ?? null, new Date()],
+        [source, eventId, payloadHash, until, opts.lease?.token ?? null, new Date(), opts.teamId ?? null],
         opts.within,
       );
       if (ins.rows[0]) return ins.rows[0].inserted ? 'new' : 'pending';
@@ -111,8 +111,9 @@ export function inboundEventsRepo(pool: Pool) {
         workflow_id: string | null;
         claims: number;
         held: boolean;
+        team_id: string | null;
       }>(
-        `SELECT status, subject, workflow_id, claims, (lease_until IS NOT NULL AND lease_until > now()) AS held
+        `SELECT status, subject, workflow_id, claims, (lease_until IS NOT NULL AND lease_until > now()) AS held, team_id
          FROM inbound_events WHERE source = $1 AND event_id = $2`,
         [source, eventId],
       );
@@ -129,9 +130,30 @@ export interface SlackMessageRow {
   threadTs: string | null;
   purpose: string;
   idempotencyKey: string;
+  /** The installation it was posted in; null for rows older than multi-workspace support. */
+  teamId?: string | null;
+  /** The person whose user token posted it; null = the bot. */
+  postedAs?: string | null;
 }
 
-/** Every message Threadline posts, keyed by its idempotency key; the way inbound Slack events find their subject. */
+/** A conversation a subject posted in, with its workspace (channel ids repeat across workspaces). */
+export interface SubjectConversation {
+  teamId: string | null;
+  channel: string;
+}
+
+/** What an inbound event's thread lookup finds. */
+export interface ThreadOwner {
+  subject: string;
+  /** The event's own message is one Threadline posted (e.g. as a connected person): an echo. */
+  ownMessage: boolean;
+}
+
+/**
+ * Every message Threadline posts, keyed by its idempotency key; the way inbound Slack events find
+ * their subject. Channel ids repeat across workspaces, so lookups match on the team too; rows from
+ * before multi-workspace support (no team) match any team (one workspace existed then).
+ */
 export function slackMessagesRepo(pool: Pool) {
   const run = runner(pool);
   const map = (r: Record<string, string | null>): SlackMessageRow => ({
@@ -141,16 +163,42 @@ export function slackMessagesRepo(pool: Pool) {
     threadTs: r.thread_ts ?? null,
     purpose: r.purpose!,
     idempotencyKey: r.idempotency_key!,
+    teamId: r.team_id ?? null,
+    postedAs: r.posted_as ?? null,
   });
+  const teamMatches = (param: string) => `(team_id = ${param} OR team_id IS NULL OR ${param}::text IS NULL)`;
+  async function ownerOf(
+    q: { teamId: string | undefined; channel: string; ts: string; messageTs?: string },
+    within?: Deadline,
+  ): Promise<ThreadOwner | undefined> {
+    const { rows } = await run<{ subject: string; own: boolean }>(
+      'thread lookup',
+      `SELECT subject,
+              EXISTS (SELECT 1 FROM slack_messages o WHERE o.channel = $1 AND o.ts = $4
+                      AND (o.team_id = $3 OR o.team_id IS NULL OR $3::text IS NULL)) AS own
+       FROM slack_messages WHERE channel = $1 AND (ts = $2 OR thread_ts = $2) AND ${teamMatches('$3')}
+       ORDER BY (team_id IS NULL), id LIMIT 1`,
+      [q.channel, q.ts, q.teamId ?? null, q.messageTs ?? null],
+      within,
+    );
+    return rows[0] ? { subject: rows[0].subject, ownMessage: rows[0].own } : undefined;
+  }
+  async function conversationsOf(subject: string): Promise<SubjectConversation[]> {
+    const { rows } = await pool.query<{ team_id: string | null; channel: string }>(
+      'SELECT DISTINCT team_id, channel FROM slack_messages WHERE subject = $1 ORDER BY channel, team_id',
+      [subject],
+    );
+    return rows.map((r) => ({ teamId: r.team_id, channel: r.channel }));
+  }
   return {
     /** Idempotent: a retry with the same key keeps the first row and returns it. */
     async record(m: SlackMessageRow): Promise<SlackMessageRow> {
       const { rows } = await pool.query(
-        `INSERT INTO slack_messages (subject, channel, ts, thread_ts, purpose, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO slack_messages (subject, channel, ts, thread_ts, purpose, idempotency_key, team_id, posted_as)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = now()
-         RETURNING subject, channel, ts, thread_ts, purpose, idempotency_key`,
-        [m.subject, m.channel, m.ts, m.threadTs, m.purpose, m.idempotencyKey],
+         RETURNING subject, channel, ts, thread_ts, purpose, idempotency_key, team_id, posted_as`,
+        [m.subject, m.channel, m.ts, m.threadTs, m.purpose, m.idempotencyKey, m.teamId ?? null, m.postedAs ?? null],
       );
       return map(rows[0] as Record<string, string | null>);
     },
@@ -158,25 +206,31 @@ export function slackMessagesRepo(pool: Pool) {
       const { rows } = await pool.query('SELECT * FROM slack_messages WHERE idempotency_key = $1', [key]);
       return rows[0] ? map(rows[0] as Record<string, string | null>) : undefined;
     },
-    /** The subject owning a message or thread (by the message's ts or its thread's root ts). */
-    async subjectFor(channel: string, ts: string, within?: Deadline): Promise<string | undefined> {
-      const { rows } = await run<{ subject: string }>(
-        'thread lookup',
-        `SELECT subject FROM slack_messages WHERE channel = $1 AND (ts = $2 OR thread_ts = $2)
-         ORDER BY id LIMIT 1`,
-        [channel, ts],
-        within,
+    /** One message we posted, found by where it is (e.g. to update it with the identity that posted it). */
+    async byMessage(teamId: string | undefined, channel: string, ts: string): Promise<SlackMessageRow | undefined> {
+      const { rows } = await pool.query(
+        `SELECT * FROM slack_messages WHERE channel = $1 AND ts = $2 AND ${teamMatches('$3')}
+         ORDER BY (team_id IS NULL), id LIMIT 1`,
+        [channel, ts, teamId ?? null],
       );
-      return rows[0]?.subject;
+      return rows[0] ? map(rows[0] as Record<string, string | null>) : undefined;
+    },
+    /**
+     * The subject owning a thread in a workspace (by the root's ts or its thread's root ts), and
+     * whether the event's own message (`messageTs`) is one we posted. An exact team match wins over
+     * a row without a team; an unknown team (`undefined`) matches any.
+     */
+    ownerOf,
+    /** The subject owning a message or thread (by the message's ts or its thread's root ts). */
+    async subjectFor(channel: string, ts: string, within?: Deadline, teamId?: string): Promise<string | undefined> {
+      return (await ownerOf({ teamId, channel, ts }, within))?.subject;
     },
     /** Every conversation (channel or DM) where a message of this subject was posted. */
     async channelsOf(subject: string): Promise<string[]> {
-      const { rows } = await pool.query<{ channel: string }>(
-        'SELECT DISTINCT channel FROM slack_messages WHERE subject = $1 ORDER BY channel',
-        [subject],
-      );
-      return rows.map((r) => r.channel);
+      return [...new Set((await conversationsOf(subject)).map((c) => c.channel))].sort();
     },
+    /** Every conversation of this subject, with the workspace it is in. */
+    conversationsOf,
     async bySubject(subject: string): Promise<SlackMessageRow[]> {
       const { rows } = await pool.query('SELECT * FROM slack_messages WHERE subject = $1 ORDER BY id', [subject]);
       return rows.map((r) => map(r as Record<string, string | null>));
@@ -259,3 +313,22 @@ export function auditLogRepo(pool: Pool) {
   };
 }
 export type AuditLogRepo = ReturnType<typeof auditLogRepo>;
+
+/** Which workspace each lifecycle belongs to (`slack_subjects`). */
+export function slackSubjectsRepo(pool: Pool) {
+  return {
+    /** Records the workspace of a subject; the first record wins (a lifecycle never moves). */
+    async assign(subject: string, teamId: string, within?: Deadline): Promise<void> {
+      const sql = `INSERT INTO slack_subjects (subject, team_id) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING`;
+      if (within) await queryWithin(pool, within, 'subject team', sql, [subject, teamId]);
+      else await pool.query(sql, [subject, teamId]);
+    },
+    async teamOf(subject: string): Promise<string | undefined> {
+      const { rows } = await pool.query<{ team_id: string }>('SELECT team_id FROM slack_subjects WHERE subject = $1', [
+        subject,
+      ]);
+      return rows[0]?.team_id;
+    },
+  };
+}
+export type SlackSubjectsRepo = ReturnType<typeof slackSubjectsRepo>;

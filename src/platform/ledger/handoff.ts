@@ -35,6 +35,8 @@ export async function handOff(
     workflowId: string;
     /** The request's budget: the ledger statements and `send` share it. */
     budget: RequestBudget;
+    /** The Slack installation the delivery came from (recorded in the ledger). */
+    teamId?: string | undefined;
     /** The one Temporal call (give it `budget.deadline`). Return 'ignored' when there is nothing to deliver to (e.g. a closed lifecycle). */
     send: () => Promise<unknown>;
   },
@@ -45,7 +47,7 @@ export async function handOff(
   let claim: InboundClaim;
   for (;;) {
     try {
-      claim = await deps.inbound.claim(d.source, d.eventId, hash, { lease, within: d.budget });
+      claim = await deps.inbound.claim(d.source, d.eventId, hash, { lease, within: d.budget, teamId: d.teamId });
     } catch (err) {
       count('failed');
       if (err instanceof DeadlineExceededError)

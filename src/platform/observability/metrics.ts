@@ -58,6 +58,30 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    slackInstallations: new Counter({
+      name: 'threadline_slack_installation_events_total',
+      help: 'Slack installation changes: installed, reinstalled, revoked (app_uninstalled / tokens_revoked), user_tokens_revoked, install_failed',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    slackTokenRotations: new Counter({
+      name: 'threadline_slack_token_rotations_total',
+      help: 'Rotating Slack tokens refreshed (rotated), refused for good (failed) or to be retried (transient)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    socketModeConnections: new Counter({
+      name: 'threadline_socket_mode_connection_events_total',
+      help: 'Socket Mode connection events: connected, reconnecting, disconnected, and disconnect frames by reason',
+      labelNames: ['event', 'reason'] as const,
+      registers: [registry],
+    }),
+    socketModeEnvelopes: new Counter({
+      name: 'threadline_socket_mode_envelopes_total',
+      help: 'Socket Mode envelopes by type and outcome (acked, not_acked: left for Slack to redeliver, ack_failed)',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
     auditWrites: new Counter({
       name: 'threadline_audit_writes_total',
       help: 'Audit rows written',

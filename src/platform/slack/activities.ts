@@ -14,6 +14,7 @@ import {
 import type { SlackMessagesRepo } from '../db/repositories.js';
 import { classifySlackError, toActivityFailure, type SlackErrorClass } from '../../integrations/slack/errors.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { SlackClients } from '../installations/clients.js';
 
 /**
  * How far before the first attempt's scheduled time a retry looks for an earlier post: covers
@@ -25,6 +26,20 @@ export const LOOKUP_MARGIN_MS = 5 * 60_000;
 export interface SlackPosterDeps {
   slack: WebClient;
   metrics?: Metrics;
+  /**
+   * Many workspaces: which installation the current call belongs to (`slack` is then the routed
+   * client, `createSlackClients`). Absent: one workspace.
+   */
+  scope?: Pick<SlackClients, 'within' | 'currentTeam'>;
+}
+
+/** Runs `fn` with its Slack calls made for `teamId` when one is given, else in the current scope. */
+export function inTeam<T>(
+  scope: SlackPosterDeps['scope'],
+  teamId: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return scope && teamId ? scope.within({ teamId }, fn) : fn();
 }
 
 type LookupMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } };
@@ -88,10 +103,14 @@ export function createSlackPoster(deps: SlackPosterDeps) {
     });
   }
 
-  /** `U…`/`W…` (a person) → their DM conversation `D…`; anything else as given. */
+  /**
+   * `U…`/`W…` (a person) → their DM conversation `D…`; anything else as given. The cache is per
+   * workspace: the same user id in another workspace is another person with another DM.
+   */
   async function resolveConversation(channel: string): Promise<string> {
     if (!/^[UW][A-Z0-9]+$/.test(channel)) return channel;
-    const cached = dmChannels.get(channel);
+    const cacheKey = `${(await deps.scope?.currentTeam()) ?? ''}:${channel}`;
+    const cached = dmChannels.get(cacheKey);
     if (cached) return cached;
     const res = await call('conversations.open', () => deps.slack.conversations.open({ users: channel }));
     const id = res?.channel?.id;
@@ -102,7 +121,7 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         details: [{ system: 'slack', method: 'conversations.open', error: 'no_channel_id', kind: 'transient' }],
       });
     }
-    dmChannels.set(channel, id);
+    dmChannels.set(cacheKey, id);
     return id;
   }
 
@@ -151,10 +170,16 @@ export function createSlackPoster(deps: SlackPosterDeps) {
    * work while Postgres is down) Slack's metadata is the only record.
    */
   async function postOnce(input: PostSlackMessageInput, store?: SlackMessagesRepo): Promise<PostedSlackMessage> {
+    return inTeam(deps.scope, input.teamId, () => postOnceHere(input, store));
+  }
+
+  async function postOnceHere(input: PostSlackMessageInput, store?: SlackMessagesRepo): Promise<PostedSlackMessage> {
     const known = await store?.byIdempotencyKey(input.idempotencyKey);
     if (known)
       return { channel: known.channel, ts: known.ts, threadTs: known.threadTs ?? undefined, deduplicated: true };
     const channel = await resolveConversation(input.channel);
+    // The workspace it is posted in: inbound events of that workspace find their subject by it.
+    const teamId = (await deps.scope?.currentTeam()) ?? null;
     const record = (ts: string) =>
       store?.record({
         subject: input.subject,
@@ -163,6 +188,7 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         threadTs: input.threadTs ?? null,
         purpose: input.purpose,
         idempotencyKey: input.idempotencyKey,
+        teamId,
       });
     if (currentAttempt() > 1) {
       const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey);
@@ -210,6 +236,8 @@ export interface SlackActivityDeps {
   metrics?: Metrics;
   /** Share one poster (and its DM cache) with other activities; built from `slack` when absent. */
   poster?: SlackPoster;
+  /** As in `SlackPosterDeps.scope`. */
+  scope?: SlackPosterDeps['scope'];
 }
 
 /**
@@ -228,13 +256,15 @@ export function createSlackActivities(deps: SlackActivityDeps) {
 
     /** chat.update is naturally idempotent (same content twice is the same state). */
     async updateSlackMessage(input: UpdateSlackMessageInput): Promise<void> {
-      await call('chat.update', () =>
-        deps.slack.chat.update({
-          channel: input.channel,
-          ts: input.ts,
-          text: input.text,
-          blocks: input.blocks ?? [],
-        }),
+      await inTeam(deps.scope, input.teamId, () =>
+        call('chat.update', () =>
+          deps.slack.chat.update({
+            channel: input.channel,
+            ts: input.ts,
+            text: input.text,
+            blocks: input.blocks ?? [],
+          }),
+        ),
       );
     },
 
@@ -242,22 +272,24 @@ export function createSlackActivities(deps: SlackActivityDeps) {
      * views.open with an interaction's trigger_id (valid 3 s, once). An expired or used trigger is
      * permanent: retrying cannot help, the person has to click again.
      */
-    async openSlackView(input: { triggerId: string; view: SlackBlock }): Promise<{ viewId?: string }> {
-      const res = await call('views.open', () =>
-        deps.slack.views.open({ trigger_id: input.triggerId, view: input.view as never }),
+    async openSlackView(input: { triggerId: string; view: SlackBlock; teamId?: string }): Promise<{ viewId?: string }> {
+      const res = await inTeam(deps.scope, input.teamId, () =>
+        call('views.open', () => deps.slack.views.open({ trigger_id: input.triggerId, view: input.view as never })),
       );
       return { viewId: res?.view?.id };
     },
 
     async postSlackEphemeral(input: PostEphemeralInput): Promise<void> {
-      await call('chat.postEphemeral', () =>
-        deps.slack.chat.postEphemeral({
-          channel: input.channel,
-          user: input.user,
-          text: input.text,
-          blocks: input.blocks as never,
-          thread_ts: input.threadTs,
-        }),
+      await inTeam(deps.scope, input.teamId, () =>
+        call('chat.postEphemeral', () =>
+          deps.slack.chat.postEphemeral({
+            channel: input.channel,
+            user: input.user,
+            text: input.text,
+            blocks: input.blocks as never,
+            thread_ts: input.threadTs,
+          }),
+        ),
       );
     },
   };

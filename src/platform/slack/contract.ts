@@ -22,6 +22,11 @@ export interface PostSlackMessageInput {
   purpose: string;
   /** Derived from workflow id + step: the same key never posts twice. */
   idempotencyKey: string;
+  /**
+   * The installation to post with (team id, or an org-wide install's enterprise id). Unset: the
+   * workspace recorded for the posting workflow (`slack_subjects`), else the default installation.
+   */
+  teamId?: string;
 }
 
 export interface PostedSlackMessage {
@@ -33,6 +38,8 @@ export interface PostedSlackMessage {
 }
 
 export interface UpdateSlackMessageInput {
+  /** As in `PostSlackMessageInput.teamId`. */
+  teamId?: string;
   channel: string;
   ts: string;
   text: string;
@@ -40,6 +47,8 @@ export interface UpdateSlackMessageInput {
 }
 
 export interface PostEphemeralInput {
+  /** As in `PostSlackMessageInput.teamId`. */
+  teamId?: string;
   channel: string;
   user: string;
   text: string;
@@ -69,6 +78,11 @@ export interface SlackThreadEvent {
   text?: string;
   reaction?: string;
   eventTime: number;
+  /**
+   * The installation this belongs to (team id, or the enterprise id of an org-wide install).
+   * Optional: lifecycles recorded before multi-workspace support, and single-workspace mode.
+   */
+  teamId?: string;
 }
 
 /** A click on one of our buttons, or a modal submission, as handed to the owning workflow. */
@@ -86,6 +100,11 @@ export interface SlackActionRequest {
   triggerId?: string;
   responseUrl?: string;
   actionTs?: string;
+  /**
+   * The installation this belongs to (team id, or the enterprise id of an org-wide install).
+   * Optional: lifecycles recorded before multi-workspace support, and single-workspace mode.
+   */
+  teamId?: string;
 }
 
 export interface SlackActionResult {
@@ -123,6 +142,8 @@ export const subjectStatusQuery = defineQuery<SubjectStatus>('threadlineStatus')
 export type SlackResponseRequest =
   | {
       kind: 'notice';
+      /** The installation the answer goes to (ephemerals, modals); unset: the default one. */
+      teamId?: string;
       responseUrl?: string;
       channel?: string;
       user: string;
@@ -131,6 +152,7 @@ export type SlackResponseRequest =
     }
   | {
       kind: 'status';
+      teamId?: string;
       responseUrl: string;
       user: string;
       channel?: string;
@@ -141,6 +163,7 @@ export type SlackResponseRequest =
   | {
       /** Opens a modal with a command's or shortcut's trigger_id (valid 3 s: opened first thing). */
       kind: 'open_view';
+      teamId?: string;
       triggerId: string;
       user: string;
       /** The modal, as plain Block Kit JSON. */

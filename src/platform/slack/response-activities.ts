@@ -6,6 +6,7 @@ import { subjectStatusQuery, type SubjectStatus } from './contract.js';
 import type { AuditLogRepo, SlackMessagesRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 import { classifySlackError, toActivityFailure } from '../../integrations/slack/errors.js';
+import { inTeam, type SlackPosterDeps } from './activities.js';
 
 /** A status query waits for a worker to answer it; past this, the audit trail answers instead. */
 const STATUS_QUERY_TIMEOUT_MS = 5_000;
@@ -22,6 +23,8 @@ export interface SlackResponseDeps {
   /** URL prefixes a response_url may have (Slack's hooks host; the emulator in sandbox mode). */
   responseUrlPrefixes: string[];
   metrics?: Metrics;
+  /** Many workspaces: membership is asked in the workspace of each conversation. */
+  scope?: SlackPosterDeps['scope'];
   fetch?: typeof fetch;
   /** Workflow ids to try for what a person typed after `/threadline status` (from the flows). */
   statusCandidates: (query: string) => string[];
@@ -87,13 +90,13 @@ export function createSlackResponseActivities(deps: SlackResponseDeps) {
      * conversations its messages are in (DMs count for their members). Everyone else gets null,
      * exactly as for an id that does not exist, so the answer reveals nothing about the subject.
      */
-    async lookupSubjectStatus(input: { query: string; user?: string }): Promise<SubjectStatus | null> {
+    async lookupSubjectStatus(input: { query: string; user?: string; teamId?: string }): Promise<SubjectStatus | null> {
       const count = (outcome: string) => deps.metrics?.statusLookups.inc({ outcome });
       let refused = false;
       for (const id of deps.statusCandidates(input.query.trim())) {
         const found = (await liveStatus(id)) ?? (await auditStatus(id));
         if (!found) continue;
-        if (input.user && (await entitled(id, input.user, found.status.participants))) {
+        if (input.user && (await entitled(id, input.user, found.status.participants, input.teamId))) {
           count(found.from === 'workflow' ? 'answered' : 'answered_from_audit');
           return found.status;
         }
@@ -134,11 +137,25 @@ export function createSlackResponseActivities(deps: SlackResponseDeps) {
     };
   }
 
-  async function entitled(subject: string, user: string, participants: readonly string[] | undefined) {
+  /**
+   * Participants and audit actors are user ids of the subject's own workspace; someone asking
+   * from another workspace is entitled to nothing there (a user id may repeat across workspaces),
+   * and membership is asked of the asker's workspace only (channel ids repeat too).
+   */
+  async function entitled(
+    subject: string,
+    user: string,
+    participants: readonly string[] | undefined,
+    teamId: string | undefined,
+  ) {
+    const conversations = await deps.slackMessages.conversationsOf(subject);
+    const subjectTeams = new Set(conversations.map((c) => c.teamId).filter((t): t is string => t !== null));
+    if (teamId && subjectTeams.size > 0 && !subjectTeams.has(teamId)) return false;
     if (participants?.includes(user)) return true;
     if ((await deps.audit.slackActorsOf(subject)).includes(user)) return true;
-    for (const channel of await deps.slackMessages.channelsOf(subject)) {
-      if (await isMember(channel, user)) return true;
+    for (const c of conversations) {
+      if (teamId && c.teamId !== null && c.teamId !== teamId) continue;
+      if (await inTeam(deps.scope, c.teamId ?? teamId, () => isMember(c.channel, user))) return true;
     }
     return false;
   }

@@ -20,13 +20,22 @@ export async function slackResponseWorkflow(req: SlackResponseRequest): Promise<
     if (req.responseUrl) {
       await slack.respondToSlack({ responseUrl: req.responseUrl, text: req.text, responseType: 'ephemeral' });
     } else if (req.channel) {
-      await slack.postSlackEphemeral({ channel: req.channel, user: req.user, text: req.text });
+      await slack.postSlackEphemeral({
+        channel: req.channel,
+        user: req.user,
+        text: req.text,
+        ...(req.teamId ? { teamId: req.teamId } : {}),
+      });
     }
     return;
   }
   if (req.kind === 'open_view') {
     try {
-      await views.openSlackView({ triggerId: req.triggerId, view: req.view });
+      await views.openSlackView({
+        triggerId: req.triggerId,
+        view: req.view,
+        ...(req.teamId ? { teamId: req.teamId } : {}),
+      });
     } catch (err) {
       if (!(err instanceof ActivityFailure) || !req.responseUrl) throw err;
       await slack.respondToSlack({
@@ -37,7 +46,11 @@ export async function slackResponseWorkflow(req: SlackResponseRequest): Promise<
     }
     return;
   }
-  const status = await slack.lookupSubjectStatus({ query: req.query, user: req.user });
+  const status = await slack.lookupSubjectStatus({
+    query: req.query,
+    user: req.user,
+    ...(req.teamId ? { teamId: req.teamId } : {}),
+  });
   await slack.respondToSlack({
     responseUrl: req.responseUrl,
     text: statusText(req.query, status, req.forms),

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, SANDBOX_CREDENTIALS } from '../../../src/confi
 import { SANDBOX_DEFAULTS } from '../../../emulators/shared/defaults.js';
 import { paymentsFlow } from '../../../src/flows/payments/flow.js';
 import { flowConfigOf } from '../../../src/platform/flow.js';
+import { PRODUCTION_CHANNELS } from '../../helpers/production-env.js';
 
 /** The error `fn` throws; fails the test when it does not throw. */
 function captureError(fn: () => unknown): Error {
@@ -15,14 +16,7 @@ function captureError(fn: () => unknown): Error {
 }
 
 /** Every routing channel (and the payload key) a non-sandbox config requires. */
-const CHANNELS = {
-  THREADLINE_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-  SLACK_CHANNEL_PAYMENTS: 'C01PAY',
-  SLACK_CHANNEL_PART_PAYMENTS: 'C02PART',
-  SLACK_CHANNEL_APPROVALS: 'C03APPR',
-  SLACK_CHANNEL_ESCALATIONS: 'C04ESC',
-  SLACK_CHANNEL_OPS: 'C05OPS',
-};
+const CHANNELS = PRODUCTION_CHANNELS;
 
 describe('loadConfig', () => {
   it('defaults to sandbox mode with emulator URLs and documented credentials when nothing is set', () => {

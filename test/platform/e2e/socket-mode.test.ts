@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
+import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
+import { approvalWorkflowId } from '../../../src/flows/approvals/contract.js';
+import { flowSuite, harnessOf } from '../../helpers/flow-suite.js';
+import { counterValue, historyOf, postsFor, waitForIdle } from '../../helpers/effects.js';
+import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
+import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
+import { installVia } from './workspaces-helpers.js';
+
+const B = 'T0ACMECORP';
+const APP_TOKEN = 'xapp-1-A0THREADLN-1-sockettestappleveltoken';
+
+const suite = flowSuite({ ...WITHOUT_SLA_TIMERS, SLACK_APP_TOKEN: APP_TOKEN });
+const pay = harnessOf(suite, (stack, temporal) => paymentsHarness(stack, temporal));
+const appr = harnessOf(suite, (stack, temporal) => approvalsHarness(stack, temporal));
+
+/**
+ * With SLACK_APP_TOKEN the emulator delivers everything over Socket Mode (its app switch is on):
+ * the same ingress pipeline (classify → dedup → hand-off → ack) serves it, and the envelope is
+ * acked only after the durable hand-off.
+ */
+describe('Socket Mode transport', () => {
+  const slack = () => new SlackEmulatorAdmin(suite.stack.urls.slackEmulator!);
+  const openConnection = () =>
+    slack().waitFor(async () => (await slack().socketMode()).connections.find((c) => c.open), 30_000);
+  const signalsOf = async (workflowId: string, name: string) =>
+    (await historyOf(suite.temporal, workflowId)).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === name,
+    ).length;
+
+  it('commands and clicks arrive over the socket, are acked after the hand-off, and nothing comes over HTTP', async () => {
+    await openConnection();
+    const help = await slack().runSlashCommand({
+      user: 'U0ERIN',
+      channel: 'C0PAYMENTS',
+      command: '/threadline',
+      text: 'help',
+    });
+    expect(help.delivery.delivered).toBe(true);
+    expect(JSON.stringify(help.delivery.response)).toContain('/threadline status');
+
+    const id = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'] }));
+    const msg = (await appr.posted(id, 1)).find((m) => m.purpose === 'channel')!;
+    const click = await appr.click('U0BOB', msg, 'approve');
+    expect(click.delivery.delivered).toBe(true);
+    expect(await appr.waitStatus(id, 'approved')).toMatchObject({ decidedBy: 'U0BOB' });
+
+    const sm = await slack().socketMode();
+    const types = new Set(sm.envelopes.filter((e) => e.acked).map((e) => e.type));
+    expect([...types]).toEqual(expect.arrayContaining(['slash_commands', 'interactive']));
+    expect((await slack().deliveries()).every((d) => d.attempts.every((a) => a.connection !== undefined))).toBe(true);
+    expect(
+      await counterValue(suite.stack.urls.api, 'threadline_socket_mode_envelopes_total', {
+        type: 'interactive',
+        outcome: 'acked',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await counterValue(suite.stack.urls.api, 'threadline_socket_mode_connection_events_total', {
+        event: 'connected',
+        reason: '',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    await waitForIdle(suite.temporal, approvalWorkflowId(id), 30_000);
+  });
+
+  it('an envelope handed off whose ack was lost is redelivered after a forced disconnect and handed off once', async () => {
+    const o = pay.ids();
+    await pay.expectAccepted(await pay.initiate(pay.initiation(o.orderId, { paymentId: o.paymentId })));
+    const root = await pay.thread('C0PAYMENTS', o.orderId, 0);
+    const workflowId = paymentWorkflowId(o.orderId);
+    await waitForIdle(suite.temporal, workflowId, 30_000);
+    const before = await signalsOf(workflowId, 'slackThreadEvent');
+    const conn = await openConnection();
+    const connected = () =>
+      counterValue(suite.stack.urls.api, 'threadline_socket_mode_connection_events_total', {
+        event: 'connected',
+        reason: '',
+      });
+    const connectedBefore = await connected();
+
+    // Slack gives up on the ack at once (our ack comes after the hand-off, too late), and retries later.
+    await slack().config({ eventRetryDelaysMs: [1500, 1500, 1500] });
+    await slack().configureSocketMode({ ackTimeoutMs: 1 });
+    const reply = await slack().postMessage({
+      user: 'U0BOB',
+      channel: 'C0PAYMENTS',
+      text: 'Customer confirmed the transfer',
+      thread_ts: root.ts,
+    });
+    const lost = await slack().waitFor(
+      async () => (await slack().socketMode()).envelopes.find((e) => e.late_ack),
+      30_000,
+    );
+    expect(lost).toMatchObject({ type: 'events_api', connection: conn.id, acked: false });
+    // The forced disconnect, then Slack's retry on the new connection.
+    await slack().configureSocketMode({ ackTimeoutMs: 3000 });
+    await slack().socketDrop();
+    const delivery = await slack().waitFor(async () => {
+      const d = (await slack().deliveries()).find((x) => x.attempts.some((a) => a.envelope_id === lost.envelope_id));
+      return d?.delivered ? d : undefined;
+    }, 30_000);
+    expect(delivery.attempts.length).toBeGreaterThanOrEqual(2);
+    const acked = delivery.attempts.at(-1)!;
+    expect(acked.acked).toBe(true);
+    expect(acked.connection).not.toBe(conn.id);
+
+    // Handed off once: one signal in the workflow's history, one ledger row, handed off.
+    await waitForIdle(suite.temporal, workflowId, 30_000);
+    expect(await signalsOf(workflowId, 'slackThreadEvent')).toBe(before + 1);
+    const ledger = await suite.pool.query<{ status: string; claims: number }>(
+      `SELECT status, claims FROM inbound_events WHERE source = 'slack' AND event_id = $1`,
+      [delivery.eventId],
+    );
+    expect(ledger.rows).toHaveLength(1);
+    expect(ledger.rows[0]!.status).toBe('handed_off');
+    expect(reply.ts).toBeTruthy();
+    // The reconnect is counted.
+    expect(await connected()).toBeGreaterThan(connectedBefore);
+    await slack().config({ eventRetryDelaysMs: [50, 100, 200] });
+  });
+
+  it('a second workspace installed through OAuth works over the same socket, with no crossover', async () => {
+    await openConnection();
+    const installed = await installVia(suite.stack.urls.api, slack(), B, 'U0ASHA');
+    expect(installed.status, installed.text).toBe(200);
+    const acme = slack().team(B);
+    const idB = await appr.created(
+      appr.body({ requester: 'U0ASHA', approvers: ['U0BILAL'], channel: 'C0APPROVAL', slackTeamId: B }),
+    );
+    const idA = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'], channel: 'C0APPROVAL' }));
+    const msgB = (await appr.posted(idB, 1)).find((m) => m.purpose === 'channel')!;
+    await appr.posted(idA, 1);
+    const click = await acme.clickButton({
+      user: 'U0BILAL',
+      channel: msgB.channel,
+      ts: msgB.ts,
+      action_id: 'tl:approval.approve',
+    });
+    expect(click.delivery.delivered).toBe(true);
+    expect(await appr.waitStatus(idB, 'approved')).toMatchObject({ decidedBy: 'U0BILAL' });
+    for (const id of [idA, idB]) await waitForIdle(suite.temporal, approvalWorkflowId(id), 30_000);
+    expect((await postsFor(slack(), approvalWorkflowId(idB))).length).toBe(0);
+    expect((await postsFor(acme, approvalWorkflowId(idA))).length).toBe(0);
+    expect((await postsFor(acme, approvalWorkflowId(idB))).length).toBeGreaterThanOrEqual(1);
+    expect((await appr.get(idA)).status).toBe('pending');
+  });
+});
