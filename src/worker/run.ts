@@ -1,5 +1,5 @@
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from './activities.js';
+import { createActivities, runFlowStartHooks } from './activities.js';
 import type { Config } from '../platform/config/index.js';
 import { flows as registry } from '../flows/index.js';
 import type { AnyFlow } from '../platform/flow.js';
@@ -43,19 +43,17 @@ export async function startWorker(opts: {
   const connection = await connectWorker(config.temporal, opts.temporalAddress);
   // Activities that query workflows (/threadline status) use a plain client connection.
   const clientConnection = await connectClient(config.temporal, opts.temporalAddress);
-  const activities = await createActivities(
-    {
-      config,
-      logger,
-      metrics: opts.metrics,
-      pool,
-      slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
-      temporal: temporalClient(config.temporal, clientConnection),
-      repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool) },
-      responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
-    },
-    flows,
-  );
+  const deps = {
+    config,
+    logger,
+    metrics: opts.metrics,
+    pool,
+    slack: createSlackClient({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }),
+    temporal: temporalClient(config.temporal, clientConnection),
+    repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool) },
+    responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
+  };
+  const activities = await createActivities(deps, flows);
   const worker = await createWorker(
     {
       connection,
@@ -67,6 +65,13 @@ export async function startWorker(opts: {
     },
     flows,
   );
+  try {
+    await runFlowStartHooks(deps, flows);
+  } catch (err) {
+    // The worker never ran: release what it holds before reporting the failed start.
+    await Promise.allSettled([connection.close(), clientConnection.close(), pool.end()]);
+    throw err;
+  }
   const done = worker.run().finally(async () => {
     await connection.close();
     await clientConnection.close();
