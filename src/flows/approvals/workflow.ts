@@ -168,6 +168,18 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
             .join(' ')}`
         : `${spec.title}: ${outcomeLine(state)}`,
     updatedAt: state.timeline.at(-1)?.at ?? spec.receivedAt,
+    // Entitled to `/threadline status`: the requester, every approver at every level, escalation
+    // approvers and whoever decided (besides members of the channels the request was posted in).
+    participants: [
+      ...new Set(
+        [
+          state.requesterId,
+          ...state.levels.flatMap((l) => l.approvers),
+          ...state.escalationApprovers,
+          state.decidedBy,
+        ].filter((u): u is string => typeof u === 'string' && /^[UW]/.test(u)),
+      ),
+    ],
   }));
 
   setHandler(approvalReadyUpdate, async () => {

@@ -50,5 +50,7 @@ export function paymentStatusSummary(subject: string, s: PaymentLifecycleState):
     status: s.status,
     summary: `${who} · ${money}${err}${s.escalated ? ' · escalated' : ''}`,
     updatedAt: last?.at ?? new Date(s.startedAtMs).toISOString(),
+    // Entitled to `/threadline status` besides the thread's channel members: the payment's owner.
+    ...(s.ownerSlackId ? { participants: [s.ownerSlackId] } : {}),
   };
 }
