@@ -126,9 +126,7 @@ export type AssignmentEffect =
     };
 
 export type AssignmentWork =
-  | { kind: 'notice'; notice: TicketOwnerNotice }
-  | { kind: 'reconcile'; finding: ReconcileFinding }
-  | AssignmentEffect;
+  { kind: 'notice'; notice: TicketOwnerNotice } | { kind: 'reconcile'; finding: ReconcileFinding } | AssignmentEffect;
 
 export interface AssignmentWorkflowInput extends ContinueAsNewOptions {
   key: string;

@@ -96,12 +96,16 @@ const fileSchema = z
     f.rules.forEach((r, i) => {
       if (seen.has(r.id)) issue(['rules', i, 'id'], `rule id "${r.id}" is used twice`);
       seen.add(r.id);
-      if (!f.pools[r.pool]) issue(['rules', i, 'pool'], `unknown pool "${r.pool}" (pools: ${Object.keys(f.pools).join(', ')})`);
+      if (!f.pools[r.pool])
+        issue(['rules', i, 'pool'], `unknown pool "${r.pool}" (pools: ${Object.keys(f.pools).join(', ')})`);
       if (r.lead && !f.people[r.lead]) issue(['rules', i, 'lead'], `unknown person "${r.lead}"`);
       const m = r.match;
-      const conditions = m.projects.length + m.issueTypes.length + m.priorities.length + m.labels.length + m.components.length;
-      if (r.default && conditions > 0) issue(['rules', i, 'match'], 'the default rule matches everything: no conditions');
-      if (r.default && i !== f.rules.length - 1) issue(['rules', i, 'default'], 'the default rule must be the last rule');
+      const conditions =
+        m.projects.length + m.issueTypes.length + m.priorities.length + m.labels.length + m.components.length;
+      if (r.default && conditions > 0)
+        issue(['rules', i, 'match'], 'the default rule matches everything: no conditions');
+      if (r.default && i !== f.rules.length - 1)
+        issue(['rules', i, 'default'], 'the default rule must be the last rule');
     });
     if (!f.rules.some((r) => r.default)) issue(['rules'], 'a default rule is required (`default: true`, last)');
   });
@@ -133,7 +137,10 @@ function canonical(v: unknown): unknown {
 
 /** `r-` + the first 12 hex of sha256 over the normalised rules: the same rules always have the same version. */
 export function rulesVersion(rules: Omit<AssignmentRules, 'version'>): string {
-  return `r-${createHash('sha256').update(JSON.stringify(canonical(rules))).digest('hex').slice(0, 12)}`;
+  return `r-${createHash('sha256')
+    .update(JSON.stringify(canonical(rules)))
+    .digest('hex')
+    .slice(0, 12)}`;
 }
 
 export type ParsedRules = { ok: true; rules: AssignmentRules } | { ok: false; problems: string[] };

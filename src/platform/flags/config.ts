@@ -33,7 +33,10 @@ export function buildFlagsConfig(
 ): FlagsConfig {
   const settings: FlagSetting[] = [];
   const known = new Set(specs.map((s) => s.name));
-  for (const item of (env.THREADLINE_FLAGS ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const item of (env.THREADLINE_FLAGS ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^([a-z][a-z0-9_]*)(?:@([^=]+))?=(on|off)$/.exec(item);
     if (!m) {
       ctx.problem(`THREADLINE_FLAGS: "${item}" is not <flag>[@<scope>]=on|off`);

@@ -45,7 +45,8 @@ export interface FlagDecision {
   reason: string;
 }
 
-export const scopeName = (s: { kind: ScopeKind; id: string }): string => (s.kind === 'global' ? 'global' : `${s.kind}:${s.id}`);
+export const scopeName = (s: { kind: ScopeKind; id: string }): string =>
+  s.kind === 'global' ? 'global' : `${s.kind}:${s.id}`;
 
 /** `global`, `workspace:T0…`, `channel:C0…`, `project:OPS` → a scope, or a message naming what is wrong. */
 export function parseScope(text: string): { kind: ScopeKind; id: string } | { error: string } {
@@ -72,7 +73,7 @@ export function parseScope(text: string): { kind: ScopeKind; id: string } | { er
   return { kind, id };
 }
 
-const SPECIFIC: ScopeKind[] = ['project', 'channel', 'workspace'];
+const SPECIFIC: (keyof FlagContext & ScopeKind)[] = ['project', 'channel', 'workspace'];
 
 /** Config and API settings for one flag: the API's wins for the same scope. */
 export function mergeSettings(config: readonly FlagSetting[], api: readonly FlagSetting[]): FlagSetting[] {
@@ -88,9 +89,19 @@ export function evaluateFlag(spec: FlagSpec, settings: readonly FlagSetting[], c
     mine.filter((s) => s.scope.kind === kind && ctx[kind] !== undefined && s.scope.id === ctx[kind]),
   );
   const off = matching.find((s) => !s.enabled);
-  if (off) return { enabled: false, decidedBy: scopeName(off.scope), reason: `${spec.name} is switched off for ${scopeName(off.scope)}` };
+  if (off)
+    return {
+      enabled: false,
+      decidedBy: scopeName(off.scope),
+      reason: `${spec.name} is switched off for ${scopeName(off.scope)}`,
+    };
   const on = matching.find((s) => s.enabled);
-  if (on) return { enabled: true, decidedBy: scopeName(on.scope), reason: `${spec.name} is switched on for ${scopeName(on.scope)}` };
+  if (on)
+    return {
+      enabled: true,
+      decidedBy: scopeName(on.scope),
+      reason: `${spec.name} is switched on for ${scopeName(on.scope)}`,
+    };
   const global = mine.find((s) => s.scope.kind === 'global');
   if (global)
     return {
@@ -98,5 +109,9 @@ export function evaluateFlag(spec: FlagSpec, settings: readonly FlagSetting[], c
       decidedBy: 'global',
       reason: `${spec.name} is switched ${global.enabled ? 'on' : 'off'} globally`,
     };
-  return { enabled: spec.default, decidedBy: 'default', reason: `${spec.name} is ${spec.default ? 'on' : 'off'} by default` };
+  return {
+    enabled: spec.default,
+    decidedBy: 'default',
+    reason: `${spec.name} is ${spec.default ? 'on' : 'off'} by default`,
+  };
 }

@@ -23,7 +23,10 @@ const issueLink = (s: AssignmentState) => (s.issue.url ? `<${s.issue.url}|${s.ke
 const issueLine = (s: AssignmentState) =>
   [
     `*${issueLink(s)}* ${esc(clip(s.issue.summary ?? '', 200))}`,
-    [s.issue.type, s.issue.priority, s.issue.status?.name].filter(Boolean).map((x) => esc(String(x))).join(' · '),
+    [s.issue.type, s.issue.priority, s.issue.status?.name]
+      .filter(Boolean)
+      .map((x) => esc(String(x)))
+      .join(' · '),
   ]
     .filter(Boolean)
     .join('\n');

@@ -1,12 +1,7 @@
 import type { SubjectStatus } from '../../../platform/slack/contract.js';
 import { appendBounded } from '../../../platform/temporal/workflow/bounded.js';
 import type { TicketSnapshot } from '../../tickets/contract.js';
-import type {
-  AssignmentState,
-  AssignmentStatus,
-  AssignmentWorkflowInput,
-  JiraAssignmentFacts,
-} from '../contract.js';
+import type { AssignmentState, AssignmentStatus, AssignmentWorkflowInput, JiraAssignmentFacts } from '../contract.js';
 import type { StatusMap } from './rules.js';
 
 /**
@@ -169,7 +164,11 @@ export function assignmentLine(s: AssignmentState): string {
       : s.owner && s.status !== 'unassigned' && s.status !== 'reassigned' && s.status !== 'closed'
         ? s.owner.name
         : '';
-  const notes = [s.overridden ? 'manual owner' : '', s.escalated ? 'escalated to the lead' : '', s.paused ? 'routing paused' : '']
+  const notes = [
+    s.overridden ? 'manual owner' : '',
+    s.escalated ? 'escalated to the lead' : '',
+    s.paused ? 'routing paused' : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return `${s.key} · ${STATUS_WORDS[s.status]}${who ? ` ${who}` : ''}${notes ? ` (${notes})` : ''}`;

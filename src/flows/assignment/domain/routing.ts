@@ -199,7 +199,8 @@ export function decideRouting(input: RoutingInput): RoutingDecision {
   const members = pool.members.map((m) => rules.people[m]!).filter(Boolean);
   const excludedIds = new Map(input.excluded.map((e) => [e.person, e.why]));
   const ckey = cursorKey(rule.id, pool.id);
-  const cursor = ((input.cursors[ckey] ?? 0) % Math.max(1, members.length) + members.length) % Math.max(1, members.length);
+  const cursor =
+    (((input.cursors[ckey] ?? 0) % Math.max(1, members.length)) + members.length) % Math.max(1, members.length);
   const wanted = rule.strategy === 'skills' ? wantedSkills(rule, issue, members) : [];
 
   const scored: Scored[] = [];
@@ -214,7 +215,11 @@ export function decideRouting(input: RoutingInput): RoutingDecision {
     if (full) facts.push('at capacity');
     if (hours) facts.push(`${within ? 'within' : 'outside'} working hours (${hours.local})`);
     if (rule.strategy === 'skills')
-      facts.push(skills.length ? `has wanted skills: ${skills.join(', ')}` : `has none of: ${wanted.join(', ') || '(none wanted)'}`);
+      facts.push(
+        skills.length
+          ? `has wanted skills: ${skills.join(', ')}`
+          : `has none of: ${wanted.join(', ') || '(none wanted)'}`,
+      );
     scored.push({
       p,
       tier: (within ? 0 : 2) + (full ? 1 : 0),
@@ -252,7 +257,9 @@ export function decideRouting(input: RoutingInput): RoutingDecision {
     .filter((p) => excludedIds.has(p.id))
     .map((p) => ({ person: p.id, name: p.name, why: excludedIds.get(p.id)! }));
   const chosenIndex = chosen ? members.findIndex((m) => m.id === chosen.person) : -1;
-  const strategyWords = { least_loaded: 'least loaded', round_robin: 'round robin', skills: 'skills match' }[rule.strategy];
+  const strategyWords = { least_loaded: 'least loaded', round_robin: 'round robin', skills: 'skills match' }[
+    rule.strategy
+  ];
   return {
     ruleId: rule.id,
     ruleVersion: rules.version,
