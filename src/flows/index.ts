@@ -1,5 +1,6 @@
 import type { AnyFlow } from '../platform/flow.js';
 import { approvalsFlow } from './approvals/flow.js';
+import { assignmentFlow } from './assignment/flow.js';
 import { paymentsFlow } from './payments/flow.js';
 import { ticketsFlow } from './tickets/flow.js';
 
@@ -8,4 +9,4 @@ import { ticketsFlow } from './tickets/flow.js';
  * ingress, the migrator and `loadConfig` iterate it; order is the order `/threadline status`
  * tries id forms in.
  */
-export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow];
+export const flows: readonly AnyFlow[] = [paymentsFlow, approvalsFlow, ticketsFlow, assignmentFlow];

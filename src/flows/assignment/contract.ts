@@ -47,6 +47,8 @@ export interface AssignmentPolicy {
   leadChannel?: string;
   reclaim: boolean;
   statuses: StatusMap;
+  /** The pools a person may choose when reassigning (the reassign modal). */
+  pools?: string[];
 }
 
 /** The person the issue is routed to and waiting for (their DM carries `attempt` in its buttons). */
@@ -86,7 +88,7 @@ export interface AssignmentState {
   /** A person's manual choice: Threadline does not route this issue again (unless the rule reclaims). */
   overridden: boolean;
   /** Routing switched off by a feature flag (`assignment`): since when, and by which scope. */
-  paused?: { scope: string; sinceMs: number };
+  paused?: { scope: string; reason: string; sinceMs: number; checkedAtMs: number };
   /** The last assignee write Threadline made in Jira. */
   jiraWrite?: { accountId: string | null; outcome: 'ok' | 'failed'; atMs: number; error?: string };
   closedReason?: string;

@@ -252,6 +252,15 @@ export interface TicketOwnerNotice {
   changes: TicketOwnerChange[];
 }
 
+/**
+ * The activity a ticket thread calls with its `TicketOwnerNotice`. Implemented by the assignment
+ * flow (src/flows/assignment/activities.ts), which starts or signals the issue's assignment; the
+ * ticket flow only knows this contract.
+ */
+export interface TicketOwnerActivities {
+  tellTicketOwner(notice: TicketOwnerNotice): Promise<void>;
+}
+
 /** Patch ids of the ticket workflow (docs/architecture.md, "Versioning workflows"): never rename. */
 export const TICKET_PATCHES = {
   /** The thread tells the issue's assignment about creation, assignee and status changes. */
