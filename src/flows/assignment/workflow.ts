@@ -141,7 +141,10 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
   setHandler(assignmentStateQuery, () => state);
   setHandler(subjectStatusQuery, () => assignmentStatusSummary(wfId, state, new Date(Date.now()).toISOString()));
 
+  /** The newest attempt answered in this run (its effect may be running in the main loop already). */
+  let answeredAttempt = 0;
   const answered = (attempt: number) =>
+    attempt <= answeredAttempt ||
     work.some((w) => (w.kind === 'accepted' || w.kind === 'declined') && w.interactionId.startsWith(`${attempt}:`));
 
   /** Who may answer the DM: the person it was sent to, for the attempt it was sent for, once. */
@@ -179,6 +182,7 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
         return Promise.resolve({ accepted: true });
       }
       const interactionId = `${attempt}:${req.interactionId}`;
+      answeredAttempt = Math.max(answeredAttempt, attempt);
       if (req.verb === ASSIGNMENT_VERBS.accept) {
         work.push({ kind: 'accepted', user: req.user, interactionId });
         return Promise.resolve({ accepted: true, message: `${state.key} is yours; Jira is being updated.` });

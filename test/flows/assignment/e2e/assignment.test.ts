@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFixture } from '../../../helpers/fixtures.js';
 import { flagsRepo } from '../../../../src/platform/flags/repo.js';
 import type { TestStack } from '../../../helpers/stack.js';
 import type { Projects } from '../../tickets/e2e/helpers.js';
@@ -123,6 +124,12 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
       'assignment.accepted',
       'assignment.status_changed',
     ]);
+
+    // Done closes the assignment (and its workflow).
+    await h.jira.transitionIssue(key, `${second}@example.com`, 'Done');
+    expect(await h.result(key)).toMatchObject({ key, status: 'closed', owner: { jira: JIRA_OF[second] } });
+    expect(await h.rows(key, 'assignment.closed')).toHaveLength(1);
+    await recordFixture('assignment-decline-accept', await h.history(key));
   });
 
   it('respects a person changing the assignee in Jira: the handoff is recorded and routing stops', async () => {
@@ -167,6 +174,7 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
     const lead = (await h.slack.channelMessages('C0ESCALATE')).filter((m) => m.text.includes(key));
     expect(lead.map((m) => (m.text.includes('escalated') ? 'final' : 'try'))).toEqual(['try', 'final']);
     expect(await h.state(key)).toMatchObject({ status: 'reassigned', escalated: true, timeouts: 2 });
+    await recordFixture('assignment-ack-escalation', await h.history(key));
   });
 
   it('a project switched off stops new routing (audited), and switching it back on routes the issue', async () => {

@@ -109,8 +109,20 @@ export function assignmentHarness(stack: TestStack, projects: Projects) {
     }, 30_000);
   }
 
+  /** The workflow's history as stored (encoded; `recordFixture` decodes it). */
+  async function history(key: string) {
+    const { client: c } = await temporal();
+    return (await c.workflow.getHandle(assignmentWorkflowId(key)).fetchHistory()).events ?? [];
+  }
+  async function result(key: string) {
+    const { client: c } = await temporal();
+    return c.workflow.getHandle(assignmentWorkflowId(key)).result();
+  }
+
   return {
     ...t,
+    history,
+    result,
     trail,
     rows,
     waitRows,
