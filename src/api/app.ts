@@ -3,6 +3,7 @@ import { flowConfigOf, type AnyFlow, type ApiDeps } from '../platform/flow.js';
 import { AppError } from '../platform/http/errors.js';
 import { registerAckWindow, type AckWindowOptions } from '../platform/http/ack.js';
 import type { Readiness } from './readiness.js';
+import { auditRoutes } from '../platform/audit/api.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from '../platform/slack-ingress/routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);
   await app.register(codecRoutes, deps);
+  await app.register(auditRoutes, deps);
   await app.register(slackRoutes, deps);
   const { readiness: _readiness, flows, ack: _ack, ...base } = deps;
   for (const flow of flows) {
