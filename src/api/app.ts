@@ -4,6 +4,7 @@ import { AppError } from '../platform/http/errors.js';
 import { registerAckWindow, type AckWindowOptions } from '../platform/http/ack.js';
 import type { Readiness } from './readiness.js';
 import { auditRoutes } from '../platform/audit/api.js';
+import { flagRoutes } from '../platform/flags/api.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
 import { slackRoutes } from '../platform/slack-ingress/routes.js';
@@ -88,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(systemRoutes, deps);
   await app.register(codecRoutes, deps);
   await app.register(auditRoutes, deps);
+  await app.register(flagRoutes, deps);
   await app.register(slackRoutes, deps);
   const { readiness: _readiness, flows, ack: _ack, ...base } = deps;
   for (const flow of flows) {

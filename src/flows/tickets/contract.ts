@@ -261,6 +261,9 @@ export interface TicketOwnerActivities {
   tellTicketOwner(notice: TicketOwnerNotice): Promise<void>;
 }
 
+/** The feature flag that switches ticket sync per project, channel and workspace (src/platform/flags). */
+export const TICKET_SYNC_FLAG = 'ticket_sync';
+
 /** Patch ids of the ticket workflow (docs/architecture.md, "Versioning workflows"): never rename. */
 export const TICKET_PATCHES = {
   /** The thread tells the assignment about creation, assignee and status changes. */

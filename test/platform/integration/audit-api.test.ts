@@ -50,7 +50,7 @@ describe('GET /v1/audit', () => {
   });
 
   const get = (query: Record<string, string>, headers: Record<string, string> = auth) =>
-    fetch(`${api.url}/v1/audit?${new URLSearchParams(query)}`, { headers });
+    fetch(`${api.url}/v1/audit?${new URLSearchParams(query).toString()}`, { headers });
   const entries = async (query: Record<string, string>) => {
     const res = await get(query);
     expect(res.status).toBe(200);
@@ -109,7 +109,7 @@ describe('GET /v1/audit', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/csv');
     expect(res.headers.get('x-next-cursor')).toBeTruthy();
-    const records = parse(await res.text(), { columns: true }) as Record<string, string>[];
+    const records = parse<Record<string, string>>(await res.text(), { columns: true });
     expect(records).toHaveLength(5);
     expect(records[0]).toMatchObject({
       subject,

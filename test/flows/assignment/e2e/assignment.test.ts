@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFixture } from '../../../helpers/fixtures.js';
-import { flagsRepo } from '../../../../src/platform/flags/repo.js';
+import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import type { TestStack } from '../../../helpers/stack.js';
 import type { Projects } from '../../tickets/e2e/helpers.js';
 import { JIRA_OF, SLACK_OF, startAssignmentStack, type assignmentHarness } from './helpers.js';
@@ -177,19 +177,31 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
     await recordFixture('assignment-ack-escalation', await h.history(key));
   });
 
-  it('a project switched off stops new routing (audited), and switching it back on routes the issue', async () => {
-    const flags = flagsRepo(h.pool);
-    await flags.change({
-      flag: 'assignment',
-      scope: { kind: 'project', id: p.sup },
-      enabled: false,
-      reason: 'test',
-      by: 'test',
+  /** A run-time switch through the API, as an operator makes it. */
+  const switchFlag = async (flag: string, scope: string, enabled: boolean | null) => {
+    const res = await fetch(`${h.api}/v1/flags/${flag}`, {
+      method: 'PUT',
+      headers: { ...h.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope, enabled, reason: 'e2e test' }),
     });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { changed: boolean };
+  };
+
+  it('a project switched off stops new routing (audited), and switching it back on routes the issue', async () => {
+    const scope = `project:${p.sup}`;
+    expect(await switchFlag('assignment', scope, false)).toMatchObject({ changed: true });
     try {
+      const switched = await auditLogRepo(h.pool).bySubject('flag:assignment');
+      expect(switched.filter((r) => (r.details as { scope?: string }).scope === scope).at(-1)).toMatchObject({
+        action: 'flag.switched',
+        actor: { kind: 'api_client' },
+        after: { scope, enabled: false },
+        details: { reason: 'e2e test' },
+      });
       const key = await h.createIssue({ project: p.sup, assignee: null });
       const [paused] = await h.waitRows(key, 'assignment.routing_paused');
-      expect(paused).toMatchObject({ outcome: 'skipped', details: { scope: `project:${p.sup}` } });
+      expect(paused).toMatchObject({ outcome: 'skipped', details: { scope } });
       // Observable point: the workflow checked the flag again (still off) after pausing.
       await h.slack.waitFor(async () => {
         const s = await h.state(key);
@@ -197,23 +209,28 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
       }, 30_000);
       expect(await h.dms(key)).toHaveLength(0);
       expect(await h.rows(key, 'assignment.routed')).toHaveLength(0);
-      await flags.change({
-        flag: 'assignment',
-        scope: { kind: 'project', id: p.sup },
-        enabled: undefined,
-        reason: 'test',
-        by: 'test',
-      });
+      await switchFlag('assignment', scope, null);
       await h.waitRows(key, 'assignment.routed');
       expect(await h.rows(key, 'assignment.routing_paused')).toHaveLength(1);
     } finally {
-      await flags.change({
-        flag: 'assignment',
-        scope: { kind: 'project', id: p.sup },
-        enabled: undefined,
-        reason: 'test',
-        by: 'test',
-      });
+      await switchFlag('assignment', scope, null);
+    }
+  });
+
+  it('ticket sync switched off for a project starts no thread (and no assignment) for its issues', async () => {
+    const scope = `project:${p.sup}`;
+    await switchFlag('ticket_sync', scope, false);
+    try {
+      const key = await h.createIssue({ project: p.sup, assignee: null });
+      await h.deliveriesDone();
+      const answered = (await h.jira.deliveries()).filter((d) => d.body.includes(`"${key}"`));
+      expect(answered.length).toBeGreaterThan(0);
+      // Our endpoint answered each delivery as out of scope: nothing was started.
+      for (const d of answered) expect(d.response).toMatchObject({ key, scope: 'out' });
+      const threads = await h.pool.query('SELECT 1 FROM ticket_threads WHERE issue_key = $1', [key]);
+      expect(threads.rowCount).toBe(0);
+    } finally {
+      await switchFlag('ticket_sync', scope, null);
     }
   });
 });
