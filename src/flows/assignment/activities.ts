@@ -64,9 +64,15 @@ export function policyOf(rules: AssignmentRules, ruleId: string): AssignmentPoli
 export function createAssignmentActivities(deps: AssignmentActivityDeps) {
   const now = deps.now ?? Date.now;
   return {
-    /** Implements the ticket flow's `TicketOwnerActivities`: a no-op while no rules are configured. */
+    /** Implements the ticket flow's `TicketOwnerActivities`: a no-op while no rules are configured or the flag is off globally. */
     async tellTicketOwner(notice: TicketOwnerNotice): Promise<void> {
       if (!deps.rules) return;
+      // Switched off everywhere: nothing is started. Off for a scope only: the assignment starts and pauses (audited).
+      const flag = await deps.flags.evaluate(ASSIGNMENT_FLAG, {
+        project: notice.issue.project,
+        ...(notice.thread ? { channel: notice.thread.channel } : {}),
+      });
+      if (!flag.enabled && (flag.decidedBy === 'global' || flag.decidedBy === 'default')) return;
       await deps.tell(notice);
     },
 

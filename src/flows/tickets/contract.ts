@@ -178,6 +178,8 @@ export interface TicketWorkflowInput {
   slackDeleteMode: 'delete' | 'mark';
   /** Where permanent tracker failures are announced. */
   opsChannel: string;
+  /** Tell the issue's assignment (`TicketOwnerActivities`) about creation, assignee and status changes. */
+  tellsOwner?: boolean;
   /** Test hook: continue as new once this run's history holds this many events. */
   continueAsNewAfterEvents?: number;
   /** Set by continue-as-new. */

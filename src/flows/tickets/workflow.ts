@@ -614,7 +614,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       }
     }
     // New runs only (patched): histories recorded before it replay without the extra activity.
-    if (patched(TICKET_PATCHES.tellsOwner)) {
+    if (input.tellsOwner && patched(TICKET_PATCHES.tellsOwner)) {
       const notice = ownerNoticeOf(state, batch);
       if (notice) await tolerant(`owner:${notice.eventIds[0]}`, () => owner.tellTicketOwner(notice));
     }

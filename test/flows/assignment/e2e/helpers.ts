@@ -48,6 +48,7 @@ export async function startAssignmentStack(env: Record<string, string> = {}) {
     TICKET_MERGE_WINDOW: '200ms',
     ASSIGNMENT_RULES: TEST_RULES,
     ASSIGNMENT_FLAG_RECHECK: '1s',
+    THREADLINE_FLAGS: '',
     ...env,
   });
   return { stack, projects, h: assignmentHarness(stack, projects) };
