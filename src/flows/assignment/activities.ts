@@ -1,6 +1,7 @@
-import type { Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Version3Client } from 'jira.js';
+import { z } from 'zod';
 import { createJiraClient } from '../../integrations/jira/client.js';
 import { jiraCaller } from '../../integrations/jira/call.js';
 import { createFlags, type Flags } from '../../platform/flags/repo.js';
@@ -12,10 +13,14 @@ import type { TicketOwnerNotice } from '../tickets/contract.js';
 import type { AssignmentConfig } from './config.js';
 import {
   assignmentNoticeSignal,
+  assignmentReconcileScheduleId,
+  assignmentReconcileWorkflowId,
   assignmentWorkflowId,
+  type AssignmentReconcileInput,
   type AssignmentPolicy,
   type AssignmentState,
   type AssignmentWorkflowInput,
+  type JiraAssignmentFacts,
   type RouteAnswer,
   type RouteRequest,
 } from './contract.js';
@@ -23,10 +28,17 @@ import { decideRouting } from './domain/routing.js';
 import { firstMatchingRule, type AssignmentRules } from './domain/rules.js';
 import { assignmentsRepo, type AssignmentsRepo } from './repo.js';
 import { createRulesStore, type RulesStore } from './rules.js';
-import type { assignmentWorkflow } from './workflow.js';
+import type { assignmentReconcileWorkflow, assignmentWorkflow } from './workflow.js';
 
 /** The feature flag that switches assignment routing per project, channel and workspace. */
 export const ASSIGNMENT_FLAG = 'assignment';
+
+/** Jira's side of owned issues: the enhanced search (`/rest/api/3/search/jql`, `nextPageToken`). */
+export type JiraFactsReader = (input: {
+  keys: string[];
+  nextPageToken?: string;
+  pageSize: number;
+}) => Promise<{ issues: JiraAssignmentFacts[]; nextPageToken?: string }>;
 
 export interface AssignmentActivityDeps {
   rules: RulesStore | undefined;
@@ -36,6 +48,8 @@ export interface AssignmentActivityDeps {
   assign: (input: { key: string; accountId: string | null }) => Promise<void>;
   /** Starts or signals `assignment:<KEY>` with the ticket thread's notice. */
   tell: (notice: TicketOwnerNotice) => Promise<void>;
+  readJira?: JiraFactsReader;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -125,6 +139,26 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
       return deps.repo.get(input.site, input.key);
     },
 
+    /** The open assignments of a site, as last saved (reconciliation compares them with Jira). */
+    async listOpenAssignments(input: { site: string; limit: number }): Promise<AssignmentState[]> {
+      return (await deps.repo.open(input.site)).slice(0, input.limit);
+    },
+
+    async readJiraAssignments(input: { keys: string[]; nextPageToken?: string; pageSize: number }) {
+      if (!deps.readJira)
+        throw ApplicationFailure.create({
+          type: FailureType.Permanent,
+          message: 'Jira is not configured',
+          nonRetryable: true,
+        });
+      return deps.readJira(input);
+    },
+
+    /** `threadline_assignment_drift_total`, one per difference found. */
+    async countAssignmentDrift(input: { drifts: { field: string; repair: string }[] }): Promise<void> {
+      for (const d of input.drifts) deps.metrics?.assignmentDrift.inc({ field: d.field, repair: d.repair });
+    },
+
     /** The pools a person may pick in the reassign modal (the rules in force). */
     async assignmentPools(): Promise<string[]> {
       return deps.rules ? Object.keys((await deps.rules.current()).pools).sort() : [];
@@ -140,6 +174,64 @@ export function jiraAssigner(client: Version3Client, metrics?: Metrics) {
     await call('issues.assignIssue', () =>
       client.issues.assignIssue({ issueIdOrKey: input.key, accountId: input.accountId }),
     );
+  };
+}
+
+const factsSchema = z.object({
+  issues: z.array(
+    z.object({
+      key: z.string(),
+      fields: z.object({
+        assignee: z.object({ accountId: z.string(), displayName: z.string().optional() }).nullish(),
+        status: z.object({
+          id: z.string().optional(),
+          name: z.string(),
+          statusCategory: z.object({ key: z.string() }).optional(),
+        }),
+      }),
+    }),
+  ),
+  nextPageToken: z.string().optional(),
+});
+const CATEGORIES = new Set(['new', 'indeterminate', 'done']);
+const literal = (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`;
+
+/**
+ * Reads owned issues' assignee and status with the enhanced search (`key in (…)`, one page of
+ * `pageSize` at a time, `nextPageToken`); rate limits come back classified (Retry-After) by the
+ * Jira error table, so the activity's retry policy respects them.
+ */
+export function jiraFactsReader(client: Version3Client, metrics?: Metrics): JiraFactsReader {
+  const call = jiraCaller(metrics);
+  return async (input) => {
+    const res = await call(
+      'issueSearch.searchForIssuesUsingJqlEnhancedSearch',
+      () =>
+        client.issueSearch.searchForIssuesUsingJqlEnhancedSearch({
+          jql: `key in (${input.keys.map(literal).join(', ')}) ORDER BY key ASC`,
+          fields: ['assignee', 'status'],
+          maxResults: input.pageSize,
+          ...(input.nextPageToken ? { nextPageToken: input.nextPageToken } : {}),
+        }),
+      factsSchema,
+    );
+    return {
+      issues: res.issues.map((i) => {
+        const category = i.fields.status.statusCategory?.key ?? 'unknown';
+        return {
+          key: i.key,
+          assignee: i.fields.assignee
+            ? { id: i.fields.assignee.accountId, name: i.fields.assignee.displayName ?? i.fields.assignee.accountId }
+            : null,
+          status: {
+            ...(i.fields.status.id ? { id: i.fields.status.id } : {}),
+            name: i.fields.status.name,
+            category: (CATEGORIES.has(category) ? category : 'unknown') as JiraAssignmentFacts['status']['category'],
+          },
+        };
+      }),
+      ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}),
+    };
   };
 }
 
@@ -199,6 +291,8 @@ export function assignmentActivities(ctx: FlowWorkerContext<AssignmentConfig>) {
     flags: createFlags({ pool: ctx.pool, config: ctx.config.flags }),
     repo: assignmentsRepo(ctx.pool),
     assign: jiraAssigner(client, ctx.metrics),
+    readJira: jiraFactsReader(client, ctx.metrics),
+    metrics: ctx.metrics,
     tell: assignmentTeller(ctx.temporal, {
       taskQueue: ctx.config.temporal.taskQueue,
       site: siteOf(jira.host),
@@ -211,3 +305,39 @@ export function assignmentActivities(ctx: FlowWorkerContext<AssignmentConfig>) {
 
 /** The Jira site's host name (loads, cursors and reconciliation are per site). */
 export const siteOf = (host: string): string => new URL(host).host;
+
+/** Open assignments compared per reconciliation pass. */
+const RECONCILE_MAX_ISSUES = 5_000;
+
+/**
+ * Creates the reconciliation Schedule when the worker starts (idempotent: an existing Schedule
+ * gets the configured interval). One per task queue; overlapping passes are skipped.
+ */
+export async function assignmentOnStart(ctx: FlowWorkerContext<AssignmentConfig>): Promise<void> {
+  const jira = ctx.config.jira;
+  if (!jira || !ctx.flowConfig.rules) return;
+  const taskQueue = ctx.config.temporal.taskQueue;
+  const scheduleId = assignmentReconcileScheduleId(taskQueue);
+  const args: [AssignmentReconcileInput] = [
+    { site: siteOf(jira.host), pageSize: ctx.flowConfig.reconcilePageSize, maxIssues: RECONCILE_MAX_ISSUES },
+  ];
+  const spec = { intervals: [{ every: ctx.flowConfig.reconcileEveryMs }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'assignmentReconcileWorkflow',
+    workflowId: assignmentReconcileWorkflowId(taskQueue),
+    taskQueue,
+    args,
+  };
+  try {
+    await ctx.temporal.schedule.create<typeof assignmentReconcileWorkflow>({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await ctx.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
+  }
+}

@@ -172,16 +172,20 @@ export interface AssignmentReconcileInput {
   site: string;
   /** Jira issues per enhanced-search page. */
   pageSize: number;
-  /** Set by continue-as-new: where the run was. */
-  carried?: { jql?: string; nextPageToken?: string; direct: string[]; counts: ReconcileCounts; startedAtMs: number };
+  /** At most this many open assignments are compared per run (the oldest keys first). */
+  maxIssues: number;
 }
 
 export interface ReconcileCounts {
+  /** Open assignments compared. */
   owned: number;
+  /** Jira pages read. */
   pages: number;
-  scanned: number;
+  /** Issues with at least one difference. */
   drifted: number;
+  /** Findings handed to running assignments. */
   signalled: number;
+  /** Owned issues Jira no longer returns, or whose assignment is no longer running. */
   orphaned: number;
   byField: Record<string, number>;
 }

@@ -13,7 +13,10 @@ export const assignmentFlow = defineFlow({
   config: assignmentConfig,
   workflows: new URL('./workflow.js', import.meta.url),
   migrations: new URL('./migrations/', import.meta.url),
-  worker: async () => ({ activities: (await import('./activities.js')).assignmentActivities }),
+  worker: async () => {
+    const m = await import('./activities.js');
+    return { activities: m.assignmentActivities, onStart: m.assignmentOnStart };
+  },
   slack: assignmentSlack,
   flags: [{ name: 'assignment', describe: 'route Jira issues that need an owner', default: true }],
   status: {

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   proxyActivities,
   setHandler,
@@ -31,14 +32,20 @@ import type { AssignmentActivities } from './activities.js';
 import {
   ASSIGNMENT_VERBS,
   assignmentNoticeSignal,
+  assignmentReconcileSignal,
   assignmentStateQuery,
+  assignmentWorkflowId,
+  RECONCILE_SUBJECT,
   type AssignmentEffect,
   type AssignmentOwner,
   type AssignmentState,
   type AssignmentStatus,
   type AssignmentWork,
   type AssignmentWorkflowInput,
+  type AssignmentReconcileInput,
   type AssignmentWorkflowResult,
+  type ReconcileCounts,
+  type ReconcileFinding,
   type RoutingDecision,
 } from './contract.js';
 import {
@@ -52,6 +59,7 @@ import {
 } from './domain/blocks.js';
 import {
   DEFAULT_STATUS_MAP,
+  driftOf,
   EXCLUDED_LIMIT,
   assignmentStatusSummary,
   hasSeen,
@@ -85,7 +93,9 @@ const store = proxyActivities<
   Pick<AssignmentActivities, 'saveAssignment' | 'loadAssignment' | 'routeAssignment'> &
     ReturnType<typeof createAuditActivities>
 >(DB_ACTIVITY_OPTIONS);
-const jira = proxyActivities<Pick<AssignmentActivities, 'setJiraAssignee'>>(JIRA_WRITE_OPTIONS);
+const jira = proxyActivities<Pick<AssignmentActivities, 'setJiraAssignee' | 'readJiraAssignments'>>(JIRA_WRITE_OPTIONS);
+const reconcileStore =
+  proxyActivities<Pick<AssignmentActivities, 'listOpenAssignments' | 'countAssignmentDrift'>>(DB_ACTIVITY_OPTIONS);
 
 const failureText = (err: ActivityFailure): string => {
   const cause = err.cause;
@@ -137,6 +147,11 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
   setHandler(assignmentNoticeSignal, (n: TicketOwnerNotice) => {
     if (n.eventIds.length > 0 && n.eventIds.every((id) => hasSeen(state, id))) return;
     if (!noticeQueued(n)) work.push({ kind: 'notice', notice: n });
+  });
+  setHandler(assignmentReconcileSignal, (f: ReconcileFinding) => {
+    if (hasSeen(state, f.findingId) || work.some((w) => w.kind === 'reconcile' && w.finding.findingId === f.findingId))
+      return;
+    work.push({ kind: 'reconcile', finding: f });
   });
   setHandler(assignmentStateQuery, () => state);
   setHandler(subjectStatusQuery, () => assignmentStatusSummary(wfId, state, new Date(Date.now()).toISOString()));
@@ -775,6 +790,70 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
     await persist();
   }
 
+  /**
+   * Reconciliation found Jira and this assignment apart. Re-checked against the live state (the
+   * finding was computed from a saved snapshot): only what still differs is repaired, each repair
+   * a `maintenance` audit row. A person's missed change is recorded as theirs (never fought).
+   */
+  async function applyReconcile(f: ReconcileFinding) {
+    state = markSeen(state, [f.findingId]);
+    const drifts = driftOf(state, f.jira);
+    for (const d of drifts) {
+      const step = `repair:${f.findingId}:${d.field}`;
+      const maintenance = (details: Record<string, unknown>, extra: Partial<AuditEntry> = {}) =>
+        record('assignment.repaired', step, {
+          category: 'maintenance',
+          actor: { kind: 'system', id: 'assignment-reconcile' },
+          sourceSystem: 'jira',
+          correlationId: f.runId,
+          ...extra,
+          details: { reconcileRun: f.runId, field: d.field, ...details },
+        });
+      if (d.field === 'status') {
+        const before = state.status;
+        state = {
+          ...state,
+          issue: { ...state.issue, status: { ...f.jira.status } },
+          issueAtMs: Math.max(state.issueAtMs, f.observedAtMs),
+        };
+        const target = jiraStatusTarget(state.policy?.statuses ?? DEFAULT_STATUS_MAP, f.jira.status, !!state.owner);
+        if (target === 'closed')
+          await close(`closed:${f.findingId}`, `done in Jira (${f.jira.status.name}), found by reconciliation`);
+        else if (target && target !== state.status) await moveTo(target, step, `Jira status ${f.jira.status.name}`);
+        await maintenance(
+          { ours: d.ours, jira: d.jira },
+          { before: { status: before, jiraStatus: d.ours }, after: { status: state.status, jiraStatus: d.jira } },
+        );
+      } else if (d.repair === 'jira') {
+        const write = await writeAssignee(step, d.ours);
+        await maintenance(
+          { repair: 'jira', ours: d.ours, jira: d.jira, jiraWrite: write },
+          {
+            targetSystem: 'jira',
+            outcome: write.outcome,
+            before: { jiraAssignee: d.jira },
+            after: { jiraAssignee: d.ours },
+          },
+        );
+      } else {
+        await assigneeChanged({
+          eventId: f.findingId,
+          field: 'assignee',
+          from: null,
+          to: f.jira.assignee?.name ?? null,
+          toId: d.jira,
+          byUs: false,
+          atMs: f.observedAtMs,
+        });
+        await maintenance(
+          { repair: d.repair, ours: d.ours, jira: d.jira },
+          { before: { owner: d.ours }, after: { owner: d.jira, status: state.status } },
+        );
+      }
+    }
+    await persist();
+  }
+
   // ─── the run ─────────────────────────────────────────────────────────────────────────────
 
   if (!input.carried) {
@@ -810,6 +889,7 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
       if (next.kind === 'notice') await applyNotice(next.notice);
       else if (next.kind === 'accepted') await accept(next);
       else if (next.kind === 'declined') await decline(next);
+      else await applyReconcile(next.finding);
       continue;
     }
     if (routable() && (!state.paused || Date.now() >= recheckAt()!)) {
@@ -832,4 +912,95 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
     status: state.status,
     ...(state.owner ? { owner: { name: state.owner.name, slack: state.owner.slack, jira: state.owner.jira } } : {}),
   };
+}
+
+/**
+ * One reconciliation pass (started by its Temporal Schedule, `assignment-reconcile-<task queue>`,
+ * default hourly): reads the open assignments we saved, asks Jira for their assignee and status
+ * with the enhanced search (`key in (…)`, `nextPageToken` pages; rate limits wait Retry-After
+ * through the activity retry policy), and hands each difference to the issue's running workflow,
+ * which repairs only what Threadline owns. Every finding and the pass itself are `maintenance`
+ * audit rows; differences are counted in `threadline_assignment_drift_total`. Short-lived: no
+ * continue-as-new (bounded by `maxIssues`).
+ */
+export async function assignmentReconcileWorkflow(input: AssignmentReconcileInput): Promise<ReconcileCounts> {
+  const info = workflowInfo();
+  const runId = `${info.workflowId}:${info.runId}`;
+  const audit = createAuditor(store.recordAudit, { actorId: 'assignment-reconcile' });
+  const open = await reconcileStore.listOpenAssignments({ site: input.site, limit: input.maxIssues });
+  const byKey = new Map(open.map((s) => [s.key, s]));
+  const counts: ReconcileCounts = { owned: open.length, pages: 0, drifted: 0, signalled: 0, orphaned: 0, byField: {} };
+  const seen = new Set<string>();
+  const keys = [...byKey.keys()];
+  for (let i = 0; i < keys.length; i += input.pageSize) {
+    const chunk = keys.slice(i, i + input.pageSize);
+    let token: string | undefined;
+    do {
+      const page = await jira.readJiraAssignments({
+        keys: chunk,
+        pageSize: input.pageSize,
+        ...(token ? { nextPageToken: token } : {}),
+      });
+      counts.pages++;
+      token = page.nextPageToken;
+      for (const facts of page.issues) {
+        seen.add(facts.key);
+        const s = byKey.get(facts.key);
+        if (!s) continue;
+        const drifts = driftOf(s, facts);
+        if (drifts.length === 0) continue;
+        counts.drifted++;
+        for (const d of drifts) {
+          const label = d.field === 'status' ? 'status' : `assignee:${d.repair}`;
+          counts.byField[label] = (counts.byField[label] ?? 0) + 1;
+        }
+        const finding: ReconcileFinding = {
+          findingId: `${runId}:${facts.key}`,
+          runId,
+          jira: facts,
+          observedAtMs: Date.now(),
+        };
+        // The finding first, so the trail reads finding → repairs.
+        await Promise.all([
+          reconcileStore.countAssignmentDrift({
+            drifts: drifts.map((d) => ({ field: d.field, repair: d.field === 'status' ? 'status' : d.repair })),
+          }),
+          audit('assignment.drift_found', `drift:${facts.key}`, {
+            subject: `ticket:${facts.key}`,
+            category: 'maintenance',
+            sourceSystem: 'jira',
+            targetSystem: 'threadline',
+            correlationId: runId,
+            before: { status: s.status, owner: s.owner?.jira ?? null, jiraStatus: s.issue.status?.name ?? null },
+            after: { jiraAssignee: facts.assignee?.id ?? null, jiraStatus: facts.status.name },
+            details: { drifts },
+          }),
+        ]);
+        try {
+          await getExternalWorkflowHandle(assignmentWorkflowId(facts.key)).signal(assignmentReconcileSignal, finding);
+          counts.signalled++;
+        } catch {
+          // The assignment is no longer running (closed, or its run was lost): nothing to repair it.
+          counts.orphaned++;
+          await audit('assignment.drift_unrepaired', `unrepaired:${facts.key}`, {
+            subject: `ticket:${facts.key}`,
+            category: 'maintenance',
+            correlationId: runId,
+            outcome: 'skipped',
+            details: { reason: 'the assignment workflow is not running' },
+          });
+        }
+      }
+    } while (token);
+  }
+  counts.orphaned += keys.filter((k) => !seen.has(k)).length;
+  await audit('assignment.reconciled', 'reconciled', {
+    subject: RECONCILE_SUBJECT,
+    category: 'maintenance',
+    sourceSystem: 'jira',
+    targetSystem: 'threadline',
+    correlationId: runId,
+    details: { site: input.site, ...counts },
+  });
+  return counts;
 }

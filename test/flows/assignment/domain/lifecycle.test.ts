@@ -9,7 +9,6 @@ import {
   needsRouting,
   transition,
 } from '../../../../src/flows/assignment/domain/lifecycle.js';
-import { reconcileJql } from '../../../../src/flows/assignment/domain/reconcile.js';
 
 const base = (): AssignmentState =>
   initialAssignmentState({ key: 'OPS-1', site: 'jira.example', opsChannel: 'C0OPS', flagRecheckMs: 60_000 }, 0);
@@ -94,10 +93,4 @@ describe('drift between our state and Jira', () => {
         jira('j:bob'),
       ),
     ).toEqual([{ field: 'assignee', repair: 'claim', ours: null, jira: 'j:bob' }]));
-  it('asks Jira only about the owned projects, updated since the oldest open assignment (two days of slack)', () => {
-    expect(reconcileJql([], 0)).toBeUndefined();
-    expect(reconcileJql(['SUP', 'OPS', 'OPS'], Date.parse('2026-12-03T05:00:00Z'))).toBe(
-      'project in ("OPS", "SUP") AND updated >= "2026-12-01" ORDER BY key ASC',
-    );
-  });
 });

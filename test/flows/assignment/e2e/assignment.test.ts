@@ -177,6 +177,59 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
     await recordFixture('assignment-ack-escalation', await h.history(key));
   });
 
+  it('reconciliation repairs drift it finds in Jira (missed webhooks) as maintenance, respecting the person’s change', async () => {
+    const key = await h.createIssue({ assignee: null });
+    const [routed] = await h.waitRows(key, 'assignment.routed');
+    const who = person(routed!);
+    const dm = await h.dm(key, 1);
+    await h.slack.clickButton({
+      user: SLACK_OF[who]!,
+      channel: dm.channel,
+      ts: dm.ts,
+      action_id: 'tl:assignment.accept',
+    });
+    await h.waitRows(key, 'assignment.accepted');
+    await h.idle(key);
+    // Webhooks lost: a person moves it to In Progress and gives it to Erin; Threadline hears nothing.
+    await h.jira.config({ webhookUrls: [] });
+    try {
+      await h.jira.transitionIssue(key, 'alice@example.com', 'In Progress');
+      await h.jira.assignIssue(key, 'alice@example.com', 'erin@example.com');
+    } finally {
+      await h.jira.config({ webhookUrls: [`${h.api}/webhooks/jira`] });
+    }
+    const summary = await h.reconcileNow();
+    expect(summary).toMatchObject({ category: 'maintenance', action: 'assignment.reconciled' });
+    expect((summary.details as { drifted: number }).drifted).toBeGreaterThanOrEqual(1);
+    const repaired = await h.waitRows(key, 'assignment.repaired', 2);
+    expect(repaired.map((r) => r.category)).toEqual(['maintenance', 'maintenance']);
+    expect(repaired.map((r) => (r.details as { field: string }).field).sort()).toEqual(['assignee', 'status']);
+    const [found] = await h.rows(key, 'assignment.drift_found');
+    expect(found).toMatchObject({ category: 'maintenance', outcome: 'ok', correlationId: summary.correlationId });
+    const [override] = await h.rows(key, 'assignment.overridden');
+    expect(override).toMatchObject({ category: 'business', after: { owner: { jira: '712020:erin', by: 'person' } } });
+    await h.idle(key);
+    expect(await h.state(key)).toMatchObject({
+      status: 'in_progress',
+      overridden: true,
+      owner: { jira: '712020:erin' },
+    });
+    expect(assigneeOf(await h.jira.issue(key))).toBe('712020:erin');
+    // The API tells maintenance from business rows.
+    const res = await fetch(`${h.api}/v1/audit?subject=ticket:${key}&category=maintenance`, { headers: h.auth });
+    const body = (await res.json()) as { entries: { action: string }[] };
+    expect(body.entries.map((e) => e.action)).toEqual([
+      'assignment.drift_found',
+      'assignment.repaired',
+      'assignment.repaired',
+    ]);
+    // A second pass finds nothing left to repair.
+    await h.reconcileNow();
+    await h.idle(key);
+    expect(await h.rows(key, 'assignment.repaired')).toHaveLength(2);
+    expect(await h.rows(key, 'assignment.drift_found')).toHaveLength(1);
+  });
+
   /** A run-time switch through the API, as an operator makes it. */
   const switchFlag = async (flag: string, scope: string, enabled: boolean | null) => {
     const res = await fetch(`${h.api}/v1/flags/${flag}`, {

@@ -3,8 +3,11 @@ import { temporal as proto } from '@temporalio/proto';
 import { inject } from 'vitest';
 import type { InspectedMessage } from '../../../../emulators/slack/admin-client.js';
 import {
+  assignmentReconcileScheduleId,
+  assignmentReconcileWorkflowId,
   assignmentStateQuery,
   assignmentWorkflowId,
+  RECONCILE_SUBJECT,
   type AssignmentState,
 } from '../../../../src/flows/assignment/contract.js';
 import { SANDBOX_RULES_YAML } from '../../../../src/flows/assignment/rules.js';
@@ -120,8 +123,21 @@ export function assignmentHarness(stack: TestStack, projects: Projects) {
     return c.workflow.getHandle(assignmentWorkflowId(key)).result();
   }
 
+  /** Runs the reconciliation Schedule now (as its hourly tick would) and waits for the pass's summary row. */
+  async function reconcileNow(): Promise<AuditRow> {
+    const mine = async () =>
+      (await auditLogRepo(t.pool).bySubject(RECONCILE_SUBJECT)).filter((r) =>
+        (r.correlationId ?? '').startsWith(assignmentReconcileWorkflowId(stack.taskQueue)),
+      );
+    const before = (await mine()).length;
+    const { client: c } = await temporal();
+    await c.schedule.getHandle(assignmentReconcileScheduleId(stack.taskQueue)).trigger();
+    return t.slack.waitFor(async () => (await mine())[before], 30_000);
+  }
+
   return {
     ...t,
+    reconcileNow,
     history,
     result,
     trail,
