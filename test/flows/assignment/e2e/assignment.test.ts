@@ -223,6 +223,12 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
       'assignment.repaired',
       'assignment.repaired',
     ]);
+    const [wfId, runId] = [
+      summary.correlationId!.slice(0, summary.correlationId!.lastIndexOf(':')),
+      summary.correlationId!.slice(summary.correlationId!.lastIndexOf(':') + 1),
+    ];
+    await recordFixture('assignment-reconcile-pass', await h.runHistory(wfId, runId));
+    await recordFixture('assignment-reconcile-repair', await h.history(key));
     // A second pass finds nothing left to repair.
     await h.reconcileNow();
     await h.idle(key);

@@ -118,6 +118,11 @@ export function assignmentHarness(stack: TestStack, projects: Projects) {
     const { client: c } = await temporal();
     return (await c.workflow.getHandle(assignmentWorkflowId(key)).fetchHistory()).events ?? [];
   }
+  /** Any workflow run's history (e.g. a reconciliation pass). */
+  async function runHistory(workflowId: string, runId: string) {
+    const { client: c } = await temporal();
+    return (await c.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+  }
   async function result(key: string) {
     const { client: c } = await temporal();
     return c.workflow.getHandle(assignmentWorkflowId(key)).result();
@@ -138,6 +143,7 @@ export function assignmentHarness(stack: TestStack, projects: Projects) {
   return {
     ...t,
     reconcileNow,
+    runHistory,
     history,
     result,
     trail,
