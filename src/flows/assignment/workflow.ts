@@ -482,7 +482,12 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
       outcome: posted ? 'ok' : 'failed',
       before: { status: before },
       after: { status: 'routed', person: chosen.person, name: chosen.name, attempt },
-      details: { ...explained, dm: posted ? 'ok' : 'failed', threadNote },
+      details: {
+        ...explained,
+        dm: posted ? 'ok' : 'failed',
+        ...(posted ? { dmRef: { channel: posted.channel, ts: posted.ts } } : {}),
+        threadNote,
+      },
     });
     await persist();
   }
