@@ -36,6 +36,7 @@ describe('npm run demo', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('=== demo: approvals ===');
     expect(out).toContain('=== demo: payments ===');
+    expect(out).toMatch(/clicks Accept → Jira assignee: \w+/);
 
     const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
     const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}` };
