@@ -67,6 +67,7 @@ import {
   jiraStatusTarget,
   markSeen,
   needsRouting,
+  ownerFromRouting,
   transition,
 } from './domain/lifecycle.js';
 import { appendBounded } from '../../platform/temporal/workflow/bounded.js';
@@ -498,15 +499,7 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
     const write = await writeAssignee(`accept:${cur.attempt}`, cur.jira);
     state = {
       ...state,
-      owner: {
-        person: cur.person,
-        name: cur.name,
-        slack: cur.slack,
-        jira: cur.jira,
-        by: 'threadline',
-        sinceMs: Date.now(),
-        actor: { kind: 'slack_user', id: e.user },
-      },
+      owner: ownerFromRouting(cur, Date.now(), { kind: 'slack_user', id: e.user }),
     };
     await moveTo('claimed', `accept:${cur.attempt}`, 'accepted in Slack');
     await settleDm(`dm_settled:${cur.attempt}`, `:white_check_mark: You took ${state.key}.`);
@@ -667,15 +660,7 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
       // The routed person took it in Jira themselves: as good as Accept.
       state = {
         ...state,
-        owner: {
-          person: cur.person,
-          name: cur.name,
-          slack: cur.slack,
-          jira: cur.jira,
-          by: 'threadline',
-          sinceMs: c.atMs,
-          actor,
-        },
+        owner: ownerFromRouting(cur, c.atMs, actor),
         jiraWrite: { accountId: to, outcome: 'ok', atMs: c.atMs },
       };
       await moveTo('claimed', `jira_claim:${c.eventId}`, 'took it in Jira');

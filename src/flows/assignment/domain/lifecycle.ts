@@ -1,7 +1,14 @@
 import type { SubjectStatus } from '../../../platform/slack/contract.js';
 import { appendBounded } from '../../../platform/temporal/workflow/bounded.js';
 import type { TicketSnapshot } from '../../tickets/contract.js';
-import type { AssignmentState, AssignmentStatus, AssignmentWorkflowInput, JiraAssignmentFacts } from '../contract.js';
+import type {
+  AssignmentOwner,
+  AssignmentState,
+  AssignmentStatus,
+  AssignmentWorkflowInput,
+  CurrentRouting,
+  JiraAssignmentFacts,
+} from '../contract.js';
 import type { StatusMap } from './rules.js';
 
 /**
@@ -37,6 +44,21 @@ export function transition(s: AssignmentState, to: AssignmentStatus): Transition
     };
   return { ok: true, state: { ...s, status: to, version: s.version + 1 } };
 }
+
+/** The person Threadline's routing asked, now the owner (they accepted in Slack or took it in Jira). */
+export const ownerFromRouting = (
+  cur: CurrentRouting,
+  sinceMs: number,
+  actor: AssignmentOwner['actor'],
+): AssignmentOwner => ({
+  person: cur.person,
+  name: cur.name,
+  slack: cur.slack,
+  jira: cur.jira,
+  by: 'threadline',
+  sinceMs,
+  ...(actor ? { actor } : {}),
+});
 
 /** Open: anything but closed. Owned (counts as someone's load): a person has it or is asked to take it. */
 export const isOpen = (s: Pick<AssignmentState, 'status'>) => s.status !== 'closed';
