@@ -3,6 +3,8 @@ import { flowConfigOf, type AnyFlow, type ApiDeps } from '../platform/flow.js';
 import { AppError } from '../platform/http/errors.js';
 import { registerAckWindow, type AckWindowOptions } from '../platform/http/ack.js';
 import type { Readiness } from './readiness.js';
+import { auditRoutes } from '../platform/audit/api.js';
+import { flagRoutes } from '../platform/flags/api.js';
 import { codecRoutes } from './routes/codec.js';
 import { consoleRoutes } from '../console/routes.js';
 import { healthRoutes } from './routes/health.js';
@@ -99,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const installations = deps.repos.installations;
   if (deps.config.slack.oauth && installations) await app.register(slackOAuthRoutes, { ...deps, installations });
   await app.register(consoleRoutes, deps);
+  await app.register(auditRoutes, deps);
+  await app.register(flagRoutes, deps);
   const { readiness: _readiness, flows, ack: _ack, ...base } = deps;
   for (const flow of flows) {
     const api = await flow.api?.();

@@ -3,6 +3,7 @@ import { alertsFlow } from './alerts/flow.js';
 import { approvalsFlow } from './approvals/flow.js';
 import { hierarchyFlow } from './hierarchy/flow.js';
 import { membershipFlow } from './membership/flow.js';
+import { assignmentFlow } from './assignment/flow.js';
 import { paymentsFlow } from './payments/flow.js';
 import { reportsFlow } from './reports/flow.js';
 import { ticketsFlow } from './tickets/flow.js';
@@ -20,4 +21,5 @@ export const flows: readonly AnyFlow[] = [
   reportsFlow,
   hierarchyFlow,
   membershipFlow,
+  assignmentFlow,
 ];

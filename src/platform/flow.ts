@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { Config } from './config/index.js';
+import type { FlagSpec } from './flags/evaluate.js';
 import type { Pool } from './db/pool.js';
 import type { AuditLogRepo, InboundEventsRepo, SlackMessagesRepo, SlackSubjectsRepo } from './db/repositories.js';
 import type { InstallationsRepo } from './installations/store.js';
@@ -38,6 +39,8 @@ export interface FlowDefinition<C = unknown> {
   readonly slack?: FlowSlack<C>;
   /** How `/threadline status <id>` finds this flow's lifecycles. */
   readonly status?: FlowStatusLookup;
+  /** Feature flags this flow reads (switched per scope through config and `PUT /v1/flags/:flag`). */
+  readonly flags?: readonly FlagSpec[];
 }
 
 /** Registry element type. */
@@ -123,6 +126,11 @@ export interface FlowWorkerContext<C> extends WorkerDeps {
 export type ActivityImplementations = Record<string, (...args: never[]) => Promise<unknown>>;
 export interface FlowWorker<C> {
   activities(ctx: FlowWorkerContext<C>): ActivityImplementations;
+  /**
+   * Runs once when the worker starts, after its activities are composed: idempotent set-up such
+   * as creating the flow's Temporal Schedules. A failure stops the worker from starting.
+   */
+  onStart?(ctx: FlowWorkerContext<C>): Promise<void>;
 }
 
 export interface FlowSlack<C> {

@@ -69,3 +69,11 @@ export async function createActivities(
   }
   return all;
 }
+
+/** Each flow's `onStart` (e.g. its Temporal Schedules), once per worker start, in registry order. */
+export async function runFlowStartHooks(deps: WorkerDeps, flows: readonly AnyFlow[]): Promise<void> {
+  for (const flow of flows) {
+    const worker = await flow.worker?.();
+    await worker?.onStart?.({ ...deps, flowConfig: flowConfigOf(deps.config, flow) });
+  }
+}

@@ -1,5 +1,5 @@
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from './activities.js';
+import { createActivities, runFlowStartHooks } from './activities.js';
 import type { Config } from '../platform/config/index.js';
 import { flows as registry } from '../flows/index.js';
 import type { AnyFlow } from '../platform/flow.js';
@@ -44,20 +44,18 @@ export async function startWorker(opts: {
   // Activities that query workflows (/threadline status) use a plain client connection.
   const clientConnection = await connectClient(config.temporal, opts.temporalAddress);
   const slack = slackClientsFor({ config, pool, metrics: opts.metrics });
-  const activities = await createActivities(
-    {
-      config,
-      logger,
-      metrics: opts.metrics,
-      pool,
-      slack: slack.clients.slack,
-      slackScope: slack.clients,
-      temporal: temporalClient(config.temporal, clientConnection),
-      repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool), ...slack.repos },
-      responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
-    },
-    flows,
-  );
+  const deps = {
+    config,
+    logger,
+    metrics: opts.metrics,
+    pool,
+    slack: slack.clients.slack,
+    slackScope: slack.clients,
+    temporal: temporalClient(config.temporal, clientConnection),
+    repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool), ...slack.repos },
+    responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
+  };
+  const activities = await createActivities(deps, flows);
   const worker = await createWorker(
     {
       connection,
@@ -69,6 +67,13 @@ export async function startWorker(opts: {
     },
     flows,
   );
+  try {
+    await runFlowStartHooks(deps, flows);
+  } catch (err) {
+    // The worker never ran: release what it holds before reporting the failed start.
+    await Promise.allSettled([connection.close(), clientConnection.close(), pool.end()]);
+    throw err;
+  }
   const done = worker.run().finally(async () => {
     await connection.close();
     await clientConnection.close();

@@ -135,7 +135,7 @@ export function membershipRepo(pool: Pool, scope: string) {
             [changes.map((c) => c.memberId), changes.map((c) => c.state), changes.map((c) => c.slackUser), scope],
           );
         // The platform's audit repo on this transaction's connection (it only issues queries).
-        const audit = auditLogRepo(client as unknown as Pool);
+        const audit = auditLogRepo(client);
         for (const a of audits) await audit.append(a);
         await client.query('INSERT INTO membership_syncs (sync_id, result) VALUES ($1, $2)', [
           input.syncId,

@@ -178,6 +178,8 @@ export interface TicketWorkflowInput {
   slackDeleteMode: 'delete' | 'mark';
   /** Where permanent tracker failures are announced. */
   opsChannel: string;
+  /** Tell the issue's assignment (`TicketOwnerActivities`) about creation, assignee and status changes. */
+  tellsOwner?: boolean;
   /** Test hook: continue as new once this run's history holds this many events. */
   continueAsNewAfterEvents?: number;
   /** Set by continue-as-new. */
@@ -218,6 +220,57 @@ export interface TicketRequestResult {
   key?: string;
   error?: string;
 }
+
+/** One assignee or status change a ticket thread saw, as the issue's assignment needs it. */
+export interface TicketOwnerChange {
+  eventId: string;
+  field: 'assignee' | 'status';
+  from: string | null;
+  to: string | null;
+  /** Tracker ids (account id, status id). */
+  fromId?: string | null;
+  toId?: string | null;
+  actor?: TicketPerson;
+  /** Made by Threadline's own tracker account (our own write coming back). */
+  byUs: boolean;
+  atMs: number;
+}
+
+/**
+ * What a ticket thread tells the issue's assignment (src/flows/assignment) after each batch of
+ * tracker events that created the issue, changed its assignee or status, or deleted it. The
+ * assignment dedups on `eventIds`; `issue` is the thread's newest snapshot (by event time).
+ */
+export interface TicketOwnerNotice {
+  key: string;
+  tracker: string;
+  eventIds: string[];
+  issue: TicketSnapshot;
+  issueAtMs: number;
+  thread?: { channel: string; ts: string };
+  /** The batch held the issue's creation. */
+  created: boolean;
+  deleted: boolean;
+  changes: TicketOwnerChange[];
+}
+
+/**
+ * The activity a ticket thread calls with its `TicketOwnerNotice`. Implemented by the assignment
+ * flow (src/flows/assignment/activities.ts), which starts or signals the issue's assignment; the
+ * ticket flow only knows this contract.
+ */
+export interface TicketOwnerActivities {
+  tellTicketOwner(notice: TicketOwnerNotice): Promise<void>;
+}
+
+/** The feature flag that switches ticket sync per project, channel and workspace (src/platform/flags). */
+export const TICKET_SYNC_FLAG = 'ticket_sync';
+
+/** Patch ids of the ticket workflow (docs/architecture.md, "Versioning workflows"): never rename. */
+export const TICKET_PATCHES = {
+  /** The thread tells the issue's assignment about creation, assignee and status changes. */
+  tellsOwner: 'ticket-tells-assignment',
+} as const;
 
 /** Wire name `ticketEvent`: one tracker event. Deduplicated by `eventId` in workflow state. */
 export const ticketEventSignal = defineSignal<[TicketEvent]>('ticketEvent');

@@ -1,6 +1,6 @@
 import { defineFlow } from '../../platform/flow.js';
 import { ticketsConfig } from './config.js';
-import { ISSUE_KEY_PATTERN } from './contract.js';
+import { ISSUE_KEY_PATTERN, TICKET_SYNC_FLAG } from './contract.js';
 import { ticketsSlack } from './slack.js';
 
 /** Jira ⇄ Slack ticket threads: one live thread per synced issue (docs/tickets.md). */
@@ -13,6 +13,7 @@ export const ticketsFlow = defineFlow({
   api: async () => ({ routes: (await import('./api.js')).ticketsApi }),
   worker: async () => ({ activities: (await import('./activities.js')).ticketActivities }),
   slack: ticketsSlack,
+  flags: [{ name: TICKET_SYNC_FLAG, describe: 'mirror Jira issues into Slack threads', default: true }],
   status: {
     describe: 'a Jira issue key',
     candidates: (q) => {

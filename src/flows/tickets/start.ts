@@ -8,6 +8,7 @@ export function ticketWorkflowInput(cfg: TicketsConfig, opsChannel: string, key:
     mergeWindowMs: cfg.mergeWindowMs,
     slackDeleteMode: cfg.slackDeleteMode,
     opsChannel,
+    tellsOwner: true,
     ...(cfg.continueAsNewAfterEvents ? { continueAsNewAfterEvents: cfg.continueAsNewAfterEvents } : {}),
   };
 }

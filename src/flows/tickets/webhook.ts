@@ -1,11 +1,12 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { FlowApiContext } from '../../platform/flow.js';
+import { createFlags } from '../../platform/flags/repo.js';
 import { AppError } from '../../platform/http/errors.js';
 import { budgetOf } from '../../platform/http/ack.js';
 import { handOff, temporalWithin } from '../../platform/ledger/handoff.js';
 import type { TicketsConfig } from './config.js';
-import { ticketEventSignal, type TicketEvent } from './contract.js';
+import { TICKET_SYNC_FLAG, ticketEventSignal, type TicketEvent } from './contract.js';
 import { scopeOf } from './domain/sync-rules.js';
 import { ticketStartOptions } from './start.js';
 import type { TrackerWebhookAdapter } from './tracker.js';
@@ -30,6 +31,7 @@ export async function ticketWebhookRoute(
 ): Promise<void> {
   const count = (type: string, outcome: string) =>
     deps.metrics.inboundEvents.inc({ source: adapter.name, type, outcome });
+  const flags = createFlags({ pool: deps.pool, config: deps.config.flags });
   const reject = (err: AppError) => {
     count('unknown', 'rejected');
     return err;
@@ -88,10 +90,21 @@ export async function ticketWebhookRoute(
         return reply.code(200).send({ status: 'ignored', reason: 'unhandled_event_type' });
       }
 
-      const event: TicketEvent = {
-        ...parsed.event,
-        scope: scopeOf(deps.flowConfig.sync, parsed.event.issue, parsed.event.complete),
-      };
+      let scope = scopeOf(deps.flowConfig.sync, parsed.event.issue, parsed.event.complete);
+      if (scope.state === 'in') {
+        // Switched off (per project, channel or workspace): out of scope, so a running thread says so and stops.
+        const sync = await flags
+          .evaluate(
+            TICKET_SYNC_FLAG,
+            { project: parsed.event.issue.project, channel: scope.channel },
+            { within: budget },
+          )
+          .catch(() => {
+            throw AppError.unavailable('storage_unavailable', 'could not read the feature flags; retry');
+          });
+        if (!sync.enabled) scope = { state: 'out', reason: sync.reason };
+      }
+      const event: TicketEvent = { ...parsed.event, scope };
       const opts = ticketStartOptions({
         taskQueue: deps.config.temporal.taskQueue,
         cfg: deps.flowConfig,

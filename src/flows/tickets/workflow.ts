@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -26,8 +27,10 @@ import {
   ticketEventSignal,
   ticketFiledSignal,
   ticketStateQuery,
+  TICKET_PATCHES,
   ticketWorkflowId,
   type TicketEvent,
+  type TicketOwnerActivities,
   type TicketFiledNotice,
   type TicketRequestInput,
   type TicketRequestResult,
@@ -62,6 +65,7 @@ import {
   type TicketAudit,
 } from './domain/thread.js';
 import { slackToPlain } from './domain/text.js';
+import { ownerNoticeOf } from './domain/owner.js';
 
 /**
  * Tracker writes (comments, transitions, filing issues). Rate limits come back with
@@ -102,6 +106,8 @@ const tracker =
       | 'fileTrackerTicket'
     >
   >(TRACKER_ACTIVITY_OPTIONS);
+/** The issue's assignment (src/flows/assignment) hears about creation, assignee and status changes. */
+const owner = proxyActivities<TicketOwnerActivities>(DB_ACTIVITY_OPTIONS);
 const trackerLookup = proxyActivities<Pick<TicketActivities, 'resolveTicketTrackerSelf'>>(TRACKER_LOOKUP_OPTIONS);
 
 /** The reaction that moves an issue to done. */
@@ -606,6 +612,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
           writeAudit(f.audit),
         ]);
       }
+    }
+    // New runs only (patched): histories recorded before it replay without the extra activity.
+    if (input.tellsOwner && patched(TICKET_PATCHES.tellsOwner)) {
+      const notice = ownerNoticeOf(state, batch);
+      if (notice) await tolerant(`owner:${notice.eventIds[0]}`, () => owner.tellTicketOwner(notice));
     }
     await persist();
     return ends;

@@ -1,5 +1,4 @@
 import type { Version3Client } from 'jira.js';
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { TicketPerson, TicketSnapshot } from '../../flows/tickets/contract.js';
 import type {
@@ -9,10 +8,9 @@ import type {
   TrackerStatus,
   WrittenComment,
 } from '../../flows/tickets/tracker.js';
-import { FailureType } from '../../platform/temporal/failure-types.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import { commentToAdf, textToAdfParagraphs } from './adf.js';
-import { classifyJiraError, toJiraActivityFailure } from './errors.js';
+import { jiraCaller } from './call.js';
 import { issueSnapshot, jiraIssueSchema } from './webhook.js';
 
 /** Comment property marking a comment Threadline wrote from Slack (team, channel, ts, user). */
@@ -67,36 +65,7 @@ function statusOf(s: z.infer<typeof statusJson>): TrackerStatus {
  */
 export function createJiraTracker(deps: { client: Version3Client; metrics?: Metrics }): TrackerClient {
   const { client } = deps;
-  const count = (method: string, outcome: string) =>
-    deps.metrics?.externalCalls.inc({ system: 'jira', method, outcome });
-
-  async function call<T>(method: string, fn: () => Promise<unknown>, schema?: z.ZodType<T>): Promise<T> {
-    let res: unknown;
-    try {
-      res = await fn();
-    } catch (err) {
-      const c = classifyJiraError(err);
-      count(method, c.kind);
-      throw toJiraActivityFailure(method, c);
-    }
-    if (!schema) {
-      count(method, 'ok');
-      return res as T;
-    }
-    const parsed = schema.safeParse(res);
-    if (!parsed.success) {
-      count(method, 'invalid_response');
-      // Jira answered something we cannot read: retrying will not change its shape.
-      throw ApplicationFailure.create({
-        type: FailureType.Permanent,
-        message: `Jira ${method}: unexpected response (${parsed.error.issues[0]?.path.join('.') ?? '?'})`,
-        nonRetryable: true,
-        details: [{ system: 'jira', method, kind: 'permanent', error: 'invalid_response' }],
-      });
-    }
-    count(method, 'ok');
-    return parsed.data;
-  }
+  const call = jiraCaller(deps.metrics);
 
   const originMatches = (value: unknown, origin: CommentOrigin) => {
     const v = value as Partial<CommentOrigin> | null;

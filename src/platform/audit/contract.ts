@@ -23,6 +23,13 @@ export interface AuditEntry {
   outcome?: 'ok' | 'failed' | 'skipped';
   details?: Record<string, unknown>;
   idempotencyKey: string;
+  /**
+   * `business` (default): something a person or a lifecycle did. `maintenance`: a repair or check
+   * the system made on its own (reconciliation), kept apart so the trail shows which is which.
+   */
+  category?: 'business' | 'maintenance';
+  /** Ties the rows of one decision or request together (e.g. a routing decision's id). */
+  correlationId?: string;
   /** ISO time of the transition (workflow time); defaults to the insert time. */
   occurredAt?: string;
 }

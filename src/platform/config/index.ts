@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AnyFlow, FlowConfigContext } from '../flow.js';
 import { parsePayloadKeys, type PayloadKey } from '../temporal/codec.js';
+import { buildFlagsConfig, flagsEnv, type FlagsConfig } from '../flags/config.js';
 
 /**
  * Sandbox credentials: what the app and the emulators use when the env leaves them unset in
@@ -104,6 +105,7 @@ export const envSchema = z.object({
   JIRA_API_TOKEN: optionalString,
   JIRA_WEBHOOK_SECRET: optionalString,
   JIRA_EMULATOR_PORT: port(3102),
+  ...flagsEnv,
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -159,6 +161,8 @@ export interface Config {
     | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
     | undefined;
   jiraEmulatorPort: number;
+  /** Feature flags from the env (THREADLINE_FLAGS) and the flags the flows declare. */
+  flags: FlagsConfig;
   /** Each flow's own config, by flow name (read it with `flowConfigOf(config, flow)`). */
   flows: Record<string, unknown>;
 }
@@ -308,6 +312,11 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
   if ((e.TEMPORAL_TLS_CERT_PATH === undefined) !== (e.TEMPORAL_TLS_KEY_PATH === undefined)) {
     problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both or neither');
   }
+  const flags = buildFlagsConfig(
+    e,
+    flows.flatMap((f) => [...(f.flags ?? [])]),
+    ctx,
+  );
   const flowConfigs: Record<string, unknown> = {};
   for (const f of flows) if (f.config) flowConfigs[f.name] = f.config.build(e, ctx);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -339,6 +348,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     slack,
     jira,
     jiraEmulatorPort: e.JIRA_EMULATOR_PORT,
+    flags,
     flows: flowConfigs,
   };
 }

@@ -244,15 +244,17 @@ export interface AuditRow extends Omit<AuditEntry, 'occurredAt'> {
   occurredAt: string;
 }
 
-/** Append-only; a trigger in the schema rejects UPDATE/DELETE/TRUNCATE. */
-export function auditLogRepo(pool: Pool) {
+/** Append-only; a trigger in the schema rejects UPDATE/DELETE/TRUNCATE. A transaction's client works too. */
+export function auditLogRepo(pool: Pick<Pool, 'query'>) {
   return {
     /** Returns true if the row was written, false if this idempotency key was already recorded. */
     async append(e: AuditEntry): Promise<boolean> {
       const res = await pool.query(
         `INSERT INTO audit_log (occurred_at, subject, action, actor_kind, actor_id, source_system, target_system,
-           before, after, rule_id, rule_version, workflow_id, run_id, outcome, details, idempotency_key)
-         VALUES (COALESCE($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           before, after, rule_id, rule_version, workflow_id, run_id, outcome, details, idempotency_key, category,
+           correlation_id)
+         VALUES (COALESCE($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+           $17, $18)
          ON CONFLICT (idempotency_key) DO NOTHING`,
         [
           e.occurredAt ?? null,
@@ -271,6 +273,8 @@ export function auditLogRepo(pool: Pool) {
           e.outcome ?? 'ok',
           e.details === undefined ? null : JSON.stringify(e.details),
           e.idempotencyKey,
+          e.category ?? 'business',
+          e.correlationId ?? null,
         ],
       );
       return res.rowCount === 1;
@@ -287,28 +291,11 @@ export function auditLogRepo(pool: Pool) {
     async bySubject(subject: string): Promise<AuditRow[]> {
       const { rows } = await pool.query(
         `SELECT id::text, occurred_at, subject, action, actor_kind, actor_id, source_system, target_system, before, after,
-                rule_id, rule_version, workflow_id, run_id, outcome, details, idempotency_key
+                rule_id, rule_version, workflow_id, run_id, outcome, details, idempotency_key, category, correlation_id
          FROM audit_log WHERE subject = $1 ORDER BY occurred_at, id`,
         [subject],
       );
-      return rows.map((r: Record<string, unknown>) => ({
-        id: r.id as string,
-        occurredAt: (r.occurred_at as Date).toISOString(),
-        subject: r.subject as string,
-        action: r.action as string,
-        actor: { kind: r.actor_kind as AuditEntry['actor']['kind'], id: (r.actor_id as string | null) ?? undefined },
-        sourceSystem: (r.source_system as string | null) ?? undefined,
-        targetSystem: (r.target_system as string | null) ?? undefined,
-        before: r.before ?? undefined,
-        after: r.after ?? undefined,
-        ruleId: (r.rule_id as string | null) ?? undefined,
-        ruleVersion: (r.rule_version as string | null) ?? undefined,
-        workflowId: (r.workflow_id as string | null) ?? undefined,
-        runId: (r.run_id as string | null) ?? undefined,
-        outcome: r.outcome as AuditEntry['outcome'],
-        details: (r.details as Record<string, unknown> | null) ?? undefined,
-        idempotencyKey: r.idempotency_key as string,
-      }));
+      return rows.map(auditRowOf);
     },
   };
 }
@@ -332,3 +319,26 @@ export function slackSubjectsRepo(pool: Pool) {
   };
 }
 export type SlackSubjectsRepo = ReturnType<typeof slackSubjectsRepo>;
+/** One `audit_log` row (every column) as the contract's shape. */
+export function auditRowOf(r: Record<string, unknown>): AuditRow {
+  return {
+    id: r.id as string,
+    occurredAt: (r.occurred_at as Date).toISOString(),
+    subject: r.subject as string,
+    action: r.action as string,
+    actor: { kind: r.actor_kind as AuditEntry['actor']['kind'], id: (r.actor_id as string | null) ?? undefined },
+    sourceSystem: (r.source_system as string | null) ?? undefined,
+    targetSystem: (r.target_system as string | null) ?? undefined,
+    before: r.before ?? undefined,
+    after: r.after ?? undefined,
+    ruleId: (r.rule_id as string | null) ?? undefined,
+    ruleVersion: (r.rule_version as string | null) ?? undefined,
+    workflowId: (r.workflow_id as string | null) ?? undefined,
+    runId: (r.run_id as string | null) ?? undefined,
+    outcome: r.outcome as AuditEntry['outcome'],
+    details: (r.details as Record<string, unknown> | null) ?? undefined,
+    idempotencyKey: r.idempotency_key as string,
+    category: (r.category as AuditEntry['category'] | null) ?? 'business',
+    correlationId: (r.correlation_id as string | null) ?? undefined,
+  };
+}

@@ -82,6 +82,12 @@ export function createMetrics() {
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
+    assignmentDrift: new Counter({
+      name: 'threadline_assignment_drift_total',
+      help: 'Differences reconciliation found between Jira and an assignment (field: status | assignee; repair: status | jira | override | claim)',
+      labelNames: ['field', 'repair'] as const,
+      registers: [registry],
+    }),
     auditWrites: new Counter({
       name: 'threadline_audit_writes_total',
       help: 'Audit rows written',

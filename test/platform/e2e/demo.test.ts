@@ -21,6 +21,7 @@ describe('npm run demo', () => {
     expect(out).toContain('=== demo: approvals ===');
     expect(out).toContain('=== demo: payments ===');
     expect(out).toContain('=== demo: alerts ===');
+    expect(out).toMatch(/clicks Accept → Jira assignee: \w+/);
 
     const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
     const auth = { authorization: `Bearer ${stack.config.apiKeys[0]!}` };

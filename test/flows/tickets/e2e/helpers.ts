@@ -37,7 +37,11 @@ export async function startTicketsStack(
     ...defaultJiraSeed,
     projects: defaultJiraSeed.projects.map((p) => ({ ...p, key: rename[p.key] ?? p.key })),
   };
-  const stack = await startTestStack({ TICKET_SYNC: JSON.stringify({ rules: rules(projects) }), ...env }, { jiraSeed });
+  // Assignment routing (src/flows/assignment) is off here: these files count the threads' own replies and writes.
+  const stack = await startTestStack(
+    { TICKET_SYNC: JSON.stringify({ rules: rules(projects) }), THREADLINE_FLAGS: 'assignment=off', ...env },
+    { jiraSeed },
+  );
   return { stack, projects };
 }
 
