@@ -195,13 +195,14 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 /** Cross-references zod cannot see (names that must exist), as problems naming the path. */
 function toSettings(
   raw: RawSettings,
-  defaults: { channel: string | undefined },
+  defaults: { channel: string | undefined; inUse: boolean },
   ctx: FlowConfigContext,
   webhooks: Record<string, string>,
 ): AlertsSettings {
   const problem = (path: string, message: string) => ctx.problem(`ALERTS_CONFIG: ${path}: ${message}`);
   const target = (path: string, t: z.infer<typeof routeTarget>): RouteTarget => {
-    if (!t.channel && !t.webhook) problem(path, 'needs a channel or a webhook');
+    // The built-in default of a deployment that does not use alerts has no channel: said above, if at all.
+    if (!t.channel && !t.webhook && (path !== 'default' || raw.default)) problem(path, 'needs a channel or a webhook');
     if (t.channel && t.webhook) problem(path, 'has both a channel and a webhook (pick one)');
     if (t.webhook && !webhooks[t.webhook])
       problem(`${path}.webhook`, `no incoming webhook "${t.webhook}" in ALERTS_INCOMING_WEBHOOK_SECRETS`);
@@ -232,7 +233,8 @@ function toSettings(
   }));
   const teams = Object.fromEntries(Object.entries(raw.teams).map(([k, t]) => [k, target(`teams.${k}`, t)]));
   const fallback = raw.default ?? { channel: defaults.channel, entitle: { channelMembers: true, groups: [] } };
-  if (!fallback.channel && !fallback.webhook)
+  // A deployment that does not use alerts (no token, no ALERTS_CONFIG) must not need their channel.
+  if (!fallback.channel && !fallback.webhook && defaults.inUse)
     ctx.problem('SLACK_CHANNEL_OPS_ALERTS: required (the default alert channel) unless ALERTS_CONFIG sets default');
   const policies: Record<string, PolicySettings> = {};
   for (const [n, p] of Object.entries(raw.policies)) {
@@ -405,7 +407,19 @@ export const alertsConfig = defineFlowConfig(
     };
     if (!parsed.success) {
       for (const i of parsed.error.issues) ctx.problem(`ALERTS_CONFIG: ${i.path.join('.') || '(root)'}: ${i.message}`);
-    } else settings = toSettings(parsed.data, { channel }, ctx, webhooks);
+    } else
+      settings = toSettings(
+        parsed.data,
+        {
+          channel,
+          inUse:
+            e.ALERTMANAGER_WEBHOOK_TOKEN !== undefined ||
+            e.ALERTS_CONFIG !== undefined ||
+            e.ALERTS_CONFIG_FILE !== undefined,
+        },
+        ctx,
+        webhooks,
+      );
     const hasActions = Object.keys(settings.actions).length > 0;
     const secret = e.ALERTS_ACTION_SIGNING_SECRET ?? (ctx.sandbox ? SANDBOX_ACTION_SIGNING_SECRET : undefined);
     if (hasActions && !secret)

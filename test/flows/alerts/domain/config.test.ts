@@ -31,7 +31,11 @@ describe('alerts config (ALERTS_CONFIG validated by zod at start-up)', () => {
       THREADLINE_PAYLOAD_KEYS: 'k:dGhyZWFkbGluZS1zYW5kYm94LXBheWxvYWQta2V5ISE=',
       THREADLINE_API_KEYS: 'production-key-1',
     };
-    expect(problems(base)).toContain('SLACK_CHANNEL_OPS_ALERTS: required');
+    // Not using alerts (no token, no ALERTS_CONFIG) needs no alert channel; using them does.
+    expect(problems(base)).not.toContain('SLACK_CHANNEL_OPS_ALERTS');
+    expect(problems({ ...base, ALERTMANAGER_WEBHOOK_TOKEN: 'am-token-1' })).toContain(
+      'SLACK_CHANNEL_OPS_ALERTS: required',
+    );
   });
   it('names every bad path and cross-reference at once', () => {
     const cfg = {
