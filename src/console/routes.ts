@@ -59,8 +59,10 @@ function sameOrigin(req: FastifyRequest): boolean {
 /**
  * The operator console at /console: an API key exchanged for an HTTP-only, SameSite=Strict
  * session cookie, then the lifecycles (Temporal visibility, this app's task queue) by kind,
- * status and subject, each with its Slack thread and its workflow in the Temporal UI.
- * Server-rendered HTML with no script; nothing on any page is a secret.
+ * status and subject, each with its Slack thread and its workflow in the Temporal UI; one
+ * lifecycle's audit trail (filtered, CSV); the failed deliveries of every lifecycle.
+ * Server-rendered HTML with no script; nothing on any page is a secret. Logging out clears the
+ * cookie; a copied cookie stays valid until it expires (sessions are not stored anywhere).
  */
 export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const sessions = consoleSessions(deps.config.apiKeys, deps.now);
