@@ -95,7 +95,8 @@ describe('Slack emulator rate limits, faults and scheduled messages', () => {
 
   it('scheduleMessage posts at post_at; time_in_past; metadata makes it silently never post', async () => {
     h = await startHarness();
-    const postAt = Math.floor(Date.now() / 1000) + 1;
+    // A few seconds ahead, so a loaded machine cannot make the second schedule call `time_in_past`.
+    const postAt = Math.floor(Date.now() / 1000) + 3;
     const r = await h.client.chat.scheduleMessage({ channel: 'C0ESCALATE', text: 'SLA breached', post_at: postAt });
     expect(r).toMatchObject({ ok: true, channel: 'C0ESCALATE', post_at: postAt });
     expect(r.scheduled_message_id).toMatch(/^Q/);
@@ -113,7 +114,7 @@ describe('Slack emulator rate limits, faults and scheduled messages', () => {
     const posted = await h.admin.waitFor(async () => {
       const s = await h!.admin.scheduled();
       return s.every((x) => x.state !== 'pending') ? s : undefined;
-    }, 5000);
+    }, 15_000);
     expect(posted.map((s) => s.state).sort()).toEqual(['dropped', 'posted']);
     const msgs = await h.admin.channelMessages('C0ESCALATE');
     expect(msgs.map((m) => m.text)).toEqual(['SLA breached']);

@@ -84,7 +84,7 @@ describe('restart keeps workflows and data', () => {
     paymentRoot = await slack.waitFor(async () => {
       const ms = await slack.channelMessages('C0PAYMENTS');
       return ms.find((m) => subjectOf(m) === `payment:${orderId}`);
-    }, 20_000);
+    }, 60_000);
 
     // An approval whose reminder is due after the restart (the timer lives in Temporal, not in us).
     const filed = await fetch(`${stack.urls.api}/v1/approvals`, {
@@ -104,7 +104,7 @@ describe('restart keeps workflows and data', () => {
       const r = await fetch(`${stack!.urls.api}/v1/approvals/${approvalId}`, { headers: auth() });
       const v = (await r.json()) as { slack: { channel: string; ts: string; purpose: string }[] };
       return v.slack.find((m) => m.purpose === 'channel');
-    }, 20_000);
+    }, 60_000);
 
     // The next post (the payment's "authorized" reply) takes 6 s to answer: it is in flight when
     // the shutdown begins.
@@ -128,7 +128,7 @@ describe('restart keeps workflows and data', () => {
       (await handle.describe()).raw.pendingActivities?.some(
         (a) => a.activityType?.name === 'postSlackMessage' && a.state === PENDING_ACTIVITY_STATE_STARTED,
       ) ?? false;
-    await slack.waitFor(async () => ((await postInFlight()) ? true : undefined), 20_000);
+    await slack.waitFor(async () => ((await postInFlight()) ? true : undefined), 60_000);
 
     const apiUrl = stack.urls.api;
     const stopping = stack.stop();
@@ -203,7 +203,7 @@ describe('restart keeps workflows and data', () => {
       const ms = await slack.channelMessages('C0PAYMENTS');
       const m = ms.find((x) => subjectOf(x) === `payment:${orderId}`);
       return m && (m.replies?.length ?? 0) >= 2 ? m : undefined;
-    }, 30_000);
+    }, 60_000);
     // Same root message (same ts, from the snapshot), with the reply posted during the shutdown
     // and the captured reply after the restart, each once.
     expect(after.ts).toBe(paymentRoot.ts);
@@ -237,7 +237,7 @@ describe('restart keeps workflows and data', () => {
       const r = await fetch(`${stack!.urls.api}/v1/approvals/${approvalId}`, { headers: auth() });
       const v = (await r.json()) as { status: string; decidedBy: string | null };
       return v.status === 'approved' ? v : undefined;
-    }, 30_000);
+    }, 60_000);
     expect(decided.decidedBy).toBe('U0BOB');
     const locked = await slack.message(approvalRoot.channel, approvalRoot.ts);
     expect(JSON.stringify(locked.blocks ?? [])).not.toContain('tl:approval.approve');

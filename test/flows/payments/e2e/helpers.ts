@@ -74,7 +74,7 @@ export function paymentsHarness(stack: TestStack, temporal?: Client) {
   }
 
   /** Waits until the lifecycle's thread has exactly one root with at least `replies` replies; returns it. */
-  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 30_000) {
+  async function thread(channel: string, orderId: string, replies: number, timeoutMs = 60_000) {
     return slack.waitFor(async () => {
       const r = await roots(channel, orderId);
       return r.length === 1 && (r[0]!.replies?.length ?? 0) >= replies ? r[0] : undefined;
