@@ -6,7 +6,7 @@ import type { Html } from './html.js';
 import { auditCsv, auditFilter, consoleAudit } from './audit.js';
 import { lifecycleFilter, lifecycles } from './lifecycles.js';
 import { failuresPage, lifecyclePage, listPage, loginPage } from './pages.js';
-import { consoleSessions, SESSION_COOKIE, SESSION_TTL_MS, type ConsoleSession } from './session.js';
+import { consoleSessions, loginThrottle, SESSION_COOKIE, SESSION_TTL_MS, type ConsoleSession } from './session.js';
 import { CONSOLE_CSS } from './style.js';
 
 /** Our own stylesheet only: no script at all, no inline styles, forms post back here and nowhere else. */
@@ -59,11 +59,14 @@ function sameOrigin(req: FastifyRequest): boolean {
 /**
  * The operator console at /console: an API key exchanged for an HTTP-only, SameSite=Strict
  * session cookie, then the lifecycles (Temporal visibility, this app's task queue) by kind,
- * status and subject, each with its Slack thread and its workflow in the Temporal UI.
- * Server-rendered HTML with no script; nothing on any page is a secret.
+ * status and subject, each with its Slack thread and its workflow in the Temporal UI; one
+ * lifecycle's audit trail (filtered, CSV); the failed deliveries of every lifecycle.
+ * Server-rendered HTML with no script; nothing on any page is a secret. Logging out clears the
+ * cookie; a copied cookie stays valid until it expires (sessions are not stored anywhere).
  */
 export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const sessions = consoleSessions(deps.config.apiKeys, deps.now);
+  const throttle = loginThrottle(deps.now);
   const reads = lifecycles(deps);
   const audit = consoleAudit({ pool: deps.pool, bySubject: (s) => deps.repos.audit.bySubject(s) });
   const log = deps.logger.child({ component: 'console' });
@@ -93,8 +96,17 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     const parsed = loginBody.safeParse(req.body ?? {});
     if (!parsed.success)
       return send(reply, loginPage({ error: `Cannot log in: ${describeZodIssues(parsed.error.issues)}.` }), 400);
+    const wait = throttle.blockedFor(req.ip);
+    if (wait > 0) {
+      const minutes = Math.ceil(wait / 60_000);
+      log.warn('console login refused: too many failed logins from this client');
+      void reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      const error = `Too many failed logins from here: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+      return send(reply, loginPage({ error }), 429);
+    }
     const key = sessions.keyMatching(parsed.data.apiKey);
     if (!key) {
+      throttle.failed(req.ip);
       log.warn('console login refused: not a configured API key');
       return send(reply, loginPage({ error: 'That API key is not valid.', next: parsed.data.next }), 401);
     }

@@ -73,3 +73,35 @@ export function consoleSessions(apiKeys: readonly string[], now: () => number = 
   };
 }
 export type ConsoleSessions = ReturnType<typeof consoleSessions>;
+
+/** Failed logins one client may make per window before the console stops checking its keys. */
+export const LOGIN_ATTEMPTS = 10;
+export const LOGIN_WINDOW_MS = 10 * 60_000;
+
+/**
+ * Slows down guessing API keys at the login form: after LOGIN_ATTEMPTS failures from one client
+ * address within LOGIN_WINDOW_MS, every login from it (right key or not) is refused until the
+ * window ends. In memory and per API process: a bound on guessing, not an account lock.
+ */
+export function loginThrottle(now: () => number = Date.now) {
+  const failures = new Map<string, { count: number; since: number }>();
+  const current = (client: string) => {
+    const f = failures.get(client);
+    if (f && now() - f.since >= LOGIN_WINDOW_MS) failures.delete(client);
+    return failures.get(client);
+  };
+  return {
+    /** Milliseconds until this client may try again, or 0 when it may now. */
+    blockedFor(client: string): number {
+      const f = current(client);
+      return f && f.count >= LOGIN_ATTEMPTS ? f.since + LOGIN_WINDOW_MS - now() : 0;
+    },
+    failed(client: string): void {
+      const f = current(client);
+      if (f) f.count += 1;
+      else failures.set(client, { count: 1, since: now() });
+      // Bounded memory under a spray of addresses: forget the oldest.
+      if (failures.size > 10_000) failures.delete(failures.keys().next().value!);
+    },
+  };
+}

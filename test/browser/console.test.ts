@@ -173,7 +173,7 @@ describe('the operator console in a real browser (Chromium → the app at /conso
     expect(lines[1]).toContain('channel_not_found');
   });
 
-  it('forms are CSRF-safe and bad filters are named: no token or another origin → 403, a quote in a filter → 400, log out ends it', async () => {
+  it('forms are CSRF-safe, bad filters are named, guessing is bounded: no token or another origin → 403, a quote → 400, log out ends it, 10 failed logins → 429', async () => {
     const { page, context } = browser;
     const cookie = (await context.cookies(`${api}/console`)).map((c) => `${c.name}=${c.value}`).join('; ');
     expect(cookie).toMatch(/^tl_console=v1\./);
@@ -205,5 +205,19 @@ describe('the operator console in a real browser (Chromium → the app at /conso
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('API key').waitFor();
     expect(await context.cookies()).toEqual([]);
+
+    // Guessing keys is bounded: after the allowed failures (one was made above), even the right key waits.
+    const login = (key: string) =>
+      fetch(`${api}/console/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ apiKey: key }).toString(),
+        redirect: 'manual',
+      });
+    for (let i = 1; i < 10; i++) expect((await login(`tl_guess_${i}_000000`)).status).toBe(401);
+    const blocked = await login(apiKey);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(blocked.headers.get('set-cookie')).toBeNull();
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { consoleSessions, SESSION_TTL_MS } from '../../src/console/session.js';
+import {
+  consoleSessions,
+  LOGIN_ATTEMPTS,
+  LOGIN_WINDOW_MS,
+  loginThrottle,
+  SESSION_TTL_MS,
+} from '../../src/console/session.js';
 import { lifecycleFilter, slackThreadUrl, visibilityQuery } from '../../src/console/lifecycles.js';
 import { auditCsv, auditFilter } from '../../src/console/audit.js';
 import { html } from '../../src/console/html.js';
@@ -108,5 +114,21 @@ describe('console audit export and markup', () => {
     expect(html`<td title="${'"><script>'}">${'<b>&'}</td>`.value).toBe(
       '<td title="&quot;&gt;&lt;script&gt;">&lt;b&gt;&amp;</td>',
     );
+  });
+});
+
+describe('console login throttle', () => {
+  it('after the allowed failures a client waits out the window; other clients are not affected', () => {
+    let now = 5_000_000;
+    const t = loginThrottle(() => now);
+    for (let i = 0; i < LOGIN_ATTEMPTS - 1; i++) t.failed('10.0.0.1');
+    expect(t.blockedFor('10.0.0.1')).toBe(0);
+    t.failed('10.0.0.1');
+    expect(t.blockedFor('10.0.0.1')).toBe(LOGIN_WINDOW_MS);
+    expect(t.blockedFor('10.0.0.2')).toBe(0);
+    now += LOGIN_WINDOW_MS - 1;
+    expect(t.blockedFor('10.0.0.1')).toBe(1);
+    now += 1;
+    expect(t.blockedFor('10.0.0.1')).toBe(0);
   });
 });

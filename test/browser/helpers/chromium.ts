@@ -33,11 +33,11 @@ function run(cmd: string, args: string[], log: (m: string) => void): Promise<voi
  * `apt-get install -y` without prompts; waits for a dpkg lock another test file may hold, and
  * refreshes the package lists once when the first attempt fails (a fresh machine has none).
  */
-async function aptInstall(packages: string[], log: (m: string) => void): Promise<void> {
-  const install = () => run('apt-get', ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=300', ...packages], log);
+async function aptInstall(aptGet: string, packages: string[], log: (m: string) => void): Promise<void> {
+  const install = () => run(aptGet, ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=300', ...packages], log);
   await install().catch(async () => {
     log('apt-get install failed: apt-get update, then again');
-    await run('apt-get', ['update', '-q', '-o', 'DPkg::Lock::Timeout=300'], log);
+    await run(aptGet, ['update', '-q', '-o', 'DPkg::Lock::Timeout=300'], log);
     await install();
   });
 }
@@ -50,9 +50,14 @@ const EMOJI_FONT = '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf';
  * drives the distribution's build). Installs it with apt-get when missing and we are root (CI runs
  * as root without stdin); refreshes the package lists once if the first attempt cannot find it.
  */
-export async function ensureChromium(log: (m: string) => void): Promise<string> {
-  const path = chromiumPath();
-  const root = process.getuid?.() === 0;
+export async function ensureChromium(
+  log: (m: string) => void,
+  /** Tests of this function only: another browser path, apt-get and user. */
+  opts: { path?: string; aptGet?: string; root?: boolean } = {},
+): Promise<string> {
+  const path = opts.path ?? chromiumPath();
+  const aptGet = opts.aptGet ?? 'apt-get';
+  const root = opts.root ?? process.getuid?.() === 0;
   const haveFont = await access(EMOJI_FONT).then(
     () => true,
     () => false,
@@ -60,19 +65,19 @@ export async function ensureChromium(log: (m: string) => void): Promise<string> 
   if (await executable(path)) {
     // Cosmetic only: a missing font never fails a run.
     if (!haveFont && root)
-      await aptInstall(['fonts-noto-color-emoji'], log).catch((e: unknown) =>
+      await aptInstall(aptGet, ['fonts-noto-color-emoji'], log).catch((e: unknown) =>
         log(`could not install the emoji font (${String(e)}); screenshots show boxes for emoji`),
       );
     return path;
   }
-  if (process.env.CHROMIUM_PATH)
+  if (process.env.CHROMIUM_PATH && !opts.path)
     throw new Error(`CHROMIUM_PATH=${path} is not an executable browser (unset it to use Debian's chromium)`);
   if (!root)
     throw new Error(
       `Chromium is missing at ${path}: install it with \`sudo apt-get install -y chromium fonts-noto-color-emoji\``,
     );
   log('chromium is missing: apt-get install -y chromium (once; takes a minute)');
-  await aptInstall(['chromium', 'fonts-noto-color-emoji'], log);
+  await aptInstall(aptGet, ['chromium', 'fonts-noto-color-emoji'], log);
   if (!(await executable(path))) throw new Error(`apt-get installed chromium but ${path} is not there`);
   log(`chromium installed at ${path}`);
   return path;
