@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { createAuditActivities } from '../platform/audit/activities.js';
 import { flowConfigOf, type ActivityImplementations, type AnyFlow, type WorkerDeps } from '../platform/flow.js';
+import { createChannelPacer } from '../platform/pacing/channel-pacer.js';
 import { createOpsActivities } from '../platform/ops/activities.js';
 import { createSlackActivities, createSlackPoster } from '../platform/slack/activities.js';
 import { createSlackResponseActivities } from '../platform/slack/response-activities.js';
@@ -15,7 +16,19 @@ export async function createActivities(
   flows: readonly AnyFlow[],
 ): Promise<ActivityImplementations> {
   // One poster: posts and ops alerts share its exactly-once lookup and DM-channel cache.
-  const poster = createSlackPoster({ slack: deps.slack, metrics: deps.metrics });
+  const poster = createSlackPoster({
+    slack: deps.slack,
+    metrics: deps.metrics,
+    pacer:
+      deps.config.slack.postIntervalMs > 0
+        ? createChannelPacer({
+            pool: deps.pool,
+            metrics: deps.metrics,
+            intervalMs: deps.config.slack.postIntervalMs,
+            scope: deps.config.slack.apiUrl,
+          })
+        : undefined,
+  });
   const all: ActivityImplementations = {
     ...createAuditActivities({ audit: deps.repos.audit }),
     ...createSlackActivities({

@@ -78,6 +78,7 @@ export const envSchema = z.object({
   SLACK_API_URL: optionalString.pipe(url.optional()),
   SLACK_EMULATOR_PORT: port(3101),
   SLACK_CHANNEL_OPS: channelId.optional(),
+  SLACK_POST_INTERVAL: duration('1s'),
 
   JIRA_HOST: optionalString.pipe(url.optional()),
   JIRA_EMAIL: optionalString,
@@ -120,6 +121,8 @@ export interface Config {
     emulatorPort: number;
     /** Where permanent failures (exhausted retries, dead installations) are announced. */
     opsChannel: string;
+    /** Spacing of posts per channel across every worker (src/platform/pacing); 0 turns pacing off. */
+    postIntervalMs: number;
   };
   jira:
     | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
@@ -182,6 +185,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       SANDBOX_OPS_CHANNEL,
       'a Slack channel id like C0123ABCD',
     ),
+    postIntervalMs: e.SLACK_POST_INTERVAL,
   };
 
   let jira: Config['jira'];

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * One registry per process, passed down explicitly (no global default registry, so tests that
@@ -56,6 +56,22 @@ export function createMetrics() {
       name: 'threadline_status_lookups_total',
       help: '/threadline status answers (answered, answered_from_audit, refused, not_found); refused and not_found look the same to the person',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    pacingQueueDepth: new Gauge({
+      name: 'threadline_slack_pacing_queue_depth',
+      help: 'Slack posts in this process waiting for their per-channel slot (src/platform/pacing)',
+      registers: [registry],
+    }),
+    pacingWaitSeconds: new Histogram({
+      name: 'threadline_slack_pacing_wait_seconds',
+      help: 'How long an admitted Slack post waited for its per-channel slot',
+      buckets: [0, 0.25, 0.5, 1, 2, 4, 8, 12],
+      registers: [registry],
+    }),
+    pacingDeferrals: new Counter({
+      name: 'threadline_slack_pacing_deferrals_total',
+      help: 'Slack post attempts deferred because the channel queue was longer than one attempt may wait (retried later)',
       registers: [registry],
     }),
     auditWrites: new Counter({
