@@ -33,6 +33,7 @@ export default defineConfig({
             'test/**/e2e/**/*.test.ts',
             'test/platform/integration/**/*.test.ts',
             'test/platform/infra/**/*.test.ts',
+            'test/platform/guarantees/**/*.test.ts',
           ],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,
