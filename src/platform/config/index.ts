@@ -54,6 +54,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3000),
+  WORKER_METRICS_PORT: port(9464),
+  TEMPORAL_METRICS_PORT: port(9465),
   DATA_DIR: z.string().min(1).default('.data'),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -93,6 +95,11 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   host: string;
   port: number;
+  /**
+   * The worker process's `/metrics` (ours plus the Temporal SDK's), and the loopback port the
+   * SDK's own Prometheus exporter binds for it to read; 0 turns either off.
+   */
+  workerMetrics: { port: number; temporalPort: number };
   dataDir: string;
   /** True when Slack/Jira are the local emulators (no real credentials, or forced). */
   sandbox: boolean;
@@ -237,6 +244,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
+    workerMetrics: { port: e.WORKER_METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     dataDir: e.DATA_DIR,
     sandbox,
     temporal: {
