@@ -72,11 +72,15 @@ export function createJiraTracker(deps: { client: Version3Client; metrics?: Metr
 
   async function call<T>(method: string, fn: () => Promise<unknown>, schema?: z.ZodType<T>): Promise<T> {
     let res: unknown;
+    const timer = deps.metrics?.externalCallDuration.startTimer({ system: 'jira', method });
     try {
       res = await fn();
+      timer?.({ outcome: 'ok' });
     } catch (err) {
       const c = classifyJiraError(err);
       count(method, c.kind);
+      timer?.({ outcome: c.kind });
+      deps.metrics?.externalCallErrors.inc({ system: 'jira', method, code: c.error });
       throw toJiraActivityFailure(method, c);
     }
     if (!schema) {

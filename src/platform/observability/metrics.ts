@@ -28,6 +28,19 @@ export function createMetrics() {
       labelNames: ['system', 'method', 'outcome'] as const,
       registers: [registry],
     }),
+    externalCallDuration: new Histogram({
+      name: 'threadline_external_call_duration_seconds',
+      help: 'Latency of calls to Slack/Jira by system, method and outcome',
+      labelNames: ['system', 'method', 'outcome'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    externalCallErrors: new Counter({
+      name: 'threadline_external_call_errors_total',
+      help: "Failed calls to Slack/Jira by system, method and the platform's error code (ratelimited, http_503, channel_not_found, …)",
+      labelNames: ['system', 'method', 'code'] as const,
+      registers: [registry],
+    }),
     slackRetries: new Counter({
       name: 'threadline_slack_retries_total',
       help: 'Slack redeliveries received (x-slack-retry-num, x-slack-retry-reason): each one is a first delivery we did not acknowledge in time',

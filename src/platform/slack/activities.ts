@@ -62,13 +62,17 @@ export function createSlackPoster(deps: SlackPosterDeps) {
     method: string,
     fn: () => Promise<T>,
   ): Promise<{ ok: T } | { failed: SlackErrorClass }> {
+    const timer = deps.metrics?.externalCallDuration.startTimer({ system: 'slack', method });
     try {
       const res = await fn();
       count(method, 'ok');
+      timer?.({ outcome: 'ok' });
       return { ok: res };
     } catch (err) {
       const c = classifySlackError(err);
       count(method, c.kind);
+      timer?.({ outcome: c.kind });
+      deps.metrics?.externalCallErrors.inc({ system: 'slack', method, code: c.error });
       return { failed: c };
     }
   }
