@@ -142,12 +142,12 @@ function paths(v: Json, at: (string | number)[] = []): (string | number)[][] {
 
 function setAt(v: Json, path: (string | number)[], value: Json | undefined): Json {
   const copy = structuredClone(v) as Record<string | number, Json>;
-  let cur = copy as Record<string | number, Json>;
+  let cur = copy;
   for (const k of path.slice(0, -1)) cur = cur[k] as Record<string | number, Json>;
   const last = path[path.length - 1]!;
   if (value === undefined) delete cur[last];
   else cur[last] = value;
-  return copy as Json;
+  return copy;
 }
 
 function getAt(v: Json, path: (string | number)[]): Json | undefined {
