@@ -34,6 +34,8 @@ export interface ScenarioRow {
   lost: number;
   duplicated: number;
   p99Ms: number;
+  /** A few of the lost keys (diagnostics). */
+  missing?: string[];
 }
 
 interface Lifecycle {
@@ -50,7 +52,9 @@ async function accepted(send: () => Promise<Response>, what: string, timeoutMs =
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await send().catch(() => undefined);
-    if (res && res.status < 500) {
+    // A concurrent duplicate of an API request is told to retry shortly (409 idempotency_key_in_progress).
+    const inProgress = res?.status === 409 && (await res.clone().text()).includes('idempotency_key_in_progress');
+    if (res && res.status < 500 && !inProgress) {
       if (res.status >= 400) throw new Error(`${what}: ${res.status} ${await res.text()}`);
       return res;
     }
@@ -154,7 +158,9 @@ export async function account(
   for (const l of run.lifecycles) await waitForIdle(ctx.client, l.workflowId, idleTimeoutMs);
   const posts = await postsBySubject(ctx.slack);
   const learned: Baseline = baseline ?? { payment: [], approval: [] };
-  const suffix = (l: Lifecycle, key: string) => key.slice(l.workflowId.length + 1);
+  // A key after `<workflow id>:`, with the lifecycle's own unique token (also in its event ids) generalized.
+  const token = (l: Lifecycle) => l.workflowId.split(/[:_]/).pop()!;
+  const suffix = (l: Lifecycle, key: string) => key.slice(l.workflowId.length + 1).replaceAll(token(l), '<id>');
   if (!baseline) {
     for (const l of run.lifecycles) {
       const mine = (posts.get(l.workflowId) ?? []).map((p) => suffix(l, p.key));
@@ -165,22 +171,40 @@ export async function account(
   let seen = 0;
   let lost = 0;
   let duplicated = 0;
+  const missing: string[] = [];
   const latencies: number[] = [];
   for (const l of run.lifecycles) {
     const mine = posts.get(l.workflowId) ?? [];
     const scheduled = await scheduledPostKeys(ctx.client, l.workflowId);
-    const want = new Set([...learned[l.kind].map((s) => `${l.workflowId}:${s}`), ...scheduled]);
+    const want = new Set([
+      ...learned[l.kind].map((s) => `${l.workflowId}:${s.replaceAll('<id>', token(l))}`),
+      ...scheduled,
+    ]);
     const keys = new Set(mine.map((p) => p.key));
     expected += want.size;
     seen += keys.size;
-    lost += [...want].filter((k) => !keys.has(k)).length;
+    const gone = [...want].filter((k) => !keys.has(k));
+    lost += gone.length;
+    missing.push(...gone);
     duplicated += mine.length - keys.size + (scheduled.length - new Set(scheduled).size);
     const last = Math.max(...mine.map((p) => Number(p.ts) * 1000));
     if (Number.isFinite(last)) latencies.push(Math.max(0, last - l.answeredAt));
   }
   latencies.sort((a, b) => a - b);
   const p99Ms = latencies[Math.min(latencies.length - 1, Math.ceil(latencies.length * 0.99) - 1)] ?? 0;
-  return { row: { scenario, events: run.events, expected, seen, lost, duplicated, p99Ms }, baseline: learned };
+  return {
+    row: {
+      scenario,
+      events: run.events,
+      expected,
+      seen,
+      lost,
+      duplicated,
+      p99Ms,
+      ...(missing.length ? { missing: missing.slice(0, 10) } : {}),
+    },
+    baseline: learned,
+  };
 }
 
 /** The scenario table, one row per scenario. */

@@ -94,7 +94,10 @@ describe('chaos: API + two worker processes under faults', () => {
     const { row, baseline: learned } = await account(ctx, name, r, baseline);
     baseline = learned;
     rows.push(row);
-    expect(row, `${name}\n${formatTable([row])}`).toMatchObject({ lost: 0, duplicated: 0 });
+    expect(row, `${name}\n${formatTable([row])}\n${(row.missing ?? []).join('\n')}`).toMatchObject({
+      lost: 0,
+      duplicated: 0,
+    });
     expect(row.seen).toBe(row.expected);
   };
 
