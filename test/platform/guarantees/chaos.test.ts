@@ -90,10 +90,13 @@ describe('chaos: API + two worker processes under faults', () => {
 
   const scenario = async (name: string, run: () => Promise<Awaited<ReturnType<typeof driveLoad>>>) => {
     const r = await run();
+    const armed = await ctx.slack.faults();
     await ctx.slack.clearFaults();
     const { row, baseline: learned } = await account(ctx, name, r, baseline);
     baseline = learned;
     rows.push(row);
+    // Every armed fault was hit (an exhausted fault leaves the list): the scenario really ran under it.
+    expect(armed).toEqual([]);
     expect(row, `${name}\n${formatTable([row])}\n${(row.missing ?? []).join('\n')}`).toMatchObject({
       lost: 0,
       duplicated: 0,
