@@ -39,7 +39,7 @@ describe('chaos: API + two worker processes under faults', () => {
   let workers: WorkerProcess[] = [];
   let connection: Connection;
   let ctx: ChaosContext;
-  const rows: ScenarioRow[] = [];
+  const rows = new Map<string, ScenarioRow>();
   let baseline: Baseline | undefined;
 
   beforeAll(async () => {
@@ -80,7 +80,7 @@ describe('chaos: API + two worker processes under faults', () => {
   }, 180_000);
 
   afterAll(async () => {
-    const table = formatTable(rows);
+    const table = formatTable([...rows.values()]);
     console.log(`[chaos]\n${table}`);
     if (process.env.CHAOS_TABLE) await writeFile(process.env.CHAOS_TABLE, `${table}\n`);
     await Promise.all([api, ...workers].map((p) => p?.kill9()));
@@ -90,12 +90,12 @@ describe('chaos: API + two worker processes under faults', () => {
 
   const scenario = async (name: string, run: () => Promise<Awaited<ReturnType<typeof driveLoad>>>) => {
     const r = await run();
+    const { row, baseline: learned } = await account(ctx, name, r, baseline);
+    // Every armed fault was hit (an exhausted fault leaves the list): the scenario really ran under it.
     const armed = await ctx.slack.faults();
     await ctx.slack.clearFaults();
-    const { row, baseline: learned } = await account(ctx, name, r, baseline);
     baseline = learned;
-    rows.push(row);
-    // Every armed fault was hit (an exhausted fault leaves the list): the scenario really ran under it.
+    rows.set(name, row);
     expect(armed).toEqual([]);
     expect(row, `${name}\n${formatTable([row])}\n${(row.missing ?? []).join('\n')}`).toMatchObject({
       lost: 0,
