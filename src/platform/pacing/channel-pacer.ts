@@ -58,8 +58,9 @@ const HOLD_SQL = `
  * - `admit` waits for the post's slot (≤ `maxWaitMs`, cancellable with the activity) and, for a
  *   post with a key, records that it was admitted; a slot further out defers the attempt with a
  *   rate-limited failure whose `nextRetryDelay` brings it back when the queue has moved.
- * - `mayHavePosted` lets a retry skip the Slack lookup when no earlier attempt was ever admitted
- *   (it was deferred before reaching Slack), so a long queue costs no extra Slack reads.
+ * - `mayHavePosted` lets a retry skip the Slack lookup when every earlier attempt was deferred
+ *   (none reached Slack), so a long queue costs no extra Slack reads. No record means "maybe":
+ *   an attempt made by a worker before pacing existed is looked up as before.
  * - `holdOff` applies a 429's Retry-After to the channel for everyone.
  */
 export function createChannelPacer(deps: ChannelPacerDeps) {
@@ -74,6 +75,12 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
     const claimed = await deps.pool.query<{ wait_ms: number }>(CLAIM_SQL, [key(input.channel), intervalMs, maxWaitMs]);
     const slot = claimed.rows[0];
     if (!slot) {
+      if (input.idempotencyKey)
+        await deps.pool.query(
+          `INSERT INTO slack_pacing_admissions (idempotency_key, state) VALUES ($1, 'deferred')
+           ON CONFLICT (idempotency_key) DO NOTHING`,
+          [input.idempotencyKey],
+        );
       const peek = await deps.pool.query<{ wait_ms: number }>(PEEK_SQL, [key(input.channel)]);
       const queuedMs = Number(peek.rows[0]?.wait_ms ?? intervalMs);
       deps.metrics?.pacingDeferrals.inc();
@@ -81,7 +88,8 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
     }
     if (input.idempotencyKey)
       await deps.pool.query(
-        'INSERT INTO slack_pacing_admissions (idempotency_key) VALUES ($1) ON CONFLICT (idempotency_key) DO NOTHING',
+        `INSERT INTO slack_pacing_admissions (idempotency_key, state) VALUES ($1, 'admitted')
+         ON CONFLICT (idempotency_key) DO UPDATE SET state = 'admitted', updated_at = now()`,
         [input.idempotencyKey],
       );
     const waitMs = Number(slot.wait_ms);
@@ -99,11 +107,16 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
 
   return {
     admit,
+    /**
+     * False only when every earlier attempt of this post was deferred by the pacer (so none reached
+     * Slack); an admitted attempt, or no record at all (an attempt from before pacing), may have posted.
+     */
     async mayHavePosted(idempotencyKey: string): Promise<boolean> {
-      const r = await deps.pool.query('SELECT 1 FROM slack_pacing_admissions WHERE idempotency_key = $1', [
-        idempotencyKey,
-      ]);
-      return r.rowCount !== 0;
+      const r = await deps.pool.query<{ state: string }>(
+        'SELECT state FROM slack_pacing_admissions WHERE idempotency_key = $1',
+        [idempotencyKey],
+      );
+      return r.rows[0]?.state !== 'deferred';
     },
     async holdOff(channel: string, retryAfterSec: number): Promise<void> {
       await deps.pool.query(HOLD_SQL, [key(channel), retryAfterSec]);

@@ -7,10 +7,12 @@ CREATE TABLE slack_channel_pacing (
   next_slot_at timestamptz NOT NULL
 );
 
--- Posts that were admitted to a slot (and so may have reached Slack). A retry of a post that was
--- never admitted (deferred by the pacer) knows no earlier attempt posted and skips the Slack
--- lookup; one that was admitted looks it up as before. Rows go once the post is recorded.
+-- What the pacer did with a post's attempts: 'deferred' (sent back before reaching Slack) or
+-- 'admitted' (given a slot: it may have reached Slack; never downgraded). A retry of a post whose
+-- attempts were all deferred skips the Slack lookup; any other retry (admitted, or no row at all,
+-- e.g. an attempt made before pacing existed) looks it up. Rows go once the post is recorded.
 CREATE TABLE slack_pacing_admissions (
   idempotency_key text PRIMARY KEY,
-  admitted_at     timestamptz NOT NULL DEFAULT now()
+  state           text NOT NULL CHECK (state IN ('deferred', 'admitted')),
+  updated_at      timestamptz NOT NULL DEFAULT now()
 );
