@@ -37,6 +37,7 @@ export default defineConfig({
             'test/platform/infra/**/*.test.ts',
             // Real Chromium against the real stack (Debian's package, installed on first use).
             'test/browser/**/*.test.ts',
+            'test/platform/guarantees/**/*.test.ts',
           ],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,

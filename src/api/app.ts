@@ -51,7 +51,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     req.rawBody = body;
     if (body.length === 0) return done(null, undefined);
     try {
-      done(null, JSON.parse(body.toString('utf8')));
+      // JSON text must be UTF-8 (RFC 8259): bytes that are not are refused, never silently
+      // replaced by U+FFFD into what the caller meant (the BOM is kept, so JSON.parse refuses it).
+      done(null, JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body)));
     } catch (err) {
       done(AppError.badRequest('invalid_json', `body is not valid JSON: ${(err as Error).message}`), undefined);
     }

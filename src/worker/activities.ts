@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { createAuditActivities } from '../platform/audit/activities.js';
 import { flowConfigOf, type ActivityImplementations, type AnyFlow, type WorkerDeps } from '../platform/flow.js';
+import { createChannelPacer } from '../platform/pacing/channel-pacer.js';
 import { createOpsActivities } from '../platform/ops/activities.js';
 import { createSlackActivities, createSlackPoster, type SlackPosterDeps } from '../platform/slack/activities.js';
 import { createSlackResponseActivities } from '../platform/slack/response-activities.js';
@@ -21,7 +22,22 @@ export async function createActivities(
 ): Promise<ActivityImplementations> {
   // One poster: posts and ops alerts share its exactly-once lookup and DM-channel cache.
   const scope = deps.slackScope;
-  const poster = createSlackPoster({ slack: deps.slack, metrics: deps.metrics, scope });
+  const poster = createSlackPoster({
+    slack: deps.slack,
+    metrics: deps.metrics,
+    scope,
+    // Keyed by API URL + channel id: two workspaces with the same channel id share a schedule
+    // (slower than needed, never faster than Slack allows).
+    pacer:
+      deps.config.slack.postIntervalMs > 0
+        ? createChannelPacer({
+            pool: deps.pool,
+            metrics: deps.metrics,
+            intervalMs: deps.config.slack.postIntervalMs,
+            scope: deps.config.slack.apiUrl,
+          })
+        : undefined,
+  });
   // Ops alerts go to the ops workspace (SLACK_OPS_TEAM_ID, else SLACK_BOT_TOKEN's), whichever
   // workspace the lifecycle that failed belongs to.
   const opsPoster: typeof poster = scope

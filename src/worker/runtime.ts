@@ -7,7 +7,13 @@ let installed = false;
  * Routes the Temporal SDK's logs into our pino logger (once per process: the Runtime is a
  * singleton). The SDK's own INFO chatter (state changes) goes to debug.
  */
-export function installTemporalRuntime(logger: Logger): void {
+export function installTemporalRuntime(
+  logger: Logger,
+  opts: {
+    /** `host:port` for the SDK's Prometheus exporter (the worker's /metrics reads it); absent: no SDK metrics. */
+    prometheusBindAddress?: string;
+  } = {},
+): void {
   if (installed) return;
   installed = true;
   const log = logger.child({ component: 'temporal-sdk' });
@@ -19,6 +25,20 @@ export function installTemporalRuntime(logger: Logger): void {
     Runtime.install({
       // Entry points own signal handling and shut down in order (API first, then the worker).
       shutdownSignals: [],
+      ...(opts.prometheusBindAddress
+        ? {
+            telemetryOptions: {
+              metrics: {
+                metricPrefix: 'temporal_',
+                prometheus: {
+                  bindAddress: opts.prometheusBindAddress,
+                  countersTotalSuffix: true,
+                  useSecondsForDurations: true,
+                },
+              },
+            },
+          }
+        : {}),
       logger: {
         log: at,
         trace: (m, meta) => at('TRACE', m, meta),

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/processes/worker.ts', import.meta.url));
+const API_SCRIPT = fileURLToPath(new URL('../fixtures/processes/api.ts', import.meta.url));
 
 /** A worker running in its own OS process (test/fixtures/processes/worker.ts). */
 export interface WorkerProcess {
@@ -17,7 +18,16 @@ export interface WorkerProcess {
  * One Node process (`node --import tsx`), so a signal reaches the worker itself, not a wrapper.
  */
 export async function spawnWorker(env: Record<string, string>, timeoutMs = 90_000): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+  return spawnProcess(SCRIPT, env, timeoutMs);
+}
+
+/** The API in its own OS process (test/fixtures/processes/api.ts), on `PORT` from `env`. */
+export async function spawnApi(env: Record<string, string>, timeoutMs = 90_000): Promise<WorkerProcess> {
+  return spawnProcess(API_SCRIPT, env, timeoutMs);
+}
+
+async function spawnProcess(script: string, env: Record<string, string>, timeoutMs: number): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -25,10 +35,7 @@ export async function spawnWorker(env: Record<string, string>, timeoutMs = 90_00
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker process not ready in ${timeoutMs} ms: ${stderr}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => reject(new Error(`${script} not ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
       if (d.toString('utf8').includes('ready')) {
         clearTimeout(timer);
@@ -37,7 +44,7 @@ export async function spawnWorker(env: Record<string, string>, timeoutMs = 90_00
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`worker process exited (${code ?? signal}) before it was ready: ${stderr}`));
+      reject(new Error(`${script} exited (${code ?? signal}) before it was ready: ${stderr}`));
     });
   });
   const end = async (signal: NodeJS.Signals) => {

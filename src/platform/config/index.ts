@@ -61,6 +61,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: port(3000),
+  WORKER_METRICS_PORT: port(9464),
+  TEMPORAL_METRICS_PORT: port(9465),
   DATA_DIR: z.string().min(1).default('.data'),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -99,6 +101,7 @@ export const envSchema = z.object({
   SLACK_API_URL: optionalString.pipe(url.optional()),
   SLACK_EMULATOR_PORT: port(3101),
   SLACK_CHANNEL_OPS: channelId.optional(),
+  SLACK_POST_INTERVAL: duration('1s'),
 
   JIRA_HOST: optionalString.pipe(url.optional()),
   JIRA_EMAIL: optionalString,
@@ -114,6 +117,11 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   host: string;
   port: number;
+  /**
+   * The worker process's `/metrics` (ours plus the Temporal SDK's), and the loopback port the
+   * SDK's own Prometheus exporter binds for it to read; 0 turns either off.
+   */
+  workerMetrics: { port: number; temporalPort: number };
   dataDir: string;
   /** True when Slack/Jira are the local emulators (no real credentials, or forced). */
   sandbox: boolean;
@@ -156,6 +164,8 @@ export interface Config {
     emulatorPort: number;
     /** Where permanent failures (exhausted retries, dead installations) are announced. */
     opsChannel: string;
+    /** Spacing of posts per channel across every worker (src/platform/pacing); 0 turns pacing off. */
+    postIntervalMs: number;
   };
   jira:
     | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
@@ -270,6 +280,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       SANDBOX_OPS_CHANNEL,
       'a Slack channel id like C0123ABCD',
     ),
+    postIntervalMs: e.SLACK_POST_INTERVAL,
   };
 
   let jira: Config['jira'];
@@ -326,6 +337,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
+    workerMetrics: { port: e.WORKER_METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     dataDir: e.DATA_DIR,
     sandbox,
     temporal: {

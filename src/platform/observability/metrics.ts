@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * One registry per process, passed down explicitly (no global default registry, so tests that
@@ -26,6 +26,19 @@ export function createMetrics() {
       name: 'threadline_external_calls_total',
       help: 'Calls to Slack/Jira/callbacks by system, method and outcome (ok, rate_limited, transient, permanent)',
       labelNames: ['system', 'method', 'outcome'] as const,
+      registers: [registry],
+    }),
+    externalCallDuration: new Histogram({
+      name: 'threadline_external_call_duration_seconds',
+      help: 'Latency of calls to Slack/Jira by system, method and outcome',
+      labelNames: ['system', 'method', 'outcome'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    externalCallErrors: new Counter({
+      name: 'threadline_external_call_errors_total',
+      help: "Failed calls to Slack/Jira by system, method and the platform's error code (ratelimited, http_503, channel_not_found, …)",
+      labelNames: ['system', 'method', 'code'] as const,
       registers: [registry],
     }),
     slackRetries: new Counter({
@@ -86,6 +99,22 @@ export function createMetrics() {
       name: 'threadline_assignment_drift_total',
       help: 'Differences reconciliation found between Jira and an assignment (field: status | assignee; repair: status | jira | override | claim)',
       labelNames: ['field', 'repair'] as const,
+      registers: [registry],
+    }),
+    pacingQueueDepth: new Gauge({
+      name: 'threadline_slack_pacing_queue_depth',
+      help: 'Slack posts in this process waiting for their per-channel slot (src/platform/pacing)',
+      registers: [registry],
+    }),
+    pacingWaitSeconds: new Histogram({
+      name: 'threadline_slack_pacing_wait_seconds',
+      help: 'How long an admitted Slack post waited for its per-channel slot',
+      buckets: [0, 0.25, 0.5, 1, 2, 4, 8, 12],
+      registers: [registry],
+    }),
+    pacingDeferrals: new Counter({
+      name: 'threadline_slack_pacing_deferrals_total',
+      help: 'Slack post attempts deferred because the channel queue was longer than one attempt may wait (retried later)',
       registers: [registry],
     }),
     auditWrites: new Counter({

@@ -15,6 +15,7 @@ import type { SlackMessagesRepo } from '../db/repositories.js';
 import { classifySlackError, toActivityFailure, type SlackErrorClass } from '../../integrations/slack/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackClients } from '../installations/clients.js';
+import type { ChannelPacer } from '../pacing/channel-pacer.js';
 
 /**
  * How far before the first attempt's scheduled time a retry looks for an earlier post: covers
@@ -26,6 +27,8 @@ export const LOOKUP_MARGIN_MS = 5 * 60_000;
 export interface SlackPosterDeps {
   slack: WebClient;
   metrics?: Metrics;
+  /** Per-channel pacing shared across worker processes (src/platform/pacing); unpaced when absent. */
+  pacer?: ChannelPacer;
   /**
    * Many workspaces: which installation the current call belongs to (`slack` is then the routed
    * client, `createSlackClients`). Absent: one workspace.
@@ -74,13 +77,17 @@ export function createSlackPoster(deps: SlackPosterDeps) {
     method: string,
     fn: () => Promise<T>,
   ): Promise<{ ok: T } | { failed: SlackErrorClass }> {
+    const timer = deps.metrics?.externalCallDuration.startTimer({ system: 'slack', method });
     try {
       const res = await fn();
       count(method, 'ok');
+      timer?.({ outcome: 'ok' });
       return { ok: res };
     } catch (err) {
       const c = classifySlackError(err);
       count(method, c.kind);
+      timer?.({ outcome: c.kind });
+      deps.metrics?.externalCallErrors.inc({ system: 'slack', method, code: c.error });
       return { failed: c };
     }
   }
@@ -190,7 +197,9 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         idempotencyKey: input.idempotencyKey,
         teamId,
       });
-    if (currentAttempt() > 1) {
+    // ── pacing hook: a retry whose earlier attempts were all deferred by the pacer never reached Slack ──
+    const mayHavePosted = !store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey));
+    if (currentAttempt() > 1 && mayHavePosted) {
       const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey);
       if (earlier.found) {
         await record(earlier.found);
@@ -210,11 +219,33 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         event_payload: { idempotency_key: input.idempotencyKey, subject: input.subject },
       },
     } as Parameters<WebClient['chat']['postMessage']>[0];
-    const res = await call('chat.postMessage', () => deps.slack.chat.postMessage(args));
-    const ts = res.ts!;
-    const posted = res.channel ?? channel;
+    // ── pacing hook: wait for this channel's slot; a 429 holds the channel for every process ──
+    await admit(channel, store ? input.idempotencyKey : undefined);
+    const sent = await attemptCall('chat.postMessage', () => deps.slack.chat.postMessage(args));
+    if ('failed' in sent) {
+      if (sent.failed.kind === 'rate_limited') await deps.pacer?.holdOff(channel, sent.failed.retryAfterSec);
+      // No "already done" code exists for a post: such an answer would be a request we got wrong.
+      const failed =
+        sent.failed.kind === 'already_done' ? { kind: 'permanent' as const, error: sent.failed.error } : sent.failed;
+      throw toActivityFailure('chat.postMessage', failed);
+    }
+    const ts = sent.ok.ts!;
+    const posted = sent.ok.channel ?? channel;
     await record(ts);
+    if (store) await deps.pacer?.settled(input.idempotencyKey);
     return { channel: posted, ts, threadTs: input.threadTs, deduplicated: false };
+  }
+
+  /**
+   * Takes the channel's slot. Posts without a store (ops alerts) must work while Postgres is down:
+   * for them pacing is best effort and their retries always look up Slack.
+   */
+  async function admit(channel: string, idempotencyKey: string | undefined): Promise<void> {
+    if (!deps.pacer) return;
+    if (idempotencyKey) return deps.pacer.admit({ channel, idempotencyKey });
+    await deps.pacer.admit({ channel }).catch((err: unknown) => {
+      if (err instanceof ApplicationFailure && err.type === FailureType.RateLimited) throw err;
+    });
   }
 
   return { call, postOnce, resolveConversation };

@@ -12,6 +12,7 @@ import '../../helpers/provided.js';
 describe('production entry points (node dist/…)', () => {
   const procs: { name: string; child: ChildProcess; out: string[] }[] = [];
   let port: number;
+  let workerMetricsPort: number;
   const taskQueue = `prod-${randomUUID()}`;
 
   const start = (name: string, entry: string, env: Record<string, string>) => {
@@ -32,7 +33,10 @@ describe('production entry points (node dist/…)', () => {
     const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8' });
     expect(build.status, build.stdout + build.stderr).toBe(0);
     port = await freePort();
+    workerMetricsPort = await freePort();
     const env = {
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      TEMPORAL_METRICS_PORT: String(await freePort()),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       DATABASE_URL: inject('databaseUrl'),
       TEMPORAL_TASK_QUEUE: taskQueue,
@@ -66,6 +70,18 @@ describe('production entry points (node dist/…)', () => {
     });
     expect(ping.status).toBe(200);
     expect(await ping.json()).toMatchObject({ auditWritten: true, auditRows: 1 });
+
+    // The worker's /metrics: our families and the Temporal SDK's, in one page. The SDK's counters
+    // appear once the worker has completed a workflow task (the ping's).
+    let page = '';
+    for (let i = 0; i < 80 && !/^temporal_workflow_completed_total/m.test(page); i++) {
+      page = await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`).then((r) => r.text());
+      if (!/^temporal_workflow_completed_total/m.test(page)) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(page).toMatch(/^threadline_temporal_metrics_up 1$/m);
+    expect(page).toMatch(/^threadline_process_cpu_seconds_total /m);
+    expect(page).toMatch(/^temporal_workflow_completed_total\{/m);
+    expect(page).toMatch(/^# TYPE threadline_slack_pacing_queue_depth gauge$/m);
 
     for (const p of procs) p.child.kill('SIGTERM');
     const codes = await Promise.all(procs.map((p) => exited(p.child)));

@@ -48,6 +48,8 @@ describe('no secrets or personal data in Temporal history or logs', () => {
   let needles: Record<string, string>;
   let workflowIds: string[];
   let raw: Map<string, History>;
+  /** Every API answer the capture below collected: status, headers and body. */
+  const answers: string[] = [];
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'trace', destination: { write: (line: string) => logLines.push(line) } });
@@ -135,6 +137,44 @@ describe('no secrets or personal data in Temporal history or logs', () => {
     });
     expect(codec.status).toBe(200);
 
+    // API answers, good and refused, from every kind of endpoint: none may echo a secret.
+    const keep = async (res: Response) =>
+      answers.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
+    const api = stack.urls.api;
+    const wrongKeys = [
+      bearer(refused.apiKey),
+      { authorization: `Basic ${Buffer.from(`x:${pay.apiKey}x`).toString('base64')}` },
+    ];
+    for (const headers of [bearer(pay.apiKey), ...wrongKeys]) {
+      await keep(await fetch(`${api}/v1/payments/${orderId}`, { headers }));
+      await keep(await fetch(`${api}/v1/approvals/${approvalId}`, { headers }));
+      await keep(await fetch(`${api}/v1/tickets/NOPE-1`, { headers }));
+      await keep(await fetch(`${api}/v1/system/ping`, { method: 'POST', headers }));
+      await keep(
+        await fetch(`${api}/v1/payments`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': unique('idem-') },
+          body: JSON.stringify({ orderId: 'bad id', amount: 'x' }),
+        }),
+      );
+    }
+    for (const path of ['/healthz', '/readyz', '/metrics', '/nope']) await keep(await fetch(`${api}${path}`));
+    await keep(
+      await slackRequest(`${api}/slack/events`, event, {
+        secret: SECRETS.SLACK_SIGNING_SECRET,
+        headers: { 'x-slack-signature': refused.slackSignature },
+      }),
+    );
+    await keep(await slackRequest(`${api}/slack/events`, '{"type":', { secret: SECRETS.SLACK_SIGNING_SECRET }));
+    await keep(await deliverRazorpay(api, SECRETS.RAZORPAY_WEBHOOK_SECRET, '{"event":', unique('evt_')));
+    await keep(
+      await fetch(`${api}/webhooks/jira`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature': `sha256=${unique('')}` },
+        body: '{}',
+      }),
+    );
+
     needles = {
       ...SECRETS,
       'payload key material': SECRETS.THREADLINE_PAYLOAD_KEYS.split(':')[1]!,
@@ -220,6 +260,21 @@ describe('no secrets or personal data in Temporal history or logs', () => {
       'a refused Razorpay signature': refused.razorpaySignature,
     };
     const found = Object.entries(forLogs)
+      .filter(([, needle]) => text.includes(needle))
+      .map(([what]) => what);
+    expect(found).toEqual([]);
+  });
+
+  it('no API answer (good, refused or malformed requests, health, metrics) holds a configured secret', () => {
+    expect(answers.length).toBeGreaterThan(20);
+    const secrets = {
+      ...SECRETS,
+      'payload key material': SECRETS.THREADLINE_PAYLOAD_KEYS.split(':')[1]!,
+      'a refused API key': refused.apiKey,
+      'a refused Slack signature': refused.slackSignature,
+    };
+    const text = answers.join('\n');
+    const found = Object.entries(secrets)
       .filter(([, needle]) => text.includes(needle))
       .map(([what]) => what);
     expect(found).toEqual([]);

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { SlackEmulatorAdmin } from '../../emulators/slack/admin-client.js';
+import { flows } from '../../src/flows/index.js';
+import type { AnyFlow } from '../../src/platform/flow.js';
+import { bundleWorkflows } from '../../src/worker/worker.js';
+import type { PacingProbeInput } from '../fixtures/workflows/pacing-probe.js';
+import { eventsOf } from './history.js';
+
+/** The registry's workflows plus the pacing probe, written to `dir` for worker processes (WORKFLOW_BUNDLE_PATH). */
+export async function writeProbeBundle(dir: string): Promise<string> {
+  const probe = { name: 'pacing-probe', workflows: new URL('../fixtures/workflows/pacing-probe.js', import.meta.url) };
+  const bundle = await bundleWorkflows([...flows, probe as unknown as AnyFlow]);
+  const path = join(dir, 'pacing-bundle.js');
+  await writeFile(path, bundle.code);
+  return path;
+}
+
+/** A burst: `threads` probe threads of `perThread` messages each, all in `channel`, started at once. */
+export interface PacingBurst {
+  channel: string;
+  threads: number;
+  perThread: number;
+}
+
+export interface PacingOutcome {
+  sent: number;
+  seen: number;
+  lost: number;
+  duplicated: number;
+  /** Threads whose replies Slack holds in another order than the workflow posted them. */
+  outOfOrder: number;
+  /** HTTP 429 answers the emulator gave during the run (every method). */
+  rateLimited: number;
+  elapsedMs: number;
+  /** 1 message/s/channel: the busiest channel's messages minus one, in ms. */
+  theoreticalMs: number;
+  /** Worker identities that ran posts (two processes → two identities). */
+  workers: string[];
+}
+
+/**
+ * Starts every burst at once on `taskQueue`, waits for all probes to finish, then counts what the
+ * emulator holds against what was sent: per thread, the root and replies in posting order.
+ */
+export async function runPacingBursts(opts: {
+  client: Client;
+  taskQueue: string;
+  slack: SlackEmulatorAdmin;
+  bursts: PacingBurst[];
+  intervalMs?: number;
+}): Promise<PacingOutcome> {
+  const callsBefore = (await opts.slack.calls()).length;
+  const started = Date.now();
+  const runs = opts.bursts.flatMap((b) =>
+    Array.from({ length: b.threads }, () => ({ channel: b.channel, count: b.perThread, id: `pacing:${randomUUID()}` })),
+  );
+  const handles = await Promise.all(
+    runs.map((r) =>
+      opts.client.workflow.start('pacingProbeWorkflow', {
+        taskQueue: opts.taskQueue,
+        workflowId: r.id,
+        args: [{ channel: r.channel, count: r.count } satisfies PacingProbeInput],
+      }),
+    ),
+  );
+  await Promise.all(handles.map((h) => h.result()));
+  const elapsedMs = Date.now() - started;
+
+  const perChannel = new Map<string, number>();
+  for (const b of opts.bursts) perChannel.set(b.channel, (perChannel.get(b.channel) ?? 0) + b.threads * b.perThread);
+  const theoreticalMs = (Math.max(...perChannel.values()) - 1) * (opts.intervalMs ?? 1_000);
+
+  let seen = 0;
+  let lost = 0;
+  let duplicated = 0;
+  let outOfOrder = 0;
+  for (const channel of perChannel.keys()) {
+    const top = await opts.slack.channelMessages(channel);
+    for (const run of runs.filter((r) => r.channel === channel)) {
+      const roots = top.filter((m) => m.text === `${run.id} #0`);
+      const texts = roots.flatMap((root) => [root.text, ...(root.replies ?? []).map((m) => m.text)]);
+      const expected = Array.from({ length: run.count }, (_, i) => `${run.id} #${i}`);
+      seen += texts.length;
+      lost += expected.filter((t) => !texts.includes(t)).length;
+      duplicated += texts.length - new Set(texts).size;
+      if (texts.join('\n') !== expected.join('\n')) outOfOrder += 1;
+    }
+  }
+  const calls = (await opts.slack.calls()).slice(callsBefore);
+  const workers = new Set<string>();
+  for (const h of handles) {
+    for (const e of await eventsOf(h)) {
+      const identity = e.activityTaskStartedEventAttributes?.identity;
+      if (identity) workers.add(identity);
+    }
+  }
+  return {
+    sent: runs.reduce((n, r) => n + r.count, 0),
+    seen,
+    lost,
+    duplicated,
+    outOfOrder,
+    rateLimited: calls.filter((c) => c.status === 429).length,
+    elapsedMs,
+    theoreticalMs,
+    workers: [...workers],
+  };
+}
