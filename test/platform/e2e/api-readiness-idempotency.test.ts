@@ -82,8 +82,10 @@ describe('API: readiness and Idempotency-Key', () => {
 
     it('503 naming temporal when Temporal is missing (and it answers within its bound when Temporal hangs)', async () => {
       const proxy: TcpProxy = await startTcpProxy(hostPort(stack.urls.temporal));
-      const conn = await Connection.connect({ address: proxy.address });
-      // Closed at the end of the file: the client may still retry what the check abandoned.
+      // No gRPC retry interceptor: the SDK's retries of what the check abandoned would fire on a
+      // timer after the file closed the connection ("Channel has been shut down", uncaught).
+      const conn = await Connection.connect({ address: proxy.address, interceptors: [] });
+      // Closed at the end of the file.
       closeLater.push(async () => {
         await conn.close();
         await proxy.close();

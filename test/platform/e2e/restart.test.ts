@@ -239,7 +239,12 @@ describe('restart keeps workflows and data', () => {
       return v.status === 'approved' ? v : undefined;
     }, 60_000);
     expect(decided.decidedBy).toBe('U0BOB');
-    const locked = await slack.message(approvalRoot.channel, approvalRoot.ts);
+    // The decision is in the workflow's state before the message is locked (a chat.update that
+    // follows it): wait for the lock, then check it once more.
+    const locked = await slack.waitFor(async () => {
+      const m = await slack.message(approvalRoot.channel, approvalRoot.ts);
+      return JSON.stringify(m.blocks ?? []).includes('tl:approval.approve') ? undefined : m;
+    }, 60_000);
     expect(JSON.stringify(locked.blocks ?? [])).not.toContain('tl:approval.approve');
   }, 120_000);
 });
