@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { flows } from '../src/flows/index.js';
 import { buildSlackManifest } from '../src/platform/slack/manifest.js';
 
@@ -31,8 +32,12 @@ async function main(): Promise<void> {
     ...(values.url ? { url: values.url } : {}),
     ...(values.name ? { name: values.name } : {}),
   });
-  const text = `${JSON.stringify(manifest, null, 2)}\n`;
   const out = values.out ?? (socketMode && !values.url ? MANIFEST_PATH.pathname : '-');
+  // Formatted as `prettier --check .` (npm run check) expects, so a regenerated file passes it as written.
+  const text = await format(JSON.stringify(manifest, null, 2), {
+    ...(await resolveConfig(MANIFEST_PATH.pathname)),
+    parser: 'json',
+  });
   if (out === '-') process.stdout.write(text);
   else {
     await writeFile(out, text);

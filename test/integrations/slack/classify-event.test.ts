@@ -173,6 +173,7 @@ describe('classifySlackEvent', () => {
     expect(classifySlackEvent(envelope({ type: 'tokens_revoked', tokens: { bot: ['U0TLBOT'] } }))).toEqual({
       kind: 'installation_ended',
       type: 'tokens_revoked',
+      tokens: { oauth: [], bot: ['U0TLBOT'] },
     });
     expect(classifySlackEvent(envelope({ type: 'team_join', user: { id: 'U9' } }))).toEqual({
       kind: 'unsupported',

@@ -28,6 +28,12 @@ describe('Socket Mode transport', () => {
     (await historyOf(suite.temporal, workflowId)).filter(
       (e) => e.workflowExecutionSignaledEventAttributes?.signalName === name,
     ).length;
+  /**
+   * The request's channel post, once it is posted. The channel post and the approvers' DMs go out
+   * concurrently (each through the pacer), so the first message a request records may be a DM.
+   */
+  const channelPost = (id: string) =>
+    appr.waitFor(async () => (await appr.get(id)).slack.find((m) => m.purpose === 'channel'));
 
   it('commands and clicks arrive over the socket, are acked after the hand-off, and nothing comes over HTTP', async () => {
     await openConnection();
@@ -41,7 +47,7 @@ describe('Socket Mode transport', () => {
     expect(JSON.stringify(help.delivery.response)).toContain('/threadline status');
 
     const id = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'] }));
-    const msg = (await appr.posted(id, 1)).find((m) => m.purpose === 'channel')!;
+    const msg = await channelPost(id);
     const click = await appr.click('U0BOB', msg, 'approve');
     expect(click.delivery.delivered).toBe(true);
     expect(await appr.waitStatus(id, 'approved')).toMatchObject({ decidedBy: 'U0BOB' });
@@ -130,7 +136,7 @@ describe('Socket Mode transport', () => {
       appr.body({ requester: 'U0ASHA', approvers: ['U0BILAL'], channel: 'C0APPROVAL', slackTeamId: B }),
     );
     const idA = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'], channel: 'C0APPROVAL' }));
-    const msgB = (await appr.posted(idB, 1)).find((m) => m.purpose === 'channel')!;
+    const msgB = await channelPost(idB);
     await appr.posted(idA, 1);
     const click = await acme.clickButton({
       user: 'U0BILAL',

@@ -88,7 +88,8 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
     const idB = await appr.created(
       appr.body({ requester: 'U0ASHA', approvers: ['U0BILAL'], channel: 'C0APPROVAL', slackTeamId: B }),
     );
-    const msgB = (await appr.posted(idB, 1)).find((m) => m.purpose === 'channel')!;
+    // The channel post and the DMs go out concurrently: wait for the channel post itself.
+    const msgB = await appr.waitFor(async () => (await appr.get(idB)).slack.find((m) => m.purpose === 'channel'));
     await appr.posted(idA, 1);
     expect(msgB.channel).toBe('C0APPROVAL');
     const clicked = await slackB().clickButton({

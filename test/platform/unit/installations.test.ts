@@ -148,6 +148,14 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.join': ['channels:join'],
   'conversations.members': ['channels:read', 'groups:read', 'im:read'],
   'conversations.open': ['im:write'],
+  // Private channels only (hierarchy: `types: 'private_channel'`, `is_private: true`), so the
+  // groups:* scope of each method; public/DM ones would need channels:*/im:* as well.
+  'conversations.list': ['groups:read'],
+  'conversations.info': ['groups:read'],
+  'conversations.create': ['groups:write'],
+  'conversations.invite': ['groups:write'],
+  'conversations.kick': ['groups:write'],
+  'users.list': ['users:read', 'users:read.email'], // membership reads each account's email
   'users.info': ['users:read'],
   'users.lookupByEmail': ['users:read.email'],
   'views.open': [],
