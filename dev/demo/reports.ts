@@ -94,6 +94,9 @@ export async function run(ctx: DemoContext): Promise<void> {
     const r = await call<{ schedule: { running: number } }>('GET', `/v1/reports/${report.reportId}`);
     return r.schedule.running === 0 ? true : undefined;
   }, 30_000);
+  // A Schedule names the run it starts `<id>-<start time in whole seconds>`: a trigger within the
+  // second of the previous run reuses its id and may be dropped (temporalio/temporal#3614): no second claim.
+  await nextSecond();
   await call('POST', `/v1/reports/${report.reportId}/trigger`, {});
   const runs = await slack.waitFor(async () => {
     const page = await call<{ items: { claims: number; status: string }[] }>(
@@ -108,4 +111,9 @@ export async function run(ctx: DemoContext): Promise<void> {
       ? `API: trigger-now again in the same minute → the window was claimed ${runs[0]!.claims} times and posted once`
       : 'API: trigger-now again → the next minute is a new window (posted once more)',
   );
+}
+
+/** Waits until the wall clock is in the next whole second (and a little past it). */
+function nextSecond(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 1050 - (Date.now() % 1000)));
 }

@@ -95,13 +95,15 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
       signal: alertNotificationSignal,
       signalArgs: [first],
     });
+  /** Waits are bounds, not speed (the loaded full suite slows every workflow task): by the clock. */
+  const WAIT_MS = 90_000;
   async function until(handle: WorkflowHandle, ok: (s: AlertState) => boolean): Promise<AlertState> {
-    for (let i = 0; i < 400; i++) {
+    for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline;) {
       const s = await handle.query(alertStateQuery);
       if (ok(s)) return s;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error('state not reached');
+    throw new Error(`state not reached within ${WAIT_MS} ms`);
   }
   const ack = (handle: WorkflowHandle, user: string) =>
     handle.executeUpdate(slackActionUpdate, {
@@ -136,18 +138,25 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
 
   it('continues as new (forced) carrying the thread, the escalation and the dedup ids; nothing is posted twice', async () => {
     const id = randomUUID().replace(/-/g, '').slice(0, 16);
-    const handle = await start(id, { reopenWindowMs: 500, continueAsNewAfterEvents: 40 }, notification('r0', 'firing'));
+    // The threshold must lie above what the start alone writes (root post, members, audit,
+    // snapshot, search attributes: 38 to 42 events, by how activity completions batch into
+    // workflow tasks) and below what the repeats add (at least one event each). At 40 the start
+    // alone sometimes handed over before any repeat: the second run then took all 30 repeats in one
+    // task, stayed under 40 and waited for its hour-long escalation timer, never handing over.
+    const repeats = 60;
+    const handle = await start(id, { reopenWindowMs: 500, continueAsNewAfterEvents: 60 }, notification('r0', 'firing'));
+    // The run signalWithStart started (describing later could already name its successor).
+    const firstRun = handle.signaledRunId;
     const before = await until(handle, (s) => s.root !== undefined && s.current?.membersLoaded === true);
-    const firstRun = (await handle.describe()).runId;
     // Repeats grow history without posting; the threshold makes the run hand over.
-    for (let i = 1; i <= 30; i++) await handle.signal(alertNotificationSignal, notification(`r${i}`, 'firing'));
+    for (let i = 1; i <= repeats; i++) await handle.signal(alertNotificationSignal, notification(`r${i}`, 'firing'));
     const after = await (async () => {
-      for (let i = 0; i < 400; i++) {
+      for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline;) {
         const d = await handle.describe();
         if (d.runId !== firstRun) return handle.query(alertStateQuery);
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error('did not continue as new');
+      throw new Error(`did not continue as new within ${WAIT_MS} ms`);
     })();
     expect(after.root).toEqual(before.root);
     expect(after.current?.escalation?.nextAtMs).toBe(before.current?.escalation?.nextAtMs);
@@ -174,7 +183,7 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     }
     await recordFixture('alert-continue-as-new', runs[0]!.events);
     await recordFixture('alert-carried', runs.at(-1)!.events);
-  });
+  }, 240_000);
 
   it('a ChatOps run (no approval) posts, calls once, reports; replays deterministically', async () => {
     const runId = randomUUID().replace(/-/g, '').slice(0, 24);
