@@ -138,7 +138,7 @@ export interface FlowSlack<C> {
   readonly actions?: Readonly<Record<string, ActionSpec<C>>>;
   /** `/threadline <name> …` subcommands. */
   readonly subcommands?: Readonly<Record<string, SubcommandSpec<C>>>;
-  /** Top-level slash commands of their own (e.g. `/ticket`), keyed by the command with its slash. */
+  /** Top-level slash commands of their own keyed by the command with its slash. */
   readonly commands?: Readonly<Record<string, SubcommandSpec<C>>>;
   /** Bot scopes this flow's activities need beyond the platform's (`SLACK_BOT_SCOPES`); go into the manifest and installs. */
   readonly scopes?: readonly string[];
@@ -188,14 +188,14 @@ export interface SlashAnswer {
 }
 
 export interface SubcommandSpec<C> {
-  /** e.g. '`/threadline approval`' */
+  /** How help shows it, e.g. '`/threadline <name>`' */
   readonly usage: string;
   readonly description: string;
   handle(cmd: SlashInvocation, ctx: SlackHandlerContext<C>): SlashAnswer;
 }
 
 export interface FlowStatusLookup {
-  /** Shown in help and "not found" answers, e.g. 'a payment order id'. */
+  /** Shown in help and "not found" answers, e.g. 'an order id'. */
   readonly describe: string;
   /** Workflow ids to try for what a person typed, most specific first (empty when it cannot be this flow's). */
   candidates(query: string): string[];

@@ -7,7 +7,8 @@ import { jiraCaller } from '../../integrations/jira/call.js';
 import { createFlags, type Flags } from '../../platform/flags/repo.js';
 import type { FlowWorkerContext } from '../../platform/flow.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import type { Metrics } from '../../platform/observability/metrics.js';
+import type { Counter, Registry } from 'prom-client';
+import { registeredCounter, type Metrics } from '../../platform/observability/metrics.js';
 import { FailureType } from '../../platform/temporal/failure-types.js';
 import type { TicketOwnerNotice } from '../tickets/contract.js';
 import type { AssignmentConfig } from './config.js';
@@ -49,7 +50,8 @@ export interface AssignmentActivityDeps {
   /** Starts or signals `assignment:<KEY>` with the ticket thread's notice. */
   tell: (notice: TicketOwnerNotice) => Promise<void>;
   readJira?: JiraFactsReader;
-  metrics?: Metrics;
+  /** `threadline_assignment_drift_total` (`assignmentDriftCounter`); uncounted when absent. */
+  drift?: Counter<'field' | 'repair'>;
   now?: () => number;
 }
 
@@ -156,7 +158,7 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
 
     /** `threadline_assignment_drift_total`, one per difference found. */
     async countAssignmentDrift(input: { drifts: { field: string; repair: string }[] }): Promise<void> {
-      for (const d of input.drifts) deps.metrics?.assignmentDrift.inc({ field: d.field, repair: d.repair });
+      for (const d of input.drifts) deps.drift?.inc({ field: d.field, repair: d.repair });
     },
 
     /** The pools a person may pick in the reassign modal (the rules in force). */
@@ -166,6 +168,15 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
   };
 }
 export type AssignmentActivities = ReturnType<typeof createAssignmentActivities>;
+
+/** Differences reconciliation found between Jira and an assignment, on the process's registry. */
+export function assignmentDriftCounter(registry: Registry): Counter<'field' | 'repair'> {
+  return registeredCounter(registry, {
+    name: 'threadline_assignment_drift_total',
+    help: 'Differences reconciliation found between Jira and an assignment (field: status | assignee; repair: status | jira | override | claim)',
+    labelNames: ['field', 'repair'],
+  });
+}
 
 /** Jira's `PUT /rest/api/3/issue/{key}/assignee`, classified by the Jira error table. */
 export function jiraAssigner(client: Version3Client, metrics?: Metrics) {
@@ -292,7 +303,7 @@ export function assignmentActivities(ctx: FlowWorkerContext<AssignmentConfig>) {
     repo: assignmentsRepo(ctx.pool),
     assign: jiraAssigner(client, ctx.metrics),
     readJira: jiraFactsReader(client, ctx.metrics),
-    metrics: ctx.metrics,
+    drift: ctx.metrics ? assignmentDriftCounter(ctx.metrics.registry) : undefined,
     tell: assignmentTeller(ctx.temporal, {
       taskQueue: ctx.config.temporal.taskQueue,
       site: siteOf(jira.host),

@@ -9,5 +9,7 @@ export const hierarchyFlow = defineFlow({
   workflows: new URL('./workflow.js', import.meta.url),
   migrations: new URL('./migrations/', import.meta.url),
   api: async () => ({ routes: (await import('./api.js')).hierarchyRoutes }),
+  // Private channels it creates, lists and keeps in sync (conversations.list/info/create/invite/kick/members).
+  slack: { scopes: ['groups:read', 'groups:write'] },
   worker: async () => ({ activities: (await import('./activities.js')).hierarchyActivities }),
 });

@@ -9,5 +9,7 @@ export const membershipFlow = defineFlow({
   workflows: new URL('./workflow.js', import.meta.url),
   migrations: new URL('./migrations/', import.meta.url),
   api: async () => ({ routes: (await import('./api.js')).membershipRoutes }),
+  // users.list, with each account's email (the directory is matched by email).
+  slack: { scopes: ['users:read', 'users:read.email'] },
   worker: async () => ({ activities: (await import('./activities.js')).membershipActivities }),
 });

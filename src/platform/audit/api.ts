@@ -19,11 +19,11 @@ const querySchema = z
   .object({
     subject: z.string().trim().min(1).max(300).optional(),
     actor: z.string().trim().min(1).max(300).optional(),
-    /** An action (`assignment.routed`) or a prefix ending in `.*` (`assignment.*`). */
+    /** An action (`slack.app_uninstalled`) or a prefix ending in `.*` (`slack.*`). */
     action: z
       .string()
       .trim()
-      .regex(/^[a-z][\w.]*(\.\*)?$/, 'an action like assignment.routed, or a prefix like assignment.*')
+      .regex(/^[a-z][\w.]*(\.\*)?$/, 'an action like slack.app_uninstalled, or a prefix like slack.*')
       .max(200)
       .optional(),
     category: z.enum(['business', 'maintenance']).optional(),
@@ -82,7 +82,7 @@ function csvRow(r: AuditRow): string[] {
 }
 
 /**
- * `GET /v1/audit`: the audit trail, oldest first, filtered by subject (`ticket:OPS-12`), actor
+ * `GET /v1/audit`: the audit trail, oldest first, filtered by subject (`<kind>:<id>`), actor
  * id, action (or `prefix.*`), category (business or maintenance), correlation id and a time
  * range (`from` inclusive, `to` exclusive), `limit` rows a page (default 100, at most 1000) with
  * an opaque `cursor` for the next page (keyset pagination on (occurred_at, id): stable while rows

@@ -158,7 +158,7 @@ export interface Config {
     tokenKeys: PayloadKey[];
     /** Where Slack sends the browser back to (`<url>/slack/oauth_redirect`); unset: the app's configured URL. */
     publicUrl: string | undefined;
-    /** The installation ops alerts are posted with (default: SLACK_BOT_TOKEN's workspace). */
+    /** The installation ops-channel messages are posted with (default: SLACK_BOT_TOKEN's workspace). */
     opsTeamId: string | undefined;
     apiUrl: string;
     emulatorPort: number;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseScope, type FlagSetting, type FlagSpec } from './evaluate.js';
 
 /**
- * Flag settings from the environment: `THREADLINE_FLAGS=assignment=off,assignment@project:OPS=on`
+ * Flag settings from the environment: `THREADLINE_FLAGS=<flag>=off,<flag>@project:OPS=on`
  * (`<flag>[@<scope>]=on|off`, comma-separated), and the Slack workspace id used as the
  * `workspace` scope where a request carries none (`THREADLINE_WORKSPACE_ID`; sandbox: the
  * emulator's team). Run-time switches through `PUT /v1/flags/:flag` win over these.

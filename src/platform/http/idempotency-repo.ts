@@ -8,7 +8,7 @@ export type IdempotencyClaim =
 /** Generic store behind the `Idempotency-Key` header (any POST route). */
 export function idempotencyRepo(pool: Pool) {
   return {
-    /** Claims (route, key) for this request, or reports what an earlier request with the key did. */
+    /** Claims (route, key) for this request, or tells what an earlier request with the key did. */
     async claim(route: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
       const ins = await pool.query(
         `INSERT INTO idempotency_keys (route, key, request_hash) VALUES ($1, $2, $3)

@@ -95,12 +95,6 @@ export function createMetrics() {
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
-    assignmentDrift: new Counter({
-      name: 'threadline_assignment_drift_total',
-      help: 'Differences reconciliation found between Jira and an assignment (field: status | assignee; repair: status | jira | override | claim)',
-      labelNames: ['field', 'repair'] as const,
-      registers: [registry],
-    }),
     pacingQueueDepth: new Gauge({
       name: 'threadline_slack_pacing_queue_depth',
       help: 'Slack posts in this process waiting for their per-channel slot (src/platform/pacing)',
@@ -126,3 +120,18 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A counter owned by the code that counts (a flow, the ops reporter), registered on the process's
+ * registry once: several workers (tests, the dev stack) may compose their activities on one
+ * registry, and the second gets the first's counter.
+ */
+export function registeredCounter<L extends string>(
+  registry: Registry,
+  opts: { name: string; help: string; labelNames: readonly L[] },
+): Counter<L> {
+  return (
+    (registry.getSingleMetric(opts.name) as Counter<L> | undefined) ??
+    new Counter({ name: opts.name, help: opts.help, labelNames: opts.labelNames, registers: [registry] })
+  );
+}

@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AuditLogRepo } from '../db/repositories.js';
 import type { Logger } from '../observability/logger.js';
+import { registeredCounter } from '../observability/metrics.js';
 import type { SlackPoster } from '../slack/activities.js';
 import { currentAttempt } from '../temporal/attempt.js';
 import type { FailureDetails } from '../temporal/failure-types.js';
@@ -19,14 +20,6 @@ export interface OpsActivityDeps {
   logger?: Logger;
 }
 
-function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter {
-  // Several workers (tests, the dev stack) may compose activities on one registry.
-  return (
-    (registry.getSingleMetric(name) as Counter | undefined) ??
-    new Counter({ name, help, labelNames, registers: [registry] })
-  );
-}
-
 /**
  * The loud-failure reporter. `reportPermanentFailure` is called by the workflow-side `tolerant`
  * (and the auditor) whenever a step will not happen, so every flow gets it without code of its own:
@@ -35,24 +28,22 @@ function counter(registry: Registry, name: string, help: string, labelNames: str
  * - announces it in the ops channel exactly once (idempotency key `<workflow id>:ops_alert:<step>`,
  *   found again by Slack metadata if an attempt's answer was lost);
  * - if the alert itself cannot be posted for good (ops channel missing, installation dead), says so
- *   in the audit trail (`ops.alert_failed`) and a counter, and returns: it never reports its own
+ *   in the audit trail (`ops.alert_failed`) and a counter, and returns: it never announces its own
  *   failure again, so a broken ops channel cannot loop. Transient alert failures are retried by the
  *   report's own bounded policy (OPS_ALERT_OPTIONS).
  * The audit row of the failure itself is written by the workflow (`<flow>.slack_failed`).
  */
 export function createOpsActivities(deps: OpsActivityDeps) {
-  const permanentFailures = counter(
-    deps.registry,
-    'threadline_permanent_failures_total',
-    'Lifecycle steps that will not happen (failed permanently, out of attempts or out of time), by system, method and type',
-    ['system', 'method', 'type'],
-  );
-  const alertFailures = counter(
-    deps.registry,
-    'threadline_ops_alert_failures_total',
-    'Ops-channel alerts that could not be posted for good, by error',
-    ['error'],
-  );
+  const permanentFailures = registeredCounter(deps.registry, {
+    name: 'threadline_permanent_failures_total',
+    help: 'Lifecycle steps that will not happen (failed permanently, out of attempts or out of time), by system, method and type',
+    labelNames: ['system', 'method', 'type'],
+  });
+  const alertFailures = registeredCounter(deps.registry, {
+    name: 'threadline_ops_alert_failures_total',
+    help: 'Ops-channel messages that could not be posted for good, by error',
+    labelNames: ['error'],
+  });
 
   return {
     async reportPermanentFailure(r: PermanentFailureReport): Promise<PermanentFailureReported> {

@@ -7,7 +7,7 @@
  * channel, so never message text, names or emails.
  */
 export interface PermanentFailureReport {
-  /** Business subject, e.g. `payment:order_123` (the workflow id of a lifecycle). */
+  /** Business subject, `<kind>:<id>` (the workflow id of a lifecycle). */
   subject: string;
   workflowId: string;
   runId: string;
@@ -39,5 +39,5 @@ export interface PermanentFailureReported {
   alertError?: string;
 }
 
-/** Metadata event type of ops alerts (lets a retried report find the alert it already posted). */
+/** Metadata event type of ops-channel messages (lets a retried report find the message it already posted). */
 export const OPS_ALERT_PURPOSE = 'ops_alert';

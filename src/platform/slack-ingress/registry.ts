@@ -10,9 +10,9 @@ export interface SlackRegistry {
   kinds: readonly string[];
   actions: ReadonlyMap<string, { spec: ActionSpec<unknown>; flow: AnyFlow }>;
   subcommands: ReadonlyMap<string, { spec: SubcommandSpec<unknown>; flow: AnyFlow }>;
-  /** Top-level commands other than `/threadline` (e.g. `/ticket`). */
+  /** Top-level commands other than `/threadline`, as flows declare them. */
   commands: ReadonlyMap<string, { spec: SubcommandSpec<unknown>; flow: AnyFlow }>;
-  /** "a payment order id, an approval id": the id forms `/threadline status` understands. */
+  /** The id forms `/threadline status` understands, as each flow describes them. */
   statusForms: string;
 }
 

@@ -173,7 +173,7 @@ export function createSlackPoster(deps: SlackPosterDeps) {
 
   /**
    * Posts once per idempotency key. With `store` the key is checked in and recorded to
-   * `slack_messages` (how inbound events find their subject); without it (ops alerts, which must
+   * `slack_messages` (how inbound events find their subject); without it (ops-channel messages, which must
    * work while Postgres is down) Slack's metadata is the only record.
    */
   async function postOnce(input: PostSlackMessageInput, store?: SlackMessagesRepo): Promise<PostedSlackMessage> {
@@ -237,7 +237,7 @@ export function createSlackPoster(deps: SlackPosterDeps) {
   }
 
   /**
-   * Takes the channel's slot. Posts without a store (ops alerts) must work while Postgres is down:
+   * Takes the channel's slot. Posts without a store (ops-channel messages) must work while Postgres is down:
    * for them pacing is best effort and their retries always look up Slack.
    */
   async function admit(channel: string, idempotencyKey: string | undefined): Promise<void> {

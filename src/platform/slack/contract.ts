@@ -8,7 +8,7 @@ export type SlackBlock = { type: string } & Record<string, unknown>;
 
 /** Input of the `postSlackMessage` activity. */
 export interface PostSlackMessageInput {
-  /** Business subject that owns the message, e.g. `payment:order_123`. */
+  /** Business subject that owns the message, `<kind>:<id>`. */
   subject: string;
   /** Channel id, or a user id to DM. */
   channel: string;
@@ -89,7 +89,7 @@ export interface SlackThreadEvent {
 export interface SlackActionRequest {
   /** Dedup id: the interaction's trigger_id (unique per interaction). */
   interactionId: string;
-  /** Verb from the action id `tl:<verb>` or the view callback id `tl:<verb>`, e.g. `approval.approve`. */
+  /** Verb from the action id `tl:<verb>` or the view callback id `tl:<verb>`, `<kind>.<action>`. */
   verb: string;
   user: string;
   value?: string;
@@ -123,8 +123,8 @@ export interface SubjectStatus {
   link?: string;
   /**
    * Slack user ids entitled to see this status besides its audit actors and the members of the
-   * conversations its messages are in: e.g. a payment's owner, an approval's requester and
-   * approvers. Never shown; only checked.
+   * conversations its messages are in: the people the flow names (an owner, a requester,
+   * deciders). Never shown; only checked.
    */
   participants?: string[];
 }

@@ -5,7 +5,7 @@ import { buildSlackRegistry, ROOT_COMMAND } from '../slack-ingress/registry.js';
  * The Slack scopes, events and commands Threadline needs, in one place: the app manifest
  * (`npm run manifest`), the "Add to Slack" install and the connect-your-identity flow are all
  * built from these and from the flows' registry, so what Slack is asked for is what the code
- * calls. Each scope says which calls need it.
+ * calls. Each scope says which calls need it; a flow adds the scopes only it needs (`slack.scopes`).
  */
 export const SLACK_BOT_SCOPES: Readonly<Record<string, string>> = {
   'chat:write': 'chat.postMessage, chat.update, chat.postEphemeral (threads, replies, notices)',
@@ -15,12 +15,11 @@ export const SLACK_BOT_SCOPES: Readonly<Record<string, string>> = {
   'im:history': 'message events and lookups in DMs',
   'channels:join': 'conversations.join, to read a public channel it posted in without being a member',
   'channels:read': 'conversations.members (who may see /threadline status)',
-  'groups:read': 'conversations.members/info/list of private channels (hierarchy: find and check its own channels)',
-  'groups:write': 'conversations.create/invite/kick of private channels (hierarchy: a channel per team, kept in sync)',
+  'groups:read': 'conversations.members of private channels (who may see /threadline status)',
   'im:read': 'conversations.members of DMs',
   'im:write': 'conversations.open, to DM a person',
   'reactions:read': 'reaction_added / reaction_removed events',
-  'users:read': 'users.info (names of people), users.list (membership: the workspace’s accounts)',
+  'users:read': 'users.info (names of people)',
   'users:read.email': 'users.lookupByEmail (owners and approvers given by email)',
   commands: 'slash commands',
 };
@@ -71,7 +70,7 @@ export function buildSlackManifest(opts: ManifestOptions) {
   return {
     display_information: {
       name,
-      description: 'Durable operational work in Slack: payments, approvals and tickets, one thread each',
+      description: 'Durable operational work in Slack: every lifecycle owns one thread',
       background_color: '#1d3557',
     },
     features: {

@@ -18,12 +18,12 @@ export interface SlackResponseDeps {
   audit: AuditLogRepo;
   /** Where a subject's messages were posted: their channels' members may see its status. */
   slackMessages: SlackMessagesRepo;
-  /** For `conversations.members` (channel membership of the person asking). */
+  /** For `conversations.members` (is the person asking in the channel?). */
   slack: WebClient;
   /** URL prefixes a response_url may have (Slack's hooks host; the emulator in sandbox mode). */
   responseUrlPrefixes: string[];
   metrics?: Metrics;
-  /** Many workspaces: membership is asked in the workspace of each conversation. */
+  /** Many workspaces: members are asked of the workspace of each conversation. */
   scope?: SlackPosterDeps['scope'];
   fetch?: typeof fetch;
   /** Workflow ids to try for what a person typed after `/threadline status` (from the flows). */
@@ -140,7 +140,7 @@ export function createSlackResponseActivities(deps: SlackResponseDeps) {
   /**
    * Participants and audit actors are user ids of the subject's own workspace; someone asking
    * from another workspace is entitled to nothing there (a user id may repeat across workspaces),
-   * and membership is asked of the asker's workspace only (channel ids repeat too).
+   * and members are asked of the asker's workspace only (channel ids repeat too).
    */
   async function entitled(
     subject: string,

@@ -2,7 +2,7 @@
 -- switches themselves are audited in audit_log (subject 'flag:<name>').
 
 CREATE TABLE feature_flags (
-  flag          text        NOT NULL,            -- e.g. 'assignment', 'ticket_sync'
+  flag          text        NOT NULL,            -- a flow's declared flag name
   scope_kind    text        NOT NULL CHECK (scope_kind IN ('global', 'workspace', 'channel', 'project')),
   scope_id      text        NOT NULL,            -- '' for global; a Slack team id, channel id or Jira project key
   enabled       boolean     NOT NULL,

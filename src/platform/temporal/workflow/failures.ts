@@ -18,7 +18,7 @@ export function permanentActivityFailure(err: unknown): ApplicationFailure | und
 /** Why a step ended without its effect. */
 export type StepFailureReason = 'permanent' | 'installation_dead' | 'retries_exhausted' | 'timed_out';
 
-/** A step's activity that will not be retried any more, as the workflow reports it. */
+/** A step's activity that will not be retried any more, as the workflow describes it. */
 export interface StepFailure {
   reason: StepFailureReason;
   activityType: string;

@@ -18,7 +18,7 @@ const ops = proxyActivities<Pick<OpsActivities, 'reportPermanentFailure'>>(OPS_A
 /**
  * Patch ids (docs/architecture.md, "Versioning workflows"): histories recorded before them replay
  * the old behaviour. `loud-step-failures`: `tolerant` also catches steps that ran out of attempts
- * or time, and reports every caught failure. `loud-audit-failures`: an audit row that cannot be
+ * or time, and announces every caught failure. `loud-audit-failures`: an audit row that cannot be
  * written within its bound is reported instead of failing the run.
  */
 const LOUD_STEP_FAILURES = 'loud-step-failures';
@@ -40,9 +40,9 @@ const NOT_DELIVERED: Readonly<Record<string, string>> = {
 };
 
 /**
- * Reports a step that will not happen (metric + ops alert, exactly once per step). Never throws:
+ * Announces a step that will not happen (metric + ops alert, exactly once per step). Never throws:
  * if the report itself cannot be made within its bound, the caller records that and goes on,
- * and nothing reports the report (no loop).
+ * and a failed announcement is never announced in turn (no loop).
  */
 async function report(step: string, f: StepFailure, notDelivered: string | undefined): Promise<boolean> {
   const info = workflowInfo();

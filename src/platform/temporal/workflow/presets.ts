@@ -18,7 +18,7 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../failure-types.js';
  * Postgres-backed activities (audit, snapshots): short attempts, fast retries; only programming
  * errors are permanent. Bound: 30 minutes. Postgres is our own dependency and its outage is
  * already visible (`/readyz` answers 503); retrying for half an hour rides out a failover or a
- * restart. Past that the auditor reports the lost row loudly and goes on (see `createAuditor`);
+ * restart. Past that the auditor announces the lost row loudly and goes on (see `createAuditor`);
  * a flow's own DB activity fails the workflow run, which is visible as a failed execution.
  */
 export const DB_ACTIVITY_OPTIONS: ActivityOptions = {
@@ -94,7 +94,7 @@ export const SLACK_LOOKUP_OPTIONS: ActivityOptions = {
  * `reportPermanentFailure` (metric + ops-channel alert). The lifecycle waits for it, so it is
  * bounded at 5 minutes: enough to get through the ops channel's posting limit (about one message
  * per second) when many steps fail at once. If Slack itself is down the alert cannot land
- * anyway; `tolerant` then writes an `ops_alert_failed` audit row and goes on, and never reports
+ * anyway; `tolerant` then writes an `ops_alert_failed` audit row and goes on, and never announces
  * the report's own failure (no loop).
  */
 export const OPS_ALERT_OPTIONS: ActivityOptions = {

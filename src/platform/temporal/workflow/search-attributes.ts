@@ -6,9 +6,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
  * attributes are not encrypted by a payload codec.
  */
 export const SEARCH_ATTRIBUTES = {
-  /** Business subject, e.g. `payment:order_123`, `approval:apr_…`, `ticket:OPS-7`. */
+  /** Business subject, `<kind>:<id>` (the lifecycle's workflow id). */
   ThreadlineSubject: 'Keyword',
-  /** `payment` | `approval` | `ticket` | `ping`. */
+  /** A kind a flow declares (`flow.ts` `kinds`), or `ping`. */
   ThreadlineKind: 'Keyword',
   /** The lifecycle's current status (e.g. `captured`, `pending`). */
   ThreadlineStatus: 'Keyword',
