@@ -50,6 +50,8 @@ export interface ChaosContext {
   ticketChannel: string;
   /** Webhooks the emulators sent, not yet delivered (see chaos-capture.ts). */
   captured: CapturedHook[];
+  /** Every attempt to deliver a Slack event, with its answer (`error`: no answer, e.g. the API was down). */
+  slackAttempts: { eventTs: string; status: number | 'error' }[];
   client: Client;
 }
 
@@ -95,6 +97,8 @@ export interface LoadOptions {
   reorder?: boolean;
   /** Run once half the lifecycles have their inputs answered, while the rest are in flight. */
   midway?: () => Promise<void>;
+  /** Wraps each ticket's delivery of its Slack thread replies (e.g. to take Temporal down around it). */
+  aroundSlackReplies?: (deliver: () => Promise<void>) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -149,9 +153,10 @@ const deliverJira = (ctx: ChaosContext, h: CapturedHook) =>
   });
 
 /** A captured Events API callback, signed afresh on every attempt as Slack's retries are. */
-const deliverSlack = (ctx: ChaosContext, h: CapturedHook, attempt: number) => {
+const deliverSlack = async (ctx: ChaosContext, h: CapturedHook, attempt: number) => {
   const ts = String(Math.floor(Date.now() / 1000));
-  return fetch(`${ctx.api()}/slack/events`, {
+  const eventTs = String((h.json.event as { ts?: string } | undefined)?.ts);
+  const res = await fetch(`${ctx.api()}/slack/events`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -160,7 +165,12 @@ const deliverSlack = (ctx: ChaosContext, h: CapturedHook, attempt: number) => {
       ...(attempt > 0 ? { 'x-slack-retry-num': String(attempt), 'x-slack-retry-reason': 'http_error' } : {}),
     },
     body: h.body,
+  }).catch((err: unknown) => {
+    ctx.slackAttempts.push({ eventTs, status: 'error' });
+    throw err;
   });
+  ctx.slackAttempts.push({ eventTs, status: res.status });
+  return res;
 };
 
 /** The Slack thread root of a subject, once posted. */
@@ -300,9 +310,9 @@ export async function driveLoad(ctx: ChaosContext, opts: LoadOptions): Promise<{
         () => Promise.resolve(replies.length),
         `slack replies ${key}`,
       );
-      await inTurn(
-        order(slackHooks).map((h) => ({ send: (attempt) => deliverSlack(ctx, h, attempt), what: `slack ${key}` })),
-      );
+      const deliver = () =>
+        inTurn(order(slackHooks).map((h) => ({ send: (n) => deliverSlack(ctx, h, n), what: `slack ${key}` })));
+      await (opts.aroundSlackReplies ?? ((d) => d()))(deliver);
       return {
         kind: 'ticket',
         workflowId: subject,
