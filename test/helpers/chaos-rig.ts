@@ -78,7 +78,10 @@ export async function startChaosRig(engines: {
     webhookUrls: [capture.jiraUrl],
     rateLimits: false,
     webhookRetryDelaysMs: [50, 100, 200],
-    seed: { ...defaultJiraSeed, projects: [{ ...defaultJiraSeed.projects.find((p) => p.key === 'OPS')!, key: project }] },
+    seed: {
+      ...defaultJiraSeed,
+      projects: [{ ...defaultJiraSeed.projects.find((p) => p.key === 'OPS')!, key: project }],
+    },
   });
   const apiUrl = `http://127.0.0.1:${await freePort()}`;
   // The emulator's Events API goes to the capture: the load delivers each event itself (see chaos.ts).
@@ -100,7 +103,7 @@ export async function startChaosRig(engines: {
   const connection = await Connection.connect({ address: engines.temporalAddress });
   const rig: ChaosRig = {
     env,
-    api: api!,
+    api,
     workers,
     ctx: {
       api: () => apiUrl,

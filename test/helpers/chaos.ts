@@ -146,9 +146,7 @@ async function takeCaptured(
 const deliverJira = (ctx: ChaosContext, h: CapturedHook) =>
   fetch(`${ctx.api()}/webhooks/jira`, {
     method: 'POST',
-    headers: Object.fromEntries(
-      Object.entries(h.headers).filter(([k]) => k === 'content-type' || k.startsWith('x-')),
-    ),
+    headers: Object.fromEntries(Object.entries(h.headers).filter(([k]) => k === 'content-type' || k.startsWith('x-'))),
     body: h.body,
   });
 
@@ -191,7 +189,10 @@ async function rootOf(ctx: ChaosContext, channel: string, subject: string): Prom
  * authorized, Jira's deliveries of an issue newest first (updated and commented before created),
  * Alertmanager's resolved before its firing, and the two Slack thread replies last first.
  */
-export async function driveLoad(ctx: ChaosContext, opts: LoadOptions): Promise<{ lifecycles: Lifecycle[]; events: number }> {
+export async function driveLoad(
+  ctx: ChaosContext,
+  opts: LoadOptions,
+): Promise<{ lifecycles: Lifecycle[]; events: number }> {
   const copies = opts.copies ?? 1;
   const order = <T>(items: T[]) => (opts.reorder ? [...items].reverse() : items);
   const auth = { authorization: `Bearer ${ctx.apiKey}`, 'content-type': 'application/json' };
@@ -427,8 +428,7 @@ export async function account(
   if (!baseline) {
     for (const l of run.lifecycles) {
       const mine = countBy([...new Set((posts.get(l.workflowId) ?? []).map((p) => p.key))].map((k) => labelOf(l, k)));
-      for (const [label, n] of Object.entries(mine))
-        learned[l.kind][label] = Math.max(learned[l.kind][label] ?? 0, n);
+      for (const [label, n] of Object.entries(mine)) learned[l.kind][label] = Math.max(learned[l.kind][label] ?? 0, n);
     }
   }
   const row: ScenarioRow = {
