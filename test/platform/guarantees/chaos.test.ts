@@ -146,32 +146,21 @@ describe('chaos: API + two worker processes under faults', () => {
     await s.run(`Slack 429 ×${n} + 503 ×${n} + commit-then-timeout ×2`, () => load());
   }, 300_000);
 
-  itFull(
-    'Slack 429 storm on chat.postMessage',
-    async () => {
-      await rig.ctx.slack.injectFault({ method: 'chat.postMessage', kind: 'ratelimit', retryAfter: 1, count: 10 });
-      await s.run('Slack 429 ×10', () => load());
-    },
-    300_000,
-  );
-
-  itFull(
-    'Slack 5xx burst',
-    async () => {
-      await rig.ctx.slack.injectFault({ method: 'chat.postMessage', kind: 'status', status: 503, count: 10 });
-      await s.run('Slack 503 ×10', () => load());
-    },
-    300_000,
-  );
-
-  itFull(
-    'Slack commits then times out',
-    async () => {
-      await rig.ctx.slack.injectFault({ method: 'chat.postMessage', kind: 'commit_then_timeout', count: 2 });
-      await s.run('Slack commit-then-timeout ×2', () => load());
-    },
-    300_000,
-  );
+  // Full scale: each Slack fault on its own too.
+  for (const [name, fault] of [
+    ['Slack 429 ×10', { kind: 'ratelimit', retryAfter: 1, count: 10 }],
+    ['Slack 503 ×10', { kind: 'status', status: 503, count: 10 }],
+    ['Slack commit-then-timeout ×2', { kind: 'commit_then_timeout', count: 2 }],
+  ] as const) {
+    itFull(
+      name,
+      async () => {
+        await rig.ctx.slack.injectFault({ method: 'chat.postMessage', ...fault });
+        await s.run(name, () => load());
+      },
+      300_000,
+    );
+  }
 
   it('Jira 429, 5xx and commit-then-timeout on the comment write', async () => {
     const method = await jiraCommentRoute();
