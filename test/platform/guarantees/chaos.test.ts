@@ -30,7 +30,7 @@ import { freePort } from '../../helpers/ports.js';
  */
 const FULL = process.env.CHAOS_SCALE === 'full';
 const LOAD: LoadOptions = FULL
-  ? { payments: 12, approvals: 6, tickets: 6, alerts: 6 }
+  ? { payments: 8, approvals: 4, tickets: 4, alerts: 4 }
   : { payments: 2, approvals: 1, tickets: 1, alerts: 1 };
 const itFull = FULL ? it : it.skip;
 const log = () => undefined;
