@@ -79,7 +79,7 @@ export function createMetrics() {
     }),
     slackPostAs: new Counter({
       name: 'threadline_slack_post_as_total',
-      help: "Posts meant to be made as a connected person (SLACK_POST_AS): posted as the person, fell back to the bot (reason: not_connected or Slack's code), or an edit their dead token refused (update_refused)",
+      help: "Posts meant to be made as a connected person (SLACK_POST_AS): posted as the person, fell back to the bot (reason: no_user_token, or Slack's code), or an edit their dead token refused (update_refused)",
       labelNames: ['outcome', 'reason'] as const,
       registers: [registry],
     }),

@@ -286,7 +286,7 @@ export function createSlackPoster(deps: SlackPosterDeps) {
     if (person && deps.postAs && deps.scope) {
       const { tokens } = deps.postAs;
       const scope = deps.scope;
-      let reason = 'not_connected';
+      let reason = 'no_user_token';
       if (await tokens.canPostAs(teamId ?? undefined, person)) {
         const sent = await attemptCall('chat.postMessage', () => scope.within({ asUser: person }, post));
         const code = 'failed' in sent ? sent.failed.error : undefined;
