@@ -5,7 +5,7 @@ import { installationsRepo } from '../../../src/platform/installations/store.js'
 import { createTokenCipher } from '../../../src/platform/installations/token-cipher.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { flowSuite, harnessOf } from '../../helpers/flow-suite.js';
-import { counterValue, waitForIdle } from '../../helpers/effects.js';
+import { counterValue, historyOf, waitForIdle } from '../../helpers/effects.js';
 import { searchableText } from '../../helpers/secrets.js';
 import { decodedHistory } from '../../helpers/temporal.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
@@ -109,6 +109,37 @@ describe('posting as a connected person (SLACK_POST_AS), with the bot as the aud
       [approvalWorkflowId(id)],
     );
     expect(failed.rowCount).toBe(0);
+  });
+
+  it('the person’s post is committed but its answer lost: the retry finds it (read as the bot) and posts nothing more', async () => {
+    await slack().injectFault({ method: 'chat.postMessage', kind: 'commit_then_timeout', channel: 'C0APPROVAL' });
+    const { id, ref, message } = await approvalInChannel();
+    expect(message.user).toBe(PERSON);
+    expect(message.bot_id).toBeUndefined();
+    expect((await channelPostsOf(id)).length).toBe(1);
+    // The lookup knew who wrote it, so a later edit is made as them.
+    const row = await suite.pool.query<{ posted_as: string | null }>(
+      'SELECT posted_as FROM slack_messages WHERE channel = $1 AND ts = $2',
+      [ref.channel, ref.ts],
+    );
+    expect(row.rows).toEqual([{ posted_as: PERSON }]);
+    // It was a retry that found it: a postSlackMessage attempt after the first ran.
+    const events = await historyOf(suite.temporal, approvalWorkflowId(id));
+    const posts = new Set(
+      events
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'postSlackMessage')
+        .map((e) => String(e.eventId)),
+    );
+    const retried = events.filter(
+      (e) =>
+        posts.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) &&
+        (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+    );
+    expect(retried.length).toBeGreaterThanOrEqual(1);
+    await appr.click('U0BOB', ref, 'approve');
+    expect((await appr.locked(ref)).edited?.user).toBe(PERSON);
+    // Its decision replies go out after the edit: idle before the next test arms a fault in this channel.
+    appr.expectEachPostOnce(await appr.settled(id, 60_000));
   });
 
   it('Slack refuses the person’s token (token_revoked): the bot posts in the same attempt, the token is marked revoked, one message', async () => {
