@@ -7,11 +7,15 @@ import { counterValue, historyOf, postsFor, waitForIdle } from '../../helpers/ef
 import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { installVia } from './workspaces-helpers.js';
+import { installationsRepo } from '../../../src/platform/installations/store.js';
+import { createTokenCipher } from '../../../src/platform/installations/token-cipher.js';
 
 const B = 'T0ACMECORP';
 const APP_TOKEN = 'xapp-1-A0THREADLN-1-sockettestappleveltoken';
 
-const suite = flowSuite({ ...WITHOUT_SLA_TIMERS, SLACK_APP_TOKEN: APP_TOKEN });
+/** Approvals post as Chen (a person of workspace B) once Chen connected there; the bot posts elsewhere. */
+const PERSON_B = 'U0CHEN';
+const suite = flowSuite({ ...WITHOUT_SLA_TIMERS, SLACK_APP_TOKEN: APP_TOKEN, SLACK_POST_AS: `approvals=${PERSON_B}` });
 const pay = harnessOf(suite, (stack, temporal) => paymentsHarness(stack, temporal));
 const appr = harnessOf(suite, (stack, temporal) => approvalsHarness(stack, temporal));
 
@@ -151,5 +155,59 @@ describe('Socket Mode transport', () => {
     expect((await postsFor(acme, approvalWorkflowId(idA))).length).toBe(0);
     expect((await postsFor(acme, approvalWorkflowId(idB))).length).toBeGreaterThanOrEqual(1);
     expect((await appr.get(idA)).status).toBe('pending');
+  });
+
+  it('posting as a connected person works the same over the socket; tokens_revoked over the socket makes the bot post', async () => {
+    await openConnection();
+    const acme = slack().team(B);
+    // B was installed by the test above; Chen connects their own identity there.
+    const connected = await installVia(suite.stack.urls.api, slack(), B, PERSON_B, '/slack/connect');
+    expect(connected.text, connected.text).toContain('Your Slack identity is connected');
+    const request = () =>
+      appr.created(appr.body({ requester: 'U0ASHA', approvers: ['U0BILAL'], channel: 'C0APPROVAL', slackTeamId: B }));
+
+    const id = await request();
+    const msg = await channelPost(id);
+    expect(await acme.message(msg.channel, msg.ts)).toMatchObject({ user: PERSON_B });
+    expect((await acme.message(msg.channel, msg.ts)).bot_id).toBeUndefined();
+    const click = await acme.clickButton({
+      user: 'U0BILAL',
+      channel: msg.channel,
+      ts: msg.ts,
+      action_id: 'tl:approval.approve',
+    });
+    expect(click.delivery.delivered).toBe(true);
+    await appr.waitStatus(id, 'approved');
+    const edited = await acme.waitFor(async () => {
+      const m = await acme.message(msg.channel, msg.ts);
+      return m.edited ? m : undefined;
+    }, 60_000);
+    expect(edited.edited?.user).toBe(PERSON_B);
+
+    // Chen's token is revoked in Slack: tokens_revoked arrives over the socket, and the next post is the bot's.
+    await waitForIdle(suite.temporal, approvalWorkflowId(id), 60_000);
+    const repo = installationsRepo(suite.pool, createTokenCipher({ keys: suite.stack.config.slack.tokenKeys }));
+    const token = (await repo.userCredentials(B, PERSON_B))!.token;
+    const revoked = await fetch(`${suite.stack.urls.slackEmulator}/api/auth.revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await revoked.json()) as { revoked?: boolean }).revoked).toBe(true);
+    await appr.waitFor(async () => ((await repo.userCredentials(B, PERSON_B)) === undefined ? true : undefined));
+    // Recorded from the event that came over the socket (nothing comes over HTTP here: first test).
+    const audit = await suite.pool.query<{ details: { userTokensRevoked?: string[] } }>(
+      `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.tokens_revoked'`,
+      [`slack-installation:${B}`],
+    );
+    expect(audit.rows.some((r) => r.details.userTokensRevoked?.includes(PERSON_B))).toBe(true);
+
+    const next = await request();
+    const nextMsg = await channelPost(next);
+    expect((await acme.message(nextMsg.channel, nextMsg.ts)).bot_id).toBeDefined();
+    const fallback = await suite.pool.query<{ details: { reason?: string } }>(
+      `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.post_as_fallback'`,
+      [approvalWorkflowId(next)],
+    );
+    expect(fallback.rows.map((r) => r.details.reason)).toEqual(['no_user_token']);
   });
 });
