@@ -54,6 +54,17 @@ describe('posting as a connected person (SLACK_POST_AS), with the bot as the aud
       (m) => (m.metadata?.event_payload as { subject?: string } | undefined)?.subject === approvalWorkflowId(id),
     );
   };
+  /** An approval whose channel post the bot made instead of the person: one message, one audit row, counted once. */
+  const botPostsInstead = async (reason: string, userTokenRevoked: boolean) => {
+    const before = await metric({ outcome: 'fallback', reason });
+    const { id, message } = await approvalInChannel();
+    expect(message.bot_id).toBeDefined();
+    expect((await channelPostsOf(id)).length).toBe(1);
+    expect(await fallbacks(approvalWorkflowId(id))).toEqual([
+      expect.objectContaining({ person: PERSON, reason, userTokenRevoked }),
+    ]);
+    expect(await metric({ outcome: 'fallback', reason })).toBe(before + 1);
+  };
   const connect = async () => {
     const done = await installVia(suite.stack.urls.api, slack(), TEAM, PERSON, '/slack/connect');
     expect(done.status, done.text).toBe(200);
@@ -67,15 +78,7 @@ describe('posting as a connected person (SLACK_POST_AS), with the bot as the aud
   it('a person who never connected: the bot posts, and the fallback is audited and counted', async () => {
     const installed = await installVia(suite.stack.urls.api, slack(), TEAM, PERSON);
     expect(installed.text).toContain('Threadline is installed');
-    const before = await metric({ outcome: 'fallback', reason: 'no_user_token' });
-
-    const { id, message } = await approvalInChannel();
-    expect(message.bot_id).toBeDefined();
-    expect((await channelPostsOf(id)).length).toBe(1);
-    expect(await fallbacks(approvalWorkflowId(id))).toEqual([
-      expect.objectContaining({ person: PERSON, reason: 'no_user_token', userTokenRevoked: false }),
-    ]);
-    expect(await metric({ outcome: 'fallback', reason: 'no_user_token' })).toBe(before + 1);
+    await botPostsInstead('no_user_token', false);
   });
 
   it('connected through /slack/connect: the thread is posted as the person and edited as them, once', async () => {
@@ -149,15 +152,7 @@ describe('posting as a connected person (SLACK_POST_AS), with the bot as the aud
       error: 'token_revoked',
       channel: 'C0APPROVAL',
     });
-    const before = await metric({ outcome: 'fallback', reason: 'token_revoked' });
-
-    const { id, message } = await approvalInChannel();
-    expect(message.bot_id).toBeDefined();
-    expect((await channelPostsOf(id)).length).toBe(1);
-    expect(await fallbacks(approvalWorkflowId(id))).toEqual([
-      expect.objectContaining({ person: PERSON, reason: 'token_revoked', userTokenRevoked: true }),
-    ]);
-    expect(await metric({ outcome: 'fallback', reason: 'token_revoked' })).toBe(before + 1);
+    await botPostsInstead('token_revoked', true);
     expect(await repo().userCredentials(TEAM, PERSON)).toBeUndefined();
     // Slack refused the person's post once; the bot's post (above) is the only message.
     const refusals = (await slack().calls()).filter(

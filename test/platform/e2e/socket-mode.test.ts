@@ -38,6 +38,14 @@ describe('Socket Mode transport', () => {
    */
   const channelPost = (id: string) =>
     appr.waitFor(async () => (await appr.get(id)).slack.find((m) => m.purpose === 'channel'));
+  /** Bilal (workspace B) approves the request over the socket. */
+  const approveInB = async (msg: { channel: string; ts: string }, id: string) => {
+    const click = await slack()
+      .team(B)
+      .clickButton({ user: 'U0BILAL', channel: msg.channel, ts: msg.ts, action_id: 'tl:approval.approve' });
+    expect(click.delivery.delivered).toBe(true);
+    expect(await appr.waitStatus(id, 'approved')).toMatchObject({ decidedBy: 'U0BILAL' });
+  };
 
   it('commands and clicks arrive over the socket, are acked after the hand-off, and nothing comes over HTTP', async () => {
     await openConnection();
@@ -142,14 +150,7 @@ describe('Socket Mode transport', () => {
     const idA = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'], channel: 'C0APPROVAL' }));
     const msgB = await channelPost(idB);
     await appr.posted(idA, 1);
-    const click = await acme.clickButton({
-      user: 'U0BILAL',
-      channel: msgB.channel,
-      ts: msgB.ts,
-      action_id: 'tl:approval.approve',
-    });
-    expect(click.delivery.delivered).toBe(true);
-    expect(await appr.waitStatus(idB, 'approved')).toMatchObject({ decidedBy: 'U0BILAL' });
+    await approveInB(msgB, idB);
     for (const id of [idA, idB]) await waitForIdle(suite.temporal, approvalWorkflowId(id), 30_000);
     expect((await postsFor(slack(), approvalWorkflowId(idB))).length).toBe(0);
     expect((await postsFor(acme, approvalWorkflowId(idA))).length).toBe(0);
@@ -170,14 +171,7 @@ describe('Socket Mode transport', () => {
     const msg = await channelPost(id);
     expect(await acme.message(msg.channel, msg.ts)).toMatchObject({ user: PERSON_B });
     expect((await acme.message(msg.channel, msg.ts)).bot_id).toBeUndefined();
-    const click = await acme.clickButton({
-      user: 'U0BILAL',
-      channel: msg.channel,
-      ts: msg.ts,
-      action_id: 'tl:approval.approve',
-    });
-    expect(click.delivery.delivered).toBe(true);
-    await appr.waitStatus(id, 'approved');
+    await approveInB(msg, id);
     const edited = await acme.waitFor(async () => {
       const m = await acme.message(msg.channel, msg.ts);
       return m.edited ? m : undefined;
