@@ -172,12 +172,18 @@ describe('posting as a connected person (SLACK_POST_AS), with the bot as the aud
       headers: { authorization: `Bearer ${token}` },
     });
     expect(((await res.json()) as { revoked?: boolean }).revoked).toBe(true);
-    await appr.waitFor(async () => ((await repo().userCredentials(TEAM, PERSON)) === undefined ? true : undefined));
-    const audit = await suite.pool.query<{ details: { userTokensRevoked?: string[] } }>(
-      `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.tokens_revoked'`,
-      [`slack-installation:${TEAM}`],
+    await appr.waitFor(
+      async () => ((await repo().userCredentials(TEAM, PERSON)) === undefined ? true : undefined),
+      60_000,
     );
-    expect(audit.rows.some((r) => r.details.userTokensRevoked?.includes(PERSON))).toBe(true);
+    // The token is revoked first, then the event's audit row is written: wait for the row.
+    await appr.waitFor(async () => {
+      const audit = await suite.pool.query<{ details: { userTokensRevoked?: string[] } }>(
+        `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.tokens_revoked'`,
+        [`slack-installation:${TEAM}`],
+      );
+      return audit.rows.some((r) => r.details.userTokensRevoked?.includes(PERSON)) ? true : undefined;
+    }, 60_000);
 
     const next = await approvalInChannel();
     expect(next.message.bot_id).toBeDefined();

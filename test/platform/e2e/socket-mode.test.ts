@@ -187,13 +187,19 @@ describe('Socket Mode transport', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(((await revoked.json()) as { revoked?: boolean }).revoked).toBe(true);
-    await appr.waitFor(async () => ((await repo.userCredentials(B, PERSON_B)) === undefined ? true : undefined));
-    // Recorded from the event that came over the socket (nothing comes over HTTP here: first test).
-    const audit = await suite.pool.query<{ details: { userTokensRevoked?: string[] } }>(
-      `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.tokens_revoked'`,
-      [`slack-installation:${B}`],
+    await appr.waitFor(
+      async () => ((await repo.userCredentials(B, PERSON_B)) === undefined ? true : undefined),
+      60_000,
     );
-    expect(audit.rows.some((r) => r.details.userTokensRevoked?.includes(PERSON_B))).toBe(true);
+    // Recorded from the event that came over the socket (nothing comes over HTTP here: first test).
+    // The token is revoked first, then the event's audit row is written: wait for the row.
+    await appr.waitFor(async () => {
+      const audit = await suite.pool.query<{ details: { userTokensRevoked?: string[] } }>(
+        `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.tokens_revoked'`,
+        [`slack-installation:${B}`],
+      );
+      return audit.rows.some((r) => r.details.userTokensRevoked?.includes(PERSON_B)) ? true : undefined;
+    }, 60_000);
 
     const next = await request();
     const nextMsg = await channelPost(next);
