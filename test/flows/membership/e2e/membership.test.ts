@@ -154,6 +154,26 @@ describe('workspace membership follows the directory (HTTP → Temporal Schedule
     ).toEqual(['INVITED', 'ACCEPTED']);
   }, 240_000);
 
+  it('two runs under one workflow id (a schedule starting two in the same second) each sync anew', async () => {
+    const { slack, call } = t.h;
+    const who = `same-second@${DOMAIN}`;
+    expect((await call('PUT', '/v1/members/sec1', { email: who, status: 'enrolled' })).status).toBe(201);
+    // What the schedule does for two triggers in one second: the same workflow id, one run after the other.
+    const workflowId = `membersync:${t.stack.taskQueue}-2026-12-01T09:00:00Z`;
+    const run = () =>
+      t.client.workflow.execute('membershipSyncWorkflow', {
+        workflowId,
+        taskQueue: t.stack.taskQueue,
+        args: [{}],
+      }) as Promise<MembershipSyncResult>;
+    const first = await run();
+    expect(await member('sec1')).toMatchObject({ state: 'PENDING' });
+    await slack.invite({ email: who, channel_ids: ['C0PAYMENTS'] });
+    const second = await run();
+    expect(second.syncId).not.toBe(first.syncId);
+    expect(await member('sec1')).toMatchObject({ state: 'INVITED' });
+  }, 120_000);
+
   it('bad input: 400 naming the field, 409 for an email another member has, 404, 401', async () => {
     const { call } = t.h;
     const bad = await call('PUT', '/v1/members/x1', { email: 'not-an-email', status: 'enrolled' });
