@@ -62,6 +62,8 @@ export interface MembershipSyncResult {
   states: Record<string, number>;
   transitions: number;
   requested: { invite: number; deactivate: number; reactivate: number };
+  /** People admins were already asked about within the reminder interval (not asked again). */
+  alreadyAsked: number;
   /** Outcomes of `admin.users.invite` (all zero without the Admin API). */
   invited: { invited: number; already_invited: number; already_in_team: number; failed: number };
 }

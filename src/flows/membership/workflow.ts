@@ -153,6 +153,7 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
     states: plan.states,
     transitions: plan.transitions,
     requested,
+    alreadyAsked: plan.alreadyAsked ?? 0,
     invited,
   };
   // Keyed by run: two runs under one workflow id (one second) are two syncs.
