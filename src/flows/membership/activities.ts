@@ -167,7 +167,12 @@ export function createMembershipActivities(deps: MembershipActivityDeps) {
           details: [{ system: 'slack', method: 'admin.users.invite', error: 'not_configured', kind: 'permanent' }],
         });
       const target = await deps.repo.inviteTarget(input.memberId);
-      if (!target) return { outcome: 'already_in_team' };
+      if (!target)
+        throw ApplicationFailure.create({
+          type: FailureType.Permanent,
+          message: 'the member is no longer in the directory',
+          details: [{ system: 'slack', method: 'admin.users.invite', error: 'member_not_found', kind: 'permanent' }],
+        });
       const { api, client } = deps.admin;
       let error: string | undefined;
       try {

@@ -59,7 +59,14 @@ export function membershipRepo(pool: Pool, scope: string) {
         const { rows } = await pool.query(
           `INSERT INTO directory_members (member_id, email, name, status, scope) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (scope, member_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, status = EXCLUDED.status,
-             version = directory_members.version + 1, updated_at = now()
+             version = directory_members.version + 1, updated_at = now(),
+             -- A new address is a new question: what admins or the Admin API said about the old one no longer stands.
+             requested_action = CASE WHEN lower(directory_members.email) = lower(EXCLUDED.email)
+               THEN directory_members.requested_action END,
+             requested_at = CASE WHEN lower(directory_members.email) = lower(EXCLUDED.email)
+               THEN directory_members.requested_at END,
+             invite_error = CASE WHEN lower(directory_members.email) = lower(EXCLUDED.email)
+               THEN directory_members.invite_error END
            RETURNING *, (xmax = 0) AS created`,
           [m.memberId, m.email, m.name, m.status, scope],
         );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SANDBOX_ADMIN_USER_TOKEN } from '../../../../emulators/slack/seed.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
 import { eventsOf, scheduledActivities } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { membershipHarness, membershipSyncs } from './helpers.js';
@@ -83,11 +84,13 @@ describe('workspace membership with the Admin API (admin.users.invite under an o
     expect(invite).toContain(`new1@${DOMAIN}`);
     expect(invite).not.toContain(`new2@${DOMAIN}`);
     expect(posted.find((p) => p.includes('deactivate these'))).toContain(email(995));
-    const activities = scheduledActivities(await eventsOf(lastRun()));
+    const events = await eventsOf(lastRun());
+    await recordFixture('membership-sync-admin-api', events);
+    const activities = scheduledActivities(events);
     expect(activities.filter((a) => a === 'inviteMember')).toHaveLength(5);
     expect(activities.filter((a) => a === 'requestAdminAction')).toHaveLength(2);
     // Emails stay out of workflow history (member ids only).
-    expect(JSON.stringify(await eventsOf(lastRun()))).not.toContain(`new1@${DOMAIN}`);
+    expect(JSON.stringify(events)).not.toContain(`new1@${DOMAIN}`);
 
     // People accept; the next sync moves them and invites nobody twice, asks admins nothing new.
     await slack.acceptInvite(`new2@${DOMAIN}`);
