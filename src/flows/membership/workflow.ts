@@ -47,9 +47,8 @@ const reconciler = proxyActivities<Pick<MembershipActivities, 'reconcileMembers'
   ...DB_ACTIVITY_OPTIONS,
   startToCloseTimeout: '5 minutes',
 });
-const slack = proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember'>>(
-  SLACK_ACTIVITY_OPTIONS,
-);
+const slack =
+  proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember'>>(SLACK_ACTIVITY_OPTIONS);
 
 /** A failed invite that says the Admin API cannot work at all now (token, settings), not just for this person. */
 function adminApiUnusable(err: unknown): boolean {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_API_UNUSABLE, accountKind, decideMember, inviteOutcome } from '../../../../src/flows/membership/domain/lifecycle.js';
+import {
+  ADMIN_API_UNUSABLE,
+  accountKind,
+  decideMember,
+  inviteOutcome,
+} from '../../../../src/flows/membership/domain/lifecycle.js';
 
 describe('membership lifecycle (domain)', () => {
   it('classifies accounts by their flags; bots and Slackbot are left out', () => {
@@ -33,6 +38,7 @@ describe('membership lifecycle (domain)', () => {
     // The token or the settings: no further invite can work; one person's address: only theirs.
     for (const code of ['not_allowed_token_type', 'feature_not_enabled', 'failed_to_validate_caller', 'token_revoked'])
       expect(ADMIN_API_UNUSABLE.has(code)).toBe(true);
-    for (const code of ['invalid_email', 'user_disabled', 'ratelimited']) expect(ADMIN_API_UNUSABLE.has(code)).toBe(false);
+    for (const code of ['invalid_email', 'user_disabled', 'ratelimited'])
+      expect(ADMIN_API_UNUSABLE.has(code)).toBe(false);
   });
 });

@@ -119,6 +119,7 @@ describe('workspace membership with the Admin API (admin.users.invite under an o
     const posted = (await requests()).slice(asked).map((m) => `${m.text}${JSON.stringify(m.blocks)}`);
     expect(posted).toHaveLength(1);
     for (const i of [0, 1, 2]) expect(posted[0]).toContain(`late${i}@${DOMAIN}`);
-    for (const i of [0, 1, 2]) expect(await member(`late${i}`)).toMatchObject({ state: 'PENDING', requestedAction: 'invite' });
+    for (const i of [0, 1, 2])
+      expect(await member(`late${i}`)).toMatchObject({ state: 'PENDING', requestedAction: 'invite' });
   }, 120_000);
 });
