@@ -17,7 +17,7 @@ import {
   type InviteMemberResult,
   type ReconcileMembersResult,
 } from './contract.js';
-import { accountKind, decideMember, inviteOutcome, type MemberState } from './domain/lifecycle.js';
+import { ADMIN_API_UNUSABLE, accountKind, decideMember, inviteOutcome, type MemberState } from './domain/lifecycle.js';
 import { membershipRepo, type MembershipRepo } from './repo.js';
 
 export interface MembershipActivityDeps {
@@ -188,7 +188,8 @@ export function createMembershipActivities(deps: MembershipActivityDeps) {
         error = slackErrorOf(err);
         const settled = inviteOutcome(error);
         if (!settled) {
-          if (err instanceof ApplicationFailure && err.nonRetryable && error)
+          // About this person (not the token or the settings, which say nothing about them).
+          if (err instanceof ApplicationFailure && err.nonRetryable && error && !ADMIN_API_UNUSABLE.has(error))
             await deps.repo.recordInviteError(input.memberId, error);
           throw err;
         }

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { AuditEntry } from '../../platform/audit/contract.js';
 import { auditLogRepo } from '../../platform/db/repositories.js';
 import { memberSubject } from './contract.js';
@@ -44,6 +44,22 @@ const mapMember = (r: Record<string, unknown>): DirectoryMember => ({
   version: r.version as number,
   updatedAt: (r.updated_at as Date).toISOString(),
 });
+
+/** Runs `fn` in one transaction on one connection (rolled back when it throws). */
+async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
 
 /** The people directory of one scope (the deployment's task queue) and the accounts each sync saw. */
 export function membershipRepo(pool: Pool, scope: string) {
@@ -137,17 +153,12 @@ export function membershipRepo(pool: Pool, scope: string) {
         result: R;
       };
     }): Promise<R> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      return inTransaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`membersync:${input.syncId}`]);
         const done = await client.query<{ result: R }>('SELECT result FROM membership_syncs WHERE sync_id = $1', [
           input.syncId,
         ]);
-        if (done.rows[0]) {
-          await client.query('COMMIT');
-          return done.rows[0].result;
-        }
+        if (done.rows[0]) return done.rows[0].result;
         const { changes, audits, result } = input.decide(
           await this.membersWithAccounts(input.syncId, input.reminderIntervalMs),
         );
@@ -172,16 +183,9 @@ export function membershipRepo(pool: Pool, scope: string) {
           input.syncId,
           JSON.stringify(result),
         ]);
-        await client.query('COMMIT');
         return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
-    /** Admins were asked for `action` on these people now (the reminder interval runs from here). */
     async markRequested(memberIds: string[], action: string): Promise<void> {
       await pool.query(
         `UPDATE directory_members SET requested_at = now(), requested_action = $3
@@ -195,9 +199,7 @@ export function membershipRepo(pool: Pool, scope: string) {
      * person whose state moved meanwhile (a later sync) is left alone.
      */
     async applyInvite(input: { syncId: string; memberId: string; state: MemberState; outcome: string }): Promise<void> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         const { rows } = await client.query<{ state: MemberState }>(
           `SELECT state FROM directory_members WHERE scope = $1 AND member_id = $2 FOR UPDATE`,
           [scope, input.memberId],
@@ -220,13 +222,7 @@ export function membershipRepo(pool: Pool, scope: string) {
             idempotencyKey: `${memberSubject(input.memberId)}:${input.syncId}:${input.state}`,
           });
         }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
     /** The Slack error code of an invite that failed for good (shown by `GET /v1/members/:id`). */
     async recordInviteError(memberId: string, error: string): Promise<void> {
