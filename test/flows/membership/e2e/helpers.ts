@@ -17,7 +17,7 @@ export function membershipSyncs(t: StackContext<MembershipHarness>, adminsChanne
   let lastRun: WorkflowHandle | undefined;
   return {
     /** Triggers a sync and waits for that run to close (the schedule's newest action). */
-    async sync(previous: number): Promise<MembershipSyncResult> {
+    sync: async (previous: number): Promise<MembershipSyncResult> => {
       const res = await t.h.call('POST', '/v1/members/sync');
       expect(res.status, await res.text()).toBe(202);
       const handle = t.client.schedule.getHandle(`membersync:${t.stack.taskQueue}`);
@@ -51,7 +51,7 @@ export function membershipSyncs(t: StackContext<MembershipHarness>, adminsChanne
         )
         .sort((a, b) => Number(a.ts) - Number(b.ts)),
     /** Puts the directory, 20 people at a time. */
-    async putDirectory(people: { id: string; email: string; status: string }[]): Promise<void> {
+    putDirectory: async (people: { id: string; email: string; status: string }[]): Promise<void> => {
       for (let i = 0; i < people.length; i += 20)
         await Promise.all(
           people.slice(i, i + 20).map(async (d) => {
