@@ -39,12 +39,14 @@ describe('workspace membership with the Admin API (admin.users.invite under an o
         email: email(i + 1),
         status: i + 1 > 990 ? 'unenrolled' : 'enrolled',
       })),
-      ...Array.from({ length: 5 }, (_, i) => ({ id: `new${i}`, email: `new${i}@${DOMAIN}`, status: 'enrolled' })),
+      ...Array.from({ length: 5 }, (_, i) => ({ id: `fresh${i}`, email: `fresh${i}@${DOMAIN}`, status: 'enrolled' })),
     ];
     await putDirectory(directory);
     await slack.setRateLimits(true);
-    // In member-id order: new0 is refused with a 429, then Slack says they joined meanwhile;
-    // new1's address is refused; new2–4 are invited.
+    // Member ids differ from the other membership file's: audit subjects (`member:<id>`) are not
+    // per deployment, and the two files may run at once against one database.
+    // In member-id order: fresh0 is refused with a 429, then Slack says they joined meanwhile;
+    // fresh1's address is refused; fresh2–4 are invited.
     await slack.injectFault({ method: 'admin.users.invite', kind: 'ratelimit', retryAfter: 1, count: 1 });
     await slack.injectFault({ method: 'admin.users.invite', kind: 'error', error: 'already_in_team', count: 1 });
     await slack.injectFault({ method: 'admin.users.invite', kind: 'error', error: 'invalid_email', count: 1 });
@@ -58,18 +60,18 @@ describe('workspace membership with the Admin API (admin.users.invite under an o
     expect(calls.map((c) => c.status)).toEqual([429, 200, 200, 200, 200, 200]);
     // The 429 was answered by asking for the same person again, not the next one.
     expect(calls[0]!.args.email).toBe(calls[1]!.args.email);
-    expect(calls.slice(1).map((c) => c.args.email)).toEqual([0, 1, 2, 3, 4].map((i) => `new${i}@${DOMAIN}`));
-    expect(calls[2]!.args).toMatchObject({ team_id: 'T0THREADLN', real_name: 'Person new1' });
+    expect(calls.slice(1).map((c) => c.args.email)).toEqual([0, 1, 2, 3, 4].map((i) => `fresh${i}@${DOMAIN}`));
+    expect(calls[2]!.args).toMatchObject({ team_id: 'T0THREADLN', real_name: 'Person fresh1' });
 
     // What Slack holds: three pending invites into the configured channels.
     const invites = await slack.invites();
-    expect(invites.map((i) => i.email).sort()).toEqual([2, 3, 4].map((i) => `new${i}@${DOMAIN}`));
+    expect(invites.map((i) => i.email).sort()).toEqual([2, 3, 4].map((i) => `fresh${i}@${DOMAIN}`));
     expect(invites[0]!.channel_ids).toEqual(['C0PAYMENTS', 'C0TICKETS']);
-    expect(await member('new0')).toMatchObject({ state: 'ACCEPTED' });
-    expect(await member('new1')).toMatchObject({ state: 'PENDING', inviteError: 'invalid_email' });
-    for (const id of ['new2', 'new3', 'new4']) expect(await member(id)).toMatchObject({ state: 'INVITED' });
-    expect(await transitions('new0')).toEqual(['ACCEPTED']);
-    expect(await transitions('new2')).toEqual(['INVITED']);
+    expect(await member('fresh0')).toMatchObject({ state: 'ACCEPTED' });
+    expect(await member('fresh1')).toMatchObject({ state: 'PENDING', inviteError: 'invalid_email' });
+    for (const id of ['fresh2', 'fresh3', 'fresh4']) expect(await member(id)).toMatchObject({ state: 'INVITED' });
+    expect(await transitions('fresh0')).toEqual(['ACCEPTED']);
+    expect(await transitions('fresh2')).toEqual(['INVITED']);
 
     // The refused address is loud (audit, ops alert) and goes to the admins as a request; the
     // unenrolled accounts are requested for deactivation (the API path only invites).
@@ -81,8 +83,8 @@ describe('workspace membership with the Admin API (admin.users.invite under an o
     const posted = (await requests()).map((m) => `${m.text}${JSON.stringify(m.blocks)}`);
     expect(posted).toHaveLength(2);
     const invite = posted.find((p) => p.includes('invite these enrolled'))!;
-    expect(invite).toContain(`new1@${DOMAIN}`);
-    expect(invite).not.toContain(`new2@${DOMAIN}`);
+    expect(invite).toContain(`fresh1@${DOMAIN}`);
+    expect(invite).not.toContain(`fresh2@${DOMAIN}`);
     expect(posted.find((p) => p.includes('deactivate these'))).toContain(email(995));
     const events = await eventsOf(lastRun());
     await recordFixture('membership-sync-admin-api', events);
@@ -90,19 +92,19 @@ describe('workspace membership with the Admin API (admin.users.invite under an o
     expect(activities.filter((a) => a === 'inviteMember')).toHaveLength(5);
     expect(activities.filter((a) => a === 'requestAdminAction')).toHaveLength(2);
     // Emails stay out of workflow history (member ids only).
-    expect(JSON.stringify(events)).not.toContain(`new1@${DOMAIN}`);
+    expect(JSON.stringify(events)).not.toContain(`fresh1@${DOMAIN}`);
 
     // People accept; the next sync moves them and invites nobody twice, asks admins nothing new.
-    await slack.acceptInvite(`new2@${DOMAIN}`);
-    await slack.addUsers({ users: [{ email: `new0@${DOMAIN}` }] });
+    await slack.acceptInvite(`fresh2@${DOMAIN}`);
+    await slack.addUsers({ users: [{ email: `fresh0@${DOMAIN}` }] });
     const second = await sync(1);
     expect(second.invited).toEqual({ invited: 0, already_invited: 0, already_in_team: 0, failed: 0 });
     expect(await inviteCalls()).toHaveLength(6);
     expect(await requests()).toHaveLength(2);
-    expect(await member('new2')).toMatchObject({ state: 'ACCEPTED' });
-    expect(await member('new3')).toMatchObject({ state: 'INVITED' });
-    expect(await member('new0')).toMatchObject({ state: 'ACCEPTED' });
-    expect(await transitions('new2')).toEqual(['INVITED', 'ACCEPTED']);
+    expect(await member('fresh2')).toMatchObject({ state: 'ACCEPTED' });
+    expect(await member('fresh3')).toMatchObject({ state: 'INVITED' });
+    expect(await member('fresh0')).toMatchObject({ state: 'ACCEPTED' });
+    expect(await transitions('fresh2')).toEqual(['INVITED', 'ACCEPTED']);
   }, 240_000);
 
   it('an Admin API that cannot work (feature_not_enabled) is reported once and everyone left is asked for in the channel', async () => {
