@@ -43,7 +43,12 @@ describe('no secrets or personal data in Temporal history or logs', () => {
   let stack: TestStack;
   const logLines: string[] = [];
   /** Credentials sent in requests that were refused: they must not be logged either. */
-  const refused = { apiKey: unique('tl_wrong_'), slackSignature: `v0=${unique('')}`, razorpaySignature: unique('') };
+  const refused = {
+    apiKey: unique('tl_wrong_'),
+    slackSignature: `v0=${unique('')}`,
+    razorpaySignature: unique(''),
+    alertmanagerToken: unique('am-wrong-'),
+  };
   let hook: Awaited<ReturnType<typeof callbackReceiver>>;
   let needles: Record<string, string>;
   let workflowIds: string[];
@@ -174,6 +179,15 @@ describe('no secrets or personal data in Temporal history or logs', () => {
         body: '{}',
       }),
     );
+    // Alertmanager with the right token (a malformed body) and with a wrong one.
+    for (const token of [SECRETS.ALERTMANAGER_WEBHOOK_TOKEN, refused.alertmanagerToken])
+      await keep(
+        await fetch(`${api}/webhooks/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: '{"version":"4","alerts":"none"}',
+        }),
+      );
 
     needles = {
       ...SECRETS,
@@ -258,6 +272,7 @@ describe('no secrets or personal data in Temporal history or logs', () => {
       'a refused API key': refused.apiKey,
       'a refused Slack signature': refused.slackSignature,
       'a refused Razorpay signature': refused.razorpaySignature,
+      'a refused Alertmanager token': refused.alertmanagerToken,
     };
     const found = Object.entries(forLogs)
       .filter(([, needle]) => text.includes(needle))
