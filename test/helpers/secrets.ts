@@ -22,6 +22,7 @@ export function uniqueSecrets() {
     ALERTS_ACTION_SIGNING_SECRET: unique('chatops-'),
     REPORT_PULL_SECRET: unique('report-pull-'),
     SLACK_STATE_SECRET: unique('oauth-state-'),
+    SLACK_ADMIN_USER_TOKEN: unique('xoxp-admin-'),
     THREADLINE_PAYLOAD_KEYS: `test-key:${randomBytes(32).toString('base64')}`,
   };
 }

@@ -58,7 +58,8 @@ describe('no secrets or personal data in Temporal history or logs', () => {
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'trace', destination: { write: (line: string) => logLines.push(line) } });
-    stack = await startTestStack(SECRETS, { logger });
+    // The admin token needs the channels an invite joins (not a secret, so not a needle).
+    stack = await startTestStack({ ...SECRETS, MEMBERSHIP_INVITE_CHANNELS: 'C0GENERAL' }, { logger });
     hook = await callbackReceiver();
     const pay = paymentsHarness(stack);
     const appr = approvalsHarness(stack);
