@@ -1,4 +1,4 @@
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../../platform/audit/activities.js';
 import type { SlackActivities } from '../../../platform/slack/activities.js';
 import {
@@ -18,6 +18,7 @@ import {
 import type { AlertActivities } from '../activities.js';
 import { threadReplier } from './thread.js';
 import {
+  ALERT_UNSEEN_RESOLVE_PATCH,
   alertNotificationSignal,
   alertStateQuery,
   type AlertMessageRef,
@@ -288,7 +289,10 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
         await run(effects.splice(0));
         continue;
       }
-      const r = applyNotification(state, queue.shift()!, Date.now());
+      const n = queue.shift()!;
+      // A resolve for an occurrence never seen firing: remembered from this patch on (before: dropped).
+      const rememberUnseenResolves = n.status === 'resolved' && patched(ALERT_UNSEEN_RESOLVE_PATCH);
+      const r = applyNotification(state, n, Date.now(), { rememberUnseenResolves });
       state = r.state;
       effects.push(...r.effects);
     }
