@@ -2,6 +2,7 @@ import { html, type Html, type Part } from './html.js';
 import type { AuditRow } from '../platform/db/repositories.js';
 import type { AuditFilter, FailureRow } from './audit.js';
 import type { LifecycleFilter, LifecycleRow } from './lifecycles.js';
+import type { RetryAnswer, Retryability } from './retry.js';
 
 /** Kinds the filter offers (the values workflows put in ThreadlineKind). */
 const KINDS = ['payment', 'approval', 'ticket', 'ping'] as const;
@@ -252,11 +253,52 @@ export function lifecyclePage(input: {
   );
 }
 
-/** Failed deliveries of every lifecycle, newest first, with the error and why it is final. */
+/** Where the Retry form of one failed delivery posts. */
+export const retryHref = (failureId: string) => `/console/failures/${encodeURIComponent(failureId)}/retry`;
+
+/** The Retry cell: the button (a CSRF-protected form), "Retried", or why it cannot be retried. */
+function retryCell(csrf: string, r: FailureRow, can: Retryability | undefined): Html {
+  if (!can) return html``;
+  if (can.kind === 'retried')
+    return html`<span class="ok">Retried</span> <span class="note">${when(new Date(can.at))}</span>`;
+  if (can.kind === 'not_retryable') return html`<span class="note">${can.why}</span>`;
+  return html`<form method="post" action="${retryHref(r.id)}">
+      <input type="hidden" name="_csrf" value="${csrf}" />
+      <button type="submit" class="secondary" aria-label="${`Retry step ${r.step ?? ''} of ${r.subject}`}">
+        Retry
+      </button>
+    </form>
+    ${r.retry?.outcome === 'failed' ? html`<div class="note">The last retry failed too.</div>` : ''}`;
+}
+
+/** What a Retry click did, said once above the list. */
+function retryNotice(a: RetryAnswer | undefined): Html {
+  if (!a) return html``;
+  switch (a.kind) {
+    case 'delivered':
+      return html`<p class="notice ok" role="status">Retried step <code>${a.step}</code>: delivered.</p>`;
+    case 'running':
+      return html`<p class="notice" role="status">
+        Retry of step <code>${a.step}</code> is still running; reload this page in a moment to see its outcome.
+      </p>`;
+    case 'failed':
+      return html`<p class="notice error" role="alert">
+        Retried step <code>${a.step}</code>: it failed again (${a.error}, ${a.reason}). Fix the cause and retry again.
+      </p>`;
+    case 'refused':
+      return html`<p class="notice error" role="alert">Not retried: ${a.why}</p>`;
+  }
+}
+
+/** Failed deliveries of every lifecycle, newest first, with the error, why it is final, and Retry. */
 export function failuresPage(input: {
   csrf: string;
   q?: string | undefined;
   rows: FailureRow[];
+  /** Per failure id: whether it can be retried (absent: not known, e.g. Temporal did not answer). */
+  retry?: Map<string, Retryability>;
+  /** The outcome of the Retry click this page answers. */
+  notice?: RetryAnswer | undefined;
   error?: string | undefined;
 }): Html {
   return shell(
@@ -266,8 +308,10 @@ export function failuresPage(input: {
         <h2>Failed deliveries</h2>
         <p class="note">
           Steps that will not happen (a permanent error, or retries that ran out), and alerts that could not be sent.
-          Each was also announced in the ops channel, when that was possible.
+          Each was also announced in the ops channel, when that was possible. Once the cause is fixed, Retry runs the
+          step again in its lifecycle (same idempotency key: a message is never posted twice).
         </p>
+        ${retryNotice(input.notice)}
         <form
           class="filters"
           method="get"
@@ -281,7 +325,7 @@ export function failuresPage(input: {
         ${results({
           error: input.error,
           empty: 'No failed deliveries.',
-          headers: ['When', 'Lifecycle', 'What', 'Error', 'Step'],
+          headers: ['When', 'Lifecycle', 'What', 'Error', 'Step', 'Retry'],
           rows: input.rows.map(
             (r) =>
               html`<tr>
@@ -294,6 +338,7 @@ export function failuresPage(input: {
                   ${r.message ? html`<div class="note">${r.message}</div>` : ''}
                 </td>
                 <td class="subject">${r.step ?? ''}</td>
+                <td>${retryCell(input.csrf, r, input.retry?.get(r.id))}</td>
               </tr>`,
           ),
         })}
