@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RETRY_REFUSED, retryFailedDeliveryUpdate } from '../../../src/platform/ops/contract.js';
 import { auditLogRepo } from '../../../src/platform/db/repositories.js';
 import { flowSuite, harnessOf } from '../../helpers/flow-suite.js';
-import { tally, waitForIdle } from '../../helpers/effects.js';
+import { historyOf, tally, waitForIdle } from '../../helpers/effects.js';
+import { recordFixture } from '../../helpers/fixtures.js';
 import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
 import { consoleClient, retryFormOf } from '../helpers.js';
 
@@ -117,6 +118,8 @@ describe('Retry a failed delivery from the console (real stack)', () => {
     expect(done.replies.map((r) => r.threadTs)).toEqual([thread.ts]);
     expect(tally(done.posts.map((p) => p.key)).repeated).toEqual([]);
     expect((await audit(subject, 'payment.routed')).map((r) => (r.after as { ts?: string }).ts)).toEqual([thread.ts]);
+    // A history with an accepted retry in it (the update, the re-run post, the thread recorded after).
+    await recordFixture('payment-lifecycle-root-retried', await historyOf(suite.temporal, subject));
   });
 
   it('a closed lifecycle: no Retry button, the reason on the page, and a forced post answers 409 with it, never a 500', async () => {
