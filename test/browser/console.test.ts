@@ -173,6 +173,51 @@ describe('the operator console in a real browser (Chromium → the app at /conso
     expect(lines[1]).toContain('channel_not_found');
   });
 
+  it('retry a failed delivery: the cause fixed (channel unarchived), Retry marks it retried and the message is in the sandbox Slack view, once', async () => {
+    const { page } = browser;
+    // A payment whose captured reply cannot be posted: a person archived the channel.
+    const pay = paymentsHarness(stack);
+    const { orderId, paymentId } = pay.ids();
+    const subject = `payment:${orderId}`;
+    await pay.expectAccepted(await pay.initiate(pay.initiation(orderId)));
+    await pay.waitFor(async () => (await pay.roots('C0PAYMENTS', orderId))[0]);
+    await pay.slack.archiveChannel('C0PAYMENTS');
+    try {
+      expect((await pay.webhook('payment.captured', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
+      await page.goto(`${api}/console/failures?q=${encodeURIComponent(subject)}`);
+      const retry = page.getByRole('button', { name: new RegExp(`^Retry step event:\\S+ of ${subject}$`) });
+      for (let i = 0; i < 60 && (await retry.count()) === 0; i++) {
+        await page.waitForTimeout(250);
+        await page.reload();
+      }
+      const failed = page.getByRole('row').filter({ hasText: subject }).filter({ hasText: 'event:' });
+      await expect(failed.innerText()).resolves.toMatch(/is_archived/);
+    } finally {
+      await pay.slack.unarchiveChannel('C0PAYMENTS');
+    }
+    const retry = page.getByRole('button', { name: new RegExp(`^Retry step event:\\S+ of ${subject}$`) });
+    await retry.focus();
+    await browser.screenshot('6-failed-delivery-retry');
+    // Keyboard: the focused Retry button submits its form.
+    await page.keyboard.press('Enter');
+    const notice = page.getByRole('status');
+    await expect(notice.innerText()).resolves.toMatch(/^Retried step event:\S+: delivered\.$/);
+    const row = page.getByRole('row').filter({ hasText: subject }).filter({ hasText: 'event:' });
+    await expect(row.innerText()).resolves.toMatch(/Retried/);
+    await expect(row.getByRole('button', { name: /^Retry/ }).count()).resolves.toBe(0);
+    expect(await browser.accessibility()).toEqual([]);
+    await browser.screenshot('7-failed-delivery-retried');
+
+    // The reply is in the lifecycle's thread in the sandbox Slack view, once.
+    await row.getByRole('link', { name: subject }).click();
+    await page.getByRole('link', { name: 'Slack thread' }).click();
+    const thread = page.getByRole('complementary', { name: /Thread in #payments/ });
+    const reply = thread.getByText(/✅ Payment captured/);
+    await reply.first().waitFor();
+    await expect(reply.count()).resolves.toBe(1);
+    await browser.screenshot('8-retried-message-in-slack');
+  });
+
   it('forms are CSRF-safe, bad filters are named, guessing is bounded: no token or another origin → 403, a quote → 400, log out ends it, 10 failed logins → 429', async () => {
     const { page, context } = browser;
     const cookie = (await context.cookies(`${api}/console`)).map((c) => `${c.name}=${c.value}`).join('; ');
