@@ -6,7 +6,16 @@ import { describeZodIssues } from '../platform/http/errors.js';
 import type { Html } from './html.js';
 import { auditCsv, auditFilter, consoleAudit } from './audit.js';
 import { lifecycleFilter, lifecycles } from './lifecycles.js';
-import { failuresPage, lifecyclePage, listPage, loginPage } from './pages.js';
+import {
+  failuresPage,
+  flagsPage,
+  installationsPage,
+  lifecyclePage,
+  listPage,
+  loginPage,
+  schedulesPage,
+} from './pages.js';
+import { consoleSettings } from './settings.js';
 import { retryability, retryRequestAudit, retryDelivery, type RetryAnswer } from './retry.js';
 import { consoleSessions, loginThrottle, SESSION_COOKIE, SESSION_TTL_MS, type ConsoleSession } from './session.js';
 import { CONSOLE_CSS } from './style.js';
@@ -221,6 +230,29 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows: [], error: UNAVAILABLE }), 503);
     }
   });
+
+  const settings = consoleSettings(deps);
+  /** A read-only setup page: answers 503 with a sentence when its source does not answer. */
+  function readOnly<R>(
+    path: string,
+    read: () => Promise<R[]>,
+    page: (input: { csrf: string; rows: R[]; error?: string }) => Html,
+    what: string,
+  ) {
+    app.get(path, async (req, reply) => {
+      const session = requireSession(req, reply);
+      if (!session) return reply;
+      try {
+        return send(reply, page({ csrf: session.csrf, rows: await read() }));
+      } catch (err) {
+        log.warn({ err }, `console: ${what} unavailable`);
+        return send(reply, page({ csrf: session.csrf, rows: [], error: UNAVAILABLE }), 503);
+      }
+    });
+  }
+  readOnly('/console/installations', () => settings.installations(), installationsPage, 'installations');
+  readOnly('/console/flags', () => settings.flags(), flagsPage, 'flags');
+  readOnly('/console/schedules', () => settings.schedules(), schedulesPage, 'schedules');
 
   /**
    * Retry one failed delivery (the form on the failures page): CSRF-checked, then the step runs
