@@ -37,7 +37,8 @@ describe('Retry a failed delivery from the console (real stack)', () => {
   const audit = async (subject: string, action: string) =>
     (await auditLogRepo(suite.pool).bySubject(subject)).filter((r) => r.action === action);
 
-  it('a reply into an archived channel fails for good; unarchived, Retry posts it once; a second Retry is refused and posts nothing', async () => {
+  /** A payment whose captured reply (and root update) failed for good: its channel was archived meanwhile. Left archived. */
+  async function failedReply() {
     const { orderId, paymentId } = h.ids();
     const subject = `payment:${orderId}`;
     await h.expectAccepted(await h.initiate(h.initiation(orderId)));
@@ -47,6 +48,11 @@ describe('Retry a failed delivery from the console (real stack)', () => {
     const reply = await failure(subject, 'event:');
     const rootUpdate = await failure(subject, 'root_update:');
     await waitForIdle(suite.temporal, subject, 60_000);
+    return { orderId, subject, reply, rootUpdate };
+  }
+
+  it('a reply into an archived channel fails for good; unarchived, Retry posts it once; a second Retry is refused and posts nothing', async () => {
+    const { orderId, subject, reply, rootUpdate } = await failedReply();
     await h.slack.unarchiveChannel(CHANNEL);
 
     const c = await consoleClient(h.api, h.apiKey);
@@ -123,14 +129,7 @@ describe('Retry a failed delivery from the console (real stack)', () => {
   });
 
   it('a closed lifecycle: no Retry button, the reason on the page, and a forced post answers 409 with it, never a 500', async () => {
-    const { orderId, paymentId } = h.ids();
-    const subject = `payment:${orderId}`;
-    await h.expectAccepted(await h.initiate(h.initiation(orderId)));
-    await h.waitFor(async () => (await h.roots(CHANNEL, orderId))[0]);
-    await h.slack.archiveChannel(CHANNEL);
-    expect((await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
-    const reply = await failure(subject, 'event:');
-    await waitForIdle(suite.temporal, subject, 60_000);
+    const { orderId, subject, reply } = await failedReply();
     await suite.temporal.workflow.getHandle(subject).terminate('test: the lifecycle is over');
     await h.slack.unarchiveChannel(CHANNEL);
 
