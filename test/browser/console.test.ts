@@ -24,8 +24,9 @@ describe('the operator console in a real browser (Chromium → the app at /conso
       APPROVAL_REMIND_AFTER: '1h',
       APPROVAL_EXPIRE_AFTER: '1d',
       ...WITHOUT_SLA_TIMERS,
-      // Secrets unique to this run, so the pages can be searched for them.
+      // Secrets unique to this run, so the pages can be searched for them (the admin token needs its channels).
       ...secrets,
+      MEMBERSHIP_INVITE_CHANNELS: 'C0GENERAL',
     });
     api = stack.urls.api;
     apiKey = stack.config.apiKeys[0]!;
