@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AnyFlow, FlowConfigContext } from '../flow.js';
 import { parsePayloadKeys, type PayloadKey } from '../temporal/codec.js';
 import { buildFlagsConfig, flagsEnv, type FlagsConfig } from '../flags/config.js';
+import { parsePostAs, type PostAsConfig } from '../installations/post-as.js';
 
 /**
  * Sandbox credentials: what the app and the emulators use when the env leaves them unset in
@@ -102,6 +103,7 @@ export const envSchema = z.object({
   SLACK_EMULATOR_PORT: port(3101),
   SLACK_CHANNEL_OPS: channelId.optional(),
   SLACK_POST_INTERVAL: duration('1s'),
+  SLACK_POST_AS: optionalString,
 
   JIRA_HOST: optionalString.pipe(url.optional()),
   JIRA_EMAIL: optionalString,
@@ -166,6 +168,8 @@ export interface Config {
     opsChannel: string;
     /** Spacing of posts per channel across every worker (src/platform/pacing); 0 turns pacing off. */
     postIntervalMs: number;
+    /** SLACK_POST_AS: kind → the connected person whose user token posts its channel messages (else the bot). */
+    postAs: PostAsConfig;
   };
   jira:
     | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
@@ -263,6 +267,8 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       };
     }
   }
+  const postAs = parsePostAs(e.SLACK_POST_AS, flows);
+  problems.push(...postAs.problems);
   const slack: Config['slack'] = {
     botToken,
     signingSecret,
@@ -281,6 +287,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       'a Slack channel id like C0123ABCD',
     ),
     postIntervalMs: e.SLACK_POST_INTERVAL,
+    postAs: postAs.postAs,
   };
 
   let jira: Config['jira'];

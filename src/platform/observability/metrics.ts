@@ -77,6 +77,12 @@ export function createMetrics() {
       labelNames: ['event'] as const,
       registers: [registry],
     }),
+    slackPostAs: new Counter({
+      name: 'threadline_slack_post_as_total',
+      help: "Posts meant to be made as a connected person (SLACK_POST_AS): posted as the person, fell back to the bot (reason: no_user_token, or Slack's code), or an edit their dead token refused (update_refused)",
+      labelNames: ['outcome', 'reason'] as const,
+      registers: [registry],
+    }),
     slackTokenRotations: new Counter({
       name: 'threadline_slack_token_rotations_total',
       help: 'Rotating Slack tokens refreshed (rotated), refused for good (failed) or to be retried (transient)',
