@@ -166,7 +166,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     if (!patched(PAYMENT_PATCHES.rootPostTolerant)) return rootPosted(await post(), routing);
     const failures = state.rootFailures ?? 0;
     // Each attempt is its own audited (and reported) step; the post keeps one key, so one root at most.
-    const posted = await tolerant(failures ? `root:retry:${failures}` : 'root', post);
+    const posted = await tolerant(failures ? `root:retry:${failures}` : 'root', post, {
+      // An operator's retry of a failed root (console): the thread starts now, with the current state.
+      onRetried: async (p) => {
+        if (!state.root && (await rootPosted(p, routing))) await updateRoot();
+      },
+    });
     if (posted) return rootPosted(posted, routing);
     state = { ...state, rootFailures: failures + 1, version: state.version + 1 };
     await store.savePaymentSnapshot(state);
