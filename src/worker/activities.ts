@@ -26,8 +26,7 @@ export async function createActivities(
     slack: deps.slack,
     metrics: deps.metrics,
     scope,
-    // Keyed by API URL + channel id: two workspaces with the same channel id share a schedule
-    // (slower than needed, never faster than Slack allows).
+    // Keyed by API URL + workspace + channel id: each workspace's channels pace on their own.
     pacer:
       deps.config.slack.postIntervalMs > 0
         ? createChannelPacer({

@@ -39,6 +39,14 @@ export interface PacingOutcome {
   theoreticalMs: number;
   /** Worker identities that ran posts (two processes → two identities). */
   workers: string[];
+  /**
+   * Where the time went, from the emulator's call log: start → first accepted post, the busiest
+   * channel's first → last accepted post (its minimum is `theoreticalMs`), last post → all results in.
+   */
+  phases: { firstPostMs: number; busiestSpanMs: number; tailMs: number };
+  /** 429 answers by Slack method, and post attempts after the first by their failure's cause. */
+  rateLimitedBy: Record<string, number>;
+  retriesBy: Record<string, number>;
 }
 
 /**
@@ -90,11 +98,33 @@ export async function runPacingBursts(opts: {
     }
   }
   const calls = (await opts.slack.calls()).slice(callsBefore);
+  const posts = calls.filter((c) => c.method === 'chat.postMessage' && c.ok);
+  const postAt = (c: { at: string }) => Date.parse(c.at) - started;
+  let busiestSpanMs = 0;
+  for (const channel of perChannel.keys()) {
+    const times = posts.filter((c) => c.args.channel === channel).map(postAt);
+    if (times.length > 1) busiestSpanMs = Math.max(busiestSpanMs, Math.max(...times) - Math.min(...times));
+  }
+  const postTimes = posts.map(postAt);
+  const phases = {
+    firstPostMs: postTimes.length ? Math.min(...postTimes) : 0,
+    busiestSpanMs,
+    tailMs: postTimes.length ? elapsedMs - Math.max(...postTimes) : 0,
+  };
   const workers = new Set<string>();
+  const retriesBy: Record<string, number> = {};
+  const rateLimitedBy: Record<string, number> = {};
+  for (const c of calls.filter((c) => c.status === 429)) rateLimitedBy[c.method] = (rateLimitedBy[c.method] ?? 0) + 1;
   for (const h of handles) {
     for (const e of await eventsOf(h)) {
-      const identity = e.activityTaskStartedEventAttributes?.identity;
-      if (identity) workers.add(identity);
+      const started = e.activityTaskStartedEventAttributes;
+      if (started?.identity) workers.add(started.identity);
+      // A completed/failed activity's last failure says why its earlier attempts did not finish.
+      const failure = started?.lastFailure;
+      if (started && (started.attempt ?? 1) > 1) {
+        const cause = failure?.timeoutFailureInfo ? 'timeout' : (failure?.applicationFailureInfo?.type ?? 'other');
+        retriesBy[cause] = (retriesBy[cause] ?? 0) + (started.attempt ?? 1) - 1;
+      }
     }
   }
   return {
@@ -107,5 +137,8 @@ export async function runPacingBursts(opts: {
     elapsedMs,
     theoreticalMs,
     workers: [...workers],
+    phases,
+    rateLimitedBy,
+    retriesBy,
   };
 }

@@ -1,9 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type FailureDetails } from '../temporal/failure-types.js';
 import type { Pool } from '../db/pool.js';
 import type { Metrics } from '../observability/metrics.js';
+import { createSlotSchedule, sleepInActivity } from './slot-schedule.js';
 
 /** Slack's documented pace for chat.postMessage: about one message per second per channel. */
 export const SLACK_CHANNEL_INTERVAL_MS = 1_000;
@@ -19,41 +18,23 @@ export interface ChannelPacerDeps {
   intervalMs?: number;
   maxWaitMs?: number;
   /**
-   * Which Slack the schedule is for (its API URL): rows are keyed `<scope> <channel>`, so workers
-   * talking to different Slacks (an emulator per test, a workspace per installation) never share slots.
+   * Which Slack the schedule is for (its API URL): workers talking to different Slacks (an
+   * emulator per test) never share slots.
    */
   scope: string;
 }
 
-/**
- * Claims the next free slot in one statement: the row's `next_slot_at` moves one interval past
- * max(its value, now), so concurrent claimers (any process) are serialized by the row lock and
- * each gets its own slot. A slot further out than the caller may wait is not claimed (WHERE on
- * the conflict update, or the CTE for a fresh row never qualifies): the caller defers instead,
- * and the schedule does not fill with slots nobody will use.
- * Returns the wait in ms, computed by Postgres against its own clock (one clock for every process).
- */
-const CLAIM_SQL = `
-  INSERT INTO slack_channel_pacing AS p (channel, next_slot_at)
-  VALUES ($1, now() + make_interval(secs => $2::float8 / 1000))
-  ON CONFLICT (channel) DO UPDATE
-    SET next_slot_at = GREATEST(p.next_slot_at, now()) + make_interval(secs => $2::float8 / 1000)
-    WHERE p.next_slot_at <= now() + make_interval(secs => $3::float8 / 1000)
-  RETURNING GREATEST(0, EXTRACT(EPOCH FROM (p.next_slot_at - now())) * 1000 - $2::float8) AS wait_ms`;
-
-const PEEK_SQL = `SELECT GREATEST(0, EXTRACT(EPOCH FROM (next_slot_at - now())) * 1000) AS wait_ms
-  FROM slack_channel_pacing WHERE channel = $1`;
-
-/** A Retry-After holds the channel for every process: no slot starts before it ends. */
-const HOLD_SQL = `
-  INSERT INTO slack_channel_pacing AS p (channel, next_slot_at)
-  VALUES ($1, now() + make_interval(secs => $2::float8))
-  ON CONFLICT (channel) DO UPDATE
-    SET next_slot_at = GREATEST(p.next_slot_at, now() + make_interval(secs => $2::float8))`;
+/** Where a post goes: the channel of one workspace (channel ids are only unique within a workspace). */
+export interface PacedChannel {
+  channel: string;
+  /** The installation (team or enterprise id) posting; absent in single-workspace mode. */
+  teamId?: string | null | undefined;
+}
 
 /**
  * Per-channel outbound pacing shared by every worker process through Postgres (see
- * docs/architecture.md, "Outbound pacing"). One instance per worker.
+ * docs/architecture.md, "Outbound pacing"). One instance per worker. A schedule row is keyed by
+ * Slack API URL + workspace + channel, so two workspaces with the same channel id pace apart.
  *
  * - `admit` waits for the post's slot (≤ `maxWaitMs`, cancellable with the activity) and, for a
  *   post with a key, records that it was admitted; a slot further out defers the attempt with a
@@ -64,27 +45,27 @@ const HOLD_SQL = `
  * - `holdOff` applies a 429's Retry-After to the channel for everyone.
  */
 export function createChannelPacer(deps: ChannelPacerDeps) {
-  const intervalMs = deps.intervalMs ?? SLACK_CHANNEL_INTERVAL_MS;
-  const maxWaitMs = deps.maxWaitMs ?? MAX_SLOT_WAIT_MS;
+  const schedule = createSlotSchedule({
+    pool: deps.pool,
+    intervalMs: deps.intervalMs ?? SLACK_CHANNEL_INTERVAL_MS,
+    maxWaitMs: deps.maxWaitMs ?? MAX_SLOT_WAIT_MS,
+  });
   let waiting = 0;
   const setDepth = () => deps.metrics?.pacingQueueDepth.set(waiting);
 
-  const key = (channel: string) => `${deps.scope} ${channel}`;
+  const key = (to: PacedChannel) => `slack ${deps.scope} ${to.teamId || '-'} ${to.channel}`;
 
-  async function admit(input: { channel: string; idempotencyKey?: string }): Promise<void> {
-    const claimed = await deps.pool.query<{ wait_ms: number }>(CLAIM_SQL, [key(input.channel), intervalMs, maxWaitMs]);
-    const slot = claimed.rows[0];
-    if (!slot) {
+  async function admit(input: PacedChannel & { idempotencyKey?: string }): Promise<void> {
+    const slot = await schedule.claim(key(input));
+    if ('deferred' in slot) {
       if (input.idempotencyKey)
         await deps.pool.query(
           `INSERT INTO slack_pacing_admissions (idempotency_key, state) VALUES ($1, 'deferred')
            ON CONFLICT (idempotency_key) DO NOTHING`,
           [input.idempotencyKey],
         );
-      const peek = await deps.pool.query<{ wait_ms: number }>(PEEK_SQL, [key(input.channel)]);
-      const queuedMs = Number(peek.rows[0]?.wait_ms ?? intervalMs);
       deps.metrics?.pacingDeferrals.inc();
-      throw deferral(Math.max(1_000, queuedMs - maxWaitMs + intervalMs));
+      throw deferral(slot.retryInMs);
     }
     if (input.idempotencyKey)
       await deps.pool.query(
@@ -92,13 +73,12 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
          ON CONFLICT (idempotency_key) DO UPDATE SET state = 'admitted', updated_at = now()`,
         [input.idempotencyKey],
       );
-    const waitMs = Number(slot.wait_ms);
-    deps.metrics?.pacingWaitSeconds.observe(waitMs / 1000);
-    if (waitMs <= 0) return;
+    deps.metrics?.pacingWaitSeconds.observe(slot.waitMs / 1000);
+    if (slot.waitMs <= 0) return;
     waiting += 1;
     setDepth();
     try {
-      await sleep(waitMs);
+      await sleepInActivity(slot.waitMs);
     } finally {
       waiting -= 1;
       setDepth();
@@ -118,8 +98,8 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
       );
       return r.rows[0]?.state !== 'deferred';
     },
-    async holdOff(channel: string, retryAfterSec: number): Promise<void> {
-      await deps.pool.query(HOLD_SQL, [key(channel), retryAfterSec]);
+    async holdOff(input: PacedChannel & { retryAfterSec: number }): Promise<void> {
+      await schedule.hold(key(input), input.retryAfterSec);
     },
     /** The post is recorded in `slack_messages`: its admission is no longer needed. */
     async settled(idempotencyKey: string): Promise<void> {
@@ -143,16 +123,4 @@ function deferral(retryInMs: number): ApplicationFailure {
     nextRetryDelay: Math.ceil(retryInMs),
     details: [details],
   });
-}
-
-/** Sleeps with the activity (a cancelled activity stops waiting); a plain timer outside one. */
-async function sleep(ms: number): Promise<void> {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    ctx = undefined;
-  }
-  if (ctx) await ctx.sleep(ms);
-  else await delay(ms);
 }

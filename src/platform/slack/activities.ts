@@ -15,7 +15,7 @@ import type { SlackMessagesRepo } from '../db/repositories.js';
 import { classifySlackError, toActivityFailure, type SlackErrorClass } from '../../integrations/slack/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackClients } from '../installations/clients.js';
-import type { ChannelPacer } from '../pacing/channel-pacer.js';
+import type { ChannelPacer, PacedChannel } from '../pacing/channel-pacer.js';
 
 /**
  * How far before the first attempt's scheduled time a retry looks for an earlier post: covers
@@ -198,8 +198,9 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         teamId,
       });
     // ── pacing hook: a retry whose earlier attempts were all deferred by the pacer never reached Slack ──
-    const mayHavePosted = !store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey));
-    if (currentAttempt() > 1 && mayHavePosted) {
+    const retry = currentAttempt() > 1;
+    const mayHavePosted = retry && (!store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey)));
+    if (mayHavePosted) {
       const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey);
       if (earlier.found) {
         await record(earlier.found);
@@ -220,10 +221,11 @@ export function createSlackPoster(deps: SlackPosterDeps) {
       },
     } as Parameters<WebClient['chat']['postMessage']>[0];
     // ── pacing hook: wait for this channel's slot; a 429 holds the channel for every process ──
-    await admit(channel, store ? input.idempotencyKey : undefined);
+    await admit({ channel, teamId }, store ? input.idempotencyKey : undefined);
     const sent = await attemptCall('chat.postMessage', () => deps.slack.chat.postMessage(args));
     if ('failed' in sent) {
-      if (sent.failed.kind === 'rate_limited') await deps.pacer?.holdOff(channel, sent.failed.retryAfterSec);
+      if (sent.failed.kind === 'rate_limited')
+        await deps.pacer?.holdOff({ channel, teamId, retryAfterSec: sent.failed.retryAfterSec });
       // No "already done" code exists for a post: such an answer would be a request we got wrong.
       const failed =
         sent.failed.kind === 'already_done' ? { kind: 'permanent' as const, error: sent.failed.error } : sent.failed;
@@ -240,10 +242,10 @@ export function createSlackPoster(deps: SlackPosterDeps) {
    * Takes the channel's slot. Posts without a store (ops-channel messages) must work while Postgres is down:
    * for them pacing is best effort and their retries always look up Slack.
    */
-  async function admit(channel: string, idempotencyKey: string | undefined): Promise<void> {
+  async function admit(to: PacedChannel, idempotencyKey: string | undefined): Promise<void> {
     if (!deps.pacer) return;
-    if (idempotencyKey) return deps.pacer.admit({ channel, idempotencyKey });
-    await deps.pacer.admit({ channel }).catch((err: unknown) => {
+    if (idempotencyKey) return deps.pacer.admit({ ...to, idempotencyKey });
+    await deps.pacer.admit(to).catch((err: unknown) => {
       if (err instanceof ApplicationFailure && err.type === FailureType.RateLimited) throw err;
     });
   }

@@ -23,10 +23,10 @@ describe('channel pacer (Postgres schedule)', () => {
     await Promise.all(pools.map((p) => p.end()));
   });
 
-  const slots = async (pool: Pool, channel: string) =>
+  const slots = async (pool: Pool, channel: string, teamId = '-') =>
     (
-      await pool.query<{ next_slot_at: Date }>('SELECT next_slot_at FROM slack_channel_pacing WHERE channel = $1', [
-        `${scope} ${channel}`,
+      await pool.query<{ next_slot_at: Date }>('SELECT next_slot_at FROM outbound_pacing WHERE key = $1', [
+        `slack ${scope} ${teamId} ${channel}`,
       ])
     ).rows[0]?.next_slot_at;
 
@@ -82,16 +82,37 @@ describe('channel pacer (Postgres schedule)', () => {
   it('an admitted post is never downgraded by a later deferral', async () => {
     const [a, b] = pacers();
     await a!.admit({ channel: 'C3', idempotencyKey: `${scope}:once` });
-    await b!.holdOff('C3', 5);
+    await b!.holdOff({ channel: 'C3', retryAfterSec: 5 });
     await expect(b!.admit({ channel: 'C3', idempotencyKey: `${scope}:once` })).rejects.toBeInstanceOf(
       ApplicationFailure,
     );
     expect(await b!.mayHavePosted(`${scope}:once`)).toBe(true);
   });
 
+  it('two workspaces with the same channel id have a schedule each', async () => {
+    // One slot a minute and no waiting: a second claim on a schedule defers, so no timing is involved.
+    const [a, b] = pools.map((pool) => createChannelPacer({ pool, scope, intervalMs: 60_000, maxWaitMs: 0 }));
+    const deferred = (p: Promise<void>) =>
+      p.then(
+        () => false,
+        (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.RateLimited,
+      );
+    expect(await deferred(a!.admit({ channel: 'C5', teamId: 'T1', idempotencyKey: `${scope}:t1` }))).toBe(false);
+    // The same workspace's channel is taken, from either process…
+    expect(await deferred(b!.admit({ channel: 'C5', teamId: 'T1', idempotencyKey: `${scope}:t1-again` }))).toBe(true);
+    // …another workspace's C5 is not.
+    expect(await deferred(b!.admit({ channel: 'C5', teamId: 'T2', idempotencyKey: `${scope}:t2` }))).toBe(false);
+    // A Retry-After in one workspace does not hold the other's channel of the same id.
+    await a!.holdOff({ channel: 'C6', teamId: 'T1', retryAfterSec: 30 });
+    expect(await deferred(b!.admit({ channel: 'C6', teamId: 'T2', idempotencyKey: `${scope}:t2-c6` }))).toBe(false);
+    expect(await deferred(b!.admit({ channel: 'C6', teamId: 'T1', idempotencyKey: `${scope}:t1-c6` }))).toBe(true);
+    expect(await slots(pools[0]!, 'C5', 'T1')).toBeInstanceOf(Date);
+    expect(await slots(pools[0]!, 'C5', 'T2')).toBeInstanceOf(Date);
+  });
+
   it('a Retry-After holds the channel for every pacer', async () => {
     const [a, b] = pacers();
-    await a!.holdOff('C4', 3);
+    await a!.holdOff({ channel: 'C4', retryAfterSec: 3 });
     // b's next claim would be ≥ 3 s out: beyond its 1 s bound, so it defers rather than post.
     const err = await b!.admit({ channel: 'C4', idempotencyKey: `${scope}:held` }).then(
       () => undefined,
