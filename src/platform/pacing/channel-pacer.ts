@@ -1,3 +1,4 @@
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type FailureDetails } from '../temporal/failure-types.js';
 import type { Pool } from '../db/pool.js';
@@ -8,9 +9,18 @@ import { createSlotSchedule, sleepInActivity } from './slot-schedule.js';
 export const SLACK_CHANNEL_INTERVAL_MS = 1_000;
 /**
  * The longest a post waits for its slot inside one activity attempt: Slack posts run with a 20 s
- * start-to-close timeout (SLACK_ACTIVITY_OPTIONS), and the post itself needs time after the wait.
+ * start-to-close timeout (SLACK_ACTIVITY_OPTIONS), and the post itself needs
+ * `POST_TIME_NEEDED_MS` after the wait.
  */
-export const MAX_SLOT_WAIT_MS = 12_000;
+export const MAX_SLOT_WAIT_MS = 7_000;
+/**
+ * What an attempt must still have before it calls chat.postMessage: the Slack client's 10 s
+ * request timeout (quietClientOptions) plus a margin for clock skew. An attempt past its
+ * start-to-close has a retry running already, whose lookup may have found nothing yet: if the
+ * late attempt posted anyway, both would. So a late attempt never posts (it fails, and the retry
+ * does the post), and no attempt claims a slot it could not use in time.
+ */
+export const POST_TIME_NEEDED_MS = 11_000;
 
 export interface ChannelPacerDeps {
   pool: Pool;
@@ -56,7 +66,9 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
   const key = (to: PacedChannel) => `slack ${deps.scope} ${to.teamId || '-'} ${to.channel}`;
 
   async function admit(input: PacedChannel & { idempotencyKey?: string }): Promise<void> {
-    const slot = await schedule.claim(key(input));
+    const budget = postBudgetMs();
+    if (budget !== undefined && budget < 0) throw outOfTime();
+    const slot = await schedule.claim(key(input), { maxWaitMs: budget });
     if ('deferred' in slot) {
       if (input.idempotencyKey)
         await deps.pool.query(
@@ -83,6 +95,9 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
       waiting -= 1;
       setDepth();
     }
+    // A starved process can oversleep: the deadline is checked again right before the post.
+    const left = postBudgetMs();
+    if (left !== undefined && left < 0) throw outOfTime();
   }
 
   return {
@@ -108,6 +123,37 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
   };
 }
 export type ChannelPacer = ReturnType<typeof createChannelPacer>;
+
+/**
+ * How long this attempt may still wait before its post (its start-to-close deadline minus
+ * `POST_TIME_NEEDED_MS`), undefined outside an activity. The deadline is taken from the
+ * attempt's schedule time, which is at or before its start: the estimate errs early, never late.
+ */
+function postBudgetMs(): number | undefined {
+  let info: ReturnType<typeof activityInfo>;
+  try {
+    info = activityInfo();
+  } catch {
+    return undefined;
+  }
+  if (!info.startToCloseTimeoutMs) return undefined;
+  return info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - POST_TIME_NEEDED_MS - Date.now();
+}
+
+/** The attempt is too late to post safely: nothing was sent; the retry (which looks Slack up first) posts. */
+function outOfTime(): ApplicationFailure {
+  const details: FailureDetails = {
+    system: 'slack',
+    method: 'pacing',
+    error: 'attempt_out_of_time',
+    kind: 'transient',
+  };
+  return ApplicationFailure.create({
+    type: FailureType.Transient,
+    message: 'Slack post not attempted: too little of this attempt is left to post before its timeout',
+    details: [details],
+  });
+}
 
 /** The attempt ends before reaching Slack; it comes back when its slot would be within reach. */
 function deferral(retryInMs: number): ApplicationFailure {

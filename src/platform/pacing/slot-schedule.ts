@@ -55,17 +55,21 @@ export function createSlotSchedule(deps: SlotScheduleDeps) {
   return {
     intervalMs: deps.intervalMs,
     maxWaitMs: deps.maxWaitMs,
-    /** One round trip: a slot within `maxWaitMs`, or a deferral sized by the queue ahead. */
-    async claim(key: string): Promise<SlotClaim> {
+    /**
+     * One round trip: a slot within `maxWaitMs` (or the caller's smaller `opts.maxWaitMs`, what it
+     * has left), or a deferral sized by the queue ahead.
+     */
+    async claim(key: string, opts: { maxWaitMs?: number } = {}): Promise<SlotClaim> {
+      const maxWaitMs = Math.max(0, Math.min(deps.maxWaitMs, opts.maxWaitMs ?? deps.maxWaitMs));
       const r = await deps.pool.query<{ wait_ms: number | null; queued_ms: number | null }>(CLAIM_SQL, [
         key,
         deps.intervalMs,
-        deps.maxWaitMs,
+        maxWaitMs,
       ]);
       const row = r.rows[0];
       if (row?.wait_ms !== null && row?.wait_ms !== undefined) return { waitMs: Number(row.wait_ms) };
       const queuedMs = Number(row?.queued_ms ?? deps.intervalMs);
-      // Back when the slot would be within one wait: the queue ahead minus what one attempt may wait.
+      // Back when the slot would be within one full wait: the queue ahead minus what one attempt may wait.
       return { deferred: true, retryInMs: Math.max(deps.intervalMs, queuedMs - deps.maxWaitMs + deps.intervalMs) };
     },
     /** Holds the target for `seconds` for every process (slots already claimed still run). */

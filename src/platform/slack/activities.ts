@@ -246,7 +246,8 @@ export function createSlackPoster(deps: SlackPosterDeps) {
     if (!deps.pacer) return;
     if (idempotencyKey) return deps.pacer.admit({ ...to, idempotencyKey });
     await deps.pacer.admit(to).catch((err: unknown) => {
-      if (err instanceof ApplicationFailure && err.type === FailureType.RateLimited) throw err;
+      // The pacer's own answers (deferred, out of time) stand; a database failure does not stop the post.
+      if (err instanceof ApplicationFailure) throw err;
     });
   }
 
