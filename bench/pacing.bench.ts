@@ -67,6 +67,8 @@ export async function run(): Promise<void> {
           `${(o.phases.busiestSpanMs / 1000).toFixed(1)} s, last post → all done ${(o.phases.tailMs / 1000).toFixed(1)} s; ` +
           `429s by method ${JSON.stringify(o.rateLimitedBy)}; retried attempts by cause ${JSON.stringify(o.retriesBy)}`,
       );
+      if (o.duplicateSamples.length)
+        console.log(`  duplicated, accepted at (ms): ${JSON.stringify(o.duplicateSamples)}`);
     }
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

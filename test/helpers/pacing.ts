@@ -47,6 +47,8 @@ export interface PacingOutcome {
   /** 429 answers by Slack method, and post attempts after the first by their failure's cause. */
   rateLimitedBy: Record<string, number>;
   retriesBy: Record<string, number>;
+  /** Up to three duplicated messages: when each copy was accepted, relative to the run's start (ms). */
+  duplicateSamples: { text: string; acceptedAtMs: number[] }[];
 }
 
 /**
@@ -106,6 +108,15 @@ export async function runPacingBursts(opts: {
     if (times.length > 1) busiestSpanMs = Math.max(busiestSpanMs, Math.max(...times) - Math.min(...times));
   }
   const postTimes = posts.map(postAt);
+  const byText = new Map<string, number[]>();
+  for (const c of posts) {
+    const text = String(c.args.text ?? '');
+    byText.set(text, [...(byText.get(text) ?? []), postAt(c)]);
+  }
+  const duplicateSamples = [...byText.entries()]
+    .filter(([, at]) => at.length > 1)
+    .slice(0, 3)
+    .map(([text, acceptedAtMs]) => ({ text, acceptedAtMs }));
   const phases = {
     firstPostMs: postTimes.length ? Math.min(...postTimes) : 0,
     busiestSpanMs,
@@ -140,5 +151,6 @@ export async function runPacingBursts(opts: {
     phases,
     rateLimitedBy,
     retriesBy,
+    duplicateSamples,
   };
 }

@@ -96,7 +96,7 @@ export function jiraPacingAdapter(deps: JiraPacingDeps): AxiosAdapter {
             : reason === 'jira-burst-based'
               ? target.endpoint
               : '*';
-        await schedule.hold(key(what), retryAfterSeconds(res.headers as Record<string, unknown>, Date.now()));
+        await schedule.hold(key(what), retryAfterSeconds(res.headers, Date.now()));
       }
       throw err;
     }
@@ -128,5 +128,5 @@ function pacedAnswer(config: InternalAxiosRequestConfig, waitMs: number): AxiosE
 function headerOf(headers: unknown, name: string): string | undefined {
   const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
   const v = typeof h?.get === 'function' ? h.get(name) : h?.[name];
-  return v === undefined || v === null ? undefined : String(v);
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }

@@ -53,7 +53,7 @@ export function registerOpenLifecycles(deps: {
         () => {
           // Keep the previous counts; the next try waits a window too, so a dead visibility costs
           // one bounded call per window, not one per scrape.
-          last = { atMs: now(), counts: last?.counts ?? new Map() };
+          last = { atMs: now(), counts: last?.counts ?? new Map<string, number>() };
           up = 0;
         },
       )

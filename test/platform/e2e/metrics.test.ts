@@ -44,7 +44,9 @@ describe('/metrics after a small load: open lifecycles, escalations, rejections 
     await h.settled(b.orderId);
 
     // Refused deliveries: unsigned, wrongly signed, malformed JSON.
-    const body = JSON.stringify(razorpayEvent('payment.captured', { orderId: a.orderId, paymentId: a.paymentId }));
+    const body = JSON.stringify(
+      razorpayEvent('payment.captured', { orderId: a.orderId, paymentId: a.paymentId, amount: 100 }),
+    );
     const unsigned = await fetch(`${suite.stack.urls.api}/webhooks/razorpay`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-razorpay-event-id': 'evt_metrics_unsigned' },
