@@ -48,7 +48,7 @@ export interface PacingOutcome {
   rateLimitedBy: Record<string, number>;
   retriesBy: Record<string, number>;
   /** Up to three duplicated messages: when each copy was accepted, relative to the run's start (ms). */
-  duplicateSamples: { text: string; acceptedAtMs: number[] }[];
+  duplicateSamples: { text: string; acceptedAtMs: number[]; attempts?: number; lastFailure?: string }[];
 }
 
 /**
@@ -116,7 +116,20 @@ export async function runPacingBursts(opts: {
   const duplicateSamples = [...byText.entries()]
     .filter(([, at]) => at.length > 1)
     .slice(0, 3)
-    .map(([text, acceptedAtMs]) => ({ text, acceptedAtMs }));
+    .map(([text, acceptedAtMs]) => ({ text, acceptedAtMs }) as PacingOutcome['duplicateSamples'][number]);
+  // Which attempt of the post's activity ended it, and why the one before failed.
+  for (const d of duplicateSamples) {
+    const [workflowId, n] = d.text.split(' #');
+    const handle = handles.find((h) => h.workflowId === workflowId);
+    if (!handle) continue;
+    const events = await eventsOf(handle);
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes)[Number(n)];
+    const started = events.find(
+      (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
+    )?.activityTaskStartedEventAttributes;
+    d.attempts = started?.attempt ?? undefined;
+    d.lastFailure = started?.lastFailure?.message ?? undefined;
+  }
   const phases = {
     firstPostMs: postTimes.length ? Math.min(...postTimes) : 0,
     busiestSpanMs,
