@@ -48,7 +48,14 @@ export interface PacingOutcome {
   rateLimitedBy: Record<string, number>;
   retriesBy: Record<string, number>;
   /** Up to three duplicated messages: when each copy was accepted, relative to the run's start (ms). */
-  duplicateSamples: { text: string; acceptedAtMs: number[]; attempts?: number; lastFailure?: string }[];
+  duplicateSamples: {
+    text: string;
+    acceptedAtMs: number[];
+    attempts?: number;
+    lastFailure?: string;
+    /** The emulator's log of this post's calls and of lookups in its channel around it: `<ms> <method> <status> <error>`. */
+    calls?: string[];
+  }[];
 }
 
 /**
@@ -128,7 +135,17 @@ export async function runPacingBursts(opts: {
       (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
     )?.activityTaskStartedEventAttributes;
     d.attempts = started?.attempt ?? undefined;
-    d.lastFailure = started?.lastFailure?.message ?? undefined;
+    d.lastFailure = started?.lastFailure?.applicationFailureInfo?.type ?? started?.lastFailure?.message ?? undefined;
+    const first = Math.min(...d.acceptedAtMs);
+    const last = Math.max(...d.acceptedAtMs);
+    const channel = posts.find((c) => c.args.text === d.text)?.args.channel;
+    d.calls = calls
+      .filter((c) => {
+        const at = postAt(c);
+        if (c.method === 'chat.postMessage') return c.args.text === d.text;
+        return c.args.channel === channel && at >= first - 15_000 && at <= last + 1_000 && c.method.startsWith('conversations.');
+      })
+      .map((c) => `${postAt(c)} ${c.method} ${c.status} ${c.error ?? ''}${c.args.ts ? ` ts=${String(c.args.ts)}` : ''}`);
   }
   const phases = {
     firstPostMs: postTimes.length ? Math.min(...postTimes) : 0,

@@ -55,12 +55,20 @@ describe('channel pacer (Postgres schedule)', () => {
     const claims = Array.from({ length: 5 }, (_, i) =>
       a!.admit({ channel: 'C2', idempotencyKey: `${scope}:fill${i}` }),
     );
-    // The observable point: all five slots are claimed.
-    let before: Date | undefined;
-    for (let i = 0; i < 300 && !(before && before.getTime() >= started + 5 * 200 - 50); i++) {
-      before = await slots(pools[0]!, 'C2');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    // The observable point: all five slots are claimed (each claim records its admission right after).
+    const fills = Array.from({ length: 5 }, (_, i) => `${scope}:fill${i}`);
+    const admitted = async () =>
+      Number(
+        (
+          await pools[0]!.query<{ n: string }>(
+            `SELECT count(*) AS n FROM slack_pacing_admissions WHERE idempotency_key = ANY($1) AND state = 'admitted'`,
+            [fills],
+          )
+        ).rows[0]?.n,
+      );
+    for (let i = 0; i < 6_000 && (await admitted()) < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    const before = await slots(pools[0]!, 'C2');
+    expect(before!.getTime()).toBeGreaterThanOrEqual(started + 5 * 200 - 50);
     const deferred = await strict.admit({ channel: 'C2', idempotencyKey: `${scope}:late` }).then(
       () => undefined,
       (err: unknown) => err,
