@@ -23,6 +23,15 @@ import type { ChannelPacer, PacedChannel } from '../pacing/channel-pacer.js';
  * `ts`). The lookup reads every message newer than that, however many there are.
  */
 export const LOOKUP_MARGIN_MS = 5 * 60_000;
+/**
+ * How long after a post that timed out on our side its retry looks Slack up:
+ * the request we gave up on may still be processed for a while, and a lookup that runs first
+ * finds nothing and posts again (seen in `npm run bench pacing` on a starved machine: the
+ * emulator committed timed-out posts seconds after the retry's lookup).
+ */
+export const AMBIGUOUS_POST_SETTLE_MS = 10_000;
+/** Request errors that mean our client timed out (axios), not that Slack answered or reset. */
+const TIMED_OUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
 
 export interface SlackPosterDeps {
   slack: WebClient;
@@ -229,7 +238,17 @@ export function createSlackPoster(deps: SlackPosterDeps) {
       // No "already done" code exists for a post: such an answer would be a request we got wrong.
       const failed =
         sent.failed.kind === 'already_done' ? { kind: 'permanent' as const, error: sent.failed.error } : sent.failed;
-      throw toActivityFailure('chat.postMessage', failed);
+      const failure = toActivityFailure('chat.postMessage', failed);
+      // A post we stopped waiting for (our timeout: no answer, no reset) may still be committed by
+      // Slack after we gave up: the retry's lookup waits for it to settle, or it would look too early
+      // and post twice. An answer (5xx) or a reset means Slack is done with the request: quick retry.
+      if (failed.kind !== 'transient' || !TIMED_OUT_CODES.has(failed.error)) throw failure;
+      throw ApplicationFailure.create({
+        type: failure.type ?? FailureType.Transient,
+        message: failure.message,
+        details: failure.details ? [...failure.details] : undefined,
+        nextRetryDelay: AMBIGUOUS_POST_SETTLE_MS,
+      });
     }
     const ts = sent.ok.ts!;
     const posted = sent.ok.channel ?? channel;
