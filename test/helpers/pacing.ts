@@ -117,13 +117,13 @@ export async function runPacingBursts(opts: {
   const postTimes = posts.map(postAt);
   const byText = new Map<string, number[]>();
   for (const c of posts) {
-    const text = String(c.args.text ?? '');
+    const text = typeof c.args.text === 'string' ? c.args.text : '';
     byText.set(text, [...(byText.get(text) ?? []), postAt(c)]);
   }
-  const duplicateSamples = [...byText.entries()]
+  const duplicateSamples: PacingOutcome['duplicateSamples'] = [...byText.entries()]
     .filter(([, at]) => at.length > 1)
     .slice(0, 3)
-    .map(([text, acceptedAtMs]) => ({ text, acceptedAtMs }) as PacingOutcome['duplicateSamples'][number]);
+    .map(([text, acceptedAtMs]) => ({ text, acceptedAtMs }));
   // Which attempt of the post's activity ended it, and why the one before failed.
   for (const d of duplicateSamples) {
     const [workflowId, n] = d.text.split(' #');
@@ -143,9 +143,17 @@ export async function runPacingBursts(opts: {
       .filter((c) => {
         const at = postAt(c);
         if (c.method === 'chat.postMessage') return c.args.text === d.text;
-        return c.args.channel === channel && at >= first - 15_000 && at <= last + 1_000 && c.method.startsWith('conversations.');
+        return (
+          c.args.channel === channel &&
+          at >= first - 15_000 &&
+          at <= last + 1_000 &&
+          c.method.startsWith('conversations.')
+        );
       })
-      .map((c) => `${postAt(c)} ${c.method} ${c.status} ${c.error ?? ''}${c.args.ts ? ` ts=${String(c.args.ts)}` : ''}`);
+      .map(
+        (c) =>
+          `${postAt(c)} ${c.method} ${c.status} ${c.error ?? ''}${typeof c.args.ts === 'string' ? ` ts=${c.args.ts}` : ''}`,
+      );
   }
   const phases = {
     firstPostMs: postTimes.length ? Math.min(...postTimes) : 0,
