@@ -32,8 +32,7 @@ export async function createActivities(
       scope && Object.keys(deps.config.slack.postAs).length > 0
         ? { people: deps.config.slack.postAs, tokens: scope, audit: deps.repos.audit }
         : undefined,
-    // Keyed by API URL + channel id: two workspaces with the same channel id share a schedule
-    // (slower than needed, never faster than Slack allows).
+    // Keyed by API URL + workspace + channel id: each workspace's channels pace on their own.
     pacer:
       deps.config.slack.postIntervalMs > 0
         ? createChannelPacer({

@@ -5,6 +5,7 @@ import type { SlackActivities } from '../../platform/slack/activities.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
 import { DB_ACTIVITY_OPTIONS, SLACK_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
+import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
 import {
   PAYMENT_PATCHES,
   initiatePaymentSignal,
@@ -235,6 +236,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
 
   async function escalate() {
     state = applyTimer(state, 'escalated', Date.now()).state;
+    countEscalation('payment');
     const after = input.policy.escalateAfterMs;
     const alert = buildEscalationAlert(state, after);
     await Promise.all([

@@ -110,6 +110,7 @@ export const envSchema = z.object({
   JIRA_API_TOKEN: optionalString,
   JIRA_WEBHOOK_SECRET: optionalString,
   JIRA_EMULATOR_PORT: port(3102),
+  JIRA_ISSUE_WRITE_INTERVAL: duration('250ms'),
   ...flagsEnv,
 });
 export type Env = z.infer<typeof envSchema>;
@@ -172,7 +173,15 @@ export interface Config {
     postAs: PostAsConfig;
   };
   jira:
-    | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
+    | {
+        host: string;
+        email: string;
+        apiToken: string;
+        webhookSecret: string | undefined;
+        emulatorPort: number;
+        /** Spacing of writes to one issue across every worker (src/integrations/jira/pacing.ts); 0 turns it off. */
+        issueWriteIntervalMs: number;
+      }
     | undefined;
   jiraEmulatorPort: number;
   /** Feature flags from the env (THREADLINE_FLAGS) and the flags the flows declare. */
@@ -299,6 +308,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       apiToken: need('JIRA_API_TOKEN', e.JIRA_API_TOKEN, "the integration account's API token"),
       webhookSecret: e.JIRA_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.JIRA_WEBHOOK_SECRET : undefined),
       emulatorPort: e.JIRA_EMULATOR_PORT,
+      issueWriteIntervalMs: e.JIRA_ISSUE_WRITE_INTERVAL,
     };
   }
 

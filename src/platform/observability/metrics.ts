@@ -123,6 +123,26 @@ export function createMetrics() {
       labelNames: ['action'] as const,
       registers: [registry],
     }),
+    // Issue 15: escalations (counted by flows through the platform's workflow sink), deliveries
+    // refused by reason, Jira write pacing.
+    escalations: new Counter({
+      name: 'threadline_escalations_total',
+      help: 'Escalations fired, by lifecycle kind (SLA passed, policy step, Escalate pressed)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    inboundRejected: new Counter({
+      name: 'threadline_inbound_rejected_total',
+      help: 'Inbound deliveries refused with a 4xx, by route and the error code answered (invalid_signature, stale_timestamp, invalid_json, …)',
+      labelNames: ['route', 'reason', 'status'] as const,
+      registers: [registry],
+    }),
+    jiraPacingDeferrals: new Counter({
+      name: 'threadline_jira_pacing_deferrals_total',
+      help: 'Jira call attempts deferred because the issue (or the site, after a 429) was booked further out than one attempt may wait',
+      labelNames: ['target'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

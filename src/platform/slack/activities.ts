@@ -15,7 +15,7 @@ import type { AuditLogRepo, SlackMessagesRepo } from '../db/repositories.js';
 import { classifySlackError, toActivityFailure, type SlackErrorClass } from '../../integrations/slack/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackClients } from '../installations/clients.js';
-import type { ChannelPacer } from '../pacing/channel-pacer.js';
+import type { ChannelPacer, PacedChannel } from '../pacing/channel-pacer.js';
 import {
   DEAD_USER_TOKEN_CODES,
   POST_AS_FALLBACK_CODES,
@@ -29,6 +29,15 @@ import {
  * `ts`). The lookup reads every message newer than that, however many there are.
  */
 export const LOOKUP_MARGIN_MS = 5 * 60_000;
+/**
+ * How long after a post that timed out on our side its retry looks Slack up:
+ * the request we gave up on may still be processed for a while, and a lookup that runs first
+ * finds nothing and posts again (seen in `npm run bench pacing` on a starved machine: the
+ * emulator committed timed-out posts seconds after the retry's lookup).
+ */
+export const AMBIGUOUS_POST_SETTLE_MS = 10_000;
+/** Request errors that mean our client timed out (axios), not that Slack answered or reset. */
+const TIMED_OUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
 
 export interface SlackPosterDeps {
   slack: WebClient;
@@ -228,8 +237,9 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         postedAs,
       });
     // ── pacing hook: a retry whose earlier attempts were all deferred by the pacer never reached Slack ──
-    const mayHavePosted = !store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey));
-    if (currentAttempt() > 1 && mayHavePosted) {
+    const retry = currentAttempt() > 1;
+    const mayHavePosted = retry && (!store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey)));
+    if (mayHavePosted) {
       const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey, person);
       if (earlier.found) {
         await record(earlier.found, earlier.author);
@@ -250,14 +260,25 @@ export function createSlackPoster(deps: SlackPosterDeps) {
       },
     } as Parameters<WebClient['chat']['postMessage']>[0];
     // ── pacing hook: wait for this channel's slot; a 429 holds the channel for every process ──
-    await admit(channel, store ? input.idempotencyKey : undefined);
+    await admit({ channel, teamId }, store ? input.idempotencyKey : undefined);
     const { sent, postedAs } = await sendAsPersonOrBot(args, input, person, teamId);
     if ('failed' in sent) {
-      if (sent.failed.kind === 'rate_limited') await deps.pacer?.holdOff(channel, sent.failed.retryAfterSec);
+      if (sent.failed.kind === 'rate_limited')
+        await deps.pacer?.holdOff({ channel, teamId, retryAfterSec: sent.failed.retryAfterSec });
       // No "already done" code exists for a post: such an answer would be a request we got wrong.
       const failed =
         sent.failed.kind === 'already_done' ? { kind: 'permanent' as const, error: sent.failed.error } : sent.failed;
-      throw toActivityFailure('chat.postMessage', failed);
+      const failure = toActivityFailure('chat.postMessage', failed);
+      // A post we stopped waiting for (our timeout: no answer, no reset) may still be committed by
+      // Slack after we gave up: the retry's lookup waits for it to settle, or it would look too early
+      // and post twice. An answer (5xx) or a reset means Slack is done with the request: quick retry.
+      if (failed.kind !== 'transient' || !TIMED_OUT_CODES.has(failed.error)) throw failure;
+      throw ApplicationFailure.create({
+        type: failure.type ?? FailureType.Transient,
+        message: failure.message,
+        details: failure.details ? [...failure.details] : undefined,
+        nextRetryDelay: AMBIGUOUS_POST_SETTLE_MS,
+      });
     }
     const ts = sent.ok.ts!;
     const posted = sent.ok.channel ?? channel;
@@ -345,11 +366,12 @@ export function createSlackPoster(deps: SlackPosterDeps) {
    * Takes the channel's slot. Posts without a store (ops-channel messages) must work while Postgres is down:
    * for them pacing is best effort and their retries always look up Slack.
    */
-  async function admit(channel: string, idempotencyKey: string | undefined): Promise<void> {
+  async function admit(to: PacedChannel, idempotencyKey: string | undefined): Promise<void> {
     if (!deps.pacer) return;
-    if (idempotencyKey) return deps.pacer.admit({ channel, idempotencyKey });
-    await deps.pacer.admit({ channel }).catch((err: unknown) => {
-      if (err instanceof ApplicationFailure && err.type === FailureType.RateLimited) throw err;
+    if (idempotencyKey) return deps.pacer.admit({ ...to, idempotencyKey });
+    await deps.pacer.admit(to).catch((err: unknown) => {
+      // The pacer's own answers (deferred, out of time) stand; a database failure does not stop the post.
+      if (err instanceof ApplicationFailure) throw err;
     });
   }
 

@@ -10,6 +10,7 @@ import {
 } from '../../../platform/slack/contract.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../../platform/temporal/workflow/continue-as-new.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../../platform/temporal/workflow/lifecycle.js';
+import { countEscalation } from '../../../platform/temporal/workflow/metrics.js';
 import {
   DB_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
@@ -110,6 +111,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
     slackActionUpdate,
     (req: SlackActionRequest) => {
       const r = applyAlertAction(state, req.verb as AlertVerb, req.user, Date.now());
+      if (r.outcome === 'escalated') countEscalation('alert');
       state = r.state;
       effects.push(...r.effects);
       return Promise.resolve({ accepted: true });
@@ -322,6 +324,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
       return { alertId: state.alertId, status: state.status, occurrences: state.occurrences };
     }
     const r = applyAlertTimer(state, timer.kind, Date.now());
+    if (r.outcome === 'escalated') countEscalation('alert');
     state = r.state;
     effects.push(...r.effects);
   }
