@@ -15,6 +15,7 @@ import { testDataConverter } from '../../helpers/temporal.js';
 import { freePort } from '../../helpers/ports.js';
 import { spawnApi } from '../../helpers/worker-process.js';
 import {
+  type TcpProxy,
   counted,
   dedicatedApp,
   hostPort,
@@ -40,12 +41,36 @@ describe('the relay hands acked Slack events to Temporal', () => {
   let temporal: Client;
   const silent = createLogger({ level: 'silent' });
   const cleanups: (() => Promise<void>)[] = [];
+  type Thread = Awaited<ReturnType<typeof ownedPayment>>;
+  /** The threads the tests reply in, filed at once up front (each waits for its root post). */
+  let threads: Thread[];
+  /** The API process the kill -9 test kills (started up front: its start is the slow part), and its Temporal proxy. */
+  let doomed: { api: Awaited<ReturnType<typeof spawnApi>>; port: number; proxy: TcpProxy };
 
   beforeAll(async () => {
     stack = await startTestStack();
     pool = createPool(stack.urls.databaseUrl);
     connection = await Connection.connect({ address: stack.urls.temporal });
     temporal = new Client({ connection, dataConverter: testDataConverter(stack.config.temporal) });
+    const proxy = await startTcpProxy(hostPort(stack.urls.temporal));
+    cleanups.push(() => proxy.close());
+    const port = await freePort();
+    const [api, ...filed] = await Promise.all([
+      spawnApi({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        THREADLINE_SANDBOX: 'true',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        TEMPORAL_TASK_QUEUE: laneConfig('kill').temporal.taskQueue,
+        DATABASE_URL: inject('databaseUrl'),
+        TEMPORAL_ADDRESS: proxy.address,
+      }),
+      ...Array.from({ length: 6 }, () => ownedPayment(stack, pool)),
+    ]);
+    cleanups.push(() => api.kill9());
+    doomed = { api, port, proxy };
+    threads = filed;
   });
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -94,7 +119,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
     cleanups.push(() => app.close());
     const relay = relayOn(config, app.temporal, app.metrics);
     relay.start();
-    const t = await ownedPayment(stack, pool);
+    const t = threads[0]!;
 
     proxy.stall(); // Temporal hangs: every call waits for its deadline
     const eventId = `Ev${randomUUID()}`;
@@ -135,12 +160,12 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const config = laneConfig('race');
     const app = await dedicatedApp(stack, { config });
     cleanups.push(() => app.close());
-    const threads = await Promise.all(Array.from({ length: 6 }, () => ownedPayment(stack, pool)));
+    const racing = threads.slice(1, 5);
     const secret = stack.config.slack.signingSecret;
-    // The backlog, recorded through the endpoint while no relay runs on this lane: 8 replies per thread, interleaved.
-    const sent = new Map<string, string[]>(threads.map((t) => [t.workflowId, []]));
-    for (let i = 0; i < 8; i++) {
-      for (const t of threads) {
+    // The backlog, recorded through the endpoint while no relay runs on this lane: 6 replies per thread, interleaved.
+    const sent = new Map<string, string[]>(racing.map((t) => [t.workflowId, []]));
+    for (let i = 0; i < 6; i++) {
+      for (const t of racing) {
         const eventId = `Ev${randomUUID()}`;
         const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: `reply ${i}` });
         const res = await app.app.inject({
@@ -170,7 +195,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
       );
       return rows[0]!.n === all.length;
     }, 60_000);
-    for (const t of threads) {
+    for (const t of racing) {
       await waitIdle(temporal, t.workflowId);
       const ours = new Set(sent.get(t.workflowId));
       // History order is the order recorded, and each event is there once.
@@ -194,7 +219,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
     });
     const app = await dedicatedApp(stack, { config, readiness });
     cleanups.push(() => app.close());
-    const t = await ownedPayment(stack, pool);
+    const t = threads[5]!;
     const eventId = `Ev${randomUUID()}`;
     const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: 'stuck' });
     const res = await timedPost(`${app.url}/slack/events`, body, slackHeaders(stack.config.slack.signingSecret, body, 'application/json'));
@@ -218,22 +243,9 @@ describe('the relay hands acked Slack events to Temporal', () => {
 
   it('kill -9 of the API in the middle of a hand-off: the next relay hands the acked event off once', async () => {
     const config = laneConfig('kill');
-    const proxy = await startTcpProxy(hostPort(stack.urls.temporal));
-    cleanups.push(() => proxy.close());
-    const port = await freePort();
-    const api = await spawnApi({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      THREADLINE_SANDBOX: 'true',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-      DATABASE_URL: inject('databaseUrl'),
-      TEMPORAL_ADDRESS: proxy.address,
-      SLACK_API_URL: stack.config.slack.apiUrl,
-    });
-    cleanups.push(() => api.kill9());
-    const t = await ownedPayment(stack, pool);
+    const { api, port, proxy } = doomed;
+    // A thread of its own: the outage test's thread, whose workflow is idle by now.
+    const t = threads[0]!;
     proxy.stall(); // the API's relay will be holding the row, its call hanging, when it dies
     const eventId = `Ev${randomUUID()}`;
     const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: 'then a crash' });
