@@ -124,7 +124,12 @@ export async function run(): Promise<void> {
       }
       await Promise.all(inflight);
       const s = summarize(lat);
-      return { p50: s.p50, p99: s.p99, rps: items.length / ((performance.now() - started) / 1000), ids: items.map((x) => x.eventId) };
+      return {
+        p50: s.p50,
+        p99: s.p99,
+        rps: items.length / ((performance.now() - started) / 1000),
+        ids: items.map((x) => x.eventId),
+      };
     };
     /** Closed loop: MAX_CONCURRENCY senders, each sends its next request when the previous is answered. */
     const flatOut = async (url: string) => {
@@ -181,10 +186,28 @@ export async function run(): Promise<void> {
     const col = (f: keyof Figures, of: Figures[]) => of.map((x) => x[f] as number);
     const rows = [
       ['figure', 'threadline', 'bolt', 'ratio (ours / bolt)', 'goal'],
-      [`ack p50 @ ${RATE}/s`, cell(col('ackP50', ours), fmtMs), cell(col('ackP50', base), fmtMs), `${(med(col('ackP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`, ''],
-      [`ack p99 @ ${RATE}/s`, cell(col('ackP99', ours), fmtMs), cell(col('ackP99', base), fmtMs), `${(med(col('ackP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`, '≤ 25ms'],
+      [
+        `ack p50 @ ${RATE}/s`,
+        cell(col('ackP50', ours), fmtMs),
+        cell(col('ackP50', base), fmtMs),
+        `${(med(col('ackP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`,
+        '',
+      ],
+      [
+        `ack p99 @ ${RATE}/s`,
+        cell(col('ackP99', ours), fmtMs),
+        cell(col('ackP99', base), fmtMs),
+        `${(med(col('ackP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`,
+        '≤ 25ms',
+      ],
       [`achieved req/s @ ${RATE}/s`, cell(col('rateRps', ours), rps), cell(col('rateRps', base), rps), '', ''],
-      [`max req/s (${MAX_CONCURRENCY} concurrent)`, cell(col('maxRps', ours), rps), cell(col('maxRps', base), rps), `${(med(col('maxRps', ours)) / med(col('maxRps', base))).toFixed(2)}×`, '≥ 0.5×'],
+      [
+        `max req/s (${MAX_CONCURRENCY} concurrent)`,
+        cell(col('maxRps', ours), rps),
+        cell(col('maxRps', base), rps),
+        `${(med(col('maxRps', ours)) / med(col('maxRps', base))).toFixed(2)}×`,
+        '≥ 0.5×',
+      ],
       [`hand-off p50 @ ${RATE}/s`, cell(col('handoffP50', ours), fmtMs), '', '', ''],
       [`hand-off p99 @ ${RATE}/s`, cell(col('handoffP99', ours), fmtMs), '', '', '≤ 100ms'],
     ];
@@ -232,7 +255,9 @@ async function ownedThreads(api: string, apiKey: string, pool: Pool) {
 async function settle(pool: Pool, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM inbound_events WHERE status = 'queued'`);
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM inbound_events WHERE status = 'queued'`,
+    );
     if (rows[0]!.n === 0) return;
     if (Date.now() > deadline) throw new Error(`relay backlog of ${rows[0]!.n} did not drain in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));

@@ -78,7 +78,9 @@ export function createReadiness(deps: {
       // With Temporal down the backlog is expected (and the temporal check already says so).
       if (s.oldestMs > relay.stuckAfterMs && temporalCheck.ok) {
         const last = relay.lastError();
-        throw new Error(`relay stuck: ${oldest} (over ${relay.stuckAfterMs / 1000}s)${last ? `; last error: ${last}` : ''}`);
+        throw new Error(
+          `relay stuck: ${oldest} (over ${relay.stuckAfterMs / 1000}s)${last ? `; last error: ${last}` : ''}`,
+        );
       }
       return oldest;
     }, 'relay');

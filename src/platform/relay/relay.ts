@@ -125,7 +125,12 @@ export function createRelay(deps: {
         return { kind: 'failed', type, error: `${errName(err)}: ${errMsg(err)}` };
       }
       const delay = Math.min(250 * 2 ** Math.min(row.relay_attempts, 16), MAX_BACKOFF_MS);
-      return { kind: 'retry', type, error: `${errName(err)}: ${errMsg(err)}`, delayMs: Math.round(delay * (0.8 + Math.random() * 0.4)) };
+      return {
+        kind: 'retry',
+        type,
+        error: `${errName(err)}: ${errMsg(err)}`,
+        delayMs: Math.round(delay * (0.8 + Math.random() * 0.4)),
+      };
     }
   }
 
@@ -219,7 +224,8 @@ export function createRelay(deps: {
       for (const l of lags) metrics.relayLag.observe({ source: l.source }, l.lag);
       for (const { row, sent } of results) {
         metrics.relayHandOffs.inc({ source: row.source, outcome: sent.kind });
-        if (sent.kind !== 'retry') metrics.inboundEvents.inc({ source: row.source, type: sent.type, outcome: sent.kind });
+        if (sent.kind !== 'retry')
+          metrics.inboundEvents.inc({ source: row.source, type: sent.type, outcome: sent.kind });
         if (sent.kind === 'failed') {
           log.error(
             { source: row.source, eventId: row.event_id, subject: row.subject, error: sent.error },

@@ -123,7 +123,13 @@ describe('the relay hands acked Slack events to Temporal', () => {
 
     proxy.stall(); // Temporal hangs: every call waits for its deadline
     const eventId = `Ev${randomUUID()}`;
-    const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: 'during outage' });
+    const body = threadReplyEnvelope({
+      eventId,
+      channel: t.channel,
+      threadTs: t.ts,
+      user: 'U0DAVE',
+      text: 'during outage',
+    });
     const secret = stack.config.slack.signingSecret;
     const first = await timedPost(`${app.url}/slack/events`, body, slackHeaders(secret, body, 'application/json'));
     expect(first.status).toBe(200);
@@ -167,7 +173,13 @@ describe('the relay hands acked Slack events to Temporal', () => {
     for (let i = 0; i < 6; i++) {
       for (const t of racing) {
         const eventId = `Ev${randomUUID()}`;
-        const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: `reply ${i}` });
+        const body = threadReplyEnvelope({
+          eventId,
+          channel: t.channel,
+          threadTs: t.ts,
+          user: 'U0DAVE',
+          text: `reply ${i}`,
+        });
         const res = await app.app.inject({
           method: 'POST',
           url: '/slack/events',
@@ -185,7 +197,12 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const metrics = [createMetrics(), createMetrics()];
     const relays = [
       relayOn(config, app.temporal, metrics[0]!, 2),
-      relayOn(config, new Client({ connection: second, dataConverter: testDataConverter(stack.config.temporal) }), metrics[1]!, 2),
+      relayOn(
+        config,
+        new Client({ connection: second, dataConverter: testDataConverter(stack.config.temporal) }),
+        metrics[1]!,
+        2,
+      ),
     ];
     relays.forEach((r) => r.start());
     await waitUntil(async () => {
@@ -222,7 +239,11 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const t = threads[5]!;
     const eventId = `Ev${randomUUID()}`;
     const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: 'stuck' });
-    const res = await timedPost(`${app.url}/slack/events`, body, slackHeaders(stack.config.slack.signingSecret, body, 'application/json'));
+    const res = await timedPost(
+      `${app.url}/slack/events`,
+      body,
+      slackHeaders(stack.config.slack.signingSecret, body, 'application/json'),
+    );
     expect(res.status).toBe(200);
 
     const stuck = await waitUntil(async () => {
@@ -248,7 +269,13 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const t = threads[0]!;
     proxy.stall(); // the API's relay will be holding the row, its call hanging, when it dies
     const eventId = `Ev${randomUUID()}`;
-    const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: 'then a crash' });
+    const body = threadReplyEnvelope({
+      eventId,
+      channel: t.channel,
+      threadTs: t.ts,
+      user: 'U0DAVE',
+      text: 'then a crash',
+    });
     const res = await timedPost(
       `http://127.0.0.1:${port}/slack/events`,
       body,
