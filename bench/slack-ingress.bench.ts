@@ -107,9 +107,11 @@ export async function run(): Promise<void> {
         body,
       });
       await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`${url} → ${res.status}`);
+      // Counted, not thrown: a 503 (the pool or the budget ran out) is a figure of the run.
+      if (res.status !== 200) failures.set(res.status, (failures.get(res.status) ?? 0) + 1);
       return performance.now() - t0;
     };
+    const failures = new Map<number, number>();
 
     /** Open loop: request i leaves at start + i/RATE s, answered or not. */
     const atRate = async (url: string) => {
@@ -144,12 +146,13 @@ export async function run(): Promise<void> {
       return MAX_REQUESTS / ((performance.now() - started) / 1000);
     };
 
-    // Warm-up both (JIT, connection pools, workflow cache).
-    for (let i = 0; i < 2; i++) {
-      await Promise.all(Array.from({ length: 100 }, () => send(oursUrl, payload().body)));
-      await Promise.all(Array.from({ length: 100 }, () => send(boltUrl, payload().body)));
+    // Warm-up both (JIT, connection pools, workflow cache); what failed there is not counted.
+    for (let i = 0; i < 20; i++) {
+      await Promise.all(Array.from({ length: 10 }, () => send(oursUrl, payload().body)));
+      await Promise.all(Array.from({ length: 10 }, () => send(boltUrl, payload().body)));
     }
     await settle(pool);
+    failures.clear();
 
     const loadBefore = loadavg();
     const ours: Figures[] = [];
@@ -215,7 +218,7 @@ export async function run(): Promise<void> {
     console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${RATE * RATE_SECONDS} events per rate run, ${MAX_REQUESTS} per max run; ` +
-        `Bolt listener saw ${boltSeen} events`,
+        `Bolt listener saw ${boltSeen} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k}`).join(', ') : 'none'}`,
     );
     console.log(
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ` +
@@ -264,7 +267,7 @@ async function settle(pool: Pool, timeoutMs = 120_000): Promise<void> {
   }
 }
 
-/** Recorded → handed off, ms, for these events (waits until the relay has sent them all). */
+/** Recorded → handed off, ms, for those of these events that were recorded (waits until the relay has sent them all). */
 async function handOffTimes(pool: Pool, ids: string[]): Promise<number[]> {
   await settle(pool);
   const { rows } = await pool.query<{ ms: number }>(
@@ -272,6 +275,6 @@ async function handOffTimes(pool: Pool, ids: string[]): Promise<number[]> {
      FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
     [ids],
   );
-  if (rows.length !== ids.length) throw new Error(`${ids.length - rows.length} events were not handed off`);
+  // Events answered 503 were never recorded (they are counted with the non-200 answers).
   return rows.map((r) => r.ms);
 }

@@ -106,6 +106,18 @@ describe('the relay hands acked Slack events to Temporal', () => {
       )
     ).rows[0];
 
+  /** A person's reply in `t`'s thread, as Slack's signed Events API delivery: its event id and body. */
+  const reply = (t: Thread, text: string) => {
+    const eventId = `Ev${randomUUID()}`;
+    const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text });
+    return {
+      eventId,
+      body,
+      headers: (extra: Record<string, string> = {}) =>
+        slackHeaders(stack.config.slack.signingSecret, body, 'application/json', extra),
+    };
+  };
+
   const eventIdsSignalled = async (workflowId: string) =>
     ((await signalsIn(stack.urls.temporal, workflowId, 'slackThreadEvent')) as { eventId: string }[]).map(
       (s) => s.eventId,
@@ -122,22 +134,14 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const t = threads[0]!;
 
     proxy.stall(); // Temporal hangs: every call waits for its deadline
-    const eventId = `Ev${randomUUID()}`;
-    const body = threadReplyEnvelope({
-      eventId,
-      channel: t.channel,
-      threadTs: t.ts,
-      user: 'U0DAVE',
-      text: 'during outage',
-    });
-    const secret = stack.config.slack.signingSecret;
-    const first = await timedPost(`${app.url}/slack/events`, body, slackHeaders(secret, body, 'application/json'));
+    const { eventId, body, headers } = reply(t, 'during outage');
+    const first = await timedPost(`${app.url}/slack/events`, body, headers());
     expect(first.status).toBe(200);
     // Slack's redelivery of the same event is a duplicate of what is recorded, not a second row.
     const retry = await timedPost(
       `${app.url}/slack/events`,
       body,
-      slackHeaders(secret, body, 'application/json', { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'timeout' }),
+      headers({ 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'timeout' }),
     );
     expect(retry.status).toBe(200);
     expect(await counted(app.metrics, 'inboundEvents', { source: 'slack', outcome: 'duplicate' })).toBe(1);
@@ -167,23 +171,15 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const app = await dedicatedApp(stack, { config });
     cleanups.push(() => app.close());
     const racing = threads.slice(1, 5);
-    const secret = stack.config.slack.signingSecret;
     // The backlog, recorded through the endpoint while no relay runs on this lane: 6 replies per thread, interleaved.
     const sent = new Map<string, string[]>(racing.map((t) => [t.workflowId, []]));
     for (let i = 0; i < 6; i++) {
       for (const t of racing) {
-        const eventId = `Ev${randomUUID()}`;
-        const body = threadReplyEnvelope({
-          eventId,
-          channel: t.channel,
-          threadTs: t.ts,
-          user: 'U0DAVE',
-          text: `reply ${i}`,
-        });
+        const { eventId, body, headers } = reply(t, `reply ${i}`);
         const res = await app.app.inject({
           method: 'POST',
           url: '/slack/events',
-          headers: slackHeaders(secret, body, 'application/json'),
+          headers: headers(),
           payload: body,
         });
         expect(res.statusCode).toBe(200);
@@ -237,13 +233,8 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const app = await dedicatedApp(stack, { config, readiness });
     cleanups.push(() => app.close());
     const t = threads[5]!;
-    const eventId = `Ev${randomUUID()}`;
-    const body = threadReplyEnvelope({ eventId, channel: t.channel, threadTs: t.ts, user: 'U0DAVE', text: 'stuck' });
-    const res = await timedPost(
-      `${app.url}/slack/events`,
-      body,
-      slackHeaders(stack.config.slack.signingSecret, body, 'application/json'),
-    );
+    const { eventId, body, headers } = reply(t, 'stuck');
+    const res = await timedPost(`${app.url}/slack/events`, body, headers());
     expect(res.status).toBe(200);
 
     const stuck = await waitUntil(async () => {
@@ -268,19 +259,8 @@ describe('the relay hands acked Slack events to Temporal', () => {
     // A thread of its own: the outage test's thread, whose workflow is idle by now.
     const t = threads[0]!;
     proxy.stall(); // the API's relay will be holding the row, its call hanging, when it dies
-    const eventId = `Ev${randomUUID()}`;
-    const body = threadReplyEnvelope({
-      eventId,
-      channel: t.channel,
-      threadTs: t.ts,
-      user: 'U0DAVE',
-      text: 'then a crash',
-    });
-    const res = await timedPost(
-      `http://127.0.0.1:${port}/slack/events`,
-      body,
-      slackHeaders(stack.config.slack.signingSecret, body, 'application/json'),
-    );
+    const { eventId, body, headers } = reply(t, 'then a crash');
+    const res = await timedPost(`http://127.0.0.1:${port}/slack/events`, body, headers());
     expect(res.status).toBe(200);
     // The dying API's relay has claimed the row (locked in its open round).
     await waitUntil(async () => {
