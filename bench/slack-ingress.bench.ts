@@ -94,10 +94,16 @@ export async function run(): Promise<void> {
       });
       return { eventId, body };
     };
-    const send = async (url: string, body: string) => {
+    const send = (url: string, body: string) =>
+      attempt(url, body).catch(() => {
+        failures.set(0, (failures.get(0) ?? 0) + 1); // no answer (connect or 10 s timeout)
+        return NaN;
+      });
+    const attempt = async (url: string, body: string) => {
       const ts = String(Math.floor(Date.now() / 1000));
       const t0 = performance.now();
       const res = await fetch(url, {
+        signal: AbortSignal.timeout(10_000),
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -122,7 +128,7 @@ export async function run(): Promise<void> {
       for (let i = 0; i < items.length; i++) {
         const wait = started + (i * 1000) / RATE - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        inflight.push(send(url, items[i]!.body).then((ms) => void lat.push(ms)));
+        inflight.push(send(url, items[i]!.body).then((ms) => void (Number.isNaN(ms) || lat.push(ms))));
       }
       await Promise.all(inflight);
       const s = summarize(lat);
@@ -178,7 +184,7 @@ export async function run(): Promise<void> {
           base.push({ ackP50: rate.p50, ackP99: rate.p99, rateRps: rate.rps, maxRps: await flatOut(boltUrl) });
         }
       }
-      console.log(`run ${r + 1}/${RUNS} done`);
+      console.log(`run ${r + 1}/${RUNS}: ours ${JSON.stringify(ours.at(-1))}, bolt ${JSON.stringify(base.at(-1))}`);
     }
     const loadAfter = loadavg();
 
@@ -218,7 +224,7 @@ export async function run(): Promise<void> {
     console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${RATE * RATE_SECONDS} events per rate run, ${MAX_REQUESTS} per max run; ` +
-        `Bolt listener saw ${boltSeen} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k}`).join(', ') : 'none'}`,
+        `Bolt listener saw ${boltSeen} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
     );
     console.log(
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ` +
