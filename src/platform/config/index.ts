@@ -104,6 +104,10 @@ export const envSchema = z.object({
   SLACK_CHANNEL_OPS: channelId.optional(),
   SLACK_POST_INTERVAL: duration('1s'),
   SLACK_POST_AS: optionalString,
+  // The relay (src/platform/relay): hands recorded deliveries to Temporal after the ack.
+  RELAY_POLL_INTERVAL: duration('1s'),
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  RELAY_STUCK_AFTER: duration('60s'),
 
   JIRA_HOST: optionalString.pipe(url.optional()),
   JIRA_EMAIL: optionalString,
@@ -126,6 +130,8 @@ export interface Config {
    */
   workerMetrics: { port: number; temporalPort: number };
   dataDir: string;
+  /** The relay: polling fallback, rows per round, and the backlog age past which /readyz says it is stuck. */
+  relay: { pollIntervalMs: number; batchSize: number; stuckAfterMs: number };
   /** True when Slack/Jira are the local emulators (no real credentials, or forced). */
   sandbox: boolean;
   temporal: {
@@ -356,6 +362,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     port: e.PORT,
     workerMetrics: { port: e.WORKER_METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     dataDir: e.DATA_DIR,
+    relay: { pollIntervalMs: e.RELAY_POLL_INTERVAL, batchSize: e.RELAY_BATCH_SIZE, stuckAfterMs: e.RELAY_STUCK_AFTER },
     sandbox,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

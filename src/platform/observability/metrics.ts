@@ -117,6 +117,30 @@ export function createMetrics() {
       help: 'Slack post attempts deferred because the channel queue was longer than one attempt may wait (retried later)',
       registers: [registry],
     }),
+    // ─── The relay (src/platform/relay): recorded deliveries handed to Temporal after the ack ───
+    relayLag: new Histogram({
+      name: 'threadline_relay_lag_seconds',
+      help: 'From a delivery recorded (acked) to it handed off to its workflow by the relay, by source',
+      labelNames: ['source'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    relayHandOffs: new Counter({
+      name: 'threadline_relay_handoffs_total',
+      help: 'Relay attempts by source and outcome (handed_off, ignored: lifecycle ended, retry: Temporal unavailable, failed: can never succeed)',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
+    relayBacklog: new Gauge({
+      name: 'threadline_relay_backlog',
+      help: 'Deliveries recorded but not yet handed off (this deployment)',
+      registers: [registry],
+    }),
+    relayOldest: new Gauge({
+      name: 'threadline_relay_oldest_unrelayed_seconds',
+      help: 'Age of the oldest delivery recorded but not yet handed off (0 when none)',
+      registers: [registry],
+    }),
     auditWrites: new Counter({
       name: 'threadline_audit_writes_total',
       help: 'Audit rows written',

@@ -148,7 +148,14 @@ export interface DedicatedApp {
  */
 export async function dedicatedApp(
   stack: TestStack,
-  opts: { temporalAddress?: string; databaseUrl?: string; ack?: AckWindowOptions; readiness?: Readiness } = {},
+  opts: {
+    temporalAddress?: string;
+    databaseUrl?: string;
+    ack?: AckWindowOptions;
+    readiness?: Readiness;
+    /** Another config than the stack's (e.g. another relay lane). */
+    config?: TestStack['config'];
+  } = {},
 ): Promise<DedicatedApp> {
   const connection = await Connection.connect({ address: opts.temporalAddress ?? stack.urls.temporal });
   const temporal = new Client({
@@ -159,7 +166,7 @@ export async function dedicatedApp(
   const pool = createPool(opts.databaseUrl ?? stack.urls.databaseUrl, { onError: () => undefined });
   const metrics = createMetrics();
   const app = await buildApp({
-    config: stack.config,
+    config: opts.config ?? stack.config,
     logger: createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }),
     metrics,
     temporal,

@@ -124,7 +124,14 @@ describe('Socket Mode transport', () => {
     expect(acked.acked).toBe(true);
     expect(acked.connection).not.toBe(conn.id);
 
-    // Handed off once: one signal in the workflow's history, one ledger row, handed off.
+    // Handed off once (by the relay, after the ack): one signal in the workflow's history, one ledger row, handed off.
+    await slack().waitFor(async () => {
+      const r = await suite.pool.query<{ status: string }>(
+        `SELECT status FROM inbound_events WHERE source = 'slack' AND event_id = $1`,
+        [delivery.eventId],
+      );
+      return r.rows[0]?.status === 'handed_off' ? true : undefined;
+    }, 60_000);
     await waitForIdle(suite.temporal, workflowId, 30_000);
     expect(await signalsOf(workflowId, 'slackThreadEvent')).toBe(before + 1);
     const ledger = await suite.pool.query<{ status: string; claims: number }>(
