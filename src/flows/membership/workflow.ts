@@ -48,7 +48,9 @@ const reconciler = proxyActivities<Pick<MembershipActivities, 'reconcileMembers'
   startToCloseTimeout: '5 minutes',
 });
 const slack =
-  proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember'>>(SLACK_ACTIVITY_OPTIONS);
+  proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember' | 'removeMember'>>(
+    SLACK_ACTIVITY_OPTIONS,
+  );
 
 /** A failed invite that says the Admin API cannot work at all now (token, settings), not just for this person. */
 function adminApiUnusable(err: unknown): boolean {
@@ -130,6 +132,32 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
       }
     }
   }
+  // Unenrolled people removed through admin.users.remove (MEMBERSHIP_UNENROLLED=remove), the same way.
+  const removed = plan.deactivateVia === 'api' ? { removed: 0, already_gone: 0, failed: 0 } : undefined;
+  if (removed) {
+    ask.deactivate = [];
+    let usable = true;
+    for (const memberId of plan.deactivate) {
+      if (!usable) {
+        ask.deactivate.push(memberId);
+        continue;
+      }
+      const r = await tolerant(
+        `remove:${memberId}`,
+        () =>
+          slack.removeMember({ syncId, memberId }).catch((err: unknown) => {
+            if (adminApiUnusable(err)) usable = false;
+            throw err;
+          }),
+        'a removal from the workspace through admin.users.remove (admins are asked in the channel instead)',
+      );
+      if (r) removed[r.outcome]++;
+      else {
+        removed.failed++;
+        ask.deactivate.push(memberId);
+      }
+    }
+  }
   const requested = { invite: 0, deactivate: 0, reactivate: 0 };
   for (const action of ['invite', 'deactivate', 'reactivate'] as const) {
     const ids = ask[action];
@@ -154,6 +182,7 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
     requested,
     alreadyAsked: plan.alreadyAsked ?? 0,
     invited,
+    ...(removed ? { removed } : {}),
   };
   // Keyed by run: two runs under one workflow id (one second) are two syncs.
   await audit('membership.synced', `synced:${info.runId}`, { targetSystem: 'slack', details: { ...result } });
