@@ -265,10 +265,12 @@ describe('the operator console in a real browser (Chromium → the app at /conso
       await pool.end();
     }
     const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    // A project no other stack files issues in: flags live in the shared database, and switching
+    // assignment off for the sandbox's OPS paused the demo's routing in a parallel test file.
     const flag = await fetch(`${api}/v1/flags/assignment`, {
       method: 'PUT',
       headers: auth,
-      body: JSON.stringify({ scope: 'project:OPS', enabled: false, reason: 'paused while OPS reorganises' }),
+      body: JSON.stringify({ scope: 'project:CNSLVIEW', enabled: false, reason: 'paused while CNSLVIEW reorganises' }),
     });
     expect(flag.status, await flag.clone().text()).toBe(200);
     const report = await fetch(`${api}/v1/reports`, {
@@ -303,7 +305,7 @@ describe('the operator console in a real browser (Chromium → the app at /conso
     await nav.getByRole('link', { name: 'Feature flags' }).click();
     await page.getByRole('heading', { name: 'Feature flags' }).waitFor();
     await expect(page.getByRole('row').filter({ hasText: 'route Jira issues' }).innerText()).resolves.toMatch(
-      /assignment[\s\S]*project:OPS off \(api: paused while OPS reorganises/,
+      /assignment[\s\S]*project:CNSLVIEW off \(api: paused while CNSLVIEW reorganises/,
     );
     expect(await browser.accessibility()).toEqual([]);
     texts.push(await page.content());
