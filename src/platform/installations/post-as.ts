@@ -29,7 +29,7 @@ export const DEAD_USER_TOKEN_CODES: ReadonlySet<string> = new Set([
 export type PostAsConfig = Readonly<Record<string, string>>;
 
 /**
- * Parses `SLACK_POST_AS` (`<flow or kind>=<user id>,…`, e.g. `approvals=U0ALICE,payment=U0OPS`)
+ * Parses `SLACK_POST_AS` (`<flow or kind>=<user id>,…`, e.g. `<flow>=U0ALICE,<kind>=U0OPS`)
  * against the registered flows: a flow name stands for every kind it declares, and a name that is
  * neither a flow nor a kind is a problem (a typo would otherwise silently post as the bot).
  * The platform stays flow-agnostic: it only knows names the flows declared.

@@ -337,7 +337,7 @@ export function createSlackPoster(deps: SlackPosterDeps) {
    * chat.update with the identity that posted the message (Slack lets only a message's author
    * edit it: `cant_update_message`). A message posted as a person whose token has since died
    * cannot be edited by anyone else: that is a permanent failure naming why, which the
-   * lifecycle's tolerant step reports (audit row, metric, ops alert); the bot never tries.
+   * lifecycle's tolerant step makes loud (audit row, metric, ops-channel post); the bot never tries.
    */
   async function update(input: UpdateSlackMessageInput, store?: SlackMessagesRepo): Promise<void> {
     return inTeam(deps.scope, input.teamId, async () => {
