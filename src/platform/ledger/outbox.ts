@@ -3,7 +3,8 @@ import type { InboundEventsRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AppError } from '../http/errors.js';
 import { DeadlineExceededError, type RequestBudget } from '../http/budget.js';
-import type { CallSealer, RelayCall } from '../relay/call.js';
+import { createCallSealer, relayLane, type CallSealer, type RelayCall } from '../relay/call.js';
+import type { Config } from '../config/index.js';
 
 /** What the ack path needs to record a delivery: the ledger, the call sealer and this deployment's relay lane. */
 export interface OutboxDeps {
@@ -11,6 +12,23 @@ export interface OutboxDeps {
   metrics: Metrics;
   sealer: CallSealer;
   lane: string;
+}
+
+/**
+ * The outbox a route records into: this deployment's ledger, metrics, call sealer and relay lane
+ * (the Slack ingress and every flow's webhook route build theirs with it from their API deps).
+ */
+export function outboxFor(deps: {
+  config: Config;
+  metrics: Metrics;
+  repos: { inbound: InboundEventsRepo };
+}): OutboxDeps {
+  return {
+    inbound: deps.repos.inbound,
+    metrics: deps.metrics,
+    sealer: createCallSealer(deps.config.temporal),
+    lane: relayLane(deps.config.temporal),
+  };
 }
 
 /**

@@ -31,8 +31,7 @@ import { flowConfigOf, type AnyFlow, type ApiDeps, type SubcommandSpec } from '.
 import { buildSlackRegistry, ROOT_COMMAND, type SlackRegistry } from './registry.js';
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff, temporalWithin } from '../ledger/handoff.js';
-import { recordDelivery, type OutboxDeps } from '../ledger/outbox.js';
-import { createCallSealer, relayLane } from '../relay/call.js';
+import { outboxFor, recordDelivery } from '../ledger/outbox.js';
 import { createBudget, DeadlineExceededError, type RequestBudget } from '../http/budget.js';
 import { recordInstallationEnded } from './installation-events.js';
 
@@ -72,11 +71,7 @@ export interface IngressAnswer {
 export function createSlackIngress(deps: SlackIngressDeps) {
   const registry = buildSlackRegistry(deps.flows);
   const hand = { inbound: deps.repos.inbound, metrics: deps.metrics };
-  const outbox: OutboxDeps = {
-    ...hand,
-    sealer: createCallSealer(deps.config.temporal),
-    lane: relayLane(deps.config.temporal),
-  };
+  const outbox = outboxFor(deps);
   const metric = (type: string, outcome: string) => deps.metrics.inboundEvents.inc({ source: 'slack', type, outcome });
 
   /** A Temporal call bounded by the request's remaining budget (gRPC deadline). */
