@@ -75,16 +75,28 @@ const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) 
 /** Event time in epoch ms. */
 export const eventTimeMs = (e: HistoryEvent): number => ms(e.eventTime);
 
-/** When each timer started in `events` is due: its start event's time plus its duration (epoch ms). */
-export function timerDeadlines(events: HistoryEvent[]): { timerId: string; dueAtMs: number; fired: boolean }[] {
+/**
+ * When each timer started in `events` is due, as the workflow meant it: the time of the workflow
+ * task that started it (the workflow's `Date.now()`) plus its duration, in epoch ms. Not the
+ * TimerStarted event's time: that is when the task completed, which a loaded worker can make
+ * seconds later (the server then fires that much later: `firesAtMs`).
+ */
+export function timerDeadlines(
+  events: HistoryEvent[],
+): { timerId: string; dueAtMs: number; firesAtMs: number; fired: boolean }[] {
   const fired = new Set(
     events.flatMap((e) => (e.timerFiredEventAttributes ? [e.timerFiredEventAttributes.timerId] : [])),
   );
+  let taskTime: number | undefined;
   return events.flatMap((e) => {
+    if (e.workflowTaskStartedEventAttributes) taskTime = eventTimeMs(e);
     const t = e.timerStartedEventAttributes;
-    return t?.timerId
-      ? [{ timerId: t.timerId, dueAtMs: eventTimeMs(e) + ms(t.startToFireTimeout), fired: fired.has(t.timerId) }]
-      : [];
+    if (!t?.timerId) return [];
+    const duration = ms(t.startToFireTimeout);
+    const firesAtMs = eventTimeMs(e) + duration;
+    return [
+      { timerId: t.timerId, dueAtMs: (taskTime ?? eventTimeMs(e)) + duration, firesAtMs, fired: fired.has(t.timerId) },
+    ];
   });
 }
 

@@ -93,7 +93,7 @@ describe('worker killed with kill -9', () => {
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
       const started = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
       return pending.some((a) => a.activityType?.name === 'postSlackMessage' && a.state === started) ? true : undefined;
-    }, 30_000);
+    }, 60_000);
     await worker.kill9();
 
     const killedAt = Date.now();
@@ -117,7 +117,9 @@ describe('worker killed with kill -9', () => {
     expect(
       activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').filter((p) => p.purpose === 'root'),
     ).toHaveLength(1);
-    expect(rootAttempts.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([2]);
+    // Attempt 2 at the earliest (a starved machine can time out the next one too: still one post).
+    expect(rootAttempts).toHaveLength(1);
+    expect(rootAttempts[0]!.activityTaskStartedEventAttributes!.attempt).toBeGreaterThanOrEqual(2);
     expect(eventTimeMs(rootAttempts[0]!)).toBeGreaterThan(killedAt);
     const routed = activityInputs<AuditEntry>(events, 'recordAudit').filter((a) => a.action === 'payment.routed');
     expect(routed).toHaveLength(1);
@@ -127,7 +129,8 @@ describe('worker killed with kill -9', () => {
   it('a reminder due while no worker runs: the server fires the timer, the next worker posts the reminder once', async () => {
     const h = approvalsHarness(stackLike);
     worker = await spawnWorker(env);
-    const id = await h.created(h.body({ approvers: ['U0BOB'], sla: { remindAfter: '4s', expireAfter: '1h' } }));
+    // Long enough for the kill to come first on a loaded machine (posting and going idle took > 4 s there).
+    const id = await h.created(h.body({ approvers: ['U0BOB'], sla: { remindAfter: '12s', expireAfter: '1h' } }));
     const channelPost = (await h.posted(id, 2)).find((m) => m.purpose === 'channel')!;
     const handle = client.workflow.getHandle(approvalWorkflowId(id));
     await waitIdle(handle);
@@ -138,7 +141,7 @@ describe('worker killed with kill -9', () => {
     const fired = await h.slack.waitFor(async () => {
       const events = await eventsOf(handle);
       return events.find((e) => e.timerFiredEventAttributes);
-    }, 30_000);
+    }, 60_000);
     const restartedAt = Date.now();
     expect(eventTimeMs(fired)).toBeGreaterThan(killedAt);
     worker = await spawnWorker(env);
