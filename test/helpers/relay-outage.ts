@@ -33,6 +33,11 @@ export interface OutageRig {
   row(source: string, eventId: string): Promise<LedgerRow | undefined>;
   /** Waits until the relay has tried the delivery `attempts` times and failed each (it is still queued). */
   triedAndFailed(source: string, eventId: string, attempts?: number): Promise<LedgerRow>;
+  /**
+   * Waits until the relay is inside a round for `subject` (it holds the subject's advisory lock,
+   * key class 80, through its Temporal calls): with Temporal stalled, it is then mid-call.
+   */
+  sending(subject: string): Promise<void>;
   /** Waits until the relay has handed the delivery off (or found nothing to hand it to: `ignored`). */
   relayed(source: string, eventId: string): Promise<LedgerRow>;
   close(): Promise<void>;
@@ -69,7 +74,8 @@ export async function outageRig(stack: TestStack, name: string): Promise<OutageR
     lane: relayLane(config.temporal),
     metrics: app.metrics,
     log: createLogger({ level: 'silent' }),
-    options: { pollIntervalMs: 200, batchSize: 100, callTimeoutMs: 1_000 },
+    // A call may outlast a request's budget, as in production (5 s against 2.5 s).
+    options: { pollIntervalMs: 200, batchSize: 100, callTimeoutMs: 2_000 },
   });
   relay.start();
 
@@ -90,6 +96,17 @@ export async function outageRig(stack: TestStack, name: string): Promise<OutageR
         const r = await row(source, eventId);
         return r && r.status === 'queued' && r.relay_attempts >= attempts ? r : undefined;
       }, 60_000),
+    sending: async (subject) => {
+      await waitUntil(async () => {
+        const { rows } = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks
+           WHERE locktype = 'advisory' AND granted AND classid = 80 AND objsubid = 2
+             AND objid::bigint = (hashtext($1)::bigint + 4294967296) % 4294967296`,
+          [subject],
+        );
+        return rows[0]!.n > 0;
+      }, 60_000);
+    },
     relayed: (source, eventId) =>
       waitUntil(async () => {
         const r = await row(source, eventId);

@@ -70,6 +70,7 @@ export function paymentWebhookRoute(
       lifecycleId = await budget
         .within('payment correlation', payments.lifecycleIdForPayment(correlation.paymentId))
         .catch(() => {
+          count(event.providerEventType, 'failed');
           throw AppError.unavailable('storage_unavailable', 'could not correlate the event');
         });
     }

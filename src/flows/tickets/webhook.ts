@@ -103,6 +103,7 @@ export async function ticketWebhookRoute(
             { within: budget },
           )
           .catch(() => {
+            count(parsed.event.sourceType, 'failed');
             throw AppError.unavailable('storage_unavailable', 'could not read the feature flags; retry');
           });
         if (!sync.enabled) scope = { state: 'out', reason: sync.reason };

@@ -249,6 +249,7 @@ describe('Razorpay events and correlation, end to end', () => {
       const acked = await deliver();
       expect(acked.status).toBe(200);
       expect(await acked.json()).toEqual({ status: 'queued', lifecycleId: ids.orderId });
+      await rig.sending(paymentWorkflowId(ids.orderId)); // the relay is mid-call: the repeat must not wait for it
       expect(await (await deliver()).json()).toEqual({ status: 'duplicate', lifecycleId: ids.orderId });
       // The relay keeps failing while Temporal is down: the event waits in the ledger, the thread has no reply.
       const waiting = await rig.triedAndFailed('razorpay', eventId);
