@@ -1,22 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import { paymentWorkflowId } from './contract.js';
-import { paymentEventSignal, type PaymentEvent } from './contract.js';
+import { paymentEventSignal } from './contract.js';
 import { paymentsRepo } from './repo.js';
 import type { PaymentProviderAdapter } from '../../integrations/payments/provider.js';
-import type { paymentLifecycleWorkflow } from './workflow.js';
 import type { FlowApiContext } from '../../platform/flow.js';
 import type { PaymentsConfig } from './config.js';
 import { AppError } from '../../platform/http/errors.js';
-import { handOff, temporalWithin } from '../../platform/ledger/handoff.js';
+import { outboxFor, recordDelivery } from '../../platform/ledger/outbox.js';
 import { budgetOf } from '../../platform/http/ack.js';
 import { lifecycleIdSchema, paymentStartOptions } from './start.js';
 
 /**
  * A thin, provider-agnostic payment webhook route: verify the signature on the raw bytes →
- * validate → correlate to a lifecycle → hand off (ledger → signalWithStart → mark) → ack.
- * Bad signature 401, malformed 400, unknown or uncorrelated event 200 (ignored); never 500 for
- * bad input. Like the Slack ingress it answers within one request budget (Postgres and Temporal
- * calls share it): a slow dependency is a 503 the provider retries, never a late 200. Adding Stripe is `paymentWebhookRoute(app, deps, stripeAdapter, secret, path)`.
+ * validate → correlate to a lifecycle → record the delivery with its `signalWithStart` in the
+ * outbox (ONE statement; the relay makes the call) → 200 `queued` (or `duplicate`: the provider's
+ * retry of a delivery already recorded). Bad signature 401, malformed 400, unknown or
+ * uncorrelated event 200 (ignored); never 500 for bad input. The ack needs Postgres alone, within
+ * one request budget (the correlation lookup and the record share it): Postgres down or slow is a
+ * 503 the provider retries; Temporal down delays the hand-off, never the ack. Adding Stripe is
+ * `paymentWebhookRoute(app, deps, stripeAdapter, secret, path)`.
  */
 export function paymentWebhookRoute(
   app: FastifyInstance,
@@ -26,6 +27,7 @@ export function paymentWebhookRoute(
   path: string,
 ): void {
   const payments = paymentsRepo(deps.pool);
+  const outbox = outboxFor(deps);
   const count = (type: string, outcome: string) =>
     deps.metrics.inboundEvents.inc({ source: adapter.name, type, outcome });
 
@@ -68,6 +70,7 @@ export function paymentWebhookRoute(
       lifecycleId = await budget
         .within('payment correlation', payments.lifecycleIdForPayment(correlation.paymentId))
         .catch(() => {
+          count(event.providerEventType, 'failed');
           throw AppError.unavailable('storage_unavailable', 'could not correlate the event');
         });
     }
@@ -80,25 +83,25 @@ export function paymentWebhookRoute(
     }
     const id = valid.data;
     const opts = paymentStartOptions(deps, id);
-    const outcome = await handOff(
-      { inbound: deps.repos.inbound, metrics: deps.metrics },
-      {
-        source: adapter.name,
-        eventId: deliveryId,
-        type: event.providerEventType,
-        rawBody,
-        subject: paymentWorkflowId(id),
+    // Per subject in the order recorded: the relay hands one lifecycle's events off one by one.
+    const outcome = await recordDelivery(outbox, {
+      source: adapter.name,
+      eventId: deliveryId,
+      type: event.providerEventType,
+      rawBody,
+      subject: opts.workflowId,
+      budget,
+      call: {
+        kind: 'signalWithStart',
         workflowId: opts.workflowId,
-        budget,
-        send: () =>
-          temporalWithin(deps.temporal, budget, () =>
-            deps.temporal.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentEvent]>(
-              'paymentLifecycleWorkflow',
-              { ...opts, signal: paymentEventSignal, signalArgs: [event] },
-            ),
-          ),
+        workflowType: 'paymentLifecycleWorkflow',
+        taskQueue: opts.taskQueue,
+        args: opts.args,
+        signal: paymentEventSignal.name,
+        signalArgs: [event],
+        workflowIdReusePolicy: opts.workflowIdReusePolicy,
       },
-    );
+    });
     return reply.code(200).send({ status: outcome, lifecycleId: id });
   });
 }

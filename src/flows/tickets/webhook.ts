@@ -1,16 +1,15 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { FlowApiContext } from '../../platform/flow.js';
 import { createFlags } from '../../platform/flags/repo.js';
 import { AppError } from '../../platform/http/errors.js';
 import { budgetOf } from '../../platform/http/ack.js';
-import { handOff, temporalWithin } from '../../platform/ledger/handoff.js';
+import { outboxFor, recordDelivery } from '../../platform/ledger/outbox.js';
+import type { RelayCall } from '../../platform/relay/call.js';
 import type { TicketsConfig } from './config.js';
 import { TICKET_SYNC_FLAG, ticketEventSignal, type TicketEvent } from './contract.js';
 import { scopeOf } from './domain/sync-rules.js';
 import { ticketStartOptions } from './start.js';
 import type { TrackerWebhookAdapter } from './tracker.js';
-import type { ticketWorkflow } from './workflow.js';
 
 /** Jira sends whole issues; 1 MiB is far above a real body and below anything abusive. Larger → 413. */
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -18,10 +17,13 @@ export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /**
  * The tracker webhook: verify the signature on the raw bytes (when a secret is configured;
  * unsigned requests are then 401) → parse → validate (400 naming the field) → decide the
- * event's scope from the sync configuration → hand off (ledger on the delivery identifier plus
- * the event's identity → one Temporal call → mark) → 200. An in-scope event starts or joins
- * `ticket:<KEY>`; any other is only signalled to a running thread (which then says it left the
- * scope), never starting one. Nothing here calls the tracker or Slack.
+ * event's scope from the sync configuration → record the delivery (keyed by the delivery
+ * identifier plus the event's identity) with its Temporal call in the outbox, ONE statement →
+ * 200 `queued` (or `duplicate`); the relay makes the call, in order per issue. An in-scope event
+ * starts or joins `ticket:<KEY>` (`signalWithStart`); any other is only signalled to a running
+ * thread (which then says it left the scope), never starting one: with no thread running the
+ * relay marks it ignored. The ack needs Postgres alone (503 when it is down or slower than the
+ * budget); Temporal down only delays the hand-off. Nothing here calls the tracker or Slack.
  */
 export async function ticketWebhookRoute(
   app: FastifyInstance,
@@ -32,6 +34,7 @@ export async function ticketWebhookRoute(
   const count = (type: string, outcome: string) =>
     deps.metrics.inboundEvents.inc({ source: adapter.name, type, outcome });
   const flags = createFlags({ pool: deps.pool, config: deps.config.flags });
+  const outbox = outboxFor(deps);
   const reject = (err: AppError) => {
     count('unknown', 'rejected');
     return err;
@@ -100,6 +103,7 @@ export async function ticketWebhookRoute(
             { within: budget },
           )
           .catch(() => {
+            count(parsed.event.sourceType, 'failed');
             throw AppError.unavailable('storage_unavailable', 'could not read the feature flags; retry');
           });
         if (!sync.enabled) scope = { state: 'out', reason: sync.reason };
@@ -111,32 +115,29 @@ export async function ticketWebhookRoute(
         opsChannel: deps.config.slack.opsChannel,
         key: event.issue.key,
       });
-      const outcome = await handOff(
-        { inbound: deps.repos.inbound, metrics: deps.metrics },
-        {
-          source: adapter.name,
-          // The identifier is constant across Jira's retries; the identity tells apart events that share one.
-          eventId: `${deliveryId}:${event.eventId}`,
-          type: event.sourceType,
-          rawBody: raw,
-          subject: opts.workflowId,
-          workflowId: opts.workflowId,
-          budget,
-          send: () =>
-            temporalWithin(deps.temporal, budget, async (): Promise<unknown> =>
-              event.scope.state === 'in'
-                ? deps.temporal.workflow.signalWithStart<typeof ticketWorkflow, [TicketEvent]>('ticketWorkflow', {
-                    ...opts,
-                    signal: ticketEventSignal,
-                    signalArgs: [event],
-                  })
-                : deps.temporal.workflow.getHandle(opts.workflowId).signal(ticketEventSignal, event),
-            ).catch((err: unknown) => {
-              if (err instanceof WorkflowNotFoundError) return 'ignored'; // no thread to tell
-              throw err;
-            }),
-        },
-      );
+      const call: RelayCall =
+        event.scope.state === 'in'
+          ? {
+              kind: 'signalWithStart',
+              workflowId: opts.workflowId,
+              workflowType: 'ticketWorkflow',
+              taskQueue: opts.taskQueue,
+              args: opts.args,
+              signal: ticketEventSignal.name,
+              signalArgs: [event],
+              workflowIdReusePolicy: opts.workflowIdReusePolicy,
+            }
+          : { kind: 'signal', workflowId: opts.workflowId, signal: ticketEventSignal.name, args: [event] };
+      const outcome = await recordDelivery(outbox, {
+        source: adapter.name,
+        // The identifier is constant across Jira's retries; the identity tells apart events that share one.
+        eventId: `${deliveryId}:${event.eventId}`,
+        type: event.sourceType,
+        rawBody: raw,
+        subject: opts.workflowId,
+        budget,
+        call,
+      });
       return reply.code(200).send({ status: outcome, key: event.issue.key, scope: event.scope.state });
     });
   });

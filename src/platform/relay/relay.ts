@@ -160,6 +160,9 @@ export function createRelay(deps: {
               )
             ).rows.map((r) => r.subject);
       // Read after taking the locks: a relay that held a subject until now has committed its marks.
+      // No row locks: the subject's advisory lock is what makes this relay the only sender, and a
+      // row lock held through the calls would make the ack of a duplicate delivery (its INSERT … ON
+      // CONFLICT locks the row) wait for Temporal, past its budget, exactly while Temporal is slow.
       const rows =
         mine.length === 0
           ? []
@@ -167,7 +170,7 @@ export function createRelay(deps: {
               await client.query<QueuedRow>(
                 `SELECT source, event_id, subject, call_key_id, call_sealed, relay_attempts FROM inbound_events
                  WHERE status = 'queued' AND relay_lane = $1 AND subject = ANY($2::text[])
-                 ORDER BY seq LIMIT $3 FOR UPDATE`,
+                 ORDER BY seq LIMIT $3`,
                 [lane, mine, options.batchSize],
               )
             ).rows;

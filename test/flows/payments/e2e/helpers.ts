@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import pg from 'pg';
 import { expect } from 'vitest';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../../../../emulators/slack/admin-client.js';
 import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
@@ -104,11 +105,33 @@ export function paymentsHarness(stack: TestStack, temporal?: Client) {
   });
 
   /**
-   * Waits until the lifecycle's workflow is idle (or closed), then counts what it did. Call it once
-   * every input of the scenario has been answered: the counts are then final.
+   * Waits until the relay has handed off every webhook delivery the ledger holds for the lifecycle
+   * (the webhook answers once it is recorded, before its workflow has it).
+   */
+  async function relayed(workflowId: string, timeoutMs = 60_000): Promise<void> {
+    const db = new pg.Client({ connectionString: stack.urls.databaseUrl });
+    await db.connect();
+    try {
+      await waitFor(async () => {
+        const { rows } = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM inbound_events WHERE subject = $1 AND status = 'queued'`,
+          [workflowId],
+        );
+        return rows[0]!.n === 0;
+      }, timeoutMs);
+    } finally {
+      await db.end();
+    }
+  }
+
+  /**
+   * Waits until the lifecycle's webhook deliveries are handed off and its workflow is idle (or
+   * closed), then counts what it did. Call it once every input of the scenario has been answered:
+   * the counts are then final.
    */
   async function settled(orderId: string, timeoutMs = 30_000): Promise<SettledLifecycle> {
     const workflowId = paymentWorkflowId(orderId);
+    await relayed(workflowId);
     await waitForIdle(reader(), workflowId, timeoutMs);
     const posts = await postsFor(slack, workflowId);
     const root = posts.find((p) => p.key === `${workflowId}:root`);
@@ -141,6 +164,7 @@ export function paymentsHarness(stack: TestStack, temporal?: Client) {
     getPayment,
     waitForStatus,
     initiation,
+    relayed,
     settled,
     expectEachPostOnce,
     expectAccepted,

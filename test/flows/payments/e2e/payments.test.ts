@@ -27,7 +27,7 @@ describe('payment lifecycle threads, end to end (HTTP → Temporal → Slack emu
 
     const { res } = await h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'handed_off', lifecycleId: orderId });
+    expect(await res.json()).toEqual({ status: 'queued', lifecycleId: orderId });
     const root = await h.thread('C0PAYMENTS', orderId, 1);
     expect(seen(root.replies![0]!)).toContain('✅');
     const updated = await h.waitFor(async () => {

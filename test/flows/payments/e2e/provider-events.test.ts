@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import { deliverRazorpay, razorpayEvent, razorpayFixture } from '../../../fixtures/razorpay/build.js';
-import { counterValue } from '../../../helpers/effects.js';
+import { paymentWorkflowId } from '../../../../src/flows/payments/contract.js';
+import { counterValue, waitForIdle } from '../../../helpers/effects.js';
 import { flowSuite, harnessOf } from '../../../helpers/flow-suite.js';
+import { outageRig } from '../../../helpers/relay-outage.js';
+import { counted } from '../../../platform/e2e/ingress-helpers.js';
 import { paymentsHarness, seen, WITHOUT_SLA_TIMERS } from './helpers.js';
 
 /** docs/payments.md, "POST /webhooks/razorpay" and "Status machine": each handled event and each correlation rule. */
@@ -19,7 +22,7 @@ describe('Razorpay events and correlation, end to end', () => {
     const ids = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(ids.orderId)));
     const paid = await deliverFixture('order_paid', ids, `evt_paid_${ids.orderId}`);
-    expect(await paid.json()).toEqual({ status: 'handed_off', lifecycleId: ids.orderId });
+    expect(await paid.json()).toEqual({ status: 'queued', lifecycleId: ids.orderId });
     await h.waitForStatus(ids.orderId, 'captured');
     await h.webhook('payment.captured', { ...ids, amount: 123450 });
     await h.thread('C0PAYMENTS', ids.orderId, 2);
@@ -55,7 +58,7 @@ describe('Razorpay events and correlation, end to end', () => {
       razorpayFixture('refund_failed', { ...ids, refundId }),
       `evt_rfail_${ids.orderId}`,
     );
-    expect(await failed.json()).toEqual({ status: 'handed_off', lifecycleId: ids.orderId });
+    expect(await failed.json()).toEqual({ status: 'queued', lifecycleId: ids.orderId });
     await h.waitForStatus(ids.orderId, 'refund_failed');
 
     const done = await h.settled(ids.orderId);
@@ -88,14 +91,14 @@ describe('Razorpay events and correlation, end to end', () => {
       amount: 123450,
       notes: { threadline_lifecycle_id: a.orderId },
     });
-    expect(await byNotes.res.json()).toEqual({ status: 'handed_off', lifecycleId: a.orderId });
+    expect(await byNotes.res.json()).toEqual({ status: 'queued', lifecycleId: a.orderId });
 
     // No order id, no notes key: the payment id we recorded at initiation.
     const b = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(b.orderId, { paymentId: b.paymentId })));
     await h.settled(b.orderId); // the snapshot holding the payment id is written with the root
     const byPayment = await h.webhook('payment.captured', { orderId: null, paymentId: b.paymentId, amount: 123450 });
-    expect(await byPayment.res.json()).toEqual({ status: 'handed_off', lifecycleId: b.orderId });
+    expect(await byPayment.res.json()).toEqual({ status: 'queued', lifecycleId: b.orderId });
     // A refund that names only the payment (no payment entity in the payload) finds it the same way.
     const refundOnly = await h.webhook('refund.created', {
       orderId: null,
@@ -104,7 +107,7 @@ describe('Razorpay events and correlation, end to end', () => {
       refundAmount: 100,
       withoutPayment: true,
     });
-    expect(await refundOnly.res.json()).toEqual({ status: 'handed_off', lifecycleId: b.orderId });
+    expect(await refundOnly.res.json()).toEqual({ status: 'queued', lifecycleId: b.orderId });
 
     // Nothing ties it to a lifecycle.
     const c = h.ids();
@@ -187,19 +190,21 @@ describe('Razorpay events and correlation, end to end', () => {
     expect(done.posts.filter((p) => p.threadTs)).toHaveLength(0); // nothing was posted into the dead thread
   });
 
-  it('webhook outcomes are counted in threadline_inbound_events_total{source="razorpay"}: handed_off, duplicate, ignored, rejected', async () => {
+  it('webhook outcomes are counted in threadline_inbound_events_total{source="razorpay"}: queued, duplicate, ignored, rejected at the ack; handed_off by the relay', async () => {
     const ids = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(ids.orderId)));
-    const before = {
+    const counts = async () => ({
+      queued: await inbound('payment.authorized', 'queued'),
       handedOff: await inbound('payment.authorized', 'handed_off'),
       duplicate: await inbound('payment.authorized', 'duplicate'),
       ignored: await inbound('subscription.charged', 'ignored'),
       rejected: await inbound('unknown', 'rejected'),
-    };
+    });
+    const before = await counts();
     const body = razorpayEvent('payment.authorized', { ...ids, amount: 1000 });
     const eventId = `evt_count_${ids.orderId}`;
     expect(await (await deliverRazorpay(h.api, h.secret, body, eventId)).json()).toMatchObject({
-      status: 'handed_off',
+      status: 'queued',
     });
     expect(await (await deliverRazorpay(h.api, h.secret, body, eventId)).json()).toMatchObject({
       status: 'duplicate',
@@ -209,19 +214,63 @@ describe('Razorpay events and correlation, end to end', () => {
     const forged = await deliverRazorpay(h.api, 'wrong-secret', body, `evt_forged_${ids.orderId}`);
     expect(forged.status).toBe(401);
 
-    expect({
-      handedOff: await inbound('payment.authorized', 'handed_off'),
-      duplicate: await inbound('payment.authorized', 'duplicate'),
-      ignored: await inbound('subscription.charged', 'ignored'),
-      rejected: await inbound('unknown', 'rejected'),
-    }).toEqual({
+    const done = await h.settled(ids.orderId);
+    expect(await counts()).toEqual({
+      queued: before.queued + 1,
       handedOff: before.handedOff + 1,
       duplicate: before.duplicate + 1,
       ignored: before.ignored + 1,
       rejected: before.rejected + 1,
     });
-    const done = await h.settled(ids.orderId);
     h.expectEachPostOnce(done);
     expect(done.replies).toHaveLength(1);
+  });
+
+  it('the ack needs Postgres alone: Postgres down → 503, nothing recorded; Razorpay’s retry while Temporal is down → 200 queued, the next one a duplicate; Temporal back → the lifecycle gets the event once', async () => {
+    const ids = h.ids();
+    await h.expectAccepted(await h.initiate(h.initiation(ids.orderId)));
+    await h.thread('C0PAYMENTS', ids.orderId, 0);
+    await h.settled(ids.orderId);
+    const rig = await outageRig(suite.stack, 'razorpay-outage');
+    try {
+      const body = JSON.stringify(razorpayEvent('payment.captured', { ...ids, amount: 123450 }));
+      const eventId = `evt_outage_${ids.orderId}`;
+      const deliver = () => deliverRazorpay(rig.app.url, h.secret, body, eventId);
+
+      rig.postgres.stall();
+      const refused = await deliver();
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ error: 'storage_unavailable' });
+      rig.postgres.reset(); // what the stall held never reaches Postgres
+      rig.postgres.pass();
+      expect(await rig.row('razorpay', eventId)).toBeUndefined();
+
+      rig.temporal.stall(); // every Temporal call hangs until its deadline
+      const acked = await deliver();
+      expect(acked.status).toBe(200);
+      expect(await acked.json()).toEqual({ status: 'queued', lifecycleId: ids.orderId });
+      await rig.sending(paymentWorkflowId(ids.orderId)); // the relay is mid-call: the repeat must not wait for it
+      expect(await (await deliver()).json()).toEqual({ status: 'duplicate', lifecycleId: ids.orderId });
+      // The relay keeps failing while Temporal is down: the event waits in the ledger, the thread has no reply.
+      const waiting = await rig.triedAndFailed('razorpay', eventId);
+      expect(waiting.claims).toBe(1);
+      expect(waiting.relay_error).toBeTruthy();
+      await waitForIdle(suite.temporal, paymentWorkflowId(ids.orderId));
+      expect((await h.roots('C0PAYMENTS', ids.orderId))[0]!.replies ?? []).toHaveLength(0);
+
+      rig.temporal.reset(); // drop what the stall held (it never reached Temporal)
+      rig.temporal.pass();
+      expect(await rig.relayed('razorpay', eventId)).toMatchObject({ status: 'handed_off' });
+      await h.waitForStatus(ids.orderId, 'captured');
+      const done = await h.settled(ids.orderId);
+      h.expectEachPostOnce(done);
+      expect(done.replies.map((r) => r.text)).toEqual([expect.stringContaining('captured')]);
+      expect(await counted(rig.app.metrics, 'inboundEvents', { source: 'razorpay', outcome: 'failed' })).toBe(1);
+      expect(await counted(rig.app.metrics, 'inboundEvents', { source: 'razorpay', outcome: 'queued' })).toBe(1);
+      expect(await counted(rig.app.metrics, 'inboundEvents', { source: 'razorpay', outcome: 'duplicate' })).toBe(1);
+      expect(await counted(rig.app.metrics, 'relayHandOffs', { source: 'razorpay', outcome: 'handed_off' })).toBe(1);
+    } finally {
+      await rig.close();
+    }
   });
 });

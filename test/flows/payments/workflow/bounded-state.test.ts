@@ -74,7 +74,9 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
 
     await unmarkHandedOff(refund.eventId);
     const again = await deliverRazorpay(t.h.api, t.h.secret, refund.body, refund.eventId);
-    expect(await again.json()).toMatchObject({ status: 'handed_off' });
+    // Recorded again (its row lost the mark): the relay hands it off a second time.
+    expect(await again.json()).toMatchObject({ status: 'queued' });
+    await t.h.relayed(workflowId);
     await waitIdle(handle);
 
     // The duplicate did reach the workflow (twice in history) and changed nothing.
@@ -129,7 +131,7 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
 
     await unmarkHandedOff(refund.eventId);
     const again = await deliverRazorpay(t.h.api, t.h.secret, refund.body, refund.eventId);
-    expect(await again.json()).toMatchObject({ status: 'handed_off' });
+    expect(await again.json()).toMatchObject({ status: 'queued' });
     // The webhook started a new run (config policy: 1h grace) that loaded the snapshot.
     const restarted = t.client.workflow.getHandle(workflowId);
     await t.h.slack.waitFor(async () =>

@@ -118,9 +118,22 @@ export function ticketsHarness(stack: TestStack, projects: Projects) {
 
   const audit = (key: string): Promise<AuditRow[]> => auditLogRepo(pool).bySubject(subject(key));
 
-  /** Posts a Jira delivery again, byte for byte, with its original identifier and a valid signature. */
-  const redeliverRaw = (d: Pick<AdminDelivery, 'body' | 'identifier'>, retry?: number) =>
-    fetch(`${api}/webhooks/jira`, {
+  /**
+   * Waits until the relay has handed off (or ignored: no thread to tell) what the webhook recorded
+   * for a delivery identifier (the route answers once recorded); returns the row's status.
+   */
+  const relayed = (identifier: string): Promise<string> =>
+    slack.waitFor(async () => {
+      const { rows } = await pool.query<{ status: string }>(
+        `SELECT status FROM inbound_events WHERE source = 'jira' AND starts_with(event_id, $1 || ':')`,
+        [identifier],
+      );
+      return rows.length > 0 && rows.every((r) => r.status !== 'queued') ? rows[0]!.status : undefined;
+    }, 60_000);
+
+  /** Posts a Jira delivery again, byte for byte, with its original identifier and a valid signature (to `to`: another API instance). */
+  const redeliverRaw = (d: Pick<AdminDelivery, 'body' | 'identifier'>, retry?: number, to = api) =>
+    fetch(`${to}/webhooks/jira`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json; charset=utf-8',
@@ -199,6 +212,7 @@ export function ticketsHarness(stack: TestStack, projects: Projects) {
     audit,
     deliveriesDone,
     redeliverRaw,
+    relayed,
     createIssue,
     close: () => pool.end(),
   };

@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { computeJiraSignature } from '../../../../src/integrations/jira/signature.js';
+import { waitForIdle } from '../../../helpers/effects.js';
+import { outageRig } from '../../../helpers/relay-outage.js';
 import type { TestStack } from '../../../helpers/stack.js';
 import { testDataConverter } from '../../../helpers/temporal.js';
+import { counted } from '../../../platform/e2e/ingress-helpers.js';
 import { BOT_ACCOUNT, CHANNEL, seen, shuffled, startTicketsStack, ticketsHarness, type Projects } from './helpers.js';
 
 describe('ticket threads under duplicated, reordered and failing deliveries', () => {
@@ -252,8 +255,10 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
     await h.jira.waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', 20_000);
     expect(await handle.result()).toEqual({ key, sync: 'deleted' });
     expect(seen(await h.slack.message(root.channel, root.ts))).toContain('Deleted in Jira');
-    const late = await h.redeliverRaw({ identifier: randomUUID(), body });
-    expect(((await late.json()) as { status: string }).status).toBe('handed_off');
+    const lateId = randomUUID();
+    const late = await h.redeliverRaw({ identifier: lateId, body });
+    expect(((await late.json()) as { status: string }).status).toBe('queued');
+    await h.relayed(lateId);
     await h.jira.waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', 20_000);
     expect((await botReplies(key)).filter((m) => m.text.includes('deleted'))).toHaveLength(1);
     expect((await h.audit(key)).filter((r) => r.action === 'ticket.deleted')).toHaveLength(1);
@@ -373,13 +378,70 @@ describe('ticket threads under duplicated, reordered and failing deliveries', ()
     );
     expect(ignored.status).toBe(200);
     expect(await ignored.json()).toEqual({ status: 'ignored', reason: 'unhandled_event_type' });
+    const notSyncedId = randomUUID();
     const notSynced = await signed(
       JSON.stringify({
         timestamp: 1,
         webhookEvent: 'jira:issue_created',
         issue: { id: '9', key: 'HR-1', fields: { summary: 'x', project: { key: 'HR' } } },
       }),
+      { 'x-atlassian-webhook-identifier': notSyncedId },
     );
-    expect(await notSynced.json()).toEqual({ status: 'ignored', key: 'HR-1', scope: 'out' });
+    // Out of scope, so only a running thread would hear it: there is none, and the relay marks it ignored.
+    expect(await notSynced.json()).toEqual({ status: 'queued', key: 'HR-1', scope: 'out' });
+    expect(await h.relayed(notSyncedId)).toBe('ignored');
+  });
+
+  it('the ack needs Postgres alone: Postgres down → 503, nothing recorded; Jira’s retry while Temporal is down → 200 queued, the next one a duplicate; Temporal back → the comment reaches the thread once', async () => {
+    const key = await h.createIssue({ summary: 'Through an outage' });
+    const root = await h.root(key);
+    await h.settle(key);
+    const rig = await outageRig(stack, 'jira-outage');
+    try {
+      // Jira delivers to the instance whose Postgres hangs; its retries are ours to send (below).
+      await h.jira.config({ webhookUrls: [`${rig.app.url}/webhooks/jira`], webhookRetryDelaysMs: [] });
+      rig.postgres.stall();
+      const text = `said during the outage ${randomUUID().slice(0, 8)}`;
+      await h.jira.addComment(key, 'bob@example.com', text);
+      await h.deliveriesDone();
+      // One comment is two deliveries (comment_created and jira:issue_updated/issue_commented): both refused.
+      const refused = (await h.jira.deliveries()).filter((d) => JSON.stringify(d.payload).includes(text));
+      expect(refused.map((d) => d.webhookEvent).sort()).toEqual(['comment_created', 'jira:issue_updated']);
+      expect(refused.map((d) => d.attempts.map((x) => x.status))).toEqual([[503], [503]]);
+      await h.jira.config({ webhookUrls: [`${h.api}/webhooks/jira`], webhookRetryDelaysMs: [50, 100, 200] });
+      rig.postgres.reset(); // what the stall held never reaches Postgres
+      rig.postgres.pass();
+      for (const d of refused) expect(await rig.row('jira', d.identifier)).toBeUndefined();
+
+      rig.temporal.stall(); // every Temporal call hangs until its deadline
+      for (const d of refused) {
+        const acked = await h.redeliverRaw(d, 1, rig.app.url);
+        expect(acked.status).toBe(200);
+        expect(await acked.json()).toEqual({ status: 'queued', key, scope: 'in' });
+        await rig.sending(`ticket:${key}`); // the relay is mid-call: the repeat must not wait for it
+        const again = await h.redeliverRaw(d, 2, rig.app.url);
+        expect(await again.json()).toEqual({ status: 'duplicate', key, scope: 'in' });
+      }
+      // The relay keeps failing while Temporal is down: the events wait in the ledger, the thread hears nothing.
+      expect(await rig.triedAndFailed('jira', refused[0]!.identifier)).toMatchObject({ claims: 1 });
+      await waitForIdle(temporal, `ticket:${key}`);
+      expect((await h.replies(key)).filter((m) => m.text.includes(text))).toHaveLength(0);
+
+      rig.temporal.reset(); // drop what the stall held (it never reached Temporal)
+      rig.temporal.pass();
+      for (const d of refused) expect(await rig.relayed('jira', d.identifier)).toMatchObject({ status: 'handed_off' });
+      await h.replyMatching(key, (m) => m.text.includes(text));
+      await waitForIdle(temporal, `ticket:${key}`); // both handed off, then idle: the count is final
+      expect((await h.slack.threadReplies(root.channel, root.ts)).filter((m) => m.text.includes(text))).toHaveLength(1);
+      const count = (metric: 'inboundEvents' | 'relayHandOffs', outcome: string) =>
+        counted(rig.app.metrics, metric, { source: 'jira', outcome });
+      expect(await count('inboundEvents', 'failed')).toBe(2);
+      expect(await count('inboundEvents', 'queued')).toBe(2);
+      expect(await count('inboundEvents', 'duplicate')).toBe(2);
+      expect(await count('relayHandOffs', 'handed_off')).toBe(2);
+    } finally {
+      await h.jira.config({ webhookRetryDelaysMs: [50, 100, 200] });
+      await rig.close();
+    }
   });
 });
