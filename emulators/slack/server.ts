@@ -80,7 +80,12 @@ const TIER_LIMITS: Record<Exclude<Tier, 'post'>, { perMin: number; burst: number
 };
 
 /** "Valid types are: application/json application/x-www-form-urlencoded multipart/form-data text/plain." */
-const POST_TYPES = new Set(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
+const POST_TYPES = new Set([
+  'application/json',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'text/plain',
+]);
 /** "Valid charset names are: utf-8 iso-8859-1." */
 const CHARSETS = new Set(['utf-8', 'utf8', 'iso-8859-1']);
 
@@ -298,7 +303,10 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     const body = request.body;
     const contentType = request.headers['content-type'];
     const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-    const charset = /;\s*charset=([^;]+)/i.exec(contentType ?? '')?.[1]?.trim().toLowerCase();
+    const charset = /;\s*charset=([^;]+)/i
+      .exec(contentType ?? '')?.[1]
+      ?.trim()
+      .toLowerCase();
     const isJson = mediaType === 'application/json';
     // Where a token may come from: the Authorization header, or a URL-encoded POST body field.
     // Query-string tokens are refused for apps created after 2021-02-24, and JSON bodies need the header.

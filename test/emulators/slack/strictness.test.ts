@@ -84,7 +84,11 @@ describe('Slack emulator strictness (issue 15)', () => {
     // ... Valid charset names are: utf-8 iso-8859-1."
     const bearer = { authorization: `Bearer ${BOT_TOKEN}` };
     expect(
-      await api('chat.postMessage', { method: 'POST', headers: { ...bearer, 'content-type': 'application/xml' }, body: '<x/>' }),
+      await api('chat.postMessage', {
+        method: 'POST',
+        headers: { ...bearer, 'content-type': 'application/xml' },
+        body: '<x/>',
+      }),
     ).toEqual({ ok: false, error: 'invalid_post_type' });
     expect(
       await api('chat.postMessage', {
@@ -106,9 +110,9 @@ describe('Slack emulator strictness (issue 15)', () => {
     expect(await slackError(client.conversations.history({ channel: 'G0FINANCE' }))).toBe('channel_not_found');
     expect(await slackError(client.conversations.info({ channel: 'G0FINANCE' }))).toBe('channel_not_found');
     const bob = await h.admin.postMessage({ user: 'U0BOB', channel: 'G0FINANCE', text: 'numbers' });
-    expect(
-      await slackError(client.reactions.add({ channel: 'G0FINANCE', timestamp: bob.ts, name: 'eyes' })),
-    ).toBe('channel_not_found');
+    expect(await slackError(client.reactions.add({ channel: 'G0FINANCE', timestamp: bob.ts, name: 'eyes' }))).toBe(
+      'channel_not_found',
+    );
     expect(await slackError(client.chat.getPermalink({ channel: 'G0FINANCE', message_ts: bob.ts }))).toBe(
       'channel_not_found',
     );
@@ -124,9 +128,9 @@ describe('Slack emulator strictness (issue 15)', () => {
     expect(await slackError(client.chat.update({ channel: 'C0TICKETS', ts: posted.ts!, text: 'x' }))).toBe(
       'is_inactive',
     );
-    expect(
-      await slackError(client.reactions.add({ channel: 'C0TICKETS', timestamp: posted.ts!, name: 'eyes' })),
-    ).toBe('is_archived');
+    expect(await slackError(client.reactions.add({ channel: 'C0TICKETS', timestamp: posted.ts!, name: 'eyes' }))).toBe(
+      'is_archived',
+    );
   });
 
   it('deleted parents: a reply is accepted but shown nowhere; update, delete and reactions answer message_not_found', async () => {
@@ -150,9 +154,9 @@ describe('Slack emulator strictness (issue 15)', () => {
       'message_not_found',
     );
     expect(await slackError(client.chat.delete({ channel: 'C0PAYMENTS', ts: parent.ts! }))).toBe('message_not_found');
-    expect(
-      await slackError(client.reactions.add({ channel: 'C0PAYMENTS', timestamp: parent.ts!, name: 'eyes' })),
-    ).toBe('message_not_found');
+    expect(await slackError(client.reactions.add({ channel: 'C0PAYMENTS', timestamp: parent.ts!, name: 'eyes' }))).toBe(
+      'message_not_found',
+    );
   });
 
   it('text limits: chat.postMessage truncates past 40,000 characters; chat.update refuses past 4,000', async () => {
