@@ -340,9 +340,12 @@ export const methods: Record<string, MethodSpec> = {
       const content = messageContent(a, 'truncate');
       const metadata = metadataArg(a);
       const threadTs = str(a, 'thread_ts');
-      // Replying to a reply attaches to its root. A thread_ts that names no message (never posted,
-      // or deleted) is not refused: chat.postMessage documents no such error, Slack answers ok and
-      // the reply is shown nowhere (a caller cannot learn from the post that its parent is gone).
+      // Replying to a reply attaches to its root. A parent that was deleted is `thread_not_found`
+      // (Slack keeps a record of deleted messages; its SDK maintainers name this case), but a
+      // thread_ts that never named a message is answered ok and the reply is shown nowhere:
+      // chat.postMessage documents no error for it, so a mistyped ts is not caught by Slack either.
+      if (threadTs && !ctx.ws.message(ch, threadTs) && ch.messages.some((m) => m.ts === threadTs && m.deleted))
+        throw new ApiError('thread_not_found');
       const root = threadTs ? (ctx.ws.message(ch, threadTs)?.thread_ts ?? threadTs) : undefined;
       // A user token posts as that person (no bot_id): apps that filter their own echoes by bot_id see it.
       const m = ctx.ws.post(ch, {

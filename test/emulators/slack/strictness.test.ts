@@ -133,14 +133,21 @@ describe('Slack emulator strictness (issue 15)', () => {
     );
   });
 
-  it('deleted parents: a reply is accepted but shown nowhere; update, delete and reactions answer message_not_found', async () => {
+  it('parents: a deleted one is thread_not_found, one that never existed is accepted but shown nowhere; update, delete and reactions of a deleted message answer message_not_found', async () => {
     const parent = await client.chat.postMessage({ channel: 'C0PAYMENTS', text: 'parent' });
     const reply = await client.chat.postMessage({ channel: 'C0PAYMENTS', text: 'first reply', thread_ts: parent.ts! });
     expect((await client.chat.delete({ channel: 'C0PAYMENTS', ts: reply.ts! })).ok).toBe(true);
     expect((await client.chat.delete({ channel: 'C0PAYMENTS', ts: parent.ts! })).ok).toBe(true);
-    // chat.postMessage documents no thread_not_found: a reply to a deleted parent is answered ok, and nothing in
-    // the channel shows it (the caller must check the parent itself, e.g. with conversations.replies).
-    const orphan = await client.chat.postMessage({ channel: 'C0PAYMENTS', text: 'late reply', thread_ts: parent.ts! });
+    // chat.postMessage's error list has no thread_not_found, but Slack answers it for a reply whose parent was
+    // deleted (the SDK maintainers' explanation in https://github.com/slackapi/bolt-js/issues/2307: "When your app
+    // posted a reply to it, the parent message no longer exists"); nothing is posted.
+    expect(
+      await slackError(client.chat.postMessage({ channel: 'C0PAYMENTS', text: 'late', thread_ts: parent.ts! })),
+    ).toBe('thread_not_found');
+    // A thread_ts that never named a message is answered ok and the reply shows nowhere
+    // (https://github.com/slackapi/python-slack-sdk/issues/840: replies to a mistyped ts "respond with Ok" and
+    // "are nowhere to be seen").
+    const orphan = await client.chat.postMessage({ channel: 'C0PAYMENTS', text: 'typo', thread_ts: '1602251441.0017' });
     expect(orphan.ok).toBe(true);
     expect((await client.conversations.history({ channel: 'C0PAYMENTS' })).messages).toEqual([]);
     // conversations.replies: "thread_not_found: Value for `ts` was missing or invalid."

@@ -141,9 +141,9 @@ describe('Slack emulator Web API (through @slack/web-api)', () => {
     expect(noMeta.messages?.[0]?.metadata).toBeUndefined();
   });
 
-  it('a thread_ts that names no message is accepted but shown nowhere; reply_broadcast shows in the channel', async () => {
-    // chat.postMessage documents no thread_not_found (https://docs.slack.dev/reference/methods/chat.postMessage,
-    // errors list); a reply to a missing parent is answered ok and never appears in the channel.
+  it('a thread_ts that never named a message is accepted but shown nowhere; reply_broadcast shows in the channel', async () => {
+    // chat.postMessage documents no error for a thread_ts that never named a message
+    // (https://docs.slack.dev/reference/methods/chat.postMessage, errors list): answered ok, never shown.
     const orphan = await client.chat.postMessage({ channel: 'C0PAYMENTS', text: 'x', thread_ts: '1.000001' });
     expect(orphan.ok).toBe(true);
     expect((await client.conversations.history({ channel: 'C0PAYMENTS' })).messages).toEqual([]);
