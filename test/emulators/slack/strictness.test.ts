@@ -82,21 +82,17 @@ describe('Slack emulator strictness (issue 15)', () => {
     // https://docs.slack.dev/reference/methods/chat.postMessage: "invalid_post_type: ... Valid types are:
     // application/json application/x-www-form-urlencoded multipart/form-data text/plain." and "invalid_charset:
     // ... Valid charset names are: utf-8 iso-8859-1."
-    const bearer = { authorization: `Bearer ${BOT_TOKEN}` };
-    expect(
-      await api('chat.postMessage', {
+    const post = (contentType: string, body: string) =>
+      api('chat.postMessage', {
         method: 'POST',
-        headers: { ...bearer, 'content-type': 'application/xml' },
-        body: '<x/>',
-      }),
-    ).toEqual({ ok: false, error: 'invalid_post_type' });
-    expect(
-      await api('chat.postMessage', {
-        method: 'POST',
-        headers: { ...bearer, 'content-type': 'application/x-www-form-urlencoded; charset=utf-16' },
-        body: 'channel=C0PAYMENTS&text=x',
-      }),
-    ).toEqual({ ok: false, error: 'invalid_charset' });
+        headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': contentType },
+        body,
+      });
+    expect(await post('application/xml', '<x/>')).toEqual({ ok: false, error: 'invalid_post_type' });
+    expect(await post('application/x-www-form-urlencoded; charset=utf-16', 'channel=C0PAYMENTS&text=x')).toEqual({
+      ok: false,
+      error: 'invalid_charset',
+    });
     expect(await h.admin.channelMessages('C0PAYMENTS')).toEqual([]);
   });
 
