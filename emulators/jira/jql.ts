@@ -91,6 +91,8 @@ type Pred = (i: JqlIssue) => boolean;
 export interface CompiledJql {
   filter: Pred;
   compare: (a: JqlIssue, b: JqlIssue) => number;
+  /** Whether the query restricts the search (has a clause before ORDER BY): `/search/jql` needs one. */
+  bounded: boolean;
 }
 
 const FIELD_ALIASES: Record<string, string> = {
@@ -328,7 +330,8 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
   }
 
   let filter: Pred = () => true;
-  if (toks.length && !isWord('order')) filter = orExpr();
+  const bounded = toks.length > 0 && !isWord('order');
+  if (bounded) filter = orExpr();
 
   const sorts: { field: string; dir: number }[] = [];
   if (isWord('order')) {
@@ -390,5 +393,5 @@ export function compileJql(jql: string, ctx: JqlContext): CompiledJql {
     // Ties (same millisecond) fall back to issue id so ordering is stable.
     return (Number(a.id) - Number(b.id)) * (sorts[0]?.dir ?? 1);
   };
-  return { filter, compare };
+  return { filter, compare, bounded };
 }

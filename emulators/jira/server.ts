@@ -12,6 +12,7 @@ import {
   ApiError,
   ISSUE_NOT_FOUND,
   JiraStore,
+  UNBOUNDED_JQL,
   checkPropertyKey,
   checkPropertyValue,
   freshState,
@@ -694,11 +695,10 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
   /** The enhanced search (`/search/jql`): token pagination, no `total`, only ids unless fields are asked for. */
   const enhancedSearch: Handler = (ctx) => {
     const p = searchParams(ctx);
-    if (!p.jql.trim())
-      throw new ApiError(400, [
-        'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.',
-      ]);
-    const matched = store.search(p.jql, ctx.actor.accountId);
+    // "For performance reasons, this parameter requires a bounded query. A bounded query is a query with a
+    // search restriction." An empty query and one that only orders (`ORDER BY created`) are unbounded.
+    if (!p.jql.trim()) throw new ApiError(400, [UNBOUNDED_JQL]);
+    const matched = store.search(p.jql, ctx.actor.accountId, { bounded: true });
     const token = p.src.nextPageToken;
     let offset = 0;
     if (typeof token === 'string' && token) {

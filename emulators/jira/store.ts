@@ -87,6 +87,16 @@ export interface JiraEvent {
 }
 
 export const PROPERTY_MAX_CHARS = 32768;
+export const UNBOUNDED_JQL =
+  'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.';
+/** Jira's text-field limit (jira.text.field.character.limit, 32,767 on Cloud) and its 400 message. */
+export const TEXT_FIELD_MAX_CHARS = 32_767;
+const TEXT_TOO_LONG = 'The entered text is too long. It exceeds the allowed limit of 32,767 characters.';
+/**
+ * Whether an ADF body exceeds the limit. Counted on the ADF JSON, not the visible text: whichever
+ * Jira counts, a body accepted here is accepted there (the emulator errs on the strict side).
+ */
+const tooLong = (adf: unknown) => JSON.stringify(adf).length > TEXT_FIELD_MAX_CHARS;
 const RESOLUTION_DONE = { id: '10000', name: 'Done' };
 
 const CATEGORY = {
@@ -453,7 +463,8 @@ export class JiraStore {
     };
   }
 
-  search(jql: string, actorId: string): StoredIssue[] {
+  /** `bounded`: refuse a query without a search restriction, as the enhanced search does. */
+  search(jql: string, actorId: string, opts: { bounded?: boolean } = {}): StoredIssue[] {
     const q = compileJql(jql, {
       currentAccountId: actorId,
       resolveUser: (v) => this.user(v)?.accountId ?? this.seed.users.find((u) => u.displayName === v)?.accountId,
@@ -462,6 +473,7 @@ export class JiraStore {
         this.seed.projects.some((p) => p.statuses.some((s) => s.id === v || s.name.toLowerCase() === v.toLowerCase())),
       issueKeyExists: (k) => !!this.findIssue(k),
     });
+    if (opts.bounded && !q.bounded) throw new ApiError(400, [UNBOUNDED_JQL]);
     const views = this.state.issues.map((i) => ({ i, v: this.jqlIssue(i) }));
     return views
       .filter((x) => q.filter(x.v))
@@ -525,6 +537,7 @@ export class JiraStore {
           if (value === null) next.description = null;
           else if (!isAdfDoc(value))
             errors.description = 'Operation value must be an Atlassian Document (see the Atlassian Document Format)';
+          else if (tooLong(value)) errors.description = TEXT_TOO_LONG;
           else next.description = value;
           break;
         case 'assignee': {
@@ -864,6 +877,7 @@ export class JiraStore {
       throw new ApiError(400, [], {
         comment: 'Comment body is not valid!',
       });
+    if (tooLong(body)) throw new ApiError(400, [], { comment: TEXT_TOO_LONG });
     const props: Record<string, unknown> = {};
     if (properties !== undefined) {
       if (!Array.isArray(properties)) throw new ApiError(400, ['Comment properties must be an array.']);
@@ -894,6 +908,7 @@ export class JiraStore {
   editComment(actorId: string, issue: StoredIssue, commentId: string, body: unknown, visibility?: unknown) {
     const c = this.comment(issue, commentId);
     if (!isAdfDoc(body)) throw new ApiError(400, [], { comment: 'Comment body is not valid!' });
+    if (tooLong(body)) throw new ApiError(400, [], { comment: TEXT_TOO_LONG });
     const at = this.now();
     c.body = body;
     c.updateAuthorId = actorId;

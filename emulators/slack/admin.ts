@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { faultSchema } from '../shared/faults.js';
 import { richTextFor, validateBlocks } from './blocks.js';
+import { isKnownEmoji } from './emoji-names.js';
 import type { SlackDelivery } from './outbound.js';
 import type { EmulatorCore } from './server.js';
 import { replaceViewContent, storeView, validateView } from './web-api.js';
@@ -197,6 +198,8 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
     const ch = channelOf(b.channel);
     const m = messageOf(ch, b.ts);
     const name = b.name.replace(/^:|:$/g, '');
+    // A person can only pick an emoji the workspace has, as in Slack's picker.
+    if (!isKnownEmoji(name, ws.seed.custom_emoji)) throw new AdminError(400, 'invalid_name');
     const ok = add ? ws.addReaction(ch, m, person(b.user), name) : ws.removeReaction(ch, m, person(b.user), name);
     if (!ok) throw new AdminError(409, add ? 'already_reacted' : 'no_reaction');
     return { ok: true };

@@ -87,6 +87,8 @@ export const slackSeedSchema = z.object({
       who_can_kick_groups: z.enum(['everyone', 'admins']).default('everyone'),
     })
     .default({ admin_api_enabled: false, who_can_kick_channels: 'everyone', who_can_kick_groups: 'everyone' }),
+  /** The workspace's custom emoji names (reactions.add accepts these besides Slack's standard set). */
+  custom_emoji: z.array(z.string().regex(/^[a-z0-9_+'-]+$/)).default([]),
   /** The app's own bot user id is not listed here; it is `bot.user_id`. */
   users: z.array(userSeedSchema),
   channels: z.array(channelSeedSchema),

@@ -79,6 +79,16 @@ const TIER_LIMITS: Record<Exclude<Tier, 'post'>, { perMin: number; burst: number
   4: { perMin: 100, burst: 20 },
 };
 
+/** "Valid types are: application/json application/x-www-form-urlencoded multipart/form-data text/plain." */
+const POST_TYPES = new Set([
+  'application/json',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'text/plain',
+]);
+/** "Valid charset names are: utf-8 iso-8859-1." */
+const CHARSETS = new Set(['utf-8', 'utf8', 'iso-8859-1']);
+
 /** Slack's token prefixes tell token types apart before any lookup. */
 const tokenKindOf = (t: string): TokenKind | undefined =>
   t.startsWith('xapp-') ? 'app' : t.startsWith('xoxp-') || t.startsWith('xoxe.xoxp-') ? 'user' : undefined;
@@ -291,14 +301,27 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     void reply.header('x-slack-req-id', randomBytes(16).toString('hex'));
     const args: Obj = { ...(request.query as Obj) };
     const body = request.body;
-    if (body && typeof body === 'object') Object.assign(args, body as Obj);
+    const contentType = request.headers['content-type'];
+    const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+    const charset = /;\s*charset=([^;]+)/i
+      .exec(contentType ?? '')?.[1]
+      ?.trim()
+      .toLowerCase();
+    const isJson = mediaType === 'application/json';
+    // Where a token may come from: the Authorization header, or a URL-encoded POST body field.
+    // Query-string tokens are refused for apps created after 2021-02-24, and JSON bodies need the header.
+    let bodyArgs: Obj = {};
+    if (body && typeof body === 'object') bodyArgs = body as Obj;
     else if (typeof body === 'string' && body.length > 0) {
       try {
-        Object.assign(args, JSON.parse(body) as Obj);
+        const parsed: unknown = JSON.parse(body);
+        if (parsed && typeof parsed === 'object') bodyArgs = parsed as Obj;
       } catch {
-        Object.assign(args, Object.fromEntries(new URLSearchParams(body)));
+        bodyArgs = Object.fromEntries(new URLSearchParams(body));
       }
     }
+    Object.assign(args, bodyArgs);
+    const bodyToken = !isJson && typeof bodyArgs.token === 'string' ? bodyArgs.token : '';
     let teamId: string | undefined;
     const send = (status: number, payload: Obj, headers: Record<string, string> = {}) => {
       logCall(method, args, status, payload, teamId);
@@ -307,6 +330,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
 
     const spec = allMethods[method];
     if (!spec) return send(404, { ok: false, error: 'unknown_method', req_method: method });
+    if (request.method === 'POST' && typeof body === 'string' && body.length > 0 && !mediaType)
+      return send(200, { ok: false, error: 'missing_post_type' });
+    if (request.method === 'POST' && mediaType && !POST_TYPES.has(mediaType))
+      return send(200, { ok: false, error: 'invalid_post_type' });
+    if (charset && !CHARSETS.has(charset)) return send(200, { ok: false, error: 'invalid_charset' });
 
     const fault = faults.take(method, { channel: faultChannel(platform.primary.ws, args.channel) });
     if (fault) {
@@ -332,7 +360,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
       }
     } else {
       const bearer = authz?.startsWith('Bearer ') ? authz.slice(7).trim() : '';
-      const raw = bearer || (typeof args.token === 'string' ? args.token : '');
+      const raw = bearer || bodyToken;
       if (!raw) return send(200, { ok: false, error: 'not_authed' });
       token = platform.tokens.get(raw);
       const kind = token?.kind ?? tokenKindOf(raw);

@@ -1,4 +1,5 @@
 import { validateBlocks, validateView, withBlockIds } from './blocks.js';
+import { isKnownEmoji } from './emoji-names.js';
 import type { TokenKind, TokenRecord } from './tokens.js';
 import { randomId } from './workspace.js';
 import type { MessageMetadata, Obj, ScheduledMessage, StoredChannel, StoredView, Workspace } from './workspace.js';
@@ -104,6 +105,18 @@ function metadataArg(a: Obj): MessageMetadata | undefined {
   return { event_type: md.event_type as string, event_payload: md.event_payload ?? {} };
 }
 
+/** reactions.add/remove `name`: Slack answers `invalid_name` for a name that is no emoji of the workspace. */
+function emojiArg(ctx: ApiContext, a: Obj): string {
+  const name = req(a, 'name').replace(/^:|:$/g, '');
+  if (!isKnownEmoji(name, ctx.ws.seed.custom_emoji)) throw new ApiError('invalid_name');
+  return name;
+}
+
+/** chat.postMessage: Slack truncates `text` past 40,000 characters (it does not refuse it). */
+const POST_TEXT_TRUNCATE_AT = 40_000;
+/** chat.update: `msg_too_long` past 4,000 characters (its documented limit). */
+const UPDATE_TEXT_MAX = 4000;
+/** chat.postEphemeral / chat.scheduleMessage document `msg_too_long` without a number; 40,000 as posts. */
 const MAX_TEXT = 40_000;
 
 // ---------- channel resolution and access ----------
@@ -129,6 +142,8 @@ function botIn(ctx: ApiContext, ch: StoredChannel): boolean {
 }
 
 function requireWrite(ctx: ApiContext, ch: StoredChannel): void {
+  // A private channel the caller is not in does not exist for it, archived or not.
+  if (ch.is_private && !ch.is_im && !botIn(ctx, ch)) throw new ApiError('channel_not_found');
   if (ch.is_archived) throw new ApiError('is_archived');
   if (botIn(ctx, ch)) return;
   // chat:write.public lets a bot post into public channels it has not joined.
@@ -166,12 +181,17 @@ function requireHistoryScope(ctx: ApiContext, ch: StoredChannel): void {
   if (!ctx.scopes.includes(needed)) throw new ApiError('missing_scope', { needed, provided: ctx.scopes.join(',') });
 }
 
-function messageContent(a: Obj): { text: string; blocks?: unknown[]; attachments?: unknown[] } {
+/** `longText`: what the method does with text past its limit (chat.postMessage truncates, the rest refuse). */
+function messageContent(
+  a: Obj,
+  longText: 'truncate' | 'refuse' = 'refuse',
+): { text: string; blocks?: unknown[]; attachments?: unknown[] } {
   const blocks = blocksArg(a);
   const attachments = json(a, 'attachments') as unknown[] | undefined;
-  const text = str(a, 'text') ?? '';
+  let text = str(a, 'text') ?? '';
   if (!text && !blocks?.length && !attachments?.length) throw new ApiError('no_text');
-  if (text.length > MAX_TEXT) throw new ApiError('msg_too_long');
+  if (longText === 'truncate') text = text.slice(0, POST_TEXT_TRUNCATE_AT);
+  else if (text.length > MAX_TEXT) throw new ApiError('msg_too_long');
   return { text, ...(blocks ? { blocks } : {}), ...(attachments ? { attachments } : {}) };
 }
 
@@ -203,8 +223,8 @@ function useTrigger(ctx: ApiContext, a: Obj): Trigger {
   const id = req(a, 'trigger_id');
   const t = ctx.triggers.get(id);
   if (!t) throw new ApiError('invalid_trigger_id');
+  if (t.used) throw new ApiError('exchanged_trigger_id');
   if (Date.now() - t.issuedAt > ctx.triggerTtlMs) throw new ApiError('expired_trigger_id');
-  if (t.used) throw new ApiError('invalid_trigger_id');
   t.used = true;
   return t;
 }
@@ -317,15 +337,16 @@ export const methods: Record<string, MethodSpec> = {
     handler: (a, ctx) => {
       const ch = resolveChannel(ctx, req(a, 'channel'));
       requireWrite(ctx, ch);
-      const content = messageContent(a);
+      const content = messageContent(a, 'truncate');
       const metadata = metadataArg(a);
       const threadTs = str(a, 'thread_ts');
-      if (threadTs) {
-        const parent = ctx.ws.message(ch, threadTs);
-        // Slack rejects replies to a missing parent; replying to a reply attaches to its root.
-        if (!parent) throw new ApiError('thread_not_found');
-      }
-      const root = threadTs ? (ctx.ws.message(ch, threadTs)!.thread_ts ?? threadTs) : undefined;
+      // Replying to a reply attaches to its root. A parent that was deleted is `thread_not_found`
+      // (Slack keeps a record of deleted messages; its SDK maintainers name this case), but a
+      // thread_ts that never named a message is answered ok and the reply is shown nowhere:
+      // chat.postMessage documents no error for it, so a mistyped ts is not caught by Slack either.
+      if (threadTs && !ctx.ws.message(ch, threadTs) && ch.messages.some((m) => m.ts === threadTs && m.deleted))
+        throw new ApiError('thread_not_found');
+      const root = threadTs ? (ctx.ws.message(ch, threadTs)?.thread_ts ?? threadTs) : undefined;
       // A user token posts as that person (no bot_id): apps that filter their own echoes by bot_id see it.
       const m = ctx.ws.post(ch, {
         user: ctx.actorId,
@@ -342,12 +363,13 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['chat:write'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'ts'));
       if (!m) throw new ApiError('message_not_found');
       // Bots edit their own bot messages; a user token edits that person's messages.
       if (ctx.isBot ? !m.bot : m.bot || m.user !== ctx.actorId) throw new ApiError('cant_update_message');
-      if (ch.is_archived) throw new ApiError('is_archived');
+      // chat.update has no is_archived: "is_inactive: The message cannot be edited within a frozen, archived or deleted channel."
+      if (ch.is_archived) throw new ApiError('is_inactive');
       const text = str(a, 'text');
       const hasBlocks = a.blocks !== undefined;
       const blocks = hasBlocks ? (blocksArg(a) ?? []) : undefined;
@@ -355,7 +377,7 @@ export const methods: Record<string, MethodSpec> = {
       const metadata = metadataArg(a);
       if (text === undefined && blocks === undefined && attachments === undefined && metadata === undefined)
         throw new ApiError('no_text');
-      if (text !== undefined && text.length > MAX_TEXT) throw new ApiError('msg_too_long');
+      if (text !== undefined && text.length > UPDATE_TEXT_MAX) throw new ApiError('msg_too_long');
       // Omitting blocks keeps them only when text is omitted too; new text without blocks drops them.
       const blocksPatch = blocks !== undefined ? blocks : text !== undefined ? null : undefined;
       ctx.ws.edit(
@@ -378,7 +400,7 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['chat:write'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'ts'));
       if (!m) throw new ApiError('message_not_found');
       // Workspace admins' user tokens may delete anyone's message.
@@ -496,7 +518,7 @@ export const methods: Record<string, MethodSpec> = {
   'chat.getPermalink': {
     tier: 4,
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'message_ts'));
       if (!m) throw new ApiError('message_not_found');
       const base = `https://${ctx.ws.seed.team.domain}.slack.com/archives/${ch.id}/p${m.ts.replace('.', '')}`;
@@ -509,11 +531,11 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['reactions:write'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'timestamp'));
       if (!m) throw new ApiError('message_not_found');
       if (ch.is_archived) throw new ApiError('is_archived');
-      const name = req(a, 'name').replace(/^:|:$/g, '');
+      const name = emojiArg(ctx, a);
       if (!ctx.ws.addReaction(ch, m, ctx.actorId, name)) throw new ApiError('already_reacted');
       return {};
     },
@@ -523,10 +545,10 @@ export const methods: Record<string, MethodSpec> = {
     tier: 2,
     scopes: ['reactions:write'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'timestamp'));
       if (!m) throw new ApiError('message_not_found');
-      const name = req(a, 'name').replace(/^:|:$/g, '');
+      const name = emojiArg(ctx, a);
       if (!ctx.ws.removeReaction(ch, m, ctx.actorId, name)) throw new ApiError('no_reaction');
       return {};
     },
@@ -536,7 +558,7 @@ export const methods: Record<string, MethodSpec> = {
     tier: 3,
     scopes: ['reactions:read'],
     handler: (a, ctx) => {
-      const ch = resolveChannel(ctx, req(a, 'channel'));
+      const ch = visibleChannel(ctx, req(a, 'channel'));
       const m = ctx.ws.message(ch, req(a, 'timestamp'));
       if (!m) throw new ApiError('message_not_found');
       return { type: 'message', channel: ch.id, message: ctx.ws.apiMessage(m) };
