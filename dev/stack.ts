@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import type { JiraSeed } from '../emulators/jira/seed.js';
 import { startJiraEmulator } from '../emulators/jira/server.js';
 import { ADMIN_USER_SCOPES, SANDBOX_ADMIN_USER_TOKEN } from '../emulators/slack/seed.js';
@@ -32,6 +33,8 @@ export interface Stack {
   urls: StackUrls;
   /** The running Temporal worker (tests read its state). */
   worker: RunningWorker;
+  /** The running API's Fastify instance (tests list the routes it serves). */
+  app: FastifyInstance;
   /**
    * Settles when the worker stops: resolves after `stop()`, rejects as soon as the worker crashes
    * on its own (its run promise rejected). `stop()` rethrows that crash too.
@@ -241,6 +244,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         dataDir,
       },
       worker,
+      app: api.app,
       workerDone: worker.done,
       stop: stopAll,
     };

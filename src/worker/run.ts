@@ -5,7 +5,8 @@ import { flows as registry } from '../flows/index.js';
 import type { AnyFlow } from '../platform/flow.js';
 import { migrate, migrationDirs } from '../platform/db/migrate.js';
 import { createPool } from '../platform/db/pool.js';
-import { auditLogRepo, slackMessagesRepo } from '../platform/db/repositories.js';
+import { auditLogRepo } from '../platform/db/repositories.js';
+import { releasingSlackMessagesRepo } from '../platform/slack/parked.js';
 import { slackClientsFor } from '../platform/installations/compose.js';
 import { connectClient, connectWorker, dataConverterFor, temporalClient } from '../platform/temporal/connection.js';
 import type { Logger } from '../platform/observability/logger.js';
@@ -54,7 +55,12 @@ export async function startWorker(opts: {
     slack: slack.clients.slack,
     slackScope: slack.clients,
     temporal: temporalClient(config.temporal, clientConnection),
-    repos: { audit: auditLogRepo(pool), slackMessages: slackMessagesRepo(pool), ...slack.repos },
+    repos: {
+      audit: auditLogRepo(pool),
+      // Recording a post releases the thread events parked for it (src/platform/slack/parked.ts).
+      slackMessages: releasingSlackMessagesRepo({ pool, config, metrics: opts.metrics, logger }),
+      ...slack.repos,
+    },
     responseUrlPrefixes: ['https://hooks.slack.com/', `${new URL(config.slack.apiUrl).origin}/`],
   };
   const activities = await createActivities(deps, flows);

@@ -12,12 +12,28 @@ import { computeSlackSignature } from '../../src/integrations/slack/signature.js
 export interface BadRequest {
   endpoint: string;
   kind: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: string;
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
-  /** `413` exactly, or any 4xx. */
-  expect: 413 | '4xx';
+  /**
+   * `413` exactly; any 4xx; `refused`: a 4xx, or a console page's 303 to its login page (a browser
+   * without a session); `not_5xx`: a route whose answer does not depend on the request (probes,
+   * static files, install pages), sent junk anyway: anything but a 5xx.
+   */
+  expect: Expectation;
+}
+
+export type Expectation = 413 | '4xx' | 'refused' | 'not_5xx';
+
+/** Whether an answer meets its request's expectation. */
+export function meets(r: Pick<BadRequest, 'expect'>, res: { status: number; location?: string }): boolean {
+  const { status } = res;
+  if (r.expect === 413) return status === 413;
+  if (r.expect === 'not_5xx') return status >= 100 && status < 500;
+  const refused = status >= 400 && status < 500;
+  if (r.expect === 'refused') return refused || (status === 303 && (res.location ?? '').startsWith('/console/login'));
+  return refused;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -229,6 +245,8 @@ const MALFORMED = [
 export function jsonBattery(opts: {
   endpoint: string;
   path: string;
+  /** Default POST. */
+  method?: string;
   base: Json;
   validated?: (string | number)[][];
   /** Validated paths that may be left out (wrong types there are still refused). */
@@ -243,6 +261,11 @@ export function jsonBattery(opts: {
   limit: number;
   /** Wrap a JSON text into the request body (Slack interactions: form field `payload`). */
   encode?: (json: string) => { body: Buffer; contentType: string };
+  /** How many random-byte bodies and truncation points (default 30 and 49). */
+  randoms?: number;
+  cuts?: number;
+  /** Extra headers on every request (e.g. a fresh Idempotency-Key). */
+  headers?: () => Record<string, string>;
 }): BadRequest[] {
   const encode =
     opts.encode ?? ((json: string) => ({ body: Buffer.from(json, 'utf8'), contentType: 'application/json' }));
@@ -250,7 +273,15 @@ export function jsonBattery(opts: {
   const authed = (body: Buffer) => ({ ...(opts.auth ?? {}), ...(opts.signer?.sign(body) ?? {}) });
   const out: BadRequest[] = [];
   const add = (kind: string, body: Buffer, headers: Record<string, string>, expect: 413 | '4xx' = '4xx') =>
-    out.push({ endpoint: opts.endpoint, kind, method: 'POST', path: opts.path, headers, body, expect });
+    out.push({
+      endpoint: opts.endpoint,
+      kind,
+      method: opts.method ?? 'POST',
+      path: opts.path,
+      headers: { ...opts.headers?.(), ...headers },
+      body,
+      expect,
+    });
   const signedJson = (kind: string, json: string) => {
     const e = encode(json);
     add(kind, e.body, { 'content-type': e.contentType, ...authed(e.body) });
@@ -258,12 +289,13 @@ export function jsonBattery(opts: {
   const valid = () => JSON.stringify(fresh(opts.base));
 
   for (const m of MALFORMED) signedJson('malformed', m);
-  for (let i = 0; i < 90; i++) {
+  for (let i = 0; i < (opts.randoms ?? 12); i++) {
     const e = { body: randomBytes(16 + i * 37), contentType: encode('{}').contentType };
     add('malformed', e.body, { 'content-type': e.contentType, ...authed(e.body) });
   }
   const whole = valid();
-  for (let cut = 1; cut < 50; cut++) signedJson('truncated', whole.slice(0, Math.floor((whole.length * cut) / 50)));
+  const cuts = (opts.cuts ?? 16) + 1;
+  for (let cut = 1; cut < cuts; cut++) signedJson('truncated', whole.slice(0, Math.floor((whole.length * cut) / cuts)));
 
   for (const ct of [
     'text/plain',
@@ -310,7 +342,7 @@ export function jsonBattery(opts: {
       add('unauthenticated', e.body, { 'content-type': e.contentType, ...(h as Record<string, string>) });
   }
 
-  for (const size of [opts.limit + 1, opts.limit * 2, opts.limit * 8]) {
+  for (const size of [opts.limit + 1, opts.limit * 2]) {
     const pad = 'x'.repeat(size);
     const json = JSON.stringify({ pad, ...(fresh(opts.base) as Record<string, Json>) });
     const e = encode(json);
@@ -356,6 +388,7 @@ export function jsonBattery(opts: {
 export interface SentResult {
   status: number;
   body: string;
+  location?: string;
 }
 
 /**
@@ -377,7 +410,13 @@ export function send(base: string, r: BadRequest): Promise<SentResult> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(res.headers.location ? { location: res.headers.location } : {}),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -412,4 +451,128 @@ export async function sendAll(
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return results;
+}
+
+/** One route the app serves. */
+export interface ServedRoute {
+  method: string;
+  url: string;
+}
+
+/**
+ * Every route in Fastify's `printRoutes({ commonPrefix: false })` tree: each line is a path
+ * segment below its parent (four columns per level) with the methods served there. HEAD twins of
+ * GET routes are left out (Fastify adds them; they run the GET handler).
+ */
+export function servedRoutes(printed: string): ServedRoute[] {
+  const out: ServedRoute[] = [];
+  const stack: string[] = [];
+  for (const line of printed.split('\n')) {
+    const at = line.indexOf('── ');
+    if (at < 0) continue;
+    const depth = Math.round((at - 1) / 4);
+    const rest = line.slice(at + 3);
+    const open = rest.lastIndexOf(' (');
+    const segment = open >= 0 ? rest.slice(0, open) : rest;
+    stack.length = depth;
+    stack.push(segment);
+    if (open < 0) continue;
+    const url = stack.join('');
+    for (const m of rest.slice(open + 2, -1).split(', ')) {
+      if (m && m !== '-' && m !== 'HEAD') out.push({ method: m, url });
+    }
+  }
+  return out;
+}
+
+/** A route's URL with every `:param` (and a trailing `*`) replaced by `value` (already encoded). */
+export function fill(url: string, value: string): string {
+  return url.replace(/:[A-Za-z_]+/g, value).replace(/\*$/, value);
+}
+
+/** A lone surrogate has no UTF-8 form: it goes as the bytes of its CESU-8 encoding. */
+export const encodeId = (v: string) => (/[\ud800-\udfff]/.test(v) ? '%ED%A0%80' : encodeURIComponent(v));
+
+/**
+ * Path parameter values no route should take: one of each unicode edge case (controls, lone
+ * surrogates, invisible and lookalike characters, length) and broken escapes.
+ */
+export const BAD_PATH_IDS = [
+  ...[
+    'id\u0000nul',
+    '\ud800',
+    'zero\u200bwidth',
+    '\u202eltr-override',
+    'ｆｕｌｌｗｉｄｔｈ',
+    'emoji🧨id',
+    'line\nbreak',
+  ]
+    .concat(['a'.repeat(5_000), '../../etc/passwd', '<script>', ' ', '\u001bescape', 'x\u00a0nbsp'])
+    .map(encodeId),
+  '%',
+  '%zz',
+  '..%2F..%2Fetc',
+  '%00',
+];
+
+/**
+ * The battery every API-key route gets, whatever it does, so a route added later is covered
+ * without anyone writing its battery: no or wrong credentials; with the key, path parameters no
+ * route should take; and, for routes that read a body, bodies no schema accepts (malformed, not
+ * an object, the wrong content type, oversized, deeply nested, not UTF-8). `okId` fills path
+ * parameters where the parameter is not what is being tested. Routes that take no body
+ * (`takesBody: false`) get only what is refused before any handler runs, since they would accept
+ * a well-formed body they ignore.
+ */
+export function apiKeyBattery(r: {
+  route: ServedRoute;
+  key: Record<string, string>;
+  okId: string;
+  takesBody: boolean;
+  limit: number;
+  headers: () => Record<string, string>;
+}): BadRequest[] {
+  const endpoint = `${r.route.method} ${r.route.url}`;
+  const hasBody = r.route.method !== 'GET' && r.route.method !== 'DELETE';
+  const out: BadRequest[] = [];
+  const add = (
+    kind: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: Buffer,
+    expect: Expectation = '4xx',
+  ) =>
+    out.push({ endpoint, kind, method: r.route.method, path, headers: { ...r.headers(), ...headers }, body, expect });
+  const json = (text: string | Buffer) => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+  const jsonType = { 'content-type': 'application/json' };
+  const okPath = fill(r.route.url, r.okId);
+  for (const h of [
+    {},
+    { authorization: 'Bearer nope-nope' },
+    { authorization: 'Basic eDp5' },
+    { authorization: `Bearer ${'x'.repeat(9000)}` },
+  ] as Record<string, string>[])
+    add('unauthenticated', okPath, hasBody ? { ...jsonType, ...h } : h, hasBody ? json('{}') : undefined);
+  if (r.route.url.includes(':')) {
+    for (const id of BAD_PATH_IDS)
+      add(
+        'bad_id',
+        fill(r.route.url, id),
+        hasBody ? { ...jsonType, ...r.key } : r.key,
+        hasBody ? json('{}') : undefined,
+      );
+  }
+  if (!hasBody) return out;
+  const authed = { ...jsonType, ...r.key };
+  for (const m of ['{', '{"a":', "{'a':1}", 'nul', '[1,,2]', '{"a":1,}']) add('malformed', okPath, authed, json(m));
+  add('oversized', okPath, authed, json(JSON.stringify({ pad: 'x'.repeat(r.limit + 1) })), 413);
+  if (!r.takesBody) return out;
+  add('deeply_nested', okPath, authed, json(deep(100_000, 'array')));
+  add('deeply_nested', okPath, authed, json(deep(10_000, 'object')));
+  for (const v of ['[]', 'null', '12', '"s"', 'true']) add('not_an_object', okPath, authed, json(v));
+  for (const ct of ['text/plain', 'application/xml', 'multipart/form-data; boundary=x'])
+    add('wrong_content_type', okPath, { ...r.key, 'content-type': ct }, json('{}'));
+  add('invalid_utf8', okPath, authed, Buffer.concat([json('{"a":"'), Buffer.from([0xff, 0xfe]), json('"}')]));
+  add('bom', okPath, authed, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json('{}')]));
+  return out;
 }

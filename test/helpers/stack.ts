@@ -34,6 +34,8 @@ export async function startTestStack(
     jiraSeed?: JiraSeed;
     /** How long the Slack emulator waits for a Socket Mode ack before redelivering. */
     socketAckTimeoutMs?: number;
+    /** A database of its own (migrated by the stack) instead of the shared one: a test counting every table's rows. */
+    databaseUrl?: string;
   } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
@@ -54,7 +56,7 @@ export async function startTestStack(
     logger: opts.logger ?? createLogger({ level: config.logLevel }),
     log: () => undefined,
     temporalAddress: inject('temporalAddress'),
-    databaseUrl: inject('databaseUrl'),
+    databaseUrl: opts.databaseUrl ?? inject('databaseUrl'),
     apiPort: 0,
     emulatorPorts: { slack: 0, jira: 0 },
     workflowBundle: opts.workflowBundle ?? (await sharedBundle()),

@@ -22,8 +22,9 @@ const personBody = z.strictObject({
   active: z.boolean().default(true),
 });
 
+const notificationId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'an id like call_8812 (your own, unique)');
 const notificationBody = z.strictObject({
-  notificationId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'an id like call_8812 (your own, unique)'),
+  notificationId,
   audience: z.strictObject({ person: personId, includeReportingChain: z.boolean().default(false) }),
   /** A Block Kit header: at most 150 characters. */
   title: z.string().trim().min(1).max(150).optional(),
@@ -202,7 +203,8 @@ export function hierarchyRoutes(app: FastifyInstance, deps: FlowApiContext<Hiera
   });
 
   app.get('/v1/notifications/:id', { preHandler: guard }, async (req, reply) => {
-    const id = parse(z.string().min(1).max(128), (req.params as { id?: string }).id, 'invalid_id');
+    // Checked against the ids POST accepts before the lookup: Postgres refuses text holding NUL (a 500 before).
+    const id = parse(notificationId, (req.params as { id?: string }).id, 'invalid_id');
     const n = await repo.notification(id);
     if (!n) throw AppError.notFound('notification_not_found', `no notification ${id}`);
     return reply.send(n);

@@ -15,6 +15,8 @@ const messageLike = z
     text: z.string().optional(),
     ts: z.string(),
     thread_ts: z.string().optional(),
+    /** A thread reply's root author (Slack sets it on replies). */
+    parent_user_id: z.string().optional().catch(undefined),
     subtype: z.string().optional(),
   })
   .loose();
@@ -38,6 +40,10 @@ export const slackEventSchema = z
     text: str,
     ts: str,
     thread_ts: str,
+    /** A thread reply's root author (Slack sets it on replies). */
+    parent_user_id: str,
+    /** A reaction's message author. */
+    item_user: str,
     event_ts: str,
     message: messageLike.optional().catch(undefined),
     previous_message: messageLike.optional().catch(undefined),
@@ -240,9 +246,21 @@ export type ClassifiedEvent =
       lookup: { channel: string; ts: string };
       /** The workflow signal minus what the envelope adds (event id and time). */
       event: Omit<SlackThreadEvent, 'eventId' | 'eventTime'>;
+      /**
+       * Who wrote the message `lookup.ts` names, when Slack says (a reply's `parent_user_id`, a
+       * reaction's `item_user`): a thread whose root is ours but not recorded yet is told apart by it.
+       */
+      parentUser?: string;
+      /** Our bot's user id in this installation (the envelope's bot authorization). */
+      botUserId?: string;
     };
 
 type EventCallback = Extract<SlackEnvelope, { type: 'event_callback' }>;
+
+/** The fields that are set (optional properties stay absent rather than undefined). */
+function known<T extends Record<string, string | undefined>>(o: T): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, string>>;
+}
 
 /**
  * Decides what an Events API callback means for Threadline, from the wire payload alone:
@@ -277,6 +295,7 @@ export function classifySlackEvent(env: EventCallback): ClassifiedEvent {
     return {
       kind: 'thread',
       lookup: { channel: e.item.channel, ts: e.item.ts },
+      ...known({ parentUser: e.item_user, botUserId }),
       event: {
         kind: e.type,
         channel: e.item.channel,
@@ -299,6 +318,7 @@ export function classifySlackEvent(env: EventCallback): ClassifiedEvent {
     return {
       kind: 'thread',
       lookup: { channel: e.channel, ts: m.thread_ts },
+      ...known({ parentUser: m.parent_user_id, botUserId }),
       event: {
         kind: e.subtype,
         channel: e.channel,
@@ -320,6 +340,7 @@ export function classifySlackEvent(env: EventCallback): ClassifiedEvent {
   return {
     kind: 'thread',
     lookup: { channel: e.channel, ts: e.thread_ts },
+    ...known({ parentUser: e.parent_user_id, botUserId }),
     event: { kind: 'message', channel: e.channel, threadTs: e.thread_ts, ts: e.ts, user: e.user, text: e.text },
   };
 }

@@ -196,12 +196,54 @@ export interface ThreadOwner {
   ownMessage: boolean;
 }
 
+/** The advisory lock class of a thread's parked events (migration 081: the park function takes the same). */
+const THREAD_PARK_LOCK_CLASS = 81;
+
+/** One thread event to park until its root is recorded (sealed: the signal holds people's text). */
+export interface ParkedEvent {
+  source: string;
+  eventId: string;
+  teamId: string | undefined;
+  channel: string;
+  /** The root the event is in. */
+  threadTs: string;
+  type: string;
+  payloadHash: string;
+  lane: string;
+  call: { keyId: string; sealed: Buffer };
+  retentionMs: number;
+  /** Live parked rows beyond which nothing more is parked. */
+  max: number;
+}
+
+/** What parking did: `owned` means the root is recorded by now (hand the event off as usual). */
+export type ParkOutcome =
+  | { outcome: 'owned'; subject: string; expired: number }
+  | { outcome: 'parked' | 'duplicate' | 'full'; expired: number };
+
+/**
+ * Reseals a parked event's call for the workflow now known to own its thread (the worker's payload
+ * keys): `undefined` when it cannot be opened (a retired key), and the event is dropped.
+ */
+export type ParkedCallResealer = (
+  e: { source: string; eventId: string; call: { keyId: string; sealed: Buffer } },
+  workflowId: string,
+) => Promise<{ keyId: string; sealed: Buffer } | undefined>;
+
 /**
  * Every message Threadline posts, keyed by its idempotency key; the way inbound Slack events find
  * their subject. Channel ids repeat across workspaces, so lookups match on the team too; rows from
  * before multi-workspace support (no team) match any team (one workspace existed then).
+ * With `release` (the worker), recording a message also releases the events parked for its
+ * thread (`park`) into the outbox, in the same transaction; `onReleased` counts them.
  */
-export function slackMessagesRepo(pool: Pool) {
+export function slackMessagesRepo(
+  pool: Pool,
+  opts: {
+    release?: ParkedCallResealer;
+    onReleased?: (n: { released: number; unreadable: number }) => void;
+  } = {},
+) {
   const run = runner(pool);
   const map = (r: Record<string, string | null>): SlackMessageRow => ({
     subject: r.subject!,
@@ -237,17 +279,136 @@ export function slackMessagesRepo(pool: Pool) {
     );
     return rows.map((r) => ({ teamId: r.team_id, channel: r.channel }));
   }
-  return {
-    /** Idempotent: a retry with the same key keeps the first row and returns it. */
-    async record(m: SlackMessageRow): Promise<SlackMessageRow> {
-      const { rows } = await pool.query(
-        `INSERT INTO slack_messages (subject, channel, ts, thread_ts, purpose, idempotency_key, team_id, posted_as)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = now()
-         RETURNING subject, channel, ts, thread_ts, purpose, idempotency_key, team_id, posted_as`,
-        [m.subject, m.channel, m.ts, m.threadTs, m.purpose, m.idempotencyKey, m.teamId ?? null, m.postedAs ?? null],
+  const insertMessage = `INSERT INTO slack_messages (subject, channel, ts, thread_ts, purpose, idempotency_key, team_id, posted_as)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = now()
+     RETURNING subject, channel, ts, thread_ts, purpose, idempotency_key, team_id, posted_as`;
+  const messageArgs = (m: SlackMessageRow) => [
+    m.subject,
+    m.channel,
+    m.ts,
+    m.threadTs,
+    m.purpose,
+    m.idempotencyKey,
+    m.teamId ?? null,
+    m.postedAs ?? null,
+  ];
+
+  /**
+   * Records the message and, in the same transaction, moves the events parked for its thread into
+   * the outbox (queued for the relay, in arrival order, their calls resealed for this subject).
+   * The thread's lock is taken after the insert and before the parked rows are read, so an event
+   * parked concurrently is either seen here or sees this row (see migration 081).
+   */
+  async function recordReleasing(m: SlackMessageRow, release: ParkedCallResealer): Promise<SlackMessageRow> {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(insertMessage, messageArgs(m));
+      const row = map(rows[0] as Record<string, string | null>);
+      const root = row.threadTs ?? row.ts;
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+        THREAD_PARK_LOCK_CLASS,
+        `${row.channel} ${root}`,
+      ]);
+      const parked = await client.query<{
+        source: string;
+        event_id: string;
+        team_id: string | null;
+        payload_hash: string;
+        relay_lane: string;
+        call_key_id: string;
+        call_sealed: Buffer;
+        seq: string;
+      }>(
+        `DELETE FROM slack_parked_events
+         WHERE channel = $1 AND thread_ts = $2 AND (team_id = $3 OR team_id IS NULL OR $3::text IS NULL)
+         RETURNING source, event_id, team_id, payload_hash, relay_lane, call_key_id, call_sealed, seq`,
+        [row.channel, root, row.teamId ?? null],
       );
+      // Every row still here, past its retention or not: late is better than lost.
+      const live = parked.rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+      const calls = await Promise.all(
+        live.map((r) =>
+          release(
+            { source: r.source, eventId: r.event_id, call: { keyId: r.call_key_id, sealed: r.call_sealed } },
+            row.subject,
+          ),
+        ),
+      );
+      const out = live.flatMap((r, i) => (calls[i] ? [{ r, call: calls[i] }] : []));
+      if (out.length > 0) {
+        // In arrival order (seq follows insertion order): the relay hands them off in it.
+        await client.query(
+          `INSERT INTO inbound_events (source, event_id, payload_hash, subject, workflow_id, team_id, status,
+                                      relay_lane, call_key_id, call_sealed)
+           SELECT u.source, u.event_id, u.hash, $1, $1, u.team, 'queued', u.lane, u.key_id, u.sealed
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])
+                WITH ORDINALITY AS u(source, event_id, hash, team, lane, key_id, sealed, n)
+           ORDER BY u.n
+           ON CONFLICT (source, event_id) DO NOTHING`,
+          [
+            row.subject,
+            out.map((o) => o.r.source),
+            out.map((o) => o.r.event_id),
+            out.map((o) => o.r.payload_hash),
+            out.map((o) => o.r.team_id),
+            out.map((o) => o.r.relay_lane),
+            out.map((o) => o.call.keyId),
+            out.map((o) => o.call.sealed),
+          ],
+        );
+      }
+      await client.query('COMMIT');
+      if (live.length > 0) opts.onReleased?.({ released: out.length, unreadable: live.length - out.length });
+      return row;
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release(failure);
+    }
+  }
+
+  return {
+    /**
+     * Idempotent: a retry with the same key keeps the first row and returns it. With `release`, the
+     * thread's parked events go to the outbox in the same transaction.
+     */
+    async record(m: SlackMessageRow): Promise<SlackMessageRow> {
+      if (opts.release) return recordReleasing(m, opts.release);
+      const { rows } = await pool.query(insertMessage, messageArgs(m));
       return map(rows[0] as Record<string, string | null>);
+    },
+    /**
+     * Parks a thread event whose root is not recorded (yet), unless it is by now: one statement
+     * within the ack's budget (migration 081's function, which takes the thread's lock first).
+     */
+    async park(e: ParkedEvent, within?: Deadline): Promise<ParkOutcome> {
+      const { rows } = await run<{ outcome: string; subject: string | null; expired: number }>(
+        'thread park',
+        'SELECT outcome, subject, expired FROM threadline_park_slack_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+        [
+          e.source,
+          e.eventId,
+          e.teamId ?? null,
+          e.channel,
+          e.threadTs,
+          e.type,
+          e.payloadHash,
+          e.lane,
+          e.call.keyId,
+          e.call.sealed,
+          e.retentionMs,
+          e.max,
+        ],
+        within,
+      );
+      const r = rows[0]!;
+      if (r.outcome === 'owned') return { outcome: 'owned', subject: r.subject!, expired: r.expired };
+      return { outcome: r.outcome as 'parked' | 'duplicate' | 'full', expired: r.expired };
     },
     async byIdempotencyKey(key: string): Promise<SlackMessageRow | undefined> {
       const { rows } = await pool.query('SELECT * FROM slack_messages WHERE idempotency_key = $1', [key]);

@@ -22,6 +22,12 @@ export function createMetrics() {
       labelNames: ['source', 'type', 'outcome'] as const,
       registers: [registry],
     }),
+    slackParkedEvents: new Counter({
+      name: 'threadline_slack_parked_events_total',
+      help: 'Slack thread events whose root is ours but not recorded yet, by outcome (parked, duplicate, full, released, unreadable, expired)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     externalCalls: new Counter({
       name: 'threadline_external_calls_total',
       help: 'Calls to Slack/Jira/callbacks by system, method and outcome (ok, rate_limited, transient, permanent)',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   WorkflowExecutionAlreadyStartedError,
@@ -32,11 +33,20 @@ import { buildSlackRegistry, ROOT_COMMAND, type SlackRegistry } from './registry
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff, temporalWithin } from '../ledger/handoff.js';
 import { outboxFor, recordDelivery } from '../ledger/outbox.js';
+import { UNKNOWN_WORKFLOW, parkedSource } from '../slack/parked.js';
 import { createBudget, DeadlineExceededError, type RequestBudget } from '../http/budget.js';
 import { recordInstallationEnded } from './installation-events.js';
 
 /** A click's answer that missed the request budget is finished after the ack, within this. */
 const FOLLOW_UP_AFTER_ACK_MS = 10_000;
+/**
+ * How long a thread event waits for its root to be recorded: past a post's retries (a lost answer
+ * is looked up within a minute; a worker down for a deploy, minutes). Replies to the bot's
+ * unrecorded posts (ops-channel messages, response_url answers) wait this long too, then expire.
+ */
+const PARK_RETENTION_MS = 60 * 60_000;
+/** Live parked events beyond which nothing more is parked (a bound on what unrecorded roots can hold). */
+const PARK_MAX = 10_000;
 
 /**
  * What the Slack ingress needs: the API's dependencies and the flows (their verbs and commands).
@@ -180,33 +190,84 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       return {};
     }
 
-    let owner;
-    try {
-      owner = await deps.repos.slackMessages.ownerOf(
-        { teamId: team, channel: c.lookup.channel, ts: c.lookup.ts, messageTs: c.event.ts },
-        budget,
-      );
-    } catch (err) {
-      metric(type, 'failed');
-      if (err instanceof DeadlineExceededError) deps.metrics.ackBudgetExceeded.inc({ source: 'slack', step: err.step });
-      throw AppError.unavailable('storage_unavailable', 'could not look up the thread owner');
-    }
-    if (!owner) {
-      metric(type, 'not_ours');
-      return {};
-    }
-    // A message we posted as a connected person comes back without a bot id: it is ours all the same.
-    if (owner.ownMessage && (c.event.kind === 'message' || c.event.kind === 'message_changed')) {
-      metric(type, 'own_echo');
-      return {};
-    }
-    const subject = owner.subject;
     const signal: SlackThreadEvent = {
       ...c.event,
       eventId: envelope.event_id,
       eventTime: envelope.event_time,
       ...(team ? { teamId: team } : {}),
     };
+    const storage = async <T>(fn: () => Promise<T>, what: string): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        metric(type, 'failed');
+        if (err instanceof DeadlineExceededError)
+          deps.metrics.ackBudgetExceeded.inc({ source: 'slack', step: err.step });
+        throw AppError.unavailable('storage_unavailable', `could not ${what}`);
+      }
+    };
+    const owner = await storage(
+      () =>
+        deps.repos.slackMessages.ownerOf(
+          { teamId: team, channel: c.lookup.channel, ts: c.lookup.ts, messageTs: c.event.ts },
+          budget,
+        ),
+      'look up the thread owner',
+    );
+    let subject: string;
+    if (owner) {
+      // A message we posted as a connected person comes back without a bot id: it is ours all the same.
+      if (owner.ownMessage && (c.event.kind === 'message' || c.event.kind === 'message_changed')) {
+        metric(type, 'own_echo');
+        return {};
+      }
+      subject = owner.subject;
+    } else {
+      // Not recorded: someone else's thread (dropped, nothing stored), or a root of ours whose post
+      // the worker has not recorded yet (Slack names its author): parked until it is.
+      const parent = c.parentUser;
+      const ours =
+        parent !== undefined && (parent === c.botUserId || Object.values(deps.config.slack.postAs).includes(parent));
+      if (!ours) {
+        metric(type, 'not_ours');
+        return {};
+      }
+      const parked = await storage(async () => {
+        const sealed = await outbox.sealer.seal(parkedSource('slack'), envelope.event_id, {
+          call: { kind: 'signal', workflowId: UNKNOWN_WORKFLOW, signal: slackThreadEventSignal.name, args: [signal] },
+          type,
+        });
+        return deps.repos.slackMessages.park(
+          {
+            source: 'slack',
+            eventId: envelope.event_id,
+            teamId: team,
+            channel: c.lookup.channel,
+            threadTs: c.lookup.ts,
+            type,
+            payloadHash: createHash('sha256').update(raw).digest('hex'),
+            lane: outbox.lane,
+            call: sealed,
+            retentionMs: PARK_RETENTION_MS,
+            max: PARK_MAX,
+          },
+          budget,
+        );
+      }, 'park the event');
+      if (parked.expired > 0) deps.metrics.slackParkedEvents.inc({ outcome: 'expired' }, parked.expired);
+      if (parked.outcome !== 'owned') {
+        deps.metrics.slackParkedEvents.inc({ outcome: parked.outcome });
+        metric(type, parked.outcome === 'full' ? 'park_full' : parked.outcome);
+        if (parked.outcome === 'full')
+          input.log.error(
+            { eventId: envelope.event_id, max: PARK_MAX },
+            'a thread event of an unrecorded root of ours was dropped: the parking table is full',
+          );
+        return {};
+      }
+      // Recorded meanwhile (the poster held the thread's lock): handed off as usual.
+      subject = parked.subject;
+    }
     // Acked once recorded: the relay signals the thread's workflow (a thread message needs no answer).
     await recordDelivery(outbox, {
       source: 'slack',

@@ -135,6 +135,83 @@ describe('Slack ingress through the real endpoints', () => {
     expect(s.map((x) => x.kind).sort()).toEqual(['message', 'message_changed', 'message_deleted', 'reaction_added']);
   });
 
+  /** What slack_messages holds of a subject in one channel (its root there, once recorded). */
+  const threadRecords = async (workflowId: string, channel: string) =>
+    (await slackMessagesRepo(pool).bySubject(workflowId)).filter((r) => r.channel === channel);
+
+  it('parks a reply to a root it posted but has not recorded yet, and hands it to the workflow once the poster records the root', async () => {
+    // The root's post commits in Slack but its answer is lost, and the retry's lookup fails until
+    // the faults are cleared: Slack holds the root, slack_messages does not, and a person replies.
+    const channel = 'C0TICKETS'; // no other test here posts in it
+    await slack.injectFault({ method: 'chat.postMessage', kind: 'commit_then_timeout', channel });
+    await slack.injectFault({ method: 'conversations.history', kind: 'status', status: 500, count: 10_000, channel });
+    try {
+      const id = randomUUID().replace(/-/g, '').slice(0, 12);
+      const res = await fetch(`${stack.urls.api}/v1/approvals`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${stack.config.apiKeys[0]}`,
+          'idempotency-key': `park-${id}`,
+        },
+        body: JSON.stringify({ title: `Parked ${id}`, requester: 'alice@example.com', approvers: ['U0BOB'], channel }),
+      });
+      expect(res.status).toBe(201);
+      const { workflowId } = (await res.json()) as { workflowId: string };
+      const root = await slack.waitFor(async () => {
+        const ms = await slack.channelMessages(channel);
+        return ms.find((m) => (m.metadata?.event_payload as { subject?: string } | undefined)?.subject === workflowId);
+      }, 60_000);
+      expect(await threadRecords(workflowId, channel)).toEqual([]);
+
+      const reply = await slack.postMessage({
+        user: 'U0ALICE',
+        channel,
+        text: 'before the record',
+        thread_ts: root.ts,
+      });
+      const delivery = await slack.waitFor(async () => {
+        const ds = await slack.deliveries();
+        return ds.find((d) => d.kind === 'event' && d.body.includes(reply.ts) && d.delivered);
+      }, 60_000);
+      const eventId = (JSON.parse(delivery.body) as { event_id: string }).event_id;
+      expect(delivery.body).toContain('"parent_user_id":"U0TLBOT"');
+      // Acked, parked (sealed), nothing queued: the root is still unknown to the database.
+      const parked = await pool.query('SELECT channel, thread_ts FROM slack_parked_events WHERE event_id = $1', [
+        eventId,
+      ]);
+      expect(parked.rows).toEqual([{ channel, thread_ts: root.ts }]);
+      expect(await inboundEventsRepo(pool).get('slack', eventId)).toBeUndefined();
+      expect(await threadRecords(workflowId, channel)).toEqual([]);
+
+      // The lookup works again: the retry records the root and releases the reply in that transaction.
+      await slack.clearFaults();
+      await slack.waitFor(
+        async () => (await inboundEventsRepo(pool).get('slack', eventId))?.status === 'handed_off',
+        60_000,
+      );
+      await waitIdle(temporal, workflowId);
+      const signals = await signalsIn(stack.urls.temporal, workflowId, 'slackThreadEvent');
+      expect(signals).toEqual([
+        expect.objectContaining({ eventId, kind: 'message', user: 'U0ALICE', text: 'before the record', ts: reply.ts }),
+      ]);
+      expect(await inboundEventsRepo(pool).get('slack', eventId)).toMatchObject({ subject: workflowId });
+      expect((await pool.query('SELECT 1 FROM slack_parked_events WHERE event_id = $1', [eventId])).rows).toEqual([]);
+      // One root in Slack and in the record: the lookup found the committed post instead of posting again.
+      const roots = (await slack.channelMessages(channel)).filter(
+        (m) =>
+          (m.metadata?.event_payload as { subject?: string } | undefined)?.subject === workflowId &&
+          (m.thread_ts === undefined || m.thread_ts === m.ts),
+      );
+      expect(roots.map((m) => m.ts)).toEqual([root.ts]);
+      const metrics = await (await fetch(`${stack.urls.api}/metrics`)).text();
+      expect(metrics).toMatch(/threadline_slack_parked_events_total\{outcome="parked"\} [1-9]/);
+      expect(metrics).toMatch(/threadline_slack_parked_events_total\{outcome="released"\} [1-9]/);
+    } finally {
+      await slack.clearFaults();
+    }
+  });
+
   it('ignores messages in threads it does not own', async () => {
     const top = await slack.postMessage({ user: 'U0ALICE', channel: 'C0OPSALERT', text: 'unrelated' });
     const reply = await slack.postMessage({ user: 'U0BOB', channel: 'C0OPSALERT', text: 'reply', thread_ts: top.ts });
