@@ -34,6 +34,8 @@ export async function startTestStack(
     jiraSeed?: JiraSeed;
     /** How long the Slack emulator waits for a Socket Mode ack before redelivering. */
     socketAckTimeoutMs?: number;
+    /** The shared Temporal through another address (a proxy a test can stall: Temporal down for the whole stack). */
+    temporalAddress?: string;
   } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
@@ -53,7 +55,7 @@ export async function startTestStack(
     config,
     logger: opts.logger ?? createLogger({ level: config.logLevel }),
     log: () => undefined,
-    temporalAddress: inject('temporalAddress'),
+    temporalAddress: opts.temporalAddress ?? inject('temporalAddress'),
     databaseUrl: inject('databaseUrl'),
     apiPort: 0,
     emulatorPorts: { slack: 0, jira: 0 },
