@@ -109,6 +109,9 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     }
     throw new Error(`state not reached within ${WAIT_MS} ms`);
   }
+  /** The steps `alert:am:<id>` posted, in order (its idempotency keys without the workflow id). */
+  const stepsPosted = (id: string) =>
+    posts.filter((p) => p.subject === `alert:am:${id}`).map((p) => p.idempotencyKey.replace(`alert:am:${id}:`, ''));
   const ack = (handle: WorkflowHandle, user: string) =>
     handle.executeUpdate(slackActionUpdate, {
       args: [{ interactionId: randomUUID(), verb: 'alert.ack', user, value: 'o1' }],
@@ -125,9 +128,7 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     await handle.signal(alertNotificationSignal, notification('e2', 'resolved'));
     const result = await handle.result();
     expect(result).toEqual({ alertId: `am:${id}`, status: 'resolved', occurrences: 1 });
-    const mine = posts
-      .filter((p) => p.subject === `alert:am:${id}`)
-      .map((p) => p.idempotencyKey.replace(`alert:am:${id}:`, ''));
+    const mine = stepsPosted(id);
     expect(mine).toEqual(['root', 'o1:page:1:U0BOB', 'o1:ack:0', 'o1:resolved']);
     expect(audits.filter((a) => a.subject === `alert:am:${id}`).map((a) => a.action)).toEqual([
       'alert.fired',
@@ -201,9 +202,7 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     await handle.signal(alertNotificationSignal, notification('e-firing', 'firing'));
     const result = await handle.result();
     expect(result).toEqual({ alertId: `am:${id}`, status: 'resolved', occurrences: 1 });
-    const mine = posts
-      .filter((p) => p.subject === `alert:am:${id}`)
-      .map((p) => p.idempotencyKey.replace(`alert:am:${id}:`, ''));
+    const mine = stepsPosted(id);
     expect(mine).toEqual(['root', 'o1:resolved']);
     // The occurrence's two rows (written in parallel: any order), then the close.
     const actions = audits.filter((a) => a.subject === `alert:am:${id}`).map((a) => a.action);
