@@ -36,6 +36,8 @@ export async function startTestStack(
     socketAckTimeoutMs?: number;
     /** A database of its own (migrated by the stack) instead of the shared one: a test counting every table's rows. */
     databaseUrl?: string;
+    /** The shared Temporal through another address (a proxy a test can stall: Temporal down for the whole stack). */
+    temporalAddress?: string;
   } = {},
 ): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'threadline-stack-'));
@@ -55,7 +57,7 @@ export async function startTestStack(
     config,
     logger: opts.logger ?? createLogger({ level: config.logLevel }),
     log: () => undefined,
-    temporalAddress: inject('temporalAddress'),
+    temporalAddress: opts.temporalAddress ?? inject('temporalAddress'),
     databaseUrl: opts.databaseUrl ?? inject('databaseUrl'),
     apiPort: 0,
     emulatorPorts: { slack: 0, jira: 0 },

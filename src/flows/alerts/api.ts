@@ -11,7 +11,8 @@ import { idempotencyRepo } from '../../platform/http/idempotency-repo.js';
 import { withIdempotency } from '../../platform/http/idempotency.js';
 import { budgetOf } from '../../platform/http/ack.js';
 import type { RequestBudget } from '../../platform/http/budget.js';
-import { handOff, temporalWithin, type HandOffOutcome } from '../../platform/ledger/handoff.js';
+import { handOff, temporalWithin } from '../../platform/ledger/handoff.js';
+import { outboxFor, recordDelivery } from '../../platform/ledger/outbox.js';
 import type { AlertsConfig } from './config.js';
 import {
   alertNotificationSignal,
@@ -21,7 +22,6 @@ import {
   genericAlertId,
   type AlertDetails,
   type AlertNotification,
-  type AlertSource,
   type AlertState,
 } from './contract.js';
 import { routeAlert } from './domain/routing.js';
@@ -106,25 +106,24 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
   const repo = alertsRepo(deps.pool);
   const taskQueue = deps.config.temporal.taskQueue;
   const hand = { inbound: deps.repos.inbound, metrics: deps.metrics };
+  const outbox = outboxFor(deps);
   const count = (type: string, outcome: string) =>
     deps.metrics.inboundEvents.inc({ source: 'alertmanager', type, outcome });
 
-  /** The one Temporal call of a notification: firing starts (or joins) the workflow; resolved only signals it. */
-  function deliver(d: {
-    source: string;
-    alertId: string;
-    origin: AlertSource;
-    notification: AlertNotification;
-    rawBody: Buffer;
-    budget: RequestBudget;
-  }) {
-    const { alertId, budget, notification: n } = d;
+  /**
+   * A generic alert's notification (API key callers: no delivery id, ledger source `alerts_api`),
+   * handed off at once because the answer reports the outcome (a resolve with nothing open →
+   * `ignored`, then 404 or `already_resolved`): firing starts (or joins) the workflow; resolved
+   * only signals it.
+   */
+  function deliverFromApi(req: FastifyRequest, alertId: string, n: AlertNotification) {
+    const budget = budgetOf(req);
     const workflowId = alertWorkflowId(alertId);
     return handOff(hand, {
-      source: d.source,
+      source: 'alerts_api',
       eventId: n.eventId,
       type: n.status,
-      rawBody: d.rawBody,
+      rawBody: req.rawBody ?? Buffer.alloc(0),
       subject: workflowId,
       workflowId,
       budget,
@@ -132,7 +131,7 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
         temporalWithin(deps.temporal, budget, (): Promise<unknown> =>
           n.status === 'firing'
             ? deps.temporal.workflow.signalWithStart<typeof alertWorkflow, [AlertNotification]>('alertWorkflow', {
-                ...alertStartOptions(taskQueue, cfg, alertId, d.origin),
+                ...alertStartOptions(taskQueue, cfg, alertId, 'api'),
                 signal: alertNotificationSignal,
                 signalArgs: [n],
               })
@@ -148,20 +147,40 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
     });
   }
 
-  /** A generic alert's notification (API key callers: no delivery id, ledger source `alerts_api`). */
-  const deliverFromApi = (req: FastifyRequest, alertId: string, notification: AlertNotification) =>
-    deliver({
-      source: 'alerts_api',
-      alertId,
-      origin: 'api',
-      notification,
-      rawBody: req.rawBody ?? Buffer.alloc(0),
-      budget: budgetOf(req),
+  /**
+   * One Alertmanager alert's notification, recorded in the ledger with the call that hands it off
+   * (ONE statement; the relay makes the call, in the order recorded per alert workflow). Firing
+   * and resolved alike start (or join) the alert's workflow: a resolve that overtook its firing
+   * (Alertmanager retries, a relay backlog, a proxy) is remembered there, so the late firing is
+   * shown resolved instead of opening the alert and paging.
+   */
+  function recordAlertmanager(alertId: string, n: AlertNotification, rawBody: Buffer, budget: RequestBudget) {
+    const workflowId = alertWorkflowId(alertId);
+    const start = alertStartOptions(taskQueue, cfg, alertId, 'alertmanager');
+    return recordDelivery(outbox, {
+      source: 'alertmanager',
+      eventId: n.eventId,
+      type: n.status,
+      rawBody,
+      subject: workflowId,
+      budget,
+      call: {
+        kind: 'signalWithStart',
+        workflowId,
+        workflowType: 'alertWorkflow',
+        taskQueue: start.taskQueue,
+        args: start.args,
+        signal: alertNotificationSignal.name,
+        signalArgs: [n],
+        workflowIdReusePolicy: start.workflowIdReusePolicy,
+      },
     });
+  }
 
   // ─── Alertmanager (webhook_configs) ─────────────────────────────────────────────────────────
   // Alertmanager waits `timeout` (its http_config) and retries a failed delivery at the next
-  // group_interval: answer 200 or 503 within the platform's request budget, never late.
+  // group_interval: answer 200 or 503 within the platform's request budget, never late. The
+  // answer needs Postgres alone (the outbox): Temporal being down or slow still answers 200.
   app.post('/webhooks/alertmanager', { config: { ack: true } }, async (req, reply) => {
     const budget = budgetOf(req);
     if (!cfg.alertmanagerToken) {
@@ -188,26 +207,23 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
         'Alertmanager dropped alerts (max_alerts)',
       );
     const receivedAt = new Date().toISOString();
-    // Every alert is handed off even if another fails; a failure makes the whole delivery 503 so
-    // Alertmanager retries it, and the ones already handed off are then duplicates in the ledger.
+    // Every alert is recorded even if another fails; a failure makes the whole delivery 503 so
+    // Alertmanager retries it, and the ones already recorded are then duplicates in the ledger.
     const results = await Promise.allSettled(
-      hook.alerts.map((a) => {
-        const n = alertmanagerNotification(cfg, hook, a, receivedAt);
-        return deliver({
-          source: 'alertmanager',
-          alertId: alertmanagerAlertId(a.fingerprint),
-          origin: 'alertmanager',
-          notification: n,
-          rawBody: Buffer.from(JSON.stringify(a)),
+      hook.alerts.map((a) =>
+        recordAlertmanager(
+          alertmanagerAlertId(a.fingerprint),
+          alertmanagerNotification(cfg, hook, a, receivedAt),
+          Buffer.from(JSON.stringify(a)),
           budget,
-        });
-      }),
+        ),
+      ),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed)
       throw failed.reason instanceof AppError
         ? failed.reason
-        : AppError.unavailable('temporal_unavailable', 'could not hand off the alerts');
+        : AppError.unavailable('storage_unavailable', 'could not record the alerts');
     return reply.send({
       status: 'ok',
       truncatedAlerts: hook.truncatedAlerts,
@@ -215,7 +231,7 @@ export async function alertsApi(app: FastifyInstance, deps: FlowApiContext<Alert
         fingerprint: a.fingerprint,
         status: a.status,
         alertId: alertmanagerAlertId(a.fingerprint),
-        outcome: (results[i] as PromiseFulfilledResult<HandOffOutcome>).value,
+        outcome: (results[i] as PromiseFulfilledResult<'queued' | 'duplicate'>).value,
       })),
     });
   });

@@ -9,6 +9,12 @@ import type { ContinueAsNewOptions } from '../../platform/temporal/workflow/cont
 
 /** `patched()` id: a resolve for an occurrence never seen firing is remembered (before: dropped), so its late firing is stale. */
 export const ALERT_UNSEEN_RESOLVE_PATCH = 'alert-unseen-resolve';
+/**
+ * `patched()` id: a firing whose resolve came first is shown resolved (card and thread, nobody
+ * paged; before: nothing posted), and a firing that started before a remembered resolve's
+ * `endsAt` is stale (before: only one that started before the resolved occurrence's `startsAt`).
+ */
+export const ALERT_LATE_FIRING_PATCH = 'alert-late-firing-shown';
 
 /** Where an alert came from: Alertmanager's webhook, or `POST /v1/alerts`. */
 export type AlertSource = 'alertmanager' | 'api';
@@ -106,6 +112,8 @@ export interface AlertNotification {
   occurrenceId?: string;
   /** ISO time the source says the alert started. */
   startsAt: string;
+  /** Resolved Alertmanager alerts: ISO time Alertmanager says the occurrence ended (its `endsAt`). */
+  endsAt?: string;
   /** ISO time we received it. */
   receivedAt: string;
   /** Set on firing notifications. */
@@ -196,6 +204,8 @@ export interface AlertState {
   /** Identity of the last resolved Alertmanager occurrence (a late repeat of it is stale). */
   lastResolvedOccurrenceId?: string;
   lastResolvedStartsAtMs?: number;
+  /** When that occurrence ended, as its resolve said (`endsAt`): a firing that started by then is stale. */
+  lastResolvedEndsAtMs?: number;
   processedEventIds: string[];
   timeline: AlertTimelineEntry[];
   lastActivityAtMs: number;

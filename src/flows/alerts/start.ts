@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  ALERTMANAGER_ZERO_TIME,
   alertmanagerOccurrenceId,
   type AlertmanagerAlert,
   type AlertmanagerWebhook,
@@ -53,6 +54,10 @@ export function alertmanagerNotification(
     status: a.status,
     occurrenceId,
     startsAt: new Date(a.startsAt).toISOString(),
+    // A resolved alert's endsAt is when it ended (firing ones carry Go's zero time or a guess).
+    ...(a.status === 'resolved' && a.endsAt && a.endsAt !== ALERTMANAGER_ZERO_TIME
+      ? { endsAt: new Date(a.endsAt).toISOString() }
+      : {}),
     receivedAt,
     ...(a.status === 'firing' ? { details, route: routeAlert(cfg.settings, details, 'alertmanager') } : {}),
   };

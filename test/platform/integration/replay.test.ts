@@ -7,6 +7,7 @@ import type { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
+import { ALERT_LATE_FIRING_PATCH } from '../../../src/flows/alerts/contract.js';
 import { PAYMENT_PATCHES } from '../../../src/flows/payments/contract.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../src/platform/observability/metrics.js';
@@ -117,6 +118,7 @@ describe('workflow replay', () => {
     expect(alerts.some((x) => x.continuedAsNew && x.patches.includes(CONTINUE_AS_NEW_IN_WAIT_PATCH))).toBe(true);
     expect(alerts.some((x) => x.startedFromCarriedState)).toBe(true);
     expect(alerts.some((x) => x.updates >= 1 && x.audits.includes('alert.acknowledged'))).toBe(true);
+    expect(alerts.some((x) => x.patches.includes(ALERT_LATE_FIRING_PATCH))).toBe(true);
 
     const payments = of('paymentLifecycleWorkflow').map((f) => exercised(f.events));
     expect(

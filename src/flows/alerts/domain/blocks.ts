@@ -122,7 +122,7 @@ export function buildWebhookMessage(state: AlertState, status: 'firing' | 'resol
   const headline =
     status === 'firing'
       ? `${style.emoji} *FIRING* [${style.label}] ${title}${state.occurrences > 1 ? ` (fired ${state.occurrences} times)` : ''}`
-      : `:white_check_mark: *RESOLVED* [${style.label}] ${title}${cur ? ` after ${describeDuration(nowMs - cur.startsAtMs)}` : ''}`;
+      : `:white_check_mark: *RESOLVED* [${style.label}] ${title}${cur ? ` after ${describeDuration((cur.resolved?.atMs ?? nowMs) - cur.startsAtMs)}` : ''}`;
   const links = (d?.links ?? []).slice(0, 5).map((l) => `<${l.url}|${clip(l.text, 40)}>`);
   const text = clip([headline, d?.summary, links.join(' · ')].filter(Boolean).join('\n'), 3000);
   return {

@@ -37,6 +37,7 @@ export interface Transition {
     | 'refired'
     | 'repeat'
     | 'stale'
+    | 'fired_resolved'
     | 'resolved'
     | 'ignored'
     | 'acknowledged'
@@ -123,19 +124,27 @@ function page(
 }
 
 /**
- * A notification from Alertmanager or the API. `rememberUnseenResolves` (histories from before it
- * dropped such a resolve): a resolve for an occurrence this alert never saw firing (it overtook
- * its firing: retries, reordering) is remembered, so the late firing is stale and pages nobody.
+ * A notification from Alertmanager or the API. The options are off for histories from before them:
+ * - `rememberUnseenResolves`: a resolve for an occurrence this alert never saw firing (it overtook
+ *   its firing: retries, reordering) is remembered, so the late firing is stale and pages nobody
+ *   (before: the resolve was dropped and the late firing opened the alert).
+ * - `lateFirings`: that late firing is shown as what it was, an occurrence that fired and ended
+ *   (`fired_resolved`: the card, resolved, and a thread reply; nobody paged, nothing to click),
+ *   and a firing that started no later than a remembered resolve's `endsAt` is stale: in
+ *   Alertmanager an occurrence is `<fingerprint>@<startsAt>`, and a new one starts only after the
+ *   previous one ended (before: only the resolved occurrence's own `startsAt` was compared).
  */
 export function applyNotification(
   state: AlertState,
   n: AlertNotification,
   nowMs: number,
-  opts: { rememberUnseenResolves?: boolean } = {},
+  opts: { rememberUnseenResolves?: boolean; lateFirings?: boolean } = {},
 ): Transition {
   if (state.processedEventIds.includes(n.eventId)) return { state, effects: [], outcome: 'duplicate' };
   let s = markProcessed(state, n.eventId);
   const startsAtMs = Date.parse(n.startsAt);
+  const endsAtMs = n.endsAt === undefined ? undefined : Date.parse(n.endsAt);
+  const ended = endsAtMs !== undefined && Number.isFinite(endsAtMs) ? endsAtMs : undefined;
   const cur = s.current;
 
   if (n.status === 'resolved') {
@@ -147,7 +156,12 @@ export function applyNotification(
         Number.isFinite(startsAtMs) &&
         (s.lastResolvedStartsAtMs === undefined || startsAtMs > s.lastResolvedStartsAtMs);
       if (unseen) {
-        s = { ...s, lastResolvedOccurrenceId: n.occurrenceId, lastResolvedStartsAtMs: startsAtMs };
+        s = {
+          ...s,
+          lastResolvedOccurrenceId: n.occurrenceId,
+          lastResolvedStartsAtMs: startsAtMs,
+          lastResolvedEndsAtMs: ended,
+        };
         s = withTimeline(s, nowMs, { kind: 'resolved', summary: 'resolved before its firing arrived' });
       }
       return { state: s, effects: [], outcome: 'ignored' };
@@ -156,16 +170,21 @@ export function applyNotification(
     if (n.occurrenceId && cur.occurrenceId && n.occurrenceId !== cur.occurrenceId && startsAtMs < cur.startsAtMs)
       return { state: s, effects: [], outcome: 'stale' };
     const via = s.source === 'alertmanager' ? 'alertmanager' : 'api';
-    return resolve(s, n.resolvedBy ?? via, via, nowMs);
+    return resolve(s, n.resolvedBy ?? via, via, nowMs, ended);
   }
 
   if (cur && s.status !== 'resolved') return { state: s, effects: [], outcome: 'repeat' };
   if (
     n.occurrenceId &&
     (n.occurrenceId === s.lastResolvedOccurrenceId ||
-      (s.lastResolvedStartsAtMs !== undefined && startsAtMs <= s.lastResolvedStartsAtMs))
-  )
+      (s.lastResolvedStartsAtMs !== undefined && startsAtMs <= s.lastResolvedStartsAtMs) ||
+      (opts.lateFirings && s.lastResolvedEndsAtMs !== undefined && startsAtMs <= s.lastResolvedEndsAtMs))
+  ) {
+    // The firing of the occurrence whose resolve came first, never shown: show it, ended.
+    const unshown = n.occurrenceId === s.lastResolvedOccurrenceId && cur?.occurrenceId !== n.occurrenceId;
+    if (opts.lateFirings && unshown && n.details && n.route) return firedAfterItsResolve(s, n, startsAtMs, nowMs);
     return { state: s, effects: [], outcome: 'stale' };
+  }
   if (!n.details || !n.route) return { state: s, effects: [], outcome: 'ignored' };
 
   const number = s.occurrences + 1;
@@ -224,7 +243,81 @@ export function applyNotification(
   return { state: s, effects, outcome: refired ? 'refired' : 'fired' };
 }
 
-function resolve(state: AlertState, by: string, via: 'alertmanager' | 'slack' | 'api', nowMs: number): Transition {
+/**
+ * The late firing of an occurrence whose resolve came first (`lateFirings`): the occurrence is
+ * recorded as it happened, fired at `startsAt` and ended at the resolve's `endsAt`, and shown as
+ * such, so the alert has its card and thread like any other; nobody is paged (it is over) and the
+ * card has no buttons. Its posts use the keys a fired-then-resolved occurrence uses.
+ */
+function firedAfterItsResolve(state: AlertState, n: AlertNotification, startsAtMs: number, nowMs: number): Transition {
+  const details = n.details!;
+  const route = n.route!;
+  const number = state.occurrences + 1;
+  const refired = number > 1;
+  const started = Number.isFinite(startsAtMs) ? startsAtMs : nowMs;
+  const endedAtMs = state.lastResolvedEndsAtMs ?? nowMs;
+  const after = state.lastResolvedEndsAtMs !== undefined ? ` after ${describeDuration(endedAtMs - started)}` : '';
+  const occurrence: AlertOccurrence = {
+    n: number,
+    ...(n.occurrenceId ? { occurrenceId: n.occurrenceId } : {}),
+    startsAtMs: started,
+    firedAtMs: nowMs,
+    route,
+    paged: [],
+    channelMembers: [],
+    membersLoaded: false,
+    resolved: { by: 'alertmanager', via: 'alertmanager', atMs: endedAtMs },
+  };
+  let s = bump({ ...state, status: 'resolved', details, occurrences: number, current: occurrence, copies: [] }, nowMs);
+  s = withTimeline(s, nowMs, {
+    kind: refired ? 'refired' : 'fired',
+    summary: `${refired ? `fired again (fired ${number} times)` : `fired: ${details.title}`}, already resolved by Alertmanager${after}: nobody paged`,
+  });
+  const effects: AlertEffect[] = [];
+  if (route.webhook) effects.push({ kind: 'webhook', step: `o${number}:resolved`, status: 'resolved' });
+  else {
+    effects.push(s.root ? { kind: 'refresh' } : { kind: 'post_root' });
+    effects.push({
+      kind: 'reply',
+      step: `o${number}:resolved`,
+      text: `:white_check_mark: ${refired ? `Fired again (fired ${number} times) and resolved` : 'Resolved'} by Alertmanager${after}. Its resolve arrived before its firing, so nobody was paged.`,
+    });
+  }
+  const actor: Actor = { kind: 'provider', id: 'alertmanager' };
+  effects.push(
+    {
+      kind: 'audit',
+      action: refired ? 'alert.refired' : 'alert.fired',
+      step: `o${number}:fired`,
+      actor,
+      details: {
+        occurrence: number,
+        severity: details.severity,
+        rule: route.rule,
+        channel: route.channel ?? null,
+        webhook: route.webhook ?? null,
+        policy: null,
+        resolvedBeforeFiring: true,
+      },
+    },
+    {
+      kind: 'audit',
+      action: 'alert.resolved',
+      step: `o${number}:resolved`,
+      actor,
+      details: { occurrence: number, via: 'alertmanager', firingMs: endedAtMs - started, resolvedBeforeFiring: true },
+    },
+  );
+  return { state: s, effects, outcome: 'fired_resolved' };
+}
+
+function resolve(
+  state: AlertState,
+  by: string,
+  via: 'alertmanager' | 'slack' | 'api',
+  nowMs: number,
+  endsAtMs?: number,
+): Transition {
   const cur = state.current!;
   const occurrence: AlertOccurrence = {
     ...cur,
@@ -239,7 +332,11 @@ function resolve(state: AlertState, by: string, via: 'alertmanager' | 'slack' | 
       status: 'resolved',
       current: occurrence,
       ...(cur.occurrenceId
-        ? { lastResolvedOccurrenceId: cur.occurrenceId, lastResolvedStartsAtMs: cur.startsAtMs }
+        ? {
+            lastResolvedOccurrenceId: cur.occurrenceId,
+            lastResolvedStartsAtMs: cur.startsAtMs,
+            lastResolvedEndsAtMs: endsAtMs,
+          }
         : {}),
     },
     nowMs,

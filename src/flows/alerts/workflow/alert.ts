@@ -19,6 +19,7 @@ import {
 import type { AlertActivities } from '../activities.js';
 import { threadReplier } from './thread.js';
 import {
+  ALERT_LATE_FIRING_PATCH,
   ALERT_UNSEEN_RESOLVE_PATCH,
   alertNotificationSignal,
   alertStateQuery,
@@ -61,9 +62,11 @@ const MAX_COPIES = 50;
  * One alert (an Alertmanager fingerprint or a generic dedup key) from its first firing on, in one
  * Slack thread:
  *
- * - Notifications arrive by `signalWithStart` (firing) or signal (resolved) and are applied by a
- *   pure state machine (domain/lifecycle.ts); a repeat posts nothing, a re-fire after a resolve is
- *   a new occurrence in the same thread (the flap counter).
+ * - Notifications arrive by `signalWithStart` (Alertmanager's firing and resolved alike, so a
+ *   resolve that overtook its firing is remembered; the generic API's resolve only signals) and
+ *   are applied by a pure state machine (domain/lifecycle.ts); a repeat posts nothing, a re-fire
+ *   after a resolve is a new occurrence in the same thread (the flap counter), and the late firing
+ *   of an occurrence already resolved is shown resolved, paging nobody.
  * - Acknowledge / Escalate / Resolve clicks are `slackActionUpdate`s; the validator (synchronous,
  *   no history) refuses people who are not entitled and stale cards, with the sentence they see.
  * - Escalation steps and ack timeouts are `condition(…, timeout)` deadlines in state: durable
@@ -294,7 +297,14 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
       const n = queue.shift()!;
       // A resolve for an occurrence never seen firing: remembered from this patch on (before: dropped).
       const rememberUnseenResolves = n.status === 'resolved' && patched(ALERT_UNSEEN_RESOLVE_PATCH);
-      const r = applyNotification(state, n, Date.now(), { rememberUnseenResolves });
+      const now = Date.now();
+      let r = applyNotification(state, n, now, { rememberUnseenResolves });
+      // A late firing shown resolved, or stale by its resolve's endsAt: patched only where the
+      // outcome differs, so every other notification replays without a marker (before: old rule).
+      if (n.status === 'firing') {
+        const late = applyNotification(state, n, now, { rememberUnseenResolves, lateFirings: true });
+        if (late.outcome !== r.outcome && patched(ALERT_LATE_FIRING_PATCH)) r = late;
+      }
       state = r.state;
       effects.push(...r.effects);
     }

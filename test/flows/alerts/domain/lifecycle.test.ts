@@ -16,6 +16,7 @@ import {
   nextAlertTimer,
   withChannelMembers,
 } from '../../../../src/flows/alerts/domain/lifecycle.js';
+import { buildAlertCard } from '../../../../src/flows/alerts/domain/blocks.js';
 import { severityStyle } from '../../../../src/flows/alerts/domain/format.js';
 import { routeAlert, type AlertsSettings } from '../../../../src/flows/alerts/domain/routing.js';
 
@@ -74,11 +75,12 @@ const firing = (
   route: route(),
   ...over,
 });
-const resolved = (id: string, startsAt = '2026-05-04T09:59:00Z'): AlertNotification => ({
+const resolved = (id: string, startsAt = '2026-05-04T09:59:00Z', endsAt?: string): AlertNotification => ({
   eventId: id,
   status: 'resolved',
   occurrenceId: `fp@${startsAt}`,
   startsAt,
+  ...(endsAt ? { endsAt } : {}),
   receivedAt: startsAt,
 });
 const fresh = (): AlertState => initialAlertState('am:fp', 'alertmanager', T0);
@@ -98,6 +100,69 @@ describe('alert lifecycle (pure)', () => {
     // Without the option (histories from before it), the resolve is dropped and the firing opens it.
     const before = applyNotification(applyNotification(fresh(), resolved('r1'), T0).state, firing('f1'), T0 + 1);
     expect(before.outcome).toBe('fired');
+  });
+
+  it('lateFirings: the late firing of a resolve that came first is shown resolved (card, reply, audit; no page, no buttons); its repeats and firings not newer than endsAt are stale; a genuinely new firing pages', () => {
+    const opts = { rememberUnseenResolves: true, lateFirings: true };
+    const early = applyNotification(fresh(), resolved('r1', '2026-05-04T09:59:00Z', '2026-05-04T10:04:00Z'), T0, opts);
+    expect(early).toMatchObject({ outcome: 'ignored', effects: [] });
+    expect(early.state.lastResolvedEndsAtMs).toBe(Date.parse('2026-05-04T10:04:00Z'));
+    const late = applyNotification(early.state, firing('f1'), T0 + 6 * MIN, opts);
+    expect(late.outcome).toBe('fired_resolved');
+    expect(kinds(late.effects)).toEqual(['post_root', 'reply', 'audit', 'audit']);
+    expect(late.effects[1]).toMatchObject({
+      step: 'o1:resolved',
+      text: ':white_check_mark: Resolved by Alertmanager after 5m. Its resolve arrived before its firing, so nobody was paged.',
+    });
+    expect(late.effects.filter((e) => e.kind === 'audit').map((e) => (e as { action: string }).action)).toEqual([
+      'alert.fired',
+      'alert.resolved',
+    ]);
+    expect(late.state).toMatchObject({ status: 'resolved', occurrences: 1 });
+    expect(late.state.current).toMatchObject({ n: 1, paged: [], resolved: { via: 'alertmanager' } });
+    expect(late.state.current?.escalation).toBeUndefined();
+    expect(nextAlertTimer(late.state, 60 * MIN)).toEqual({ kind: 'close', atMs: T0 + 66 * MIN });
+    const card = buildAlertCard({ ...late.state, root: { channel: 'C0OPSALERT', ts: '1.1' } }, 'alert:am:fp', T0);
+    expect(JSON.stringify(card.blocks)).not.toContain('tl:alert.');
+    expect(JSON.stringify(card.blocks)).toContain('Resolved by Alertmanager after 5m');
+    expect(checkAlertAction(late.state, 'alert.ack', 'U0BOB').ok).toBe(false);
+
+    const shown = { ...late.state, root: { channel: 'C0OPSALERT', ts: '1.1' } };
+    // Its repeat (same occurrence, another delivery id) and a firing that started before the resolve's endsAt: stale.
+    expect(applyNotification(shown, firing('f1b'), T0 + 7 * MIN, opts)).toMatchObject({
+      outcome: 'stale',
+      effects: [],
+    });
+    const overlapping = applyNotification(shown, firing('f2', '2026-05-04T10:03:00Z'), T0 + 7 * MIN, opts);
+    expect(overlapping).toMatchObject({ outcome: 'stale', effects: [] });
+    // Before the option (histories from before it), that firing was a new occurrence.
+    expect(applyNotification(shown, firing('f2', '2026-05-04T10:03:00Z'), T0 + 7 * MIN).outcome).toBe('refired');
+    // Started after the resolve's endsAt: a new occurrence, paged, in the same thread.
+    const next = applyNotification(shown, firing('f3', '2026-05-04T10:05:00Z'), T0 + 8 * MIN, opts);
+    expect(next.outcome).toBe('refired');
+    expect(kinds(next.effects)).toEqual(['refresh', 'reply', 'page', 'load_members', 'audit']);
+    expect(next.state.current?.paged).toEqual(['U0BOB']);
+  });
+
+  it('lateFirings in a thread that exists: the card is edited and one reply says so; webhook routes post one resolved message', () => {
+    const opts = { rememberUnseenResolves: true, lateFirings: true };
+    let s = applyNotification(fresh(), firing('e1'), T0).state;
+    s = applyNotification({ ...s, root: { channel: 'C0OPSALERT', ts: '1.1' } }, resolved('e2'), T0 + MIN).state;
+    s = applyNotification(s, resolved('r3', '2026-05-04T10:30:00Z', '2026-05-04T10:32:00Z'), T0 + 40 * MIN, opts).state;
+    const late = applyNotification(s, firing('f3', '2026-05-04T10:30:00Z'), T0 + 41 * MIN, opts);
+    expect(late.outcome).toBe('fired_resolved');
+    expect(kinds(late.effects)).toEqual(['refresh', 'reply', 'audit', 'audit']);
+    expect(late.effects[1]).toMatchObject({
+      step: 'o2:resolved',
+      text: expect.stringContaining('Fired again (fired 2 times) and resolved by Alertmanager after 2m'),
+    });
+
+    const hook = route({ channel: undefined, webhook: 'data', policy: undefined });
+    const w = applyNotification(fresh(), resolved('r1', undefined, '2026-05-04T10:01:00Z'), T0, opts).state;
+    const viaHook = applyNotification(w, firing('f1', undefined, { route: hook }), T0 + MIN, opts);
+    expect(viaHook.outcome).toBe('fired_resolved');
+    expect(viaHook.effects[0]).toEqual({ kind: 'webhook', step: 'o1:resolved', status: 'resolved' });
+    expect(kinds(viaHook.effects)).toEqual(['webhook', 'audit', 'audit']);
   });
 
   it('fires once: card, page step 1 (schedule resolved to who is on call), members, audit; repeats and duplicates do nothing', () => {

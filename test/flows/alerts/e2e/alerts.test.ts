@@ -8,8 +8,17 @@ import { decodedHistory, testDataConverter } from '../../../helpers/temporal.js'
 import { counterValue } from '../../../helpers/effects.js';
 import { waitIdle } from '../../../helpers/history.js';
 import { searchableText } from '../../../helpers/secrets.js';
+import { freePort } from '../../../helpers/ports.js';
+import { signalsIn } from '../../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../../helpers/stack.js';
 import { keyOf } from '../../../platform/e2e/helpers.js';
+import {
+  dedicatedApp,
+  hostPort,
+  startTcpProxy,
+  waitUntil,
+  type TcpProxy,
+} from '../../../platform/e2e/ingress-helpers.js';
 import { alertsHarness, amPayload, buttons, fingerprint, seen } from './helpers.js';
 
 /** Routes by label first (a test picks its policy with a `policy` label), then severity, team, default. */
@@ -73,14 +82,20 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
   let stack: TestStack;
   let h: ReturnType<typeof alertsHarness>;
   let pool: Pool;
+  /** The stack's worker and API reach Temporal through it: a test stalls it (Temporal down for all of them). */
+  let temporalProxy: TcpProxy;
 
   beforeAll(async () => {
-    stack = await startTestStack({
-      ALERTS_CONFIG: JSON.stringify(ALERTS_CONFIG),
-      // The real URL exists only once the emulator runs (below); config validation needs the name now.
-      ALERTS_INCOMING_WEBHOOK_SECRETS: 'notify=http://127.0.0.1:9/placeholder',
-      ALERT_REOPEN_WINDOW: '3s',
-    });
+    temporalProxy = await startTcpProxy(hostPort(inject('temporalAddress')));
+    stack = await startTestStack(
+      {
+        ALERTS_CONFIG: JSON.stringify(ALERTS_CONFIG),
+        // The real URL exists only once the emulator runs (below); config validation needs the name now.
+        ALERTS_INCOMING_WEBHOOK_SECRETS: 'notify=http://127.0.0.1:9/placeholder',
+        ALERT_REOPEN_WINDOW: '3s',
+      },
+      { temporalAddress: temporalProxy.address },
+    );
     h = alertsHarness(stack);
     pool = createPool(inject('databaseUrl'));
     const hook = await h.slack.createIncomingWebhook('C0PAYMENTS');
@@ -90,8 +105,38 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
   afterAll(async () => {
     await pool?.end();
     await stack?.stop();
+    await temporalProxy?.close();
   });
 
+  /** Every top-level message in the workspace (channels and DMs) whose text or blocks mention `text`. */
+  const everywhere = async (text: string) => {
+    const out = [];
+    for (const c of await h.slack.channels())
+      out.push(...(await h.slack.channelMessages(String(c.id))).filter((m) => seen(m).includes(text)));
+    return out;
+  };
+  const ledgerRow = async (eventId: string) =>
+    (
+      await pool.query<{ status: string; relay_attempts: number; relay_error: string | null }>(
+        `SELECT status, relay_attempts, relay_error FROM inbound_events WHERE source = 'alertmanager' AND event_id = $1`,
+        [eventId],
+      )
+    ).rows[0];
+  /** Waits until the alert's workflow has nothing left to do (every effect out), then returns its client. */
+  const idle = async (fp: string) => {
+    const connection = await Connection.connect({ address: stack.urls.temporal });
+    try {
+      await waitIdle(new Client({ connection }).workflow.getHandle(`alert:am:${fp}`), 60_000);
+    } finally {
+      await connection.close();
+    }
+  };
+
+  /** The alert's card copy DMed to `user`, once there (the webhook's 200 comes before the relay hands it off). */
+  const dmTo = async (fp: string, user: string) =>
+    (await h.until(`am:${fp}`, (x) => x.slack.copies.some((c) => c.target === user))).slack.copies.find(
+      (c) => c.target === user,
+    )!;
   const cardOf = async (alertId: string) => {
     const v = await h.until(alertId, (x) => x.slack.root !== null && x.current?.paged.length !== undefined);
     return { v, root: v.slack.root!, msg: await h.slack.message(v.slack.root!.channel, v.slack.root!.ts) };
@@ -101,7 +146,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     const fp = fingerprint();
     const body = amPayload({ fp, summary: `Replica lag ${fp}` });
     const first = await h.fire(body);
-    expect(first.alerts[0]).toMatchObject({ alertId: `am:${fp}`, outcome: 'handed_off' });
+    expect(first.alerts[0]).toMatchObject({ alertId: `am:${fp}`, outcome: 'queued' });
     const { v, root, msg } = await cardOf(`am:${fp}`);
     expect(root.channel).toBe('C0OPSALERT');
     expect(seen(msg)).toContain(':red_circle:');
@@ -110,9 +155,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     expect(seen(msg)).toContain('https://runbooks.example.com/postgres/replication-lag');
     expect(seen(msg)).toContain('<!date^');
     expect(buttons(msg)).toEqual(['ack', 'escalate']); // Alertmanager alerts resolve from Alertmanager
-    const dm = await h.slack.waitFor(async () =>
-      (await h.get(`am:${fp}`)).slack.copies.find((c) => c.target === 'U0BOB'),
-    );
+    const dm = await dmTo(fp, 'U0BOB');
     expect(buttons(await h.slack.message(dm.channel, dm.ts))).toEqual(['ack', 'escalate']);
     expect(v.current?.paged).toEqual(['U0BOB']);
 
@@ -121,7 +164,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     expect(again.alerts[0]!.outcome).toBe('duplicate');
     // A changed startsAt while still firing reaches the workflow, which treats it as a repeat.
     const restarted = await h.fire(amPayload({ fp, summary: `Replica lag ${fp}`, startsAt: new Date().toISOString() }));
-    expect(restarted.alerts[0]!.outcome).toBe('handed_off');
+    expect(restarted.alerts[0]!.outcome).toBe('queued');
     await h.until(`am:${fp}`, (x) => x.eventsProcessed === 2);
     const posts = (await h.slack.channelMessages('C0OPSALERT')).filter((m) => m.text.includes(`Replica lag ${fp}`));
     expect(posts).toHaveLength(1);
@@ -218,7 +261,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     await h.fire(amPayload({ fp, summary, labels: { policy: 'fast' } }));
     const { root } = await cardOf(`am:${fp}`);
     const resolved = await h.fire(amPayload({ fp, summary, labels: { policy: 'fast' }, status: 'resolved' }));
-    expect(resolved.alerts[0]!.outcome).toBe('handed_off');
+    expect(resolved.alerts[0]!.outcome).toBe('queued');
     await h.replyWith(root, 'Resolved by Alertmanager after');
     const card = await h.slack.waitFor(async () => {
       const m = await h.slack.message(root.channel, root.ts);
@@ -267,6 +310,107 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     expect(buttons(again)).toEqual(['ack', 'escalate']);
     expect((await h.slack.channelMessages('C0OPSALERT')).filter((m) => m.text.includes(summary))).toHaveLength(1);
   });
+
+  it("resolved before its firing (Alertmanager's retries, reordering): it ends resolved, its card and thread say so, nobody is paged; a firing that starts after the resolve's endsAt opens and pages", async () => {
+    const fp = fingerprint();
+    const summary = `Overtaken ${fp}`;
+    const startsAt = new Date(Date.now() - 5 * 60_000).toISOString();
+    const early = await h.fire(amPayload({ fp, summary, startsAt, status: 'resolved' }));
+    expect(early.alerts[0]).toMatchObject({ alertId: `am:${fp}`, outcome: 'queued' });
+    // The resolve started the alert's workflow, which remembers it; nothing fired, so nothing is shown.
+    const remembered = await h.until(`am:${fp}`, (x) =>
+      x.timeline.some((t) => t.summary === 'resolved before its firing arrived'),
+    );
+    expect(remembered).toMatchObject({ status: 'resolved', occurrences: 0, slack: { root: null } });
+
+    expect((await h.fire(amPayload({ fp, summary, startsAt }))).alerts[0]!.outcome).toBe('queued');
+    const v = await h.until(`am:${fp}`, (x) => x.occurrences === 1 && x.slack.root !== null);
+    const root = v.slack.root!;
+    await h.replyWith(root, 'Its resolve arrived before its firing, so nobody was paged.');
+    await idle(fp);
+    const after = await h.get(`am:${fp}`);
+    expect(after).toMatchObject({ status: 'resolved', occurrences: 1 });
+    expect(after.current).toMatchObject({ paged: [], escalation: null, resolvedVia: 'alertmanager' });
+    const card = await h.slack.message(root.channel, root.ts);
+    expect(seen(card)).toContain('RESOLVED');
+    expect(seen(card)).toContain('Resolved by Alertmanager after');
+    expect(buttons(card)).toEqual([]);
+    // Exactly one message anywhere (the card: no DM to the on-call person), and one reply under it.
+    expect(await everywhere(summary)).toHaveLength(1);
+    expect((await h.replies(root)).map((r) => r.text)).toEqual([
+      expect.stringMatching(/^:white_check_mark: Resolved by Alertmanager after 5m\. Its resolve arrived/),
+    ]);
+    const audit = await auditLogRepo(pool).bySubject(`alert:am:${fp}`);
+    // Both rows of the occurrence (written in parallel: any order).
+    expect(
+      audit
+        .map((r) => r.action)
+        .filter((a) => a !== 'alert.closed')
+        .sort(),
+    ).toEqual(['alert.fired', 'alert.resolved']);
+
+    // It really fires again (startsAt after the resolve's endsAt): a new occurrence, paged, same thread.
+    await h.fire(amPayload({ fp, summary, startsAt: new Date().toISOString() }));
+    await h.replyWith(root, 'Firing again: fired 2 times.', 60_000);
+    const again = await h.until(
+      `am:${fp}`,
+      (x) => x.status === 'firing' && x.current?.paged.includes('U0BOB') === true,
+    );
+    expect(again.slack.root).toEqual(root);
+    await h.slack.waitFor(async () => (await everywhere(summary)).length === 2, 60_000); // Bob's DM
+    await idle(fp);
+    expect(await everywhere(summary)).toHaveLength(2);
+  });
+
+  it('Temporal down: Alertmanager still gets 200 (the delivery is in the ledger) and the alert is handed off once when Temporal is back; Postgres down: 503', async () => {
+    const fp = fingerprint();
+    const summary = `Outage ${fp}`;
+    const startsAt = new Date(Date.now() - 60_000).toISOString();
+    const eventId = `am:${fp}@${startsAt}:firing`;
+    temporalProxy.stall(); // every Temporal call of the API, its relay and the worker hangs
+    try {
+      const res = await h.webhook(amPayload({ fp, summary, startsAt }));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { alerts: { outcome: string }[] }).alerts[0]!.outcome).toBe('queued');
+      // Alertmanager's retry of it is a duplicate of what is recorded.
+      expect((await h.fire(amPayload({ fp, summary, startsAt }))).alerts[0]!.outcome).toBe('duplicate');
+      // The relay tried (its call ran into its deadline); the delivery waits in the ledger.
+      const waiting = await waitUntil(async () => {
+        const r = await ledgerRow(eventId);
+        return r && r.relay_attempts >= 1 ? r : undefined;
+      }, 60_000);
+      expect(waiting.status).toBe('queued');
+      expect(waiting.relay_error).toBeTruthy();
+      expect(await everywhere(summary)).toHaveLength(0);
+    } finally {
+      temporalProxy.reset(); // drop what the stall held (it never reached Temporal), then Temporal is back
+      temporalProxy.pass();
+    }
+    await h.until(`am:${fp}`, (x) => x.slack.root !== null && x.slack.copies.length === 1, 60_000);
+    await waitUntil(async () => (await ledgerRow(eventId))?.status === 'handed_off', 60_000);
+    await idle(fp);
+    expect(await everywhere(summary)).toHaveLength(2); // the card and Bob's DM, once each
+    const signals = (await signalsIn(stack.urls.temporal, `alert:am:${fp}`, 'alertNotification')) as {
+      eventId: string;
+    }[];
+    expect(signals.map((x) => x.eventId)).toEqual([eventId]);
+
+    // Postgres down (nothing listens where the API's pool points): 503 so Alertmanager retries.
+    const app = await dedicatedApp(stack, {
+      databaseUrl: `postgres://threadline@127.0.0.1:${await freePort()}/threadline`,
+    });
+    try {
+      const res = await fetch(`${app.url}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...h.amAuth },
+        body: JSON.stringify(amPayload({ fp: fingerprint(), summary })),
+      });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: string }).error).toBe('storage_unavailable');
+    } finally {
+      await app.close();
+    }
+  }, 180_000);
 
   it('generic alerts (POST /v1/alerts): default route, Resolve button for channel members, resolve through the API; 400s name the field', async () => {
     const key = `deploy-${fingerprint()}`;
@@ -336,9 +480,9 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
       answers.map(async (r) => ({ status: r.status, json: (await r.json()) as { alerts: { outcome: string }[] } })),
     );
     for (const b of bodies) expect(b.status, JSON.stringify(b.json)).toBe(200);
-    // Per alert, exactly one of the three deliveries handed it off; the others were duplicates.
+    // Per alert, exactly one of the three deliveries recorded it; the others were duplicates.
     for (let i = 0; i < fps.length; i++)
-      expect(bodies.map((b) => b.json.alerts[i]!.outcome).sort()).toEqual(['duplicate', 'duplicate', 'handed_off']);
+      expect(bodies.map((b) => b.json.alerts[i]!.outcome).sort()).toEqual(['duplicate', 'duplicate', 'queued']);
     const views = await Promise.all(
       fps.map((fp) => h.until(`am:${fp}`, (x) => x.slack.root !== null && x.current?.channelMembersLoaded === true)),
     );
@@ -369,7 +513,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     // Labels are the sender's: a team or severity named like an inherited property is just unknown.
     const fp = fingerprint();
     const odd = amPayload({ fp, summary: `Odd labels ${fp}`, labels: { team: 'constructor', severity: 'toString' } });
-    expect((await h.fire(odd)).alerts[0]!.outcome).toBe('handed_off');
+    expect((await h.fire(odd)).alerts[0]!.outcome).toBe('queued');
     const { root, msg } = await cardOf(`am:${fp}`);
     expect(root.channel).toBe('C0TICKETS');
     expect(seen(msg)).toContain('TOSTRING');
@@ -418,9 +562,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
       count: 1,
     });
     await h.fire(amPayload({ fp, summary: `Archived ${fp}`, labels: { policy: 'tickets' } }));
-    const dm = await h.slack.waitFor(async () =>
-      (await h.get(`am:${fp}`)).slack.copies.find((c) => c.target === 'U0BOB'),
-    );
+    const dm = await dmTo(fp, 'U0BOB');
     expect(buttons(await h.slack.message(dm.channel, dm.ts))).toEqual(['ack', 'escalate']);
     await h.click('U0BOB', dm, 'ack');
     const v = await h.until(`am:${fp}`, (x) => x.status === 'acknowledged');
@@ -452,7 +594,7 @@ describe('alerts, end to end (Alertmanager webhook / API → Temporal → Slack 
     const bot = new WebClient(stack.config.slack.botToken, { slackApiUrl: stack.config.slack.apiUrl });
     for (const user of ['U0ERIN', 'U0CAROL']) await bot.conversations.kick({ channel: 'C0OPSALERT', user });
     await h.fire(amPayload({ fp, summary }));
-    await h.slack.waitFor(async () => (await h.get(`am:${fp}`)).slack.copies.find((c) => c.target === 'U0BOB'));
+    await dmTo(fp, 'U0BOB');
     const status = async (user: string) => {
       const cmd = await h.slack.runSlashCommand({
         user,

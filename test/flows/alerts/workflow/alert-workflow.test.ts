@@ -3,6 +3,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ALERT_LATE_FIRING_PATCH,
+  ALERT_UNSEEN_RESOLVE_PATCH,
   alertNotificationSignal,
   alertStateQuery,
   type AlertNotification,
@@ -56,11 +58,13 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     eventId: string,
     status: 'firing' | 'resolved',
     startsAt = '2026-11-30T08:12:41.512Z',
+    endsAt?: string,
   ): AlertNotification => ({
     eventId,
     status,
     occurrenceId: `fp@${startsAt}`,
     startsAt,
+    ...(endsAt ? { endsAt } : {}),
     receivedAt: startsAt,
     ...(status === 'firing'
       ? {
@@ -105,6 +109,9 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     }
     throw new Error(`state not reached within ${WAIT_MS} ms`);
   }
+  /** The steps `alert:am:<id>` posted, in order (its idempotency keys without the workflow id). */
+  const stepsPosted = (id: string) =>
+    posts.filter((p) => p.subject === `alert:am:${id}`).map((p) => p.idempotencyKey.replace(`alert:am:${id}:`, ''));
   const ack = (handle: WorkflowHandle, user: string) =>
     handle.executeUpdate(slackActionUpdate, {
       args: [{ interactionId: randomUUID(), verb: 'alert.ack', user, value: 'o1' }],
@@ -121,9 +128,7 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     await handle.signal(alertNotificationSignal, notification('e2', 'resolved'));
     const result = await handle.result();
     expect(result).toEqual({ alertId: `am:${id}`, status: 'resolved', occurrences: 1 });
-    const mine = posts
-      .filter((p) => p.subject === `alert:am:${id}`)
-      .map((p) => p.idempotencyKey.replace(`alert:am:${id}:`, ''));
+    const mine = stepsPosted(id);
     expect(mine).toEqual(['root', 'o1:page:1:U0BOB', 'o1:ack:0', 'o1:resolved']);
     expect(audits.filter((a) => a.subject === `alert:am:${id}`).map((a) => a.action)).toEqual([
       'alert.fired',
@@ -184,6 +189,30 @@ describe('alertWorkflow / chatopsActionWorkflow (in-memory activities, real Temp
     await recordFixture('alert-continue-as-new', runs[0]!.events);
     await recordFixture('alert-carried', runs.at(-1)!.events);
   }, 240_000);
+
+  it('a resolve that overtook its firing starts the run; the late firing is shown resolved (root + one reply, nobody paged); replays deterministically', async () => {
+    const id = randomUUID().replace(/-/g, '').slice(0, 16);
+    // A reopen window long enough for the firing to land before the run would close.
+    const handle = await start(
+      id,
+      { reopenWindowMs: 3_000 },
+      notification('e-resolved', 'resolved', undefined, '2026-11-30T08:20:41.512Z'),
+    );
+    await until(handle, (s) => s.lastResolvedOccurrenceId !== undefined);
+    await handle.signal(alertNotificationSignal, notification('e-firing', 'firing'));
+    const result = await handle.result();
+    expect(result).toEqual({ alertId: `am:${id}`, status: 'resolved', occurrences: 1 });
+    const mine = stepsPosted(id);
+    expect(mine).toEqual(['root', 'o1:resolved']);
+    // The occurrence's two rows (written in parallel: any order), then the close.
+    const actions = audits.filter((a) => a.subject === `alert:am:${id}`).map((a) => a.action);
+    expect(actions.slice(0, 2).sort()).toEqual(['alert.fired', 'alert.resolved']);
+    expect(actions.at(-1)).toBe('alert.closed');
+    const events = await eventsOf(handle);
+    expect(patchMarkers(events)).toEqual(expect.arrayContaining([ALERT_UNSEEN_RESOLVE_PATCH, ALERT_LATE_FIRING_PATCH]));
+    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, { events }, `alert:am:${id}`);
+    await recordFixture('alert-late-firing', events);
+  });
 
   it('a ChatOps run (no approval) posts, calls once, reports; replays deterministically', async () => {
     const runId = randomUUID().replace(/-/g, '').slice(0, 24);
