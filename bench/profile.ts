@@ -33,6 +33,14 @@ export async function profileSelf(): Promise<{ stop(path: string): Promise<strin
   };
 }
 
+/** A script's place, short: `pkg/…/file.js` inside node_modules, else the path from the checkout. */
+function where(url: string): string {
+  const path = url.replace(/^file:\/\//, '');
+  const nm = path.lastIndexOf('node_modules/');
+  if (nm >= 0) return path.slice(nm + 'node_modules/'.length);
+  return path.startsWith(process.cwd()) ? path.slice(process.cwd().length + 1) : basename(path);
+}
+
 /** `fn (file:line) 12.3%, …`: the `top` functions by self time, of all non-idle samples. */
 export async function hottest(path: string, top = 5): Promise<string> {
   const profile = JSON.parse(await readFile(path, 'utf8')) as { nodes: ProfileNode[] };
@@ -43,7 +51,7 @@ export async function hottest(path: string, top = 5): Promise<string> {
     if (!hits || n.callFrame.functionName === '(idle)') continue;
     const { functionName, url, lineNumber } = n.callFrame;
     const key = url
-      ? `${functionName || '(anonymous)'} (${basename(url)}:${lineNumber + 1})`
+      ? `${functionName || '(anonymous)'} (${where(url)}:${lineNumber + 1})`
       : functionName || '(anonymous)';
     byFn.set(key, (byFn.get(key) ?? 0) + hits);
     total += hits;
