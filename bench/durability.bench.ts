@@ -117,21 +117,27 @@ export async function run(): Promise<BenchResult> {
     let next = 0;
     let killedAt: number | undefined;
     let restartS = 0;
+    let restart: Promise<void> = Promise.resolve();
     const started = Date.now();
     await Promise.all(
       Array.from({ length: p.concurrency }, async () => {
         while (next < p.lifecycles) {
           next++;
           subjects.push(await lifecycle());
+          // The restart runs beside the drivers: the other lifecycles keep going (or waiting) meanwhile.
           if (kill && killedAt === undefined && subjects.length >= p.lifecycles / 2) {
-            killedAt = Date.now();
-            await worker.kill9();
-            worker = await workers.spawn();
-            restartS = (Date.now() - killedAt) / 1000;
+            const at = Date.now();
+            killedAt = at;
+            restart = (async () => {
+              await worker.kill9();
+              worker = await workers.spawn();
+              restartS = (Date.now() - at) / 1000;
+            })();
           }
         }
       }),
     );
+    await restart;
     const seconds = (Date.now() - started) / 1000;
     // Exactly once is counted after every workflow of the run is idle.
     for (const s of subjects) await waitIdle(temporal.workflow.getHandle(s), 120_000);
