@@ -6,6 +6,7 @@ import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/ad
 import { paymentsFlow } from '../src/flows/payments/flow.js';
 import { flowConfigOf } from '../src/platform/flow.js';
 import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
+import { fmtCost, medianCost } from './cost.js';
 import { procCpu, sampleCpu, type CpuSample } from './cpu.js';
 import { startBenchStack } from './harness.js';
 import { benchScale, figure, type BenchFigure, type BenchResult } from './result.js';
@@ -262,6 +263,13 @@ export async function run(): Promise<BenchResult> {
           figure(`scale ${kind}: signal → effect p99 ${at}`, 'ms', [loaded.p99]),
         );
       }
+      // What one open lifecycle cost to create, from real histories (the server's work per create).
+      const cost = await medianCost({ config, address: stack.urls.temporal, workflowIds: open.slice(0, 10) });
+      notes.push(`${kind}: cost to open one (median of ${cost.n} histories): ${fmtCost(cost)}`);
+      figures.push(
+        figure(`scale ${kind}: activities per open lifecycle`, 'count', [cost.activities]),
+        figure(`scale ${kind}: workflow tasks per open lifecycle`, 'count', [cost.workflowTasks]),
+      );
       const kibPer = (ys: number[], start: number) => slope([0, ...xs], [start, ...ys]) / 1024;
       figures.push(
         figure(`scale ${kind}: worker memory per open lifecycle (slope)`, 'KiB', [kibPer(rss, rssStart)]),
