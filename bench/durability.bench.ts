@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/admin-client.js';
-import { paymentsFlow } from '../src/flows/payments/flow.js';
-import { flowConfigOf } from '../src/platform/flow.js';
 import { connectClient, temporalClient } from '../src/platform/temporal/connection.js';
-import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
 import { waitIdle } from '../test/helpers/history.js';
 import type { WorkerProcess } from '../test/helpers/worker-process.js';
 import { startBenchStack } from './harness.js';
+import { paymentDriver, paymentPostsBySubject } from './payment-driver.js';
 import { benchScale, figure, type BenchResult } from './result.js';
 import { workerChildren, writeBundle } from './worker-child.js';
 
@@ -31,9 +27,6 @@ import { workerChildren, writeBundle } from './worker-child.js';
 const FULL = { lifecycles: 200, concurrency: 20, pairs: 3 };
 const QUICK = { lifecycles: 6, concurrency: 2, pairs: 1 };
 
-const subjectOf = (m: InspectedMessage) => (m.metadata?.event_payload as { subject?: string } | undefined)?.subject;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function run(): Promise<BenchResult> {
   const base = benchScale() === 'quick' ? QUICK : FULL;
   const env = process.env;
@@ -48,71 +41,17 @@ export async function run(): Promise<BenchResult> {
   const { stack, config } = bench;
   const workers = await workerChildren(bench, bundlePath);
   let worker: WorkerProcess = await workers.spawn();
-  const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
-  await slack.setRateLimits(false);
-  const api = stack.urls.api;
-  const auth = `Bearer ${config.apiKeys[0]!}`;
-  const secret = flowConfigOf(config, paymentsFlow).razorpayWebhookSecret!;
-  const connection = await connectClient(config.temporal, stack.urls.temporal);
-  const temporal = temporalClient(config.temporal, connection);
-
-  // One poller for every lifecycle in flight (see payments.bench.ts).
-  const roots = new Map<string, InspectedMessage>();
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      for (const m of await slack.channelMessages('C0PAYMENTS').catch(() => [])) {
-        const s = subjectOf(m);
-        if (s) roots.set(s, m);
-      }
-      await sleep(100);
-    }
-  })();
   // A bound, not a figure: after a kill, activities in flight on the dead worker wait out their
   // start-to-close timeout (10–30 s) before Temporal retries them on the new one.
-  const waitRoot = async (subject: string, pred: (m: InspectedMessage) => boolean) => {
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const m = roots.get(subject);
-      if (m && pred(m)) return m;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${subject}`);
-      await sleep(50);
-    }
-  };
-
-  async function lifecycle(): Promise<string> {
-    const u = randomUUID().replace(/-/g, '').slice(0, 16);
-    const orderId = `order_d${u}`;
-    const subject = `payment:${orderId}`;
-    const res = await fetch(`${api}/v1/payments`, {
-      method: 'POST',
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        orderId,
-        payerName: `Durable ${u}`,
-        amount: 100000,
-        currency: 'INR',
-        paymentType: 'full',
-      }),
-    });
-    if (res.status !== 202) throw new Error(`initiate → ${res.status} ${await res.text()}`);
-    await waitRoot(subject, () => true);
-    const body = JSON.stringify(razorpayEvent('payment.captured', { orderId, paymentId: `pay_d${u}`, amount: 100000 }));
-    // Razorpay retries what is not a 2xx; so does this driver (the API never died, but be fair).
-    let hook = await deliverRazorpay(api, secret, body, `evt_d${u}`);
-    for (let i = 0; i < 10 && hook.status !== 200; i++) {
-      await sleep(500);
-      hook = await deliverRazorpay(api, secret, body, `evt_d${u}`);
-    }
-    if (hook.status !== 200) throw new Error(`webhook → ${hook.status} ${await hook.text()}`);
-    await waitRoot(subject, (m) => (m.replies?.length ?? 0) >= 1 && (m.history?.length ?? 0) >= 1);
-    return subject;
-  }
+  const driver = await paymentDriver(bench, { waitMs: 180_000 });
+  const { slack } = driver;
+  const connection = await connectClient(config.temporal, stack.urls.temporal);
+  const temporal = temporalClient(config.temporal, connection);
 
   /** One run: every lifecycle to its reply; with `kill`, the worker dies at the halfway mark. */
   async function runOnce(kill: boolean) {
     await slack.reset();
-    roots.clear();
+    driver.clear();
     const subjects: string[] = [];
     let next = 0;
     let killedAt: number | undefined;
@@ -123,7 +62,7 @@ export async function run(): Promise<BenchResult> {
       Array.from({ length: p.concurrency }, async () => {
         while (next < p.lifecycles) {
           next++;
-          subjects.push(await lifecycle());
+          subjects.push(await driver.lifecycle());
           // The restart runs beside the drivers: the other lifecycles keep going (or waiting) meanwhile.
           if (kill && killedAt === undefined && subjects.length >= p.lifecycles / 2) {
             const at = Date.now();
@@ -141,12 +80,7 @@ export async function run(): Promise<BenchResult> {
     const seconds = (Date.now() - started) / 1000;
     // Exactly once is counted after every workflow of the run is idle.
     for (const s of subjects) await waitIdle(temporal.workflow.getHandle(s), 120_000);
-    const messages = await slack.channelMessages('C0PAYMENTS', { includeDeleted: true });
-    const bySubject = new Map<string, InspectedMessage[]>();
-    for (const m of messages) {
-      const s = subjectOf(m);
-      if (s) bySubject.set(s, [...(bySubject.get(s) ?? []), m]);
-    }
+    const bySubject = await paymentPostsBySubject(slack);
     let lost = 0;
     let duplicated = 0;
     for (const s of subjects) {
@@ -167,7 +101,7 @@ export async function run(): Promise<BenchResult> {
   }
 
   try {
-    await lifecycle(); // warm-up
+    await driver.lifecycle(); // warm-up
     const calm: number[] = [];
     const killed: number[] = [];
     const ratios: number[] = [];
@@ -207,8 +141,7 @@ export async function run(): Promise<BenchResult> {
       notes: [`durability: ${p.pairs} pairs of runs, ${n}; lost ${lost}, duplicated ${duplicated}`],
     };
   } finally {
-    polling = false;
-    await poller.catch(() => undefined);
+    await driver.stop();
     await connection.close();
     await workers.stop(worker).catch(() => undefined);
     await bench.stop();
