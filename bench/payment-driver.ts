@@ -77,20 +77,7 @@ export async function paymentDriver(bench: BenchStack, opts: { waitMs: number })
 
   return {
     lifecycle,
-    async segment(seconds, concurrency) {
-      let done = 0;
-      const started = Date.now();
-      const until = started + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (Date.now() < until) {
-            await lifecycle();
-            done++;
-          }
-        }),
-      );
-      return done / ((Date.now() - started) / 1000);
-    },
+    segment: (seconds, concurrency) => ratePer(lifecycle, seconds, concurrency),
     clear: () => roots.clear(),
     slack,
     async stop() {
@@ -98,6 +85,22 @@ export async function paymentDriver(bench: BenchStack, opts: { waitMs: number })
       await poller.catch(() => undefined);
     },
   };
+}
+
+/** `one()` completed per second for `seconds` by `concurrency` loops (in-flight ones finish and count). */
+export async function ratePer(one: () => Promise<unknown>, seconds: number, concurrency: number): Promise<number> {
+  let done = 0;
+  const started = Date.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < until) {
+        await one();
+        done++;
+      }
+    }),
+  );
+  return done / ((Date.now() - started) / 1000);
 }
 
 /** Messages in the payments channel by subject (deleted ones included: a duplicate is a duplicate). */
