@@ -15,7 +15,7 @@ export interface BenchFigure {
   limit?: string;
 }
 
-/** What a benchmark's `run()` answers; benchmarks that only print (ingress, pacing) answer nothing. */
+/** What a benchmark's `run()` answers; benchmarks that only print (ingress) answer nothing. */
 export interface BenchResult {
   figures: BenchFigure[];
   notes?: string[];

