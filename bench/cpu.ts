@@ -14,7 +14,8 @@ export interface CpuSample {
 
 const TICKS = 100; // USER_HZ on Linux
 
-async function procCpu(pid: string): Promise<{ ppid: string; cmd: string; seconds: number } | undefined> {
+/** One process's CPU seconds (its own and its reaped children's), parent pid and command line; undefined once gone. */
+export async function procCpu(pid: string): Promise<{ ppid: string; cmd: string; seconds: number } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -11,6 +11,8 @@ import { freePort } from '../test/helpers/ports.js';
 export interface BenchStack {
   stack: Stack;
   config: Config;
+  /** The env the config was loaded from (a worker in its own process loads the same). */
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -27,15 +29,29 @@ export function useBenchEngines(e: BenchEngines | undefined): void {
   engines = e;
 }
 
+const WORKER_TUNING =
+  /^WORKER_(MAX_CACHED_WORKFLOWS|MAX_CONCURRENT_ACTIVITIES|MAX_CONCURRENT_WORKFLOW_TASKS|STICKY_QUEUE_TIMEOUT)$/;
+
+/** The worker-tuning variables set in the shell: the one thing a bench takes from `process.env`. */
+function workerTuningFromShell(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => WORKER_TUNING.test(e[0]) && e[1] !== undefined),
+  );
+}
+
 /**
  * The real stack for a benchmark, all in this process: embedded Temporal dev server on SQLite,
  * embedded Postgres, worker, API and emulators, on free ports with a throwaway data dir.
  * Emulator rate limits and our outbound pacing are OFF (Slack's ~1 post/s/channel would otherwise
  * be the whole story), and SLA timers are pushed out of the way unless `env` says otherwise.
  */
-export async function startBenchStack(name: string, env: Record<string, string> = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  name: string,
+  env: Record<string, string> = {},
+  opts: { workflowBundle?: WorkflowBundleWithSourceMap } = {},
+): Promise<BenchStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `threadline-bench-${name}-`));
-  const config = loadConfig({
+  const benchEnv: Record<string, string> = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
     THREADLINE_SANDBOX: 'true',
@@ -51,8 +67,11 @@ export async function startBenchStack(name: string, env: Record<string, string> 
     // Outbound pacing (about one post per second per channel, like Slack's limit) would make
     // every figure a measure of the pacer; bench/pacing.bench.ts measures it on its own.
     SLACK_POST_INTERVAL: '0s',
+    // Worker tuning from the shell (`WORKER_MAX_CACHED_WORKFLOWS=500 npm run bench -- payments`).
+    ...workerTuningFromShell(),
     ...env,
-  });
+  };
+  const config = loadConfig(benchEnv);
   console.log('starting stack (embedded Temporal + Postgres, worker, API, emulators; emulator rate limits OFF)…');
   const stack = await startStack({
     config,
@@ -62,11 +81,13 @@ export async function startBenchStack(name: string, env: Record<string, string> 
     emulatorPorts: { slack: 0, jira: 0 },
     emulatorRateLimits: false,
     snapshots: false,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
     ...(engines ?? {}),
   });
   return {
     stack,
     config,
+    env: benchEnv,
     async stop() {
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEMPORAL_CLI_VERSION } from '../src/platform/infra/temporal-cli.js';
+import { hottest, newProfiles, profileSelf } from './profile.js';
 import { benchScale, type BenchFigure, type BenchResult } from './result.js';
 
 /**
@@ -13,6 +14,9 @@ import { benchScale, type BenchFigure, type BenchResult } from './result.js';
  * machine and versions, and writes `bench/results/<date>.json` and `<date>.md` (BENCH_RESULTS_DIR
  * elsewhere). No name: all of them, in name order. `BENCH_SCALE=quick`: each runs once, tiny.
  * A benchmark that fails is reported in the table and the others still run; the exit code says.
+ * `--cpu-prof` (or `BENCH_CPU_PROF=<dir>`): CPU profiles of this process and of the worker
+ * processes benchmarks spawn, per benchmark, next to the results (bench/profile.ts), with the
+ * hottest functions of each in the notes.
  */
 
 const here = fileURLToPath(new URL('./', import.meta.url));
@@ -71,8 +75,12 @@ function versions(): Record<string, string> {
 const GiB = 1024 ** 3;
 const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
-/** Runs the named benchmarks one after another (each alone on the machine, as far as this process goes). */
-export async function runSuite(names: string[]): Promise<SuiteReport> {
+/**
+ * Runs the named benchmarks one after another (each alone on the machine, as far as this process
+ * goes). With `profileDir`, each is CPU-profiled there (`<name>.main.cpuprofile` for this process,
+ * `CPU.*.cpuprofile` from the worker processes it spawned).
+ */
+export async function runSuite(names: string[], opts: { profileDir?: string } = {}): Promise<SuiteReport> {
   const report: SuiteReport = {
     date: new Date().toISOString(),
     scale: benchScale(),
@@ -98,6 +106,9 @@ export async function runSuite(names: string[]): Promise<SuiteReport> {
       notes: [],
     };
     const t0 = Date.now();
+    const dir = opts.profileDir;
+    const before = new Set(dir ? await readdir(dir) : []);
+    const profiler = dir ? await profileSelf() : undefined;
     try {
       const mod = (await import(`./${name}.bench.ts`)) as { run(): Promise<BenchResult | void> };
       const result = await mod.run();
@@ -108,6 +119,14 @@ export async function runSuite(names: string[]): Promise<SuiteReport> {
     } catch (err) {
       entry.error = err instanceof Error ? err.message : String(err);
       console.error(`bench ${name} failed:`, err);
+    }
+    if (dir && profiler) {
+      const main = await profiler.stop(join(dir, `${name}.main.cpuprofile`));
+      entry.notes.push(
+        `hottest (this process: API, emulators, driver, and the worker unless spawned): ${await hottest(main)}`,
+      );
+      for (const child of (await newProfiles(dir, before)).filter((f) => f !== main))
+        entry.notes.push(`hottest (worker process, ${child.split('/').at(-1)}): ${await hottest(child)}`);
     }
     entry.seconds = Math.round((Date.now() - t0) / 100) / 10;
     entry.loadAfter = load();
@@ -159,14 +178,47 @@ export async function writeReport(r: SuiteReport, dir: string): Promise<{ json: 
   return { json, md };
 }
 
+/**
+ * A Temporal client connection closed while one of its calls waited to be retried makes
+ * @temporalio/client's retry interceptor throw 'Channel has been shut down' from a timer (seen
+ * when a benchmark stops the stack's in-process worker and moves it to a process of its own):
+ * the call is dead either way, so it is reported, not allowed to end the whole suite.
+ */
+function survivePendingGrpcRetries(): void {
+  process.on('uncaughtException', (err) => {
+    if (err instanceof Error && err.message === 'Channel has been shut down') {
+      console.warn('a gRPC call retried after its Temporal connection closed (ignored):', err.message);
+      return;
+    }
+    console.error(err);
+    process.exit(1);
+  });
+}
+
 async function main(): Promise<void> {
+  survivePendingGrpcRetries();
   const all = await benchNames();
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const wanted = args.filter((a) => a !== '--cpu-prof');
   for (const name of wanted)
     if (!all.includes(name)) throw new Error(`unknown benchmark ${name}; have: ${all.join(', ')}`);
-  const report = await runSuite(wanted.length ? wanted : all);
-  const out = await writeReport(report, process.env.BENCH_RESULTS_DIR ?? join(here, 'results'));
-  console.log(`\n${markdown(report)}\nwritten: ${out.json}, ${out.md}`);
+  const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
+  const profileDir =
+    process.env.BENCH_CPU_PROF ?? (args.includes('--cpu-prof') ? join(resultsDir, `${stamp}-profiles`) : undefined);
+  if (profileDir) {
+    await mkdir(profileDir, { recursive: true });
+    // Benchmarks that spawn worker processes start them with --cpu-prof into the same folder.
+    process.env.BENCH_CPU_PROF_DIR = profileDir;
+  }
+  const report = await runSuite(wanted.length ? wanted : all, { profileDir });
+  const out = await writeReport(report, resultsDir);
+  console.log(
+    `\n${markdown(report)}\nwritten: ${out.json}, ${out.md}${profileDir ? `; CPU profiles in ${profileDir}` : ''}`,
+  );
   process.exit(report.benchmarks.some((b) => b.error) ? 1 : 0);
 }
 

@@ -73,6 +73,7 @@ export async function startWorker(opts: {
       dataConverter: dataConverterFor(config.temporal),
       workflowBundle: opts.workflowBundle,
       sinks: platformSinks(opts.metrics),
+      tuning: config.worker,
     },
     flows,
   );

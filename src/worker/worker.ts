@@ -11,6 +11,7 @@ import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@t
 import type { ActivityImplementations, AnyFlow } from '../platform/flow.js';
 import { FAILURE_CONVERTER_PATH } from '../platform/temporal/codec.js';
 import type { PlatformSinks } from '../platform/temporal/workflow/metrics.js';
+import type { Config } from '../platform/config/index.js';
 
 /** A module URL as a path: `.ts` under tsx/vitest (sources), `.js` in dist. */
 export function modulePath(url: URL): string {
@@ -104,10 +105,13 @@ export interface WorkerOptions {
   shutdownGraceTime?: Duration;
   /** Workflow sinks (the platform's counters, `platformSinks`). */
   sinks?: InjectedSinks<PlatformSinks>;
+  /** Cache size, slots and sticky timeout (`config.worker`); absent: the defaults below. */
+  tuning?: Partial<Config['worker']>;
 }
 
 export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[]): Promise<Worker> {
   const workflowBundle = opts.workflowBundle ?? (await bundleWorkflows(flows));
+  const tuning = opts.tuning ?? {};
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -123,8 +127,11 @@ export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[
     dataConverter: opts.dataConverter,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
     sinks: opts.sinks,
-    // Two cores: bounded concurrency keeps the ack path responsive under load.
-    maxConcurrentActivityTaskExecutions: 50,
-    maxConcurrentWorkflowTaskExecutions: 40,
+    // Two cores: bounded concurrency keeps the ack path responsive under load (the defaults of
+    // WORKER_MAX_CONCURRENT_*; docs/performance.md has the matrix they were chosen from).
+    maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivities ?? 50,
+    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks ?? 40,
+    ...(tuning.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: tuning.maxCachedWorkflows } : {}),
+    stickyQueueScheduleToStartTimeout: tuning.stickyQueueTimeoutMs ?? '10s',
   });
 }

@@ -64,6 +64,11 @@ export const envSchema = z.object({
   PORT: port(3000),
   WORKER_METRICS_PORT: port(9464),
   TEMPORAL_METRICS_PORT: port(9465),
+  // Worker tuning (src/worker/worker.ts; measured in docs/performance.md). Unset cache: the SDK's heap-based default.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(50),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(40),
+  WORKER_STICKY_QUEUE_TIMEOUT: duration('10s'),
   DATA_DIR: z.string().min(1).default('.data'),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -129,6 +134,17 @@ export interface Config {
    * SDK's own Prometheus exporter binds for it to read; 0 turns either off.
    */
   workerMetrics: { port: number; temporalPort: number };
+  /**
+   * Worker tuning: workflows kept in the sticky cache (undefined: the SDK's default from the
+   * heap size), activity and workflow-task slots, and how long a workflow task waits on a
+   * worker's sticky queue before any worker may take it (what a killed worker costs its workflows).
+   */
+  worker: {
+    maxCachedWorkflows: number | undefined;
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+    stickyQueueTimeoutMs: number;
+  };
   dataDir: string;
   /** The relay: polling fallback, rows per round, and the backlog age past which /readyz says it is stuck. */
   relay: { pollIntervalMs: number; batchSize: number; stuckAfterMs: number };
@@ -361,6 +377,12 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     host: e.HOST,
     port: e.PORT,
     workerMetrics: { port: e.WORKER_METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
+    worker: {
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      stickyQueueTimeoutMs: e.WORKER_STICKY_QUEUE_TIMEOUT,
+    },
     dataDir: e.DATA_DIR,
     relay: { pollIntervalMs: e.RELAY_POLL_INTERVAL, batchSize: e.RELAY_BATCH_SIZE, stuckAfterMs: e.RELAY_STUCK_AFTER },
     sandbox,
