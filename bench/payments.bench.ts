@@ -3,29 +3,55 @@ import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/ad
 import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
 import { startBenchStack } from './harness.js';
 import { fmtMs, summarize } from './stats.js';
+import { fmtCost, medianCost } from './cost.js';
+import { benchScale, figure, type BenchFigure, type BenchResult } from './result.js';
+import { cpuShares, describeShares, sampleCpu } from './cpu.js';
+import { baselineFlow } from './baseline/flow.js';
+import { baselineCapturedSignal, type benchBaselineWorkflow } from './baseline/workflow.js';
 import { flowConfigOf } from '../src/platform/flow.js';
 import { paymentsFlow } from '../src/flows/payments/flow.js';
+import { createLogger } from '../src/platform/observability/logger.js';
+import { createMetrics } from '../src/platform/observability/metrics.js';
+import { connectClient, temporalClient } from '../src/platform/temporal/connection.js';
+import { startWorker } from '../src/worker/run.js';
 
 /**
- * Payment lifecycle latency and throughput on the real stack (embedded Temporal dev server on
- * SQLite, embedded Postgres, worker, API, Slack emulator), all in this process.
+ * Payment lifecycle latency, throughput and cost on the real stack (embedded Temporal dev server
+ * on SQLite, embedded Postgres, worker, API, Slack emulator), all in this process.
  *
  * Latency: from just before the `payment.captured` webhook request is sent to the moment the
  * emulator created the thread reply (the reply's Slack `ts` is the emulator's wall clock, same
  * process, so no polling error enters the number). Throughput: lifecycles (initiate → root →
- * captured → reply) completed per second at each concurrency. Emulator rate limits are OFF
- * (Slack's real ~1 post/s/channel would otherwise be the whole story).
+ * captured → reply → root updated) completed per second at each concurrency. Each level runs
+ * `passes` times; figures are medians with min/max. Cost: activities, local activities and
+ * workflow tasks per lifecycle, counted from the recorded histories of the concurrency-1 pass.
+ *
+ * Throughput vs the bare baseline: lifecycles completed per second at THROUGHPUT_CONCURRENCY,
+ * in alternating segments (Threadline, baseline, Threadline, …) of `segmentS` seconds, 60 s of
+ * each in all; the ratio is taken per adjacent pair. The baseline (bench/baseline/workflow.ts)
+ * makes the same three Slack calls through the same activities on a worker of its own and is
+ * driven straight through the Temporal client (no API or webhook ingress in front of it). The
+ * CPU each part used during the Threadline segments names the saturating resource.
+ * Emulator rate limits are OFF (Slack's real ~1 post/s/channel would otherwise be the whole story).
  */
-const LEVELS = [
-  { concurrency: 1, lifecycles: 20 },
-  { concurrency: 10, lifecycles: 100 },
-  { concurrency: 50, lifecycles: 200 },
-];
+const FULL = {
+  passes: 3,
+  levels: [
+    { concurrency: 1, lifecycles: 20 },
+    { concurrency: 10, lifecycles: 100 },
+    { concurrency: 50, lifecycles: 200 },
+  ],
+};
+const QUICK = { passes: 1, levels: [{ concurrency: 2, lifecycles: 4 }] };
+const THROUGHPUT = { full: { segments: 6, segmentS: 10 }, quick: { segments: 1, segmentS: 2 } };
+const THROUGHPUT_CONCURRENCY = Number(process.env.BENCH_PAYMENTS_THROUGHPUT_CONCURRENCY ?? 20);
 
 const tsMs = (ts: string) => Number(ts) * 1000;
 const subjectOf = (m: InspectedMessage) => (m.metadata?.event_payload as { subject?: string } | undefined)?.subject;
 
-export async function run(): Promise<void> {
+export async function run(): Promise<BenchResult> {
+  const scale = benchScale();
+  const plan = scale === 'quick' ? QUICK : FULL;
   const bench = await startBenchStack('payments');
   const { stack, config } = bench;
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
@@ -56,7 +82,55 @@ export async function run(): Promise<void> {
     }
   };
 
-  async function lifecycle(): Promise<{ latencyMs: number; ackMs: number }> {
+  let webhookRetries = 0;
+
+  const baselineQueue = `${config.temporal.taskQueue}-baseline`;
+  const baselineWorker = await startWorker({
+    config,
+    databaseUrl: stack.urls.databaseUrl,
+    temporalAddress: stack.urls.temporal,
+    logger: createLogger({ level: 'silent' }),
+    metrics: createMetrics(),
+    taskQueue: baselineQueue,
+    flows: [baselineFlow],
+  });
+  const clientConnection = await connectClient(config.temporal, stack.urls.temporal);
+  const temporal = temporalClient(config.temporal, clientConnection);
+
+  /** The bare baseline's lifecycle: start → root → captured signal → reply and the root's update. */
+  async function baselineLifecycle(): Promise<void> {
+    const u = randomUUID().replace(/-/g, '').slice(0, 16);
+    const subject = `benchbase:${u}`;
+    const handle = await temporal.workflow.start<typeof benchBaselineWorkflow>('benchBaselineWorkflow', {
+      workflowId: subject,
+      taskQueue: baselineQueue,
+      args: [{ channel: 'C0PAYMENTS', payer: `Bench ${u}`, amount: '₹1,000.00 INR' }],
+    });
+    await waitRoot(subject, () => true);
+    await handle.signal(baselineCapturedSignal, { amount: '₹1,000.00 INR' });
+    await waitRoot(subject, (m) => (m.replies?.length ?? 0) >= 1 && (m.history?.length ?? 0) >= 1);
+  }
+
+  /** Lifecycles completed per second for `seconds` at `concurrency` (in-flight ones finish and count). */
+  async function segment(one: () => Promise<unknown>, seconds: number, concurrency: number): Promise<number> {
+    await slack.reset();
+    roots.clear();
+    let done = 0;
+    const started = Date.now();
+    const until = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < until) {
+          await one();
+          done++;
+        }
+      }),
+    );
+    return done / ((Date.now() - started) / 1000);
+  }
+
+  /** initiate → root → captured → reply and the root's update (the lifecycle's last visible effect). */
+  async function lifecycle(): Promise<{ subject: string; latencyMs: number; ackMs: number }> {
     const u = randomUUID().replace(/-/g, '').slice(0, 16);
     const orderId = `order_b${u}`;
     const subject = `payment:${orderId}`;
@@ -69,44 +143,104 @@ export async function run(): Promise<void> {
     await waitRoot(subject, () => true);
     const body = JSON.stringify(razorpayEvent('payment.captured', { orderId, paymentId: `pay_b${u}`, amount: 100000 }));
     const t0 = Date.now();
-    const hook = await deliverRazorpay(api, secret, body, `evt_b${u}`);
+    // A 503 (the ledger did not answer within the request's budget) is retried, as Razorpay does.
+    let hook = await deliverRazorpay(api, secret, body, `evt_b${u}`);
+    for (let i = 0; i < 5 && hook.status === 503; i++) {
+      webhookRetries++;
+      hook = await deliverRazorpay(api, secret, body, `evt_b${u}`);
+    }
     const ackMs = Date.now() - t0;
     if (hook.status !== 200) throw new Error(`webhook → ${hook.status} ${await hook.text()}`);
-    const root = await waitRoot(subject, (m) => (m.replies?.length ?? 0) >= 1);
-    return { latencyMs: tsMs(root.replies![0]!.ts) - t0, ackMs };
+    const root = await waitRoot(subject, (m) => (m.replies?.length ?? 0) >= 1 && (m.history?.length ?? 0) >= 1);
+    return { subject, latencyMs: tsMs(root.replies![0]!.ts) - t0, ackMs };
   }
 
   try {
     await lifecycle(); // warm-up (JIT, connections, workflow cache)
+    const byLevel = plan.levels.map(() => ({ rate: [] as number[], p50: [] as number[], p99: [] as number[] }));
+    const costSubjects: string[] = [];
     const rows: string[] = [];
-    for (const level of LEVELS) {
-      await slack.reset();
-      roots.clear();
-      const results: { latencyMs: number; ackMs: number }[] = [];
-      let next = 0;
-      const started = Date.now();
-      await Promise.all(
-        Array.from({ length: level.concurrency }, async () => {
-          while (next < level.lifecycles) {
-            next++;
-            results.push(await lifecycle());
-          }
-        }),
-      );
-      const seconds = (Date.now() - started) / 1000;
-      const lat = summarize(results.map((r) => r.latencyMs));
-      const ack = summarize(results.map((r) => r.ackMs));
-      rows.push(
-        `${String(level.concurrency).padStart(11)} | ${String(lat.n).padStart(4)} | ${fmtMs(lat.p50).padStart(8)} | ${fmtMs(lat.p95).padStart(8)} | ${fmtMs(lat.p99).padStart(8)} | ${fmtMs(ack.p50).padStart(8)} | ${fmtMs(ack.p99).padStart(8)} | ${(lat.n / seconds).toFixed(1).padStart(6)}`,
-      );
-      console.log(`  concurrency ${level.concurrency}: done (${lat.n} lifecycles in ${seconds.toFixed(1)}s)`);
+    for (let pass = 0; pass < plan.passes; pass++) {
+      for (const [li, level] of plan.levels.entries()) {
+        await slack.reset();
+        roots.clear();
+        const results: { subject: string; latencyMs: number; ackMs: number }[] = [];
+        let next = 0;
+        const started = Date.now();
+        await Promise.all(
+          Array.from({ length: level.concurrency }, async () => {
+            while (next < level.lifecycles) {
+              next++;
+              results.push(await lifecycle());
+            }
+          }),
+        );
+        const seconds = (Date.now() - started) / 1000;
+        if (pass === 0 && li === 0) costSubjects.push(...results.map((r) => r.subject));
+        const lat = summarize(results.map((r) => r.latencyMs));
+        const ack = summarize(results.map((r) => r.ackMs));
+        byLevel[li]!.rate.push(lat.n / seconds);
+        byLevel[li]!.p50.push(lat.p50);
+        byLevel[li]!.p99.push(lat.p99);
+        rows.push(
+          `${String(pass + 1).padStart(4)} | ${String(level.concurrency).padStart(11)} | ${String(lat.n).padStart(4)} | ${fmtMs(lat.p50).padStart(8)} | ${fmtMs(lat.p95).padStart(8)} | ${fmtMs(lat.p99).padStart(8)} | ${fmtMs(ack.p50).padStart(8)} | ${fmtMs(ack.p99).padStart(8)} | ${(lat.n / seconds).toFixed(1).padStart(6)}`,
+        );
+        console.log(
+          `  pass ${pass + 1}, concurrency ${level.concurrency}: ${lat.n} lifecycles in ${seconds.toFixed(1)}s`,
+        );
+      }
     }
     console.log('\ncaptured webhook request → thread reply in the Slack emulator (emulator rate limits OFF)');
-    console.log('concurrency |    n |  p50     |  p95     |  p99     | ack p50  | ack p99  | lifecycles/s');
+    console.log('pass | concurrency |    n |  p50     |  p95     |  p99     | ack p50  | ack p99  | lifecycles/s');
     for (const r of rows) console.log(r);
+
+    const tp = THROUGHPUT[scale];
+    const cpuPorts = { temporalPort: config.temporal.devPort, postgresPort: config.embeddedPostgresPort };
+    await baselineLifecycle(); // warm-up of the baseline worker
+    const real: number[] = [];
+    const bare: number[] = [];
+    const ratios: number[] = [];
+    const shares = { node: 0, temporal: 0, postgres: 0 };
+    for (let i = 0; i < tp.segments; i++) {
+      const a = await sampleCpu(cpuPorts);
+      real.push(await segment(lifecycle, tp.segmentS, THROUGHPUT_CONCURRENCY));
+      const s = cpuShares(a, await sampleCpu(cpuPorts));
+      for (const k of ['node', 'temporal', 'postgres'] as const) shares[k] += s[k] / tp.segments;
+      bare.push(await segment(baselineLifecycle, tp.segmentS, THROUGHPUT_CONCURRENCY));
+      ratios.push(real.at(-1)! / bare.at(-1)!);
+      console.log(
+        `  throughput segment ${i + 1}: threadline ${real.at(-1)!.toFixed(1)}/s, baseline ${bare.at(-1)!.toFixed(1)}/s`,
+      );
+    }
+    const saturating = describeShares(shares);
+    console.log(`CPU during the Threadline segments: ${saturating}; webhook 503s retried: ${webhookRetries}`);
+
+    const cost = await medianCost({ config, address: stack.urls.temporal, workflowIds: costSubjects });
+    console.log(`\ncost per payment lifecycle (median of ${cost.n} histories): ${fmtCost(cost)}`);
+
+    const figures: BenchFigure[] = plan.levels.flatMap((level, li) => [
+      figure(`payments: lifecycles/s at ${level.concurrency} concurrent`, '/s', byLevel[li]!.rate),
+      figure(`payments: captured → reply p50 at ${level.concurrency} concurrent`, 'ms', byLevel[li]!.p50),
+      figure(`payments: captured → reply p99 at ${level.concurrency} concurrent`, 'ms', byLevel[li]!.p99),
+    ]);
+    figures.push(
+      figure('payments: activities per lifecycle', 'count', [cost.activities]),
+      figure('payments: local activities per lifecycle', 'count', [cost.localActivities]),
+      figure('payments: workflow tasks per lifecycle', 'count', [cost.workflowTasks]),
+      figure('payments: history events per lifecycle', 'count', [cost.events]),
+      figure(`payments: throughput at ${THROUGHPUT_CONCURRENCY} concurrent`, '/s', real, `CPU: ${saturating}`),
+      figure(`payments: bare baseline throughput at ${THROUGHPUT_CONCURRENCY} concurrent`, '/s', bare),
+      figure('payments: throughput ÷ bare baseline (alternating pairs)', 'ratio', ratios),
+    );
+    return {
+      figures,
+      notes: [`payments cost: ${fmtCost(cost)}`, `payments: webhook 503s retried: ${webhookRetries}`],
+    };
   } finally {
     polling = false;
     await poller.catch(() => undefined);
+    await baselineWorker.shutdown();
+    await clientConnection.close();
     await bench.stop();
   }
 }

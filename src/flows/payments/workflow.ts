@@ -1,9 +1,27 @@
-import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AuditEntry } from '../../platform/audit/contract.js';
 import type { createAuditActivities } from '../../platform/audit/activities.js';
 import type { PaymentActivities } from './activities.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
-import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
-import { DB_ACTIVITY_OPTIONS, SLACK_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
+import {
+  createAuditor,
+  createTolerant,
+  upsertLifecycleStatus,
+  type Auditor,
+} from '../../platform/temporal/workflow/lifecycle.js';
+import {
+  DB_ACTIVITY_OPTIONS,
+  DB_LOCAL_ACTIVITY_OPTIONS,
+  SLACK_ACTIVITY_OPTIONS,
+} from '../../platform/temporal/workflow/presets.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
 import {
   PAYMENT_PATCHES,
@@ -42,6 +60,12 @@ const slack = proxyActivities<SlackActivities>(SLACK_ACTIVITY_OPTIONS);
 
 const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
+/** Bookkeeping and lookups in our own Postgres, run inside the workflow task (PAYMENT_PATCHES.leanBookkeeping). */
+const local =
+  proxyLocalActivities<
+    Pick<PaymentActivities, 'recordPaymentStep' | 'loadPaymentSnapshot' | 'lookupPaymentRoutingFacts'>
+  >(DB_LOCAL_ACTIVITY_OPTIONS);
+
 /**
  * One Slack thread per payment, from "initiated" to captured / failed / refunded / overdue.
  *
@@ -55,6 +79,8 @@ const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditA
  *   later event restarts it, and the new run resumes from the DB snapshot into the same thread.
  * - Continue-as-new is checked inside every wait (a chatty thread only changes state), carrying the
  *   bounded state, the queued events and the timers' anchors (`startedAtMs`, `lastActivityAtMs`).
+ * - Bookkeeping is batched: a step's audit rows are collected and written with its snapshot in
+ *   one local activity (runs started before `payment-lean-bookkeeping` replay one activity each).
  * - If the root post fails permanently (channel archived, bot removed), the failure is audited and
  *   reported by `tolerant` and the lifecycle goes on without a thread: statuses, audit rows and
  *   snapshots continue, and each later event or timer tries the root again (one root at most: the
@@ -67,6 +93,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   // Patch checks first, before any await: the run decides once, and its history records it.
   const can = continueAsNewCheck(input);
   const splitDedup = patched(PAYMENT_PATCHES.separateProviderDedup);
+  const lean = patched(PAYMENT_PATCHES.leanBookkeeping);
   const upgrade = (s: PaymentLifecycleState) => (splitDedup ? upgradeState(s) : s);
   const queue: PaymentSignal[] = [...(input.pendingEvents ?? [])];
   let state: PaymentLifecycleState = input.carried
@@ -91,13 +118,33 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
 
   if (!input.carried) {
     // A previous run closed after its grace period; a late event restarted us: continue its thread.
-    const previous = await store.loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
+    const previous = await (lean ? local : store).loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
     if (previous) state = { ...upgrade(previous), lastActivityAtMs: Date.now() };
   }
   const upsertStatus = () => upsertLifecycleStatus('payment', state.status);
   upsertStatus();
 
   const audit = createAuditor(store.recordAudit, { actorId: 'payment-lifecycle' });
+  /** A step's audit rows not yet written: the step's `saveSnapshot` (or `flushAudits`) writes them (lean only). */
+  const pendingAudits: AuditEntry[] = [];
+  /** The audit row of a step: collected (lean) or its own activity (runs recorded before the patch). */
+  const stepAudit: Auditor = lean
+    ? createAuditor(
+        async (entry) => {
+          pendingAudits.push(entry);
+          return true;
+        },
+        { actorId: 'payment-lifecycle' },
+      )
+    : audit;
+  /** The snapshot, with the step's collected audit rows in the same local activity (lean). */
+  const saveSnapshot = () =>
+    lean
+      ? local.recordPaymentStep({ audits: pendingAudits.splice(0), snapshot: state })
+      : store.savePaymentSnapshot(state);
+  const flushAudits = async () => {
+    if (pendingAudits.length) await local.recordPaymentStep({ audits: pendingAudits.splice(0) });
+  };
   /** A permanent Slack failure of one reply or update (root deleted, channel archived) is audited; the lifecycle goes on. */
   const tolerant = createTolerant(audit, 'payment');
 
@@ -129,7 +176,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
 
   const persist = async (statusBefore: PaymentStatus) => {
     if (state.status !== statusBefore) upsertStatus();
-    await store.savePaymentSnapshot(state);
+    await saveSnapshot();
   };
 
   async function resolveOwner(init: PaymentInitiation) {
@@ -144,7 +191,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
    */
   async function ensureRoot(): Promise<boolean> {
     if (state.root) return true;
-    const facts = await store.lookupPaymentRoutingFacts({
+    const facts = await (lean ? local : store).lookupPaymentRoutingFacts({
       lifecycleId: state.lifecycleId,
       payerName: state.initiation?.payerName,
     });
@@ -169,22 +216,21 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     const posted = await tolerant(failures ? `root:retry:${failures}` : 'root', post);
     if (posted) return rootPosted(posted, routing);
     state = { ...state, rootFailures: failures + 1, version: state.version + 1 };
-    await store.savePaymentSnapshot(state);
+    await saveSnapshot();
     return false;
   }
 
   async function rootPosted(posted: { channel: string; ts: string }, routing: ReturnType<typeof routePayment>) {
     state = { ...state, root: { channel: posted.channel, ts: posted.ts }, routing, version: state.version + 1 };
-    await Promise.all([
-      audit('payment.routed', 'routed', {
-        targetSystem: 'slack',
-        ruleId: PAYMENT_ROUTING_RULE.id,
-        ruleVersion: PAYMENT_ROUTING_RULE.version,
-        after: { channel: routing.channel, ts: posted.ts },
-        details: { reason: routing.reason },
-      }),
-      store.savePaymentSnapshot(state),
-    ]);
+    const routed = stepAudit('payment.routed', 'routed', {
+      targetSystem: 'slack',
+      ruleId: PAYMENT_ROUTING_RULE.id,
+      ruleVersion: PAYMENT_ROUTING_RULE.version,
+      after: { channel: routing.channel, ts: posted.ts },
+      details: { reason: routing.reason },
+    });
+    // Lean: `routed` is already collected (synchronously), so the snapshot's local activity writes it.
+    await Promise.all([routed, saveSnapshot()]);
     return true;
   }
 
@@ -194,7 +240,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     if (!r.applied) return;
     state = r.state;
     await resolveOwner(init);
-    await audit('payment.initiated', 'initiated', {
+    await stepAudit('payment.initiated', 'initiated', {
       actor: { kind: 'api_client', id: init.requestedBy },
       sourceSystem: 'api',
       before: { status: before },
@@ -214,17 +260,29 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     if (!r.applied) return;
     state = r.state;
     const step = `event:${event.eventId}`;
-    await Promise.all([
-      audit(`payment.${event.kind}`, step, {
-        actor: { kind: 'provider', id: event.provider },
-        sourceSystem: event.provider,
-        before: { status: before },
-        after: { status: state.status },
-        details: { eventId: event.eventId, providerEventType: event.providerEventType, paymentId: event.paymentId },
-        occurredAt: event.occurredAt,
-      }),
-      reply(step, buildEventReply(event, before, state.status), 'reply'),
-    ]);
+    const audited = stepAudit(`payment.${event.kind}`, step, {
+      actor: { kind: 'provider', id: event.provider },
+      sourceSystem: event.provider,
+      before: { status: before },
+      after: { status: state.status },
+      details: { eventId: event.eventId, providerEventType: event.providerEventType, paymentId: event.paymentId },
+      occurredAt: event.occurredAt,
+    });
+    await replyThenUpdate(audited, () => reply(step, buildEventReply(event, before, state.status), 'reply'), before);
+  }
+
+  /**
+   * A step's reply, the root's update and the bookkeeping. Lean with a thread: all three side by
+   * side (one workflow task schedules both Slack calls; the reply and the root are different
+   * messages). Otherwise (no thread yet, or a run recorded before the patch): the reply first,
+   * since it may post the root, then the update and the snapshot.
+   */
+  async function replyThenUpdate(audited: Promise<boolean>, post: () => Promise<void>, before: PaymentStatus) {
+    if (lean && state.root) {
+      await Promise.all([audited, post(), updateRoot(), persist(before)]);
+      return;
+    }
+    await Promise.all([audited, post()]);
     await Promise.all([updateRoot(), persist(before)]);
   }
 
@@ -244,7 +302,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
           idempotencyKey: `${wfId}:escalation:alert`,
         }),
       ),
-      audit('payment.escalated', 'escalated', {
+      stepAudit('payment.escalated', 'escalated', {
         targetSystem: 'slack',
         after: { status: state.status },
         details: { afterMs: input.policy.escalateAfterMs, owner: state.ownerSlackId ?? null },
@@ -256,10 +314,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   async function markOverdue() {
     const before = state.status;
     state = applyTimer(state, 'overdue', Date.now()).state;
-    await Promise.all([
-      reply('overdue', buildOverdueReply(state, input.policy.overdueAfterMs), 'overdue'),
-      audit('payment.overdue', 'overdue', { before: { status: before }, after: { status: state.status } }),
-    ]);
+    const post = () => reply('overdue', buildOverdueReply(state, input.policy.overdueAfterMs), 'overdue');
+    const auditOverdue = () =>
+      stepAudit('payment.overdue', 'overdue', { before: { status: before }, after: { status: state.status } });
+    if (lean) return replyThenUpdate(auditOverdue(), post, before);
+    // Recorded runs scheduled the reply before the audit row: keep that command order.
+    await Promise.all([post(), auditOverdue()]);
     await Promise.all([updateRoot(), persist(before)]);
   }
 
@@ -287,6 +347,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     }
     if (can.due()) {
       await untilHandlersFinished();
+      await flushAudits();
       return continueAsNew<typeof paymentLifecycleWorkflow>({
         ...input,
         carried: state,
@@ -303,7 +364,8 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       await untilHandlersFinished();
       // A signal that arrived while we were finishing must not be dropped.
       if (queue.length > 0) continue;
-      await audit('payment.closed', `closed:${state.version}`, { after: { status: state.status } });
+      await stepAudit('payment.closed', `closed:${state.version}`, { after: { status: state.status } });
+      await flushAudits();
       if (queue.length > 0) continue;
       return { lifecycleId: state.lifecycleId, status: state.status, closedReason: 'grace_elapsed' };
     }

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../failure-types.js';
 
 /**
@@ -30,6 +30,19 @@ export const DB_ACTIVITY_OPTIONS: ActivityOptions = {
     maximumInterval: '30 seconds',
     nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
   },
+};
+
+/**
+ * Database bookkeeping run as a local activity (audit rows and snapshots of one step, batched):
+ * the worker runs it inside the workflow task, so it costs the Temporal server one marker instead
+ * of an activity task, its three events and the workflow task that follows. Same bound and
+ * retries as DB_ACTIVITY_OPTIONS; past a minute of retrying the SDK backs off with a timer.
+ */
+export const DB_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  localRetryThreshold: '1 minute',
+  retry: DB_ACTIVITY_OPTIONS.retry,
 };
 
 /**

@@ -18,6 +18,7 @@ import { sharedBundle } from '../../../helpers/bundle.js';
 import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
 import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
+import { scheduledActivities } from '../../../helpers/history.js';
 
 /**
  * The workflow against the real Temporal dev server with in-memory activities: fast branch
@@ -69,6 +70,10 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
       if (!prev || prev.version <= s.version) snapshots.set(s.lifecycleId, s);
     },
     loadPaymentSnapshot: async ({ lifecycleId }: { lifecycleId: string }) => snapshots.get(lifecycleId),
+    recordPaymentStep: async (i: { audits: AuditEntry[]; snapshot?: PaymentLifecycleState }) => {
+      for (const e of i.audits) await activities.recordAudit(e);
+      if (i.snapshot) await activities.savePaymentSnapshot(i.snapshot);
+    },
   };
 
   beforeAll(async () => {
@@ -167,6 +172,11 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
 
     // Decoded (through the codec) like every recorded fixture, so the committed file replays without keys.
     const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
+    // The bookkeeping above (five audit rows, the snapshots, the routing and snapshot lookups) ran
+    // as local activities: the server scheduled only the Slack calls and the owner lookup.
+    const scheduled = scheduledActivities(history.events ?? []);
+    expect([...new Set(scheduled)].sort()).toEqual(['postSlackMessage', 'resolvePaymentOwner', 'updateSlackMessage']);
+    expect(scheduled.filter((t) => t === 'postSlackMessage')).toHaveLength(3);
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `payment:${id}`);
     await recordFixture('payment-lifecycle', history.events ?? []);
   });
