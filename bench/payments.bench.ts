@@ -44,6 +44,29 @@ const FULL = {
 };
 const QUICK = { passes: 1, levels: [{ concurrency: 2, lifecycles: 4 }] };
 const THROUGHPUT = { full: { segments: 6, segmentS: 10 }, quick: { segments: 1, segmentS: 2 } };
+
+/**
+ * Overrides for a shorter full run (e.g. alternating two checkouts on a busy machine):
+ * BENCH_PAYMENTS_LEVELS="1:10,10:60" (concurrency:lifecycles), BENCH_PAYMENTS_PASSES,
+ * BENCH_PAYMENTS_SEGMENTS, BENCH_PAYMENTS_SEGMENT_S.
+ */
+function planFromEnv(base: typeof FULL, tp: (typeof THROUGHPUT)['full']) {
+  const env = process.env;
+  const levels = env.BENCH_PAYMENTS_LEVELS
+    ? env.BENCH_PAYMENTS_LEVELS.split(',').map((l) => {
+        const [concurrency, lifecycles] = l.split(':').map(Number);
+        return { concurrency: concurrency!, lifecycles: lifecycles! };
+      })
+    : base.levels;
+  return {
+    passes: Number(env.BENCH_PAYMENTS_PASSES ?? base.passes),
+    levels,
+    throughput: {
+      segments: Number(env.BENCH_PAYMENTS_SEGMENTS ?? tp.segments),
+      segmentS: Number(env.BENCH_PAYMENTS_SEGMENT_S ?? tp.segmentS),
+    },
+  };
+}
 const THROUGHPUT_CONCURRENCY = Number(process.env.BENCH_PAYMENTS_THROUGHPUT_CONCURRENCY ?? 20);
 
 const tsMs = (ts: string) => Number(ts) * 1000;
@@ -51,7 +74,7 @@ const subjectOf = (m: InspectedMessage) => (m.metadata?.event_payload as { subje
 
 export async function run(): Promise<BenchResult> {
   const scale = benchScale();
-  const plan = scale === 'quick' ? QUICK : FULL;
+  const plan = scale === 'quick' ? { ...QUICK, throughput: THROUGHPUT.quick } : planFromEnv(FULL, THROUGHPUT.full);
   const bench = await startBenchStack('payments');
   const { stack, config } = bench;
   const slack = new SlackEmulatorAdmin(stack.urls.slackEmulator!);
@@ -194,7 +217,7 @@ export async function run(): Promise<BenchResult> {
     console.log('pass | concurrency |    n |  p50     |  p95     |  p99     | ack p50  | ack p99  | lifecycles/s');
     for (const r of rows) console.log(r);
 
-    const tp = THROUGHPUT[scale];
+    const tp = plan.throughput;
     const cpuPorts = { temporalPort: config.temporal.devPort, postgresPort: config.embeddedPostgresPort };
     await baselineLifecycle(); // warm-up of the baseline worker
     const real: number[] = [];
