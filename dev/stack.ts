@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { JiraSeed } from '../emulators/jira/seed.js';
 import { startJiraEmulator } from '../emulators/jira/server.js';
+import { ADMIN_USER_SCOPES, SANDBOX_ADMIN_USER_TOKEN } from '../emulators/slack/seed.js';
 import { startSlackEmulator } from '../emulators/slack/server.js';
 import { startApi } from '../src/api/server.js';
 import type { Config } from '../src/platform/config/index.js';
@@ -180,6 +181,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           : {}),
         ...(config.slack.appToken ? { appToken: config.slack.appToken, socketMode: true } : {}),
         ...(opts.socketAckTimeoutMs ? { socketAckTimeoutMs: opts.socketAckTimeoutMs } : {}),
+        // The sandbox admin's user token (Admin API), as the standalone emulator has it (main.ts).
+        userTokens: [{ token: SANDBOX_ADMIN_USER_TOKEN, user: 'U0ALICE', scopes: ADMIN_USER_SCOPES }],
       });
       stops.push({ name: 'slack emulator', fn: () => slack.stop() });
       slackEmulator = slack.url;

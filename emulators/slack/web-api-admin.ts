@@ -76,7 +76,13 @@ export function adminMethods(socket: SocketModeHub): Record<string, MethodSpec> 
         if (!EMAIL_RE.test(email)) throw new ApiError('invalid_email');
         const channelIds = listArg(a.channel_ids);
         if (!channelIds.length) throw missing('channel_ids');
-        if (channelIds.some((id) => !ctx.ws.channel(id) || ctx.ws.channel(id)!.is_im))
+        // Channels a person can join: this workspace's, not a DM, not archived.
+        if (
+          channelIds.some((id) => {
+            const ch = ctx.ws.channel(id);
+            return !ch || ch.is_im || ch.is_archived;
+          })
+        )
           throw new ApiError('failed_to_validate_channels');
         const existing = ctx.ws.userByEmail(email);
         if (existing?.deleted) throw new ApiError('user_disabled');
@@ -84,6 +90,13 @@ export function adminMethods(socket: SocketModeHub): Record<string, MethodSpec> 
         if (existing) throw new ApiError('already_in_team');
         const restricted = truthy(a, 'is_restricted');
         const ultra = truthy(a, 'is_ultra_restricted');
+        // An expiry applies to guests only, and must be a future Unix time.
+        const expiry = s(a, 'guest_expiration_ts');
+        if (expiry) {
+          const at = Number(expiry);
+          if (!(restricted || ultra) || !Number.isFinite(at) || at * 1000 <= Date.now())
+            throw new ApiError('failed_to_validate_expiration');
+        }
         const realName = s(a, 'real_name');
         const user = createInvitedUser(ctx.ws, {
           email,

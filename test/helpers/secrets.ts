@@ -18,6 +18,11 @@ export function uniqueSecrets() {
     JIRA_WEBHOOK_SECRET: unique('jira-hook-'),
     THREADLINE_API_KEYS: unique('tl_test_'),
     APPROVAL_CALLBACK_SECRET: unique('callback-secret-'),
+    ALERTMANAGER_WEBHOOK_TOKEN: unique('alertmanager-'),
+    ALERTS_ACTION_SIGNING_SECRET: unique('chatops-'),
+    REPORT_PULL_SECRET: unique('report-pull-'),
+    SLACK_STATE_SECRET: unique('oauth-state-'),
+    SLACK_ADMIN_USER_TOKEN: unique('xoxp-admin-'),
     THREADLINE_PAYLOAD_KEYS: `test-key:${randomBytes(32).toString('base64')}`,
   };
 }

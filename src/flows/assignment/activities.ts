@@ -26,7 +26,7 @@ import {
   type RouteRequest,
 } from './contract.js';
 import { decideRouting } from './domain/routing.js';
-import { firstMatchingRule, type AssignmentRules } from './domain/rules.js';
+import { firstMatchingRule, personBySlack, type AssignmentRules } from './domain/rules.js';
 import { assignmentsRepo, type AssignmentsRepo } from './repo.js';
 import { createRulesStore, type RulesStore } from './rules.js';
 import type { assignmentReconcileWorkflow, assignmentWorkflow } from './workflow.js';
@@ -162,6 +162,15 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
     },
 
     /** The pools a person may pick in the reassign modal (the rules in force). */
+    /**
+     * The Jira account of a Slack user from the rules' roster (people carry both ids), so a handover
+     * in Slack sets the Jira assignee; `null` for someone the roster does not know.
+     */
+    async jiraAccountOfSlackUser(input: { slack: string }): Promise<{ accountId: string | null; name?: string }> {
+      const found = deps.rules ? personBySlack(await deps.rules.current(), input.slack) : undefined;
+      return found ? { accountId: found.jira, name: found.name } : { accountId: null };
+    },
+
     async assignmentPools(): Promise<string[]> {
       return deps.rules ? Object.keys((await deps.rules.current()).pools).sort() : [];
     },

@@ -10,6 +10,9 @@ import type { StatusMap } from './domain/rules.js';
  * People appear by Slack id, Jira account id and display name; never by email.
  */
 
+/** `patched()` id: a handover in Slack sets the Jira assignee of a person the rules know (before: cleared it). */
+export const HANDOVER_JIRA_ACCOUNT_PATCH = 'assignment-handover-jira-account';
+
 export const ASSIGNMENT_STATUSES = [
   'unassigned',
   'routed',

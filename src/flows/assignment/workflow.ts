@@ -5,6 +5,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -35,6 +36,7 @@ import {
   assignmentReconcileSignal,
   assignmentStateQuery,
   assignmentWorkflowId,
+  HANDOVER_JIRA_ACCOUNT_PATCH,
   RECONCILE_SUBJECT,
   type AssignmentEffect,
   type AssignmentOwner,
@@ -91,7 +93,7 @@ const JIRA_WRITE_OPTIONS: ActivityOptions = {
 const slack = proxyActivities<Pick<SlackActivities, 'postSlackMessage' | 'updateSlackMessage'>>(SLACK_ACTIVITY_OPTIONS);
 const views = proxyActivities<Pick<SlackActivities, 'openSlackView'>>(SLACK_VIEW_OPTIONS);
 const store = proxyActivities<
-  Pick<AssignmentActivities, 'saveAssignment' | 'loadAssignment' | 'routeAssignment'> &
+  Pick<AssignmentActivities, 'saveAssignment' | 'loadAssignment' | 'routeAssignment' | 'jiraAccountOfSlackUser'> &
     ReturnType<typeof createAuditActivities>
 >(DB_ACTIVITY_OPTIONS);
 const jira = proxyActivities<Pick<AssignmentActivities, 'setJiraAssignee' | 'readJiraAssignments'>>(JIRA_WRITE_OPTIONS);
@@ -555,11 +557,22 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
 
   /** A person gave it to someone from the reassign modal: their choice stands (a manual override from Slack). */
   async function handOver(by: string, to: string, step: string) {
-    const write = await writeAssignee(`handover:${step}`, null);
+    // Histories from before the roster lookup cleared the assignee; newer runs look the person up.
+    const known = patched(HANDOVER_JIRA_ACCOUNT_PATCH)
+      ? await store.jiraAccountOfSlackUser({ slack: to })
+      : { accountId: null };
+    const write = await writeAssignee(`handover:${step}`, known.accountId);
     state = {
       ...state,
       overridden: true,
-      owner: { name: to, slack: to, by: 'person', sinceMs: Date.now(), actor: { kind: 'slack_user', id: by } },
+      owner: {
+        name: known.name ?? to,
+        slack: to,
+        ...(known.accountId ? { jira: known.accountId } : {}),
+        by: 'person',
+        sinceMs: Date.now(),
+        actor: { kind: 'slack_user', id: by },
+      },
     };
     await moveTo('claimed', `handover:${step}`, 'handed over in Slack');
     const threadNote = await note(
@@ -576,7 +589,10 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
         to,
         jiraWrite: write,
         threadNote,
-        note: 'the Jira assignee is cleared until the person takes it in Jira',
+        jiraAssignee: known.accountId,
+        note: known.accountId
+          ? 'the Jira assignee is the person the rules know by this Slack id'
+          : 'the rules do not know this Slack user: the Jira assignee is cleared until the person takes it in Jira',
       },
     });
   }

@@ -33,6 +33,8 @@ const present = (m: DirectoryMember) => ({
   state: m.state,
   slackUser: m.slackUser,
   requestedAt: m.requestedAt,
+  requestedAction: m.requestedAction,
+  inviteError: m.inviteError,
   version: m.version,
   updatedAt: m.updatedAt,
   links: { self: `/v1/members/${m.memberId}` },

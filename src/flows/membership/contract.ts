@@ -5,7 +5,7 @@
  */
 
 export interface MembershipSyncInput {
-  /** Unset: the run's workflow id is the sync id. */
+  /** Unset: the run's workflow id and run id (unique per run, also for two runs in one second). */
   syncId?: string;
 }
 
@@ -24,10 +24,26 @@ export interface ReconcileMembersResult {
   states: Record<string, number>;
   /** Transitions made (each audited). */
   transitions: number;
-  /** Directory member ids per request to admins. */
+  /**
+   * Directory member ids per request to admins (or, for `invite` with the Admin API, per call of
+   * `admin.users.invite`). People already asked for the same thing within the reminder interval
+   * are left out.
+   */
   invite: string[];
   deactivate: string[];
   reactivate: string[];
+  /** People still waiting for an answer admins were already asked for (not asked again yet). */
+  alreadyAsked?: number;
+  /** `api`: invites go through `admin.users.invite`; `admins` (or absent, in older results): the admins channel. */
+  inviteVia?: 'api' | 'admins';
+}
+
+export interface InviteMemberInput {
+  syncId: string;
+  memberId: string;
+}
+export interface InviteMemberResult {
+  outcome: 'invited' | 'already_invited' | 'already_in_team';
 }
 
 export interface AdminRequestInput {
@@ -46,6 +62,10 @@ export interface MembershipSyncResult {
   states: Record<string, number>;
   transitions: number;
   requested: { invite: number; deactivate: number; reactivate: number };
+  /** People admins were already asked about within the reminder interval (not asked again). */
+  alreadyAsked: number;
+  /** Outcomes of `admin.users.invite` (all zero without the Admin API). */
+  invited: { invited: number; already_invited: number; already_in_team: number; failed: number };
 }
 
 /**

@@ -1,10 +1,26 @@
-import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { createAuditActivities } from '../../platform/audit/activities.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-types.js';
+import {
+  FailureType,
+  NON_RETRYABLE_FAILURE_TYPES,
+  type FailureDetails,
+} from '../../platform/temporal/failure-types.js';
 import { createAuditor, createTolerant } from '../../platform/temporal/workflow/lifecycle.js';
 import { DB_ACTIVITY_OPTIONS, SLACK_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
 import type { MembershipActivities } from './activities.js';
-import { ADMIN_REQUEST_BATCH, type MembershipSyncInput, type MembershipSyncResult } from './contract.js';
+import {
+  ADMIN_REQUEST_BATCH,
+  type MembershipSyncInput,
+  type MembershipSyncResult,
+  type ReconcileMembersResult,
+} from './contract.js';
+import { ADMIN_API_UNUSABLE } from './domain/lifecycle.js';
 
 /**
  * One `users.list` page: Tier 2 (about 20 a minute), so a 429 waits exactly Retry-After (the
@@ -31,7 +47,17 @@ const reconciler = proxyActivities<Pick<MembershipActivities, 'reconcileMembers'
   ...DB_ACTIVITY_OPTIONS,
   startToCloseTimeout: '5 minutes',
 });
-const slack = proxyActivities<Pick<MembershipActivities, 'requestAdminAction'>>(SLACK_ACTIVITY_OPTIONS);
+const slack =
+  proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember'>>(SLACK_ACTIVITY_OPTIONS);
+
+/** A failed invite that says the Admin API cannot work at all now (token, settings), not just for this person. */
+function adminApiUnusable(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure)) return false;
+  if (cause.type === FailureType.AuthRevoked) return true;
+  const error = (cause.details?.[0] as FailureDetails | undefined)?.error;
+  return error !== undefined && ADMIN_API_UNUSABLE.has(error);
+}
 
 /** Pages one sync reads at most (200 accounts a page: 400,000 accounts). */
 const MAX_PAGES = 2000;
@@ -42,13 +68,22 @@ const MAX_PAGES = 2000;
  *    with their kind (member, guest, pending invite, deactivated; bots left out);
  * 2. the directory reconciled against them: each person's state moves (audited) and the people
  *    admins must act on are listed;
- * 3. one request per 100 people posted to the admins channel (invite, deactivate, reactivate),
- *    each posted once. A request that will not post is reported loudly and the sync goes on.
+ * 3. with the Admin API configured, each person to invite is invited through
+ *    `admin.users.invite` (one activity each: a 429 retries that person only); an invite that
+ *    fails for good is reported loudly and the person is asked for in the channel instead, and
+ *    an error that means the API cannot work (token, settings) stops the API for this sync;
+ * 4. one request per 100 people posted to the admins channel (invite, deactivate, reactivate),
+ *    each posted once, for people not already asked within the reminder interval. A request
+ *    that will not post is reported loudly and the sync goes on.
  * A page that cannot be read ends the sync loudly (failed run); nothing is reconciled from a
  * partial list, which would otherwise look like accounts gone.
  */
 export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): Promise<MembershipSyncResult> {
-  const syncId = input.syncId ?? workflowInfo().workflowId;
+  // The run id, not the workflow id alone: a schedule names its runs by the whole second
+  // (temporalio/temporal#3614), so two runs started in one second share a workflow id, and the
+  // second would answer the first one's stored reconciliation and posts.
+  const info = workflowInfo();
+  const syncId = input.syncId ?? `${info.workflowId}:${info.runId}`;
   const audit = createAuditor(store.recordAudit, { actorId: 'membership-sync' });
   const tolerant = createTolerant(audit, 'membership');
 
@@ -65,9 +100,39 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
   } while (cursor && n < MAX_PAGES);
 
   const plan = await reconciler.reconcileMembers({ syncId });
+  const invited = { invited: 0, already_invited: 0, already_in_team: 0, failed: 0 };
+  const ask: Pick<ReconcileMembersResult, 'invite' | 'deactivate' | 'reactivate'> = {
+    invite: plan.invite,
+    deactivate: plan.deactivate,
+    reactivate: plan.reactivate,
+  };
+  if (plan.inviteVia === 'api') {
+    ask.invite = [];
+    let usable = true;
+    for (const memberId of plan.invite) {
+      if (!usable) {
+        ask.invite.push(memberId);
+        continue;
+      }
+      const r = await tolerant(
+        `invite:${memberId}`,
+        () =>
+          slack.inviteMember({ syncId, memberId }).catch((err: unknown) => {
+            if (adminApiUnusable(err)) usable = false;
+            throw err;
+          }),
+        'an invite to the workspace through admin.users.invite (admins are asked in the channel instead)',
+      );
+      if (r) invited[r.outcome]++;
+      else {
+        invited.failed++;
+        ask.invite.push(memberId);
+      }
+    }
+  }
   const requested = { invite: 0, deactivate: 0, reactivate: 0 };
   for (const action of ['invite', 'deactivate', 'reactivate'] as const) {
-    const ids = plan[action];
+    const ids = ask[action];
     for (let i = 0; i < ids.length; i += ADMIN_REQUEST_BATCH) {
       const part = i / ADMIN_REQUEST_BATCH;
       const batch = ids.slice(i, i + ADMIN_REQUEST_BATCH);
@@ -87,7 +152,10 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
     states: plan.states,
     transitions: plan.transitions,
     requested,
+    alreadyAsked: plan.alreadyAsked ?? 0,
+    invited,
   };
-  await audit('membership.synced', 'synced', { targetSystem: 'slack', details: { ...result } });
+  // Keyed by run: two runs under one workflow id (one second) are two syncs.
+  await audit('membership.synced', `synced:${info.runId}`, { targetSystem: 'slack', details: { ...result } });
   return result;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { classifiedFailure } from '../../platform/temporal/failure-types.js';
+import { offsetMs } from '../../platform/time/zones.js';
 import type { FlowWorkerContext } from '../../platform/flow.js';
 import type { Metrics } from '../../platform/observability/metrics.js';
 import type { ReportsConfig } from './config.js';
@@ -38,25 +39,6 @@ export function windowLabel(w: ReportWindow, timeZone: string): string {
   return `${f.format(new Date(w.start))} → ${f.format(new Date(w.end))} (${timeZone})`;
 }
 
-/** A time zone's UTC offset at an instant (ms), from the zone's wall clock there. */
-export function offsetIn(timeZone: string): (atMs: number) => number {
-  const f = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  return (atMs) => {
-    const p = Object.fromEntries(f.formatToParts(new Date(atMs)).map((x) => [x.type, Number(x.value)]));
-    const wall = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
-    return wall - Math.floor(atMs / 1000) * 1000;
-  };
-}
-
 /** A group value's key in idempotency keys: stable, short, and free of whatever the value contains. */
 const groupKey = (g: string) => createHash('sha256').update(g).digest('hex').slice(0, 12);
 
@@ -74,7 +56,7 @@ export function createReportActivities(deps: ReportActivityDeps) {
       const report = await deps.repo.get(input.reportId);
       if (!report) return { status: 'report_missing' };
       const def = report.definition;
-      const window = reportWindow(Date.parse(input.windowEnd), def.window, offsetIn(def.schedule.timezone));
+      const window = reportWindow(Date.parse(input.windowEnd), def.window, (t) => offsetMs(def.schedule.timezone, t));
       const claim = await deps.repo.claimWindow({
         reportId: input.reportId,
         windowStart: window.start,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../approvals/domain/duration.js';
+import { parseDuration } from '../../platform/time/duration.js';
 
 /**
  * The reports flow's trust boundary: report definitions (API), dataset records (pushed through the

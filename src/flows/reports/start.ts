@@ -8,7 +8,7 @@ import type { ReportsConfig } from './config.js';
 import { reportScheduleId, type ReportRunInput } from './contract.js';
 import type { ReportDefinition } from './schema.js';
 import type { reportRunWorkflow } from './workflow.js';
-import { parseDuration } from '../approvals/domain/duration.js';
+import { parseDuration } from '../../platform/time/duration.js';
 
 /** A new report id: opaque, URL-safe. */
 export function newReportId(): string {

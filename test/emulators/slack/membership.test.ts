@@ -59,6 +59,18 @@ describe('Slack emulator: people, invites and private-channel membership', () =>
     expect((await slackError(invite('g@example.com', { channel_ids: ['C0NOPE'] }))).error).toBe(
       'failed_to_validate_channels',
     );
+    // Archived channels cannot be joined; an expiry is for guests only, and in the future.
+    expect((await slackError(invite('g@example.com', { channel_ids: ['C0ARCHIVED'] }))).error).toBe(
+      'failed_to_validate_channels',
+    );
+    const inAWeek = String(Math.floor(Date.now() / 1000) + 7 * 86_400);
+    expect((await slackError(invite('g@example.com', { guest_expiration_ts: inAWeek }))).error).toBe(
+      'failed_to_validate_expiration',
+    );
+    expect(
+      (await slackError(invite('g@example.com', { is_restricted: true, guest_expiration_ts: '1000000000' }))).error,
+    ).toBe('failed_to_validate_expiration');
+    expect((await invite('g@example.com', { is_restricted: true, guest_expiration_ts: inAWeek })).ok).toBe(true);
     // A token of this workspace cannot invite into another one.
     expect((await slackError(invite('g@example.com', { team_id: 'T0ACMECORP' }))).error).toBe('team_not_found');
 
@@ -70,7 +82,10 @@ describe('Slack emulator: people, invites and private-channel membership', () =>
     const joined = await waitUntil(() => events().find((e) => e.event.type === 'team_join'));
     expect(joined.event.user).toMatchObject({ id: pending.id, profile: { email: 'frank@example.com' } });
     expect((await h.client.conversations.members({ channel: 'C0TICKETS' })).members).toContain(pending.id);
-    expect((await h.admin.invites()).map((i) => i.state)).toEqual(['accepted']);
+    expect((await h.admin.invites()).map((i) => [i.email, i.state])).toEqual([
+      ['frank@example.com', 'accepted'],
+      ['g@example.com', 'pending'],
+    ]);
     expect((await slackError(invite('frank@example.com'))).error).toBe('already_in_team');
   });
 

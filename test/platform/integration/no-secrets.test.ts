@@ -43,7 +43,12 @@ describe('no secrets or personal data in Temporal history or logs', () => {
   let stack: TestStack;
   const logLines: string[] = [];
   /** Credentials sent in requests that were refused: they must not be logged either. */
-  const refused = { apiKey: unique('tl_wrong_'), slackSignature: `v0=${unique('')}`, razorpaySignature: unique('') };
+  const refused = {
+    apiKey: unique('tl_wrong_'),
+    slackSignature: `v0=${unique('')}`,
+    razorpaySignature: unique(''),
+    alertmanagerToken: unique('am-wrong-'),
+  };
   let hook: Awaited<ReturnType<typeof callbackReceiver>>;
   let needles: Record<string, string>;
   let workflowIds: string[];
@@ -53,7 +58,8 @@ describe('no secrets or personal data in Temporal history or logs', () => {
 
   beforeAll(async () => {
     const logger = createLogger({ level: 'trace', destination: { write: (line: string) => logLines.push(line) } });
-    stack = await startTestStack(SECRETS, { logger });
+    // The admin token needs the channels an invite joins (not a secret, so not a needle).
+    stack = await startTestStack({ ...SECRETS, MEMBERSHIP_INVITE_CHANNELS: 'C0GENERAL' }, { logger });
     hook = await callbackReceiver();
     const pay = paymentsHarness(stack);
     const appr = approvalsHarness(stack);
@@ -174,6 +180,15 @@ describe('no secrets or personal data in Temporal history or logs', () => {
         body: '{}',
       }),
     );
+    // Alertmanager with the right token (a malformed body) and with a wrong one.
+    for (const token of [SECRETS.ALERTMANAGER_WEBHOOK_TOKEN, refused.alertmanagerToken])
+      await keep(
+        await fetch(`${api}/webhooks/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: '{"version":"4","alerts":"none"}',
+        }),
+      );
 
     needles = {
       ...SECRETS,
@@ -258,6 +273,7 @@ describe('no secrets or personal data in Temporal history or logs', () => {
       'a refused API key': refused.apiKey,
       'a refused Slack signature': refused.slackSignature,
       'a refused Razorpay signature': refused.razorpaySignature,
+      'a refused Alertmanager token': refused.alertmanagerToken,
     };
     const found = Object.entries(forLogs)
       .filter(([, needle]) => text.includes(needle))

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
@@ -13,7 +13,8 @@ import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import { FailureType } from '../../../src/platform/temporal/failure-types.js';
 import { CONTINUE_AS_NEW_IN_WAIT_PATCH } from '../../../src/platform/temporal/workflow/continue-as-new.js';
 import { startWorker, type RunningWorker } from '../../../src/worker/run.js';
-import { workflowBuildId } from '../../../src/worker/worker.js';
+import { flows } from '../../../src/flows/index.js';
+import { workflowBuildId, workflowModules } from '../../../src/worker/worker.js';
 import { sharedBundle } from '../../helpers/bundle.js';
 import { testDataConverter } from '../../helpers/temporal.js';
 import { activityInputs, patchMarkers, scheduledActivities } from '../../helpers/history.js';
@@ -22,15 +23,17 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 const HISTORIES = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
 
-/** Every workflow type the worker serves: each must have committed histories. */
-const WORKFLOW_TYPES = [
-  'pingWorkflow',
-  'slackResponseWorkflow',
-  'paymentLifecycleWorkflow',
-  'approvalWorkflow',
-  'alertWorkflow',
-  'chatopsActionWorkflow',
-];
+/**
+ * Every workflow type the worker serves (the exported workflow functions of the modules it bundles,
+ * from the flow registry): each must have committed histories, so a new flow cannot ship without.
+ */
+async function servedWorkflowTypes(): Promise<string[]> {
+  const modules = await Promise.all(workflowModules(flows).map((p) => import(pathToFileURL(p).href)));
+  const names = modules.flatMap((m: Record<string, unknown>) =>
+    Object.entries(m).flatMap(([name, v]) => (typeof v === 'function' && name.endsWith('Workflow') ? [name] : [])),
+  );
+  return [...new Set(names)].sort();
+}
 
 interface Fixture {
   file: string;
@@ -95,7 +98,9 @@ describe('workflow replay', () => {
   it('the committed histories cover every workflow type, version and the behaviours that change commands', async () => {
     const all = await fixtures();
     const of = (type: string) => all.filter((f) => f.type === type);
-    for (const type of WORKFLOW_TYPES) expect(of(type).length, `${type} has replay fixtures`).toBeGreaterThan(0);
+    const types = await servedWorkflowTypes();
+    expect(types).toEqual(expect.arrayContaining(['pingWorkflow', 'paymentLifecycleWorkflow', 'approvalWorkflow']));
+    for (const type of types) expect(of(type).length, `${type} has replay fixtures`).toBeGreaterThan(0);
 
     for (const type of ['paymentLifecycleWorkflow', 'approvalWorkflow']) {
       const facts = of(type).map((f) => ({ file: f.file, ...exercised(f.events) }));

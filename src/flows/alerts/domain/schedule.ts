@@ -1,4 +1,7 @@
+import { localNaiveMs, localToInstant } from '../../../platform/time/zones.js';
 import type { RotationSpec, ScheduleSpec, ShiftLength } from '../contract.js';
+
+export { isTimeZone, localNaiveMs, localToInstant, offsetMs } from '../../../platform/time/zones.js';
 
 /**
  * On-call schedules, computed by pure functions of (schedule, instant). Time zones come from
@@ -14,65 +17,6 @@ import type { RotationSpec, ScheduleSpec, ShiftLength } from '../contract.js';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** True when `Intl` knows the zone (config validation). */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Local wall time at `instantMs` as "naive" ms (the local fields read as if they were UTC). */
-export function localNaiveMs(timeZone: string, instantMs: number): number {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(instantMs))) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
-  const secondsFloor = Math.floor(instantMs / 1000) * 1000;
-  return (
-    Date.UTC(parts.year!, parts.month! - 1, parts.day, parts.hour, parts.minute, parts.second) +
-    (instantMs - secondsFloor)
-  );
-}
-
-/** The zone's offset from UTC at an instant (ms; +1 h for CET). */
-export function offsetMs(timeZone: string, instantMs: number): number {
-  return localNaiveMs(timeZone, instantMs) - instantMs;
-}
-
-/** The instant a local wall time happens (gap → after the gap, overlap → its first occurrence). */
-export function localToInstant(timeZone: string, naiveMs: number): number {
-  const before = offsetMs(timeZone, naiveMs - DAY);
-  const after = offsetMs(timeZone, naiveMs + DAY);
-  const candidates = [...new Set([before, after])]
-    .map((o) => naiveMs - o)
-    .filter((t) => offsetMs(timeZone, t) === naiveMs - t);
-  if (candidates.length > 0) return Math.min(...candidates);
-  // In a gap: the offset before the change maps the wall time past the gap (02:30 → 03:30 CEST).
-  return naiveMs - before;
-}
 
 /** `YYYY-MM-DDTHH:mm` (or with `:ss`) → naive ms; undefined when malformed. */
 export function parseLocalDateTime(s: string): number | undefined {

@@ -57,3 +57,42 @@ export function decideMember(status: DirectoryStatus, account: AccountKind | und
   if (account === undefined || account === 'deactivated') return { state: 'DEACTIVATED' };
   return { state: account === 'invited' ? 'INVITED' : 'ACCEPTED', action: 'deactivate' };
 }
+
+/** What `admin.users.invite` said about one person, when the call settled their state. */
+export type InviteOutcome = 'invited' | 'already_invited' | 'already_in_team';
+
+/**
+ * The state an answer of `admin.users.invite` puts a person in, or undefined when the answer
+ * is a failure: `ok` and `already_in_team_invited_user` → INVITED (an invite is pending; the
+ * latter also answers a retry whose first attempt reached Slack); `already_in_team` → ACCEPTED
+ * (they joined since the accounts were listed).
+ */
+export function inviteOutcome(error: string | undefined): { outcome: InviteOutcome; state: MemberState } | undefined {
+  if (error === undefined) return { outcome: 'invited', state: 'INVITED' };
+  if (error === 'already_in_team_invited_user') return { outcome: 'already_invited', state: 'INVITED' };
+  if (error === 'already_in_team') return { outcome: 'already_in_team', state: 'ACCEPTED' };
+  return undefined;
+}
+
+/**
+ * `admin.users.invite` errors about the token, the workspace or the settings rather than the
+ * person: every further invite would fail the same way, so a sync stops calling the API after
+ * the first one (reported loudly) and asks admins in the channel for everyone left. Other
+ * permanent errors (`invalid_email`, `user_disabled`, …) concern one person only.
+ */
+export const ADMIN_API_UNUSABLE: ReadonlySet<string> = new Set([
+  'not_allowed_token_type',
+  'is_bot',
+  'missing_scope',
+  'no_permission',
+  'feature_not_enabled',
+  'failed_to_validate_caller',
+  'failed_to_validate_team',
+  'team_not_found',
+  'failed_to_validate_channels',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+]);

@@ -132,6 +132,44 @@ describe('assignment routing, end to end (Jira and Slack emulators acting as peo
     await recordFixture('assignment-decline-accept', await h.history(key));
   });
 
+  it('"hand it to this person" in the Reassign form sets the Jira assignee of someone the rules know, and clears it for someone they do not', async () => {
+    const handOver = async (to: string) => {
+      const key = await h.createIssue({ assignee: null });
+      const [routed] = await h.waitRows(key, 'assignment.routed');
+      const dm = await h.dm(key, 1);
+      const from = SLACK_OF[person(routed!)]!;
+      await h.slack.clickButton({ user: from, channel: dm.channel, ts: dm.ts, action_id: 'tl:assignment.reassign' });
+      await h.slack.waitFor(
+        async () => (await h.slack.views()).find((v) => JSON.stringify(v).includes(`assignment:${key}|1`)),
+        20_000,
+      );
+      await h.slack.submitView({
+        user: from,
+        values: { reason: { reason: 'Alice has the context' }, hand_to: { hand_to: to } },
+      });
+      const [handed] = await h.waitRows(key, 'assignment.handed_over');
+      await h.idle(key);
+      return { key, handed: handed!, from };
+    };
+    const known = await handOver(SLACK_OF.alice!);
+    expect(known.handed).toMatchObject({
+      actor: { kind: 'slack_user', id: known.from },
+      outcome: 'ok',
+      details: { to: SLACK_OF.alice, jiraAssignee: JIRA_OF.alice },
+    });
+    expect(assigneeOf(await h.jira.issue(known.key))).toBe(JIRA_OF.alice);
+    expect(await h.state(known.key)).toMatchObject({
+      status: 'claimed',
+      overridden: true,
+      owner: { slack: SLACK_OF.alice, jira: JIRA_OF.alice, by: 'person' },
+    });
+    expect(await h.rows(known.key, 'assignment.routed')).toHaveLength(1);
+
+    const unknown = await handOver('U0ERIN');
+    expect(unknown.handed).toMatchObject({ details: { to: 'U0ERIN', jiraAssignee: null } });
+    expect(assigneeOf(await h.jira.issue(unknown.key))).toBeUndefined();
+  });
+
   it('respects a person changing the assignee in Jira: the handoff is recorded and routing stops', async () => {
     const key = await h.createIssue({ assignee: null });
     const [routed] = await h.waitRows(key, 'assignment.routed');

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { accountKind, decideMember } from '../../../../src/flows/membership/domain/lifecycle.js';
+import {
+  ADMIN_API_UNUSABLE,
+  accountKind,
+  decideMember,
+  inviteOutcome,
+} from '../../../../src/flows/membership/domain/lifecycle.js';
 
 describe('membership lifecycle (domain)', () => {
   it('classifies accounts by their flags; bots and Slackbot are left out', () => {
@@ -22,5 +27,18 @@ describe('membership lifecycle (domain)', () => {
     expect(decideMember('unenrolled', 'invited')).toEqual({ state: 'INVITED', action: 'deactivate' });
     expect(decideMember('unenrolled', 'deactivated')).toEqual({ state: 'DEACTIVATED' });
     expect(decideMember('unenrolled', undefined)).toEqual({ state: 'DEACTIVATED' });
+  });
+
+  it('reads admin.users.invite answers: pending or joined settle the state, other errors are failures', () => {
+    expect(inviteOutcome(undefined)).toEqual({ outcome: 'invited', state: 'INVITED' });
+    expect(inviteOutcome('already_in_team_invited_user')).toEqual({ outcome: 'already_invited', state: 'INVITED' });
+    expect(inviteOutcome('already_in_team')).toEqual({ outcome: 'already_in_team', state: 'ACCEPTED' });
+    expect(inviteOutcome('invalid_email')).toBeUndefined();
+    expect(inviteOutcome('not_allowed_token_type')).toBeUndefined();
+    // The token or the settings: no further invite can work; one person's address: only theirs.
+    for (const code of ['not_allowed_token_type', 'feature_not_enabled', 'failed_to_validate_caller', 'token_revoked'])
+      expect(ADMIN_API_UNUSABLE.has(code)).toBe(true);
+    for (const code of ['invalid_email', 'user_disabled', 'ratelimited'])
+      expect(ADMIN_API_UNUSABLE.has(code)).toBe(false);
   });
 });

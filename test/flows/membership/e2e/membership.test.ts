@@ -1,51 +1,21 @@
-import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { SlackEmulatorAdmin } from '../../../../emulators/slack/admin-client.js';
 import { auditLogRepo } from '../../../../src/platform/db/repositories.js';
 import type { MembershipSyncResult } from '../../../../src/flows/membership/contract.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
 import { eventsOf, scheduledActivities } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
-import { apiCall } from '../../hierarchy/e2e/helpers.js';
-import type { TestStack } from '../../../helpers/stack.js';
-
-const harness = (stack: TestStack) => ({
-  slack: new SlackEmulatorAdmin(stack.urls.slackEmulator!),
-  call: apiCall(stack),
-});
+import { membershipHarness, membershipSyncs } from './helpers.js';
 
 const DOMAIN = 'school.example';
 const email = (n: number) => `m${String(n).padStart(4, '0')}@${DOMAIN}`;
 
 describe('workspace membership follows the directory (HTTP → Temporal Schedule → users.list → admins channel)', () => {
-  const t = useStack({ MEMBERSHIP_ADMINS_CHANNEL: 'C0ESCALATE' }, harness);
+  const t = useStack({ MEMBERSHIP_ADMINS_CHANNEL: 'C0ESCALATE' }, membershipHarness);
 
-  let lastRun: WorkflowHandle | undefined;
-  /** Triggers a sync and waits for that run to close (the schedule's newest action). */
-  async function sync(previous: number): Promise<MembershipSyncResult> {
-    const res = await t.h.call('POST', '/v1/members/sync');
-    expect(res.status, await res.text()).toBe(202);
-    const handle = t.client.schedule.getHandle(`membersync:${t.stack.taskQueue}`);
-    const action = await t.h.slack.waitFor(async () => {
-      const d = await handle.describe().catch(() => undefined); // asked again when a loaded server times out
-      return d && d.info.recentActions.length > previous ? d.info.recentActions.at(-1) : undefined;
-    }, 60_000);
-    const run = t.client.workflow.getHandle(
-      action.action.workflow.workflowId,
-      action.action.workflow.firstExecutionRunId,
-    );
-    const result = (await run.result()) as MembershipSyncResult;
-    lastRun = run;
-    return result;
-  }
-  const member = async (id: string) => (await (await t.h.call('GET', `/v1/members/${id}`)).json()) as { state: string };
-  const requests = async () =>
-    (await t.h.slack.channelMessages('C0ESCALATE')).filter((m) =>
-      String((m.metadata?.event_payload as { subject?: string } | undefined)?.subject ?? '').startsWith('membersync:'),
-    );
+  const { sync, lastRun, member, requests, putDirectory } = membershipSyncs(t, 'C0ESCALATE');
 
   it('a directory of 1,000 people reconciles in one run, paged under Tier 2 limits, with the right requests and transitions', async () => {
-    const { slack, call } = t.h;
+    const { slack } = t.h;
     await slack.addUsers({ generate: { count: 1000, prefix: 'm', domain: DOMAIN } });
     for (const n of [10, 11, 12]) {
       const u = (await slack.users()).find((x) => x.email === email(n));
@@ -70,17 +40,7 @@ describe('workspace membership follows the directory (HTTP → Temporal Schedule
       ...Array.from({ length: 5 }, (_, i) => ({ id: `inv${i}`, email: `invited${i}@${DOMAIN}`, status: 'enrolled' })),
       ...Array.from({ length: 5 }, (_, i) => ({ id: `new${i}`, email: `new${i}@${DOMAIN}`, status: 'enrolled' })),
     ];
-    for (let i = 0; i < directory.length; i += 20)
-      await Promise.all(
-        directory.slice(i, i + 20).map(async (d) => {
-          const r = await call('PUT', `/v1/members/${d.id}`, {
-            email: d.email,
-            name: `Person ${d.id}`,
-            status: d.status,
-          });
-          expect(r.status).toBe(201);
-        }),
-      );
+    await putDirectory(directory);
 
     const first = await sync(0);
     const listCalls = (await slack.calls()).filter((c) => c.method === 'users.list');
@@ -117,7 +77,7 @@ describe('workspace membership follows the directory (HTTP → Temporal Schedule
         )
       ).rows[0]!.n;
     expect(await transitions()).toBe(1005);
-    const events = await eventsOf(lastRun!);
+    const events = await eventsOf(lastRun());
     // Exactly once: one activity per page read, one reconciliation, one post per request.
     const activities = scheduledActivities(events);
     expect(activities.filter((a) => a === 'membershipAccountsPage')).toHaveLength(6);
@@ -152,7 +112,46 @@ describe('workspace membership follows the directory (HTTP → Temporal Schedule
     expect(
       audit.filter((a) => a.action === 'membership.transition').map((a) => (a.after as { state: string }).state),
     ).toEqual(['INVITED', 'ACCEPTED']);
+    // People still waiting (new1–4 to invite, 9 to deactivate, 2 to reactivate) were asked once:
+    // the second sync posted no request (the run is closed, so nothing more will come from it).
+    expect(await requests()).toHaveLength(3);
+    expect(second.requested).toEqual({ invite: 0, deactivate: 0, reactivate: 0 });
+    expect(second.alreadyAsked).toBe(4 + 9 + 2);
+
+    // Past the reminder interval (MEMBERSHIP_REMINDER_INTERVAL, 7 days) a person is asked again, alone.
+    await t.pool.query(
+      `UPDATE directory_members SET requested_at = requested_at - interval '8 days' WHERE scope = $1 AND member_id = 'new1'`,
+      [t.stack.taskQueue],
+    );
+    const third = await sync(2);
+    expect(third.requested).toEqual({ invite: 1, deactivate: 0, reactivate: 0 });
+    const all = await requests();
+    expect(all).toHaveLength(4);
+    const reminder = `${all[3]!.text}${JSON.stringify(all[3]!.blocks)}`;
+    expect(reminder).toContain(`new1@${DOMAIN}`);
+    expect(reminder).not.toContain(`new2@${DOMAIN}`);
   }, 240_000);
+
+  it('two runs under one workflow id (a schedule starting two in the same second) each sync anew', async () => {
+    const { slack, call } = t.h;
+    const who = `same-second@${DOMAIN}`;
+    expect((await call('PUT', '/v1/members/sec1', { email: who, status: 'enrolled' })).status).toBe(201);
+    // What the schedule does for two triggers in one second: the same workflow id, one run after the other.
+    const workflowId = `membersync:${t.stack.taskQueue}-2026-12-01T09:00:00Z`;
+    const run = () =>
+      t.client.workflow.execute('membershipSyncWorkflow', {
+        workflowId,
+        taskQueue: t.stack.taskQueue,
+        args: [{}],
+      }) as Promise<MembershipSyncResult>;
+    const first = await run();
+    expect(await member('sec1')).toMatchObject({ state: 'PENDING' });
+    await slack.invite({ email: who, channel_ids: ['C0PAYMENTS'] });
+    const second = await run();
+    // Before the fix the second run answered the first one's stored reconciliation: still PENDING.
+    expect(await member('sec1')).toMatchObject({ state: 'INVITED' });
+    expect(second.syncId).not.toBe(first.syncId);
+  }, 120_000);
 
   it('bad input: 400 naming the field, 409 for an email another member has, 404, 401', async () => {
     const { call } = t.h;

@@ -1,9 +1,25 @@
-import { decodedHistory } from '../../../helpers/temporal.js';
+import { Client, Connection } from '@temporalio/client';
+import { decodedHistory, testDataConverter } from '../../../helpers/temporal.js';
+import { recordFixture } from '../../../helpers/fixtures.js';
+import { ticketRequestWorkflowId } from '../../../../src/flows/tickets/contract.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestStack } from '../../../helpers/stack.js';
 import { BOT_ACCOUNT, CHANNEL, seen, startTicketsStack, ticketsHarness, type Projects } from './helpers.js';
 
 type Adf = { type: string; text?: string; attrs?: Record<string, unknown>; content?: Adf[] };
+/** A closed workflow's raw history (what a replay fixture is recorded from). */
+async function rawEvents(stack: TestStack, workflowId: string) {
+  const connection = await Connection.connect({ address: stack.urls.temporal });
+  try {
+    const client = new Client({ connection, dataConverter: testDataConverter(stack.config.temporal) });
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.result();
+    return (await handle.fetchHistory()).events ?? [];
+  } finally {
+    await connection.close();
+  }
+}
+
 const adfText = (n: Adf): string =>
   n.type === 'text'
     ? (n.text ?? '')
@@ -213,6 +229,9 @@ describe('Jira ⇄ Slack ticket threads, end to end (both emulators acting as pe
     expect(
       rows.filter((r) => r.action === 'ticket.echo_dropped').map((r) => (r.details as { eventId: string }).eventId),
     ).toContain(`jira:issue:${view.id}:created`);
+    // The request workflow that filed it is keyed by the command's trigger (its replay fixture).
+    const requestId = cmd.trigger_id.replace(/[^\w.-]/g, '').slice(0, 80);
+    await recordFixture('ticket-request', await rawEvents(stack, ticketRequestWorkflowId(requestId)));
   });
 
   it('/ticket alone opens the form; an empty summary is refused in the 3 s window; a SUP Bug is filed with its priority', async () => {
