@@ -157,7 +157,8 @@ export async function writeReport(r: SuiteReport, dir: string): Promise<{ json: 
 async function main(): Promise<void> {
   const all = await benchNames();
   const wanted = process.argv.slice(2);
-  for (const name of wanted) if (!all.includes(name)) throw new Error(`unknown benchmark ${name}; have: ${all.join(', ')}`);
+  for (const name of wanted)
+    if (!all.includes(name)) throw new Error(`unknown benchmark ${name}; have: ${all.join(', ')}`);
   const report = await runSuite(wanted.length ? wanted : all);
   const out = await writeReport(report, process.env.BENCH_RESULTS_DIR ?? join(here, 'results'));
   console.log(`\n${markdown(report)}\nwritten: ${out.json}, ${out.md}`);
