@@ -22,7 +22,8 @@ export default defineConfig({
             'test/platform/unit/**/*.test.ts',
             'test/integrations/**/*.test.ts',
             'test/emulators/**/*.test.ts',
-            'test/console/**/*.test.ts',
+            // test/console/e2e/ runs with the integration project (real stack).
+            'test/console/*.test.ts',
           ],
           testTimeout: 20_000,
         },

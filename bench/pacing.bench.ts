@@ -62,6 +62,13 @@ export async function run(): Promise<void> {
           `out of order ${o.outOfOrder}, 429s ${o.rateLimited}; ` +
           `${(o.elapsedMs / 1000).toFixed(1)} s vs minimum ${(o.theoreticalMs / 1000).toFixed(1)} s (+${over.toFixed(1)} %)`,
       );
+      console.log(
+        `  phases: first post after ${(o.phases.firstPostMs / 1000).toFixed(1)} s, busiest channel first → last post ` +
+          `${(o.phases.busiestSpanMs / 1000).toFixed(1)} s, last post → all done ${(o.phases.tailMs / 1000).toFixed(1)} s; ` +
+          `429s by method ${JSON.stringify(o.rateLimitedBy)}; retried attempts by cause ${JSON.stringify(o.retriesBy)}`,
+      );
+      if (o.duplicateSamples.length)
+        console.log(`  duplicated, accepted at (ms): ${JSON.stringify(o.duplicateSamples)}`);
     }
   } finally {
     await Promise.all(workers.map((w) => w.stop()));

@@ -52,7 +52,7 @@ export async function run(ctx: DemoContext): Promise<void> {
       if (r.status !== 200) return undefined;
       const a = (await r.json()) as Alert;
       return ok(a) ? a : undefined;
-    }, 20_000);
+    }, 60_000);
   const show = async (m: { channel: string; ts: string }, label: string) => {
     const msg = await slack.message(m.channel, m.ts);
     const blocks = JSON.stringify(msg.blocks ?? []);

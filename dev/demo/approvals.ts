@@ -44,7 +44,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   const posted = await slack.waitFor(async () => {
     const a = await get();
     return a.slack.length >= 3 ? a.slack : undefined;
-  }, 20_000);
+  }, 60_000);
   const root = posted.find((m) => m.purpose === 'channel')!;
   ctx.log(`posted to #approvals (${root.channel} ${root.ts}) and DMed ${posted.length - 1} approvers`);
 
@@ -69,7 +69,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   const locked = await slack.waitFor(async () => {
     const m = await slack.message(root.channel, root.ts);
     return JSON.stringify(m.blocks ?? []).includes('approval_outcome') ? m : undefined;
-  }, 20_000);
+  }, 60_000);
   ctx.log(`bob clicks Approve → message locked after ${Date.now() - t0} ms:`);
   ctx.log(`  ┌ ${locked.text.replace(/\s+/g, ' ')}`);
   ctx.log(`  │ buttons left: ${JSON.stringify(locked.blocks ?? []).includes('tl:approval') ? 'yes' : 'none'}`);

@@ -35,7 +35,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   const routed = (key: string, n: number) =>
     slack.waitFor(
       async () => (await trail(`ticket:${key}`)).filter((e) => e.action === 'assignment.routed')[n - 1],
-      30_000,
+      60_000,
     );
 
   const created = await jira.createIssue({
@@ -58,7 +58,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   await slack.clickButton({ user: SLACK[who]!, channel: dm.channel, ts: dm.ts, action_id: 'tl:assignment.reassign' });
   await slack.waitFor(
     async () => (await slack.views()).find((v) => JSON.stringify(v).includes(`assignment:${key}|1`)),
-    20_000,
+    60_000,
   );
   await slack.submitView({ user: SLACK[who]!, values: { reason: { reason: 'on call for payments this week' } } });
   ctx.log(`Slack: ${who} clicks Reassign: "on call for payments this week"`);
@@ -71,7 +71,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   const assignee = await jira.waitFor(async () => {
     const a = (await jira.issue(key)).fields.assignee as { displayName?: string } | null;
     return a?.displayName;
-  }, 20_000);
+  }, 60_000);
   ctx.log(`Slack: ${next} clicks Accept → Jira assignee: ${assignee}`);
 
   ctx.log(`GET /v1/audit?subject=ticket:${key}:`);

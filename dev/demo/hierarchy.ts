@@ -46,7 +46,7 @@ export async function run(ctx: DemoContext): Promise<void> {
     return slack.waitFor(async () => {
       const n = await call<{ status: string; channel: string | null }>('GET', `/v1/notifications/${notificationId}`);
       return n.status === 'delivered' ? n : undefined;
-    }, 30_000);
+    }, 60_000);
   };
 
   const first = await deliver(id('call_1'), 'Customer asked about a double charge; refund approved.');

@@ -50,7 +50,7 @@ export async function run(ctx: DemoContext): Promise<void> {
     const all = await slack.channelMessages('C0PAYMENTS');
     const m = all.find((x) => (x.metadata?.event_payload as { subject?: string } | undefined)?.subject === subject);
     return m && (m.replies?.length ?? 0) >= 4 && m.text.includes('refunded') ? m : undefined;
-  }, 30_000);
+  }, 60_000);
 
   ctx.log('');
   ctx.log(`Slack #payments (C0PAYMENTS), thread ${root.ts}:`);

@@ -73,7 +73,7 @@ export async function run(ctx: DemoContext): Promise<void> {
       `/v1/reports/${report.reportId}/runs`,
     );
     return runs.items.some((r) => r.status !== 'running') ? runs.items : undefined;
-  }, 30_000);
+  }, 60_000);
   ctx.log(`Temporal: the run ${posted!.status}: ${posted!.records} records, ${posted!.messages} messages`);
 
   for (const [channel, name] of [
@@ -93,7 +93,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   await slack.waitFor(async () => {
     const r = await call<{ schedule: { running: number } }>('GET', `/v1/reports/${report.reportId}`);
     return r.schedule.running === 0 ? true : undefined;
-  }, 30_000);
+  }, 60_000);
   // A Schedule names the run it starts `<id>-<start time in whole seconds>`: a trigger within the
   // second of the previous run reuses its id and may be dropped (temporalio/temporal#3614): no second claim.
   await nextSecond();
@@ -105,7 +105,7 @@ export async function run(ctx: DemoContext): Promise<void> {
     );
     const claims = page.items.reduce((n, r) => n + r.claims, 0);
     return claims >= 2 && page.items.every((r) => r.status !== 'running') ? page.items : undefined;
-  }, 30_000);
+  }, 60_000);
   ctx.log(
     runs.length === 1
       ? `API: trigger-now again in the same minute → the window was claimed ${runs[0]!.claims} times and posted once`

@@ -38,7 +38,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   };
   const thread = async (t: { channel: string; ts: string }) => slack.message(t.channel, t.ts);
   const reply = async (t: { channel: string; ts: string }, pred: (m: InspectedMessage) => boolean) =>
-    slack.waitFor(async () => ((await thread(t)).replies ?? []).find(pred), 20_000);
+    slack.waitFor(async () => ((await thread(t)).replies ?? []).find(pred), 60_000);
 
   const created = await jira.createIssue({
     as: 'alice@example.com',
@@ -51,7 +51,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   });
   const key = created.key;
   ctx.log(`Jira: alice files ${key} "Refund stuck for order ${order}" (Bug, High, assigned to Dave)`);
-  const root = await slack.waitFor(async () => (await ticket(key))?.slack ?? undefined, 20_000);
+  const root = await slack.waitFor(async () => (await ticket(key))?.slack ?? undefined, 60_000);
   ctx.log(`Slack: ${key}'s thread starts in #tickets (${root.channel} ${root.ts}):`);
   ctx.log(`  ┌ ${oneLine((await thread(root)).text)}`);
 
@@ -63,7 +63,7 @@ export async function run(ctx: DemoContext): Promise<void> {
   await slack.postMessage({ user: 'U0BOB', channel: root.channel, thread_ts: root.ts, text: bobSays });
   const comment = await jira.waitFor(
     async () => (await jira.issue(key)).comments.find((c) => adfText(c.body as Adf).includes(bobSays)),
-    20_000,
+    60_000,
   );
   ctx.log(`Slack: bob replies "${bobSays}" → Jira comment ${comment.id}: ${oneLine(adfText(comment.body as Adf))}`);
   ctx.log(`  origin property: ${JSON.stringify(comment.properties.find((p) => p.key === 'threadline.origin')?.value)}`);
@@ -72,15 +72,15 @@ export async function run(ctx: DemoContext): Promise<void> {
   const done = await jira.waitFor(async () => {
     const i = await jira.issue(key);
     return i.fields.status.name === 'Done' ? i : undefined;
-  }, 20_000);
+  }, 60_000);
   const note = await reply(root, (m) => m.text.includes('moved'));
   ctx.log(
     `Slack: carol reacts ✅ on the root → Jira ${key} is ${done.fields.status.name}; thread note: ${oneLine(note.text)}`,
   );
 
   // Let the echoes of our own writes come back (they must not add anything) before showing both sides.
-  await jira.waitFor(async () => (await jira.deliveries()).every((d) => !d.pending), 20_000, 50);
-  await slack.waitFor(async () => (await ticket(key))?.issue.status?.name === 'Done', 20_000);
+  await jira.waitFor(async () => (await jira.deliveries()).every((d) => !d.pending), 60_000, 50);
+  await slack.waitFor(async () => (await ticket(key))?.issue.status?.name === 'Done', 60_000);
   const final = await thread(root);
   ctx.log(`\nSlack #tickets, ${key}'s thread:`);
   ctx.log(`  ┌ ${oneLine(final.text)}`);

@@ -155,6 +155,8 @@ export async function startJiraEmulator(opts: JiraEmulatorOptions): Promise<Jira
   if (saved) store.state = saved;
 
   const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
+  // Whatever an answer reports is on disk before the answer leaves (a kill -9 loses nothing answered).
+  app.addHook('onSend', async () => snapshot.flush());
   // Bodies are kept raw and parsed per route so that invalid JSON, empty bodies and the odd content
   // types jira.js sends (e.g. a bare string property value) get Jira-shaped answers, not Fastify's.
   app.removeAllContentTypeParsers();

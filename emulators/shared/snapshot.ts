@@ -8,11 +8,19 @@ export interface Snapshotter<T> {
   scheduleSave(): void;
   /** Immediate save (on stop). */
   saveNow(): void;
+  /**
+   * Saves now if a save is pending. Called before every answer leaves the emulator, so what an
+   * answer reports (a message's `ts`, a created issue) is on disk before the caller can see it:
+   * a `kill -9` right after loses nothing that was answered.
+   */
+  flush(): void;
 }
 
 /**
  * An emulator's optional JSON snapshot (`{version, data}`), so a restarted sandbox keeps its state.
  * Writes go to a temp file then rename, so a crash mid-write never leaves a truncated snapshot.
+ * Mutations schedule a debounced save; `flush` (before each answer) makes it synchronous when an
+ * answer follows a change. Without a path nothing is written.
  */
 export function createSnapshotter<T>(opts: {
   path: string | undefined;
@@ -53,5 +61,13 @@ export function createSnapshotter<T>(opts: {
       }, opts.debounceMs);
     },
     saveNow,
+    flush() {
+      if (!timer) return;
+      try {
+        saveNow();
+      } catch (err) {
+        opts.warn?.('snapshot save failed', err);
+      }
+    },
   };
 }

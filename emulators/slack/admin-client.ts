@@ -232,6 +232,13 @@ export class SlackEmulatorAdmin {
   leaveChannel(input: { user: string; channel: string; by?: string }): Promise<{ ok: true; members: string[] }> {
     return this.call('POST', '/_admin/channels/leave', input);
   }
+  /** A person archives the channel in Slack (posts to it then fail with `is_archived`). */
+  archiveChannel(channel: string): Promise<{ ok: true; channel: string; is_archived: true }> {
+    return this.call('POST', '/_admin/channels/archive', { channel });
+  }
+  unarchiveChannel(channel: string): Promise<{ ok: true; channel: string; is_archived: false }> {
+    return this.call('POST', '/_admin/channels/unarchive', { channel });
+  }
   invites(): Promise<InviteRecord[]> {
     return this.call<{ invites: InviteRecord[] }>('GET', '/_admin/invites').then((r) => r.invites);
   }

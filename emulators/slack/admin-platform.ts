@@ -202,6 +202,29 @@ export function registerPlatformAdminRoutes(app: FastifyInstance, core: Emulator
     }, membership),
   );
 
+  // A person archives or unarchives a channel in Slack's UI (outside the app). Meanwhile every post
+  // to it answers `is_archived`, as Slack's do; the errors are conversations.archive/unarchive's.
+  const archiving = z.object({ channel: z.string() });
+  app.post(
+    '/_admin/channels/archive',
+    wrap((b) => {
+      const ch = channelOf(b.channel);
+      if (ch.is_im) throw new HttpError(400, 'method_not_supported_for_channel_type');
+      if (ch.is_archived) throw new HttpError(409, 'already_archived');
+      ch.is_archived = true;
+      return { ok: true, channel: ch.id, is_archived: true };
+    }, archiving),
+  );
+  app.post(
+    '/_admin/channels/unarchive',
+    wrap((b) => {
+      const ch = channelOf(b.channel);
+      if (!ch.is_archived) throw new HttpError(409, 'not_archived');
+      ch.is_archived = false;
+      return { ok: true, channel: ch.id, is_archived: false };
+    }, archiving),
+  );
+
   // ---------------- invites ----------------
 
   app.get('/_admin/invites', () => ({ ok: true, invites: ws.data.invites }));

@@ -260,6 +260,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   };
 
   const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
+  // Whatever an answer reports is on disk before the answer leaves (a kill -9 loses nothing answered).
+  app.addHook('onSend', async () => snapshot.flush());
   await app.register(fastifyFormbody);
   // Anything else (text/plain, no content type) is kept as a string; Slack is lenient about it.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));

@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import { flowConfigOf, type AnyFlow, type ApiDeps } from '../platform/flow.js';
 import { AppError } from '../platform/http/errors.js';
 import { registerAckWindow, type AckWindowOptions } from '../platform/http/ack.js';
@@ -80,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The one error handler: AppError → its status/code; framework 4xx → 400-family with the
   // framework's message; anything else → 500 with a generic message (details only in logs).
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    countRejection(req, err);
     if (err instanceof AppError) {
       if (err.headers) void reply.headers(err.headers);
       if (err.statusCode >= 500) req.log.warn({ err, code: err.code }, 'request failed (unavailable)');
@@ -93,6 +100,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
   });
+
+  /** A delivery to a webhook route refused with a 4xx, by the code answered (bounded: our own codes). */
+  function countRejection(req: FastifyRequest, err: FastifyError | AppError): void {
+    const status = err.statusCode ?? 500;
+    if (status < 400 || status >= 500 || !(req.routeOptions.config as { ack?: boolean } | undefined)?.ack) return;
+    const reason = err instanceof AppError ? err.code : status === 413 ? 'payload_too_large' : 'bad_request';
+    deps.metrics.inboundRejected.inc({ route: req.routeOptions.url ?? 'unmatched', reason, status: String(status) });
+  }
 
   await app.register(healthRoutes, deps);
   await app.register(systemRoutes, deps);

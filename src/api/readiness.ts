@@ -6,6 +6,7 @@ const { temporal } = proto;
 import { pendingMigrations } from '../platform/db/migrate.js';
 import type { Pool } from '../platform/db/pool.js';
 import { createBudget } from '../platform/http/budget.js';
+import type { RelayStats } from '../platform/relay/relay.js';
 
 export type CheckResult = { ok: true; detail?: string } | { ok: false; error: string };
 export type Readiness = () => Promise<Record<string, CheckResult>>;
@@ -23,8 +24,10 @@ async function check(fn: () => Promise<string | undefined>, what: string): Promi
 }
 
 /**
- * /readyz: Temporal reachable, Postgres reachable, migrations applied, and a worker polling our
- * task queue (seen by the server within the last minute), so "ready" means work will actually run.
+ * /readyz: Temporal reachable, Postgres reachable, migrations applied, a worker polling our task
+ * queue (seen by the server within the last minute), so "ready" means work will actually run, and
+ * (with `relay`) the relay not stuck: a delivery acked but not handed off for longer than
+ * `stuckAfterMs` while Temporal answers means no relay is sending (or every call fails).
  */
 export function createReadiness(deps: {
   client: Client;
@@ -32,10 +35,11 @@ export function createReadiness(deps: {
   namespace: string;
   taskQueue: string;
   migrationDirs: string[];
+  relay?: { stats(): Promise<RelayStats>; lastError(): string | undefined; stuckAfterMs: number };
 }): Readiness {
   // A gRPC deadline too, so a check abandoned at its bound also stops retrying on its own.
   const bounded = <T>(fn: () => Promise<T>) => deps.client.withDeadline(Date.now() + CHECK_TIMEOUT_MS, fn);
-  return async () => {
+  return async (): Promise<Record<string, CheckResult>> => {
     const [temporalCheck, postgres, migrations, worker] = await Promise.all([
       check(async () => {
         await bounded(() => deps.client.workflowService.getSystemInfo({}));
@@ -66,6 +70,20 @@ export function createReadiness(deps: {
         return `${recent.length} poller(s)`;
       }, 'worker'),
     ]);
-    return { temporal: temporalCheck, postgres, migrations, worker };
+    const relay = deps.relay;
+    if (!relay) return { temporal: temporalCheck, postgres, migrations, worker };
+    const relayCheck = await check(async () => {
+      const s = await relay.stats();
+      const oldest = `${s.backlog} queued, oldest ${Math.round(s.oldestMs / 1000)}s`;
+      // With Temporal down the backlog is expected (and the temporal check already says so).
+      if (s.oldestMs > relay.stuckAfterMs && temporalCheck.ok) {
+        const last = relay.lastError();
+        throw new Error(
+          `relay stuck: ${oldest} (over ${relay.stuckAfterMs / 1000}s)${last ? `; last error: ${last}` : ''}`,
+        );
+      }
+      return oldest;
+    }, 'relay');
+    return { temporal: temporalCheck, postgres, migrations, worker, relay: relayCheck };
   };
 }

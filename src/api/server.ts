@@ -12,12 +12,16 @@ import { slackClientsFor } from '../platform/installations/compose.js';
 import { startSocketMode, type SocketModeTransport } from '../platform/slack-ingress/socket-mode.js';
 import { buildApp } from './app.js';
 import { createReadiness } from './readiness.js';
+import { createCallSealer, relayLane } from '../platform/relay/call.js';
+import { createRelay, type Relay } from '../platform/relay/relay.js';
 
 export interface RunningApi {
   app: FastifyInstance;
   url: string;
   /** With SLACK_APP_TOKEN: the Socket Mode connection (Slack's requests arrive over it). */
   socketMode?: SocketModeTransport;
+  /** Hands the deliveries this deployment recorded to Temporal (every API process runs one). */
+  relay: Relay;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,15 @@ export async function startApi(opts: {
   const connection = await connectClient(config.temporal, opts.temporalAddress);
   const temporal = temporalClient(config.temporal, connection);
   const slack = slackClientsFor({ config, pool, metrics: opts.metrics });
+  const relay = createRelay({
+    pool,
+    temporal,
+    sealer: createCallSealer(config.temporal),
+    lane: relayLane(config.temporal),
+    metrics: opts.metrics,
+    log: logger,
+    options: { pollIntervalMs: config.relay.pollIntervalMs, batchSize: config.relay.batchSize, callTimeoutMs: 5_000 },
+  });
   const app = await buildApp({
     config,
     logger,
@@ -59,6 +72,7 @@ export async function startApi(opts: {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       migrationDirs: migrationDirs(flows),
+      relay: { stats: relay.stats, lastError: relay.lastError, stuckAfterMs: config.relay.stuckAfterMs },
     }),
     flows,
   });
@@ -66,6 +80,7 @@ export async function startApi(opts: {
   await app.listen({ host: config.host, port });
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  relay.start();
   // Socket Mode: the same pipeline as the HTTP routes, fed over Slack's WebSocket.
   const socketMode = config.slack.appToken
     ? startSocketMode({
@@ -80,10 +95,13 @@ export async function startApi(opts: {
     app,
     url: `http://127.0.0.1:${actualPort}`,
     ...(socketMode ? { socketMode } : {}),
+    relay,
     async close() {
       // Stop accepting first (Socket Mode too), finish in-flight requests, then drop the connections we own.
       await socketMode?.stop();
       await app.close();
+      // After the last request: what it recorded is sent now or by the next relay.
+      await relay.stop();
       await connection.close();
       await pool.end();
     },

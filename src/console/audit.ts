@@ -29,6 +29,53 @@ export interface FailureRow {
   error: string | undefined;
   reason: string | undefined;
   message: string | undefined;
+  /** The run that failed the step (a retry goes to that run only). */
+  runId: string | undefined;
+  /** The newest operator retry of this step in that run (`delivery.retried`), if any. */
+  retry: { outcome: string; at: string } | undefined;
+}
+
+type FailureDbRow = {
+  id: string;
+  occurred_at: Date;
+  subject: string;
+  action: string;
+  target_system: string | null;
+  run_id: string | null;
+  details: Record<string, unknown> | null;
+  retry_outcome: string | null;
+  retried_at: Date | null;
+};
+
+/**
+ * Failed rows with the newest retry of the same step in the same run beside each (the subject
+ * index makes the lateral lookup one index range per row). Retries and retry requests are not
+ * failures of their own: a failed retry shows on the failure it retried.
+ */
+const FAILURES_SQL = `SELECT a.id::text, a.occurred_at, a.subject, a.action, a.target_system, a.run_id, a.details,
+       r.outcome AS retry_outcome, r.occurred_at AS retried_at
+  FROM audit_log a
+  LEFT JOIN LATERAL (
+    SELECT outcome, occurred_at FROM audit_log r
+     WHERE r.subject = a.subject AND r.action = 'delivery.retried' AND r.run_id IS NOT DISTINCT FROM a.run_id
+       AND r.details->>'step' = a.details->>'step'
+     ORDER BY r.occurred_at DESC, r.id DESC LIMIT 1) r ON true
+ WHERE a.outcome = 'failed' AND a.action NOT IN ('delivery.retried', 'delivery.retry_requested')`;
+
+function failureOf(r: FailureDbRow): FailureRow {
+  return {
+    id: r.id,
+    occurredAt: r.occurred_at.toISOString(),
+    subject: r.subject,
+    action: r.action,
+    targetSystem: r.target_system ?? undefined,
+    step: str(r.details?.step),
+    error: str(r.details?.error) ?? str(r.details?.failureType),
+    reason: str(r.details?.reason),
+    message: str(r.details?.message),
+    runId: r.run_id ?? undefined,
+    retry: r.retry_outcome && r.retried_at ? { outcome: r.retry_outcome, at: r.retried_at.toISOString() } : undefined,
+  };
 }
 
 /** How many failures the failures page lists (newest first). */
@@ -46,31 +93,18 @@ export function consoleAudit(deps: { pool: Pool; bySubject: (subject: string) =>
     },
     /** The newest failed deliveries, optionally of one subject or subject prefix. */
     async failures(subjectPrefix?: string): Promise<FailureRow[]> {
-      const { rows } = await deps.pool.query<{
-        id: string;
-        occurred_at: Date;
-        subject: string;
-        action: string;
-        target_system: string | null;
-        details: Record<string, unknown> | null;
-      }>(
-        `SELECT id::text, occurred_at, subject, action, target_system, details FROM audit_log
-          WHERE outcome = 'failed' AND ($1::text IS NULL OR subject LIKE $1)
-          ORDER BY occurred_at DESC, id DESC LIMIT ${FAILURES_LIMIT}`,
+      const { rows } = await deps.pool.query<FailureDbRow>(
+        `${FAILURES_SQL} AND ($1::text IS NULL OR a.subject LIKE $1)
+          ORDER BY a.occurred_at DESC, a.id DESC LIMIT ${FAILURES_LIMIT}`,
         // A literal prefix: `_` (common in subjects) is a LIKE wildcard, so it is escaped.
         [subjectPrefix ? `${subjectPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null],
       );
-      return rows.map((r) => ({
-        id: r.id,
-        occurredAt: r.occurred_at.toISOString(),
-        subject: r.subject,
-        action: r.action,
-        targetSystem: r.target_system ?? undefined,
-        step: str(r.details?.step),
-        error: str(r.details?.error) ?? str(r.details?.failureType),
-        reason: str(r.details?.reason),
-        message: str(r.details?.message),
-      }));
+      return rows.map(failureOf);
+    },
+    /** One failed delivery by its audit row id, or undefined. */
+    async failure(id: string): Promise<FailureRow | undefined> {
+      const { rows } = await deps.pool.query<FailureDbRow>(`${FAILURES_SQL} AND a.id = $1::bigint`, [id]);
+      return rows[0] && failureOf(rows[0]);
     },
   };
 }

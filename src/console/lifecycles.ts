@@ -134,6 +134,20 @@ export function lifecycles(deps: { temporal: Client; pool: Pool; config: Config 
       }
       return withThreads(rows);
     },
+    /**
+     * The open run of each subject that has one (subject → run id), in one visibility query: what
+     * the failures page needs to say which failures can still be retried. Subjects that do not
+     * look like workflow ids are left out (they cannot be quoted into the query safely).
+     */
+    async openRuns(subjects: string[]): Promise<Map<string, string>> {
+      const ids = [...new Set(subjects)].filter((s) => /^[\w:.-]{1,200}$/.test(s));
+      const open = new Map<string, string>();
+      if (ids.length === 0) return open;
+      const query = `WorkflowId IN (${ids.map(quote).join(', ')}) AND ExecutionStatus = 'Running'`;
+      for await (const w of deps.temporal.workflow.list({ query, pageSize: PAGE_SIZE * 2 }))
+        open.set(w.workflowId, w.runId);
+      return open;
+    },
     /** One lifecycle, or undefined when no workflow has that id. */
     async get(subject: string): Promise<LifecycleRow | undefined> {
       try {

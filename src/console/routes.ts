@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../platform/flow.js';
@@ -5,7 +6,17 @@ import { describeZodIssues } from '../platform/http/errors.js';
 import type { Html } from './html.js';
 import { auditCsv, auditFilter, consoleAudit } from './audit.js';
 import { lifecycleFilter, lifecycles } from './lifecycles.js';
-import { failuresPage, lifecyclePage, listPage, loginPage } from './pages.js';
+import {
+  failuresPage,
+  flagsPage,
+  installationsPage,
+  lifecyclePage,
+  listPage,
+  loginPage,
+  schedulesPage,
+} from './pages.js';
+import { consoleSettings } from './settings.js';
+import { retryability, retryRequestAudit, retryDelivery, type RetryAnswer } from './retry.js';
 import { consoleSessions, loginThrottle, SESSION_COOKIE, SESSION_TTL_MS, type ConsoleSession } from './session.js';
 import { CONSOLE_CSS } from './style.js';
 
@@ -192,6 +203,17 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       .send(auditCsv(trail));
   });
 
+  /** The failures (newest first) and whether each can still be retried; the retryability is left out if Temporal does not answer. */
+  async function failuresWithRetry(q: string | undefined) {
+    const rows = await audit.failures(q);
+    const open = await reads.openRuns(rows.map((r) => r.subject)).catch((err: unknown) => {
+      log.warn({ err }, 'console: open runs unavailable; Retry is not offered');
+      return undefined;
+    });
+    const retry = open && new Map(rows.map((r) => [r.id, retryability(r, open.get(r.subject))]));
+    return { rows, retry };
+  }
+
   app.get('/console/failures', async (req, reply) => {
     const session = requireSession(req, reply);
     if (!session) return reply;
@@ -201,11 +223,85 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       return send(reply, failuresPage({ csrf: session.csrf, rows: [], error }), 400);
     }
     try {
-      const rows = await audit.failures(parsed.data.q);
-      return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows }));
+      const { rows, retry } = await failuresWithRetry(parsed.data.q);
+      return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows, retry }));
     } catch (err) {
       log.warn({ err }, 'console: failures unavailable');
       return send(reply, failuresPage({ csrf: session.csrf, q: parsed.data.q, rows: [], error: UNAVAILABLE }), 503);
+    }
+  });
+
+  const settings = consoleSettings(deps);
+  /** A read-only setup page: answers 503 with a sentence when its source does not answer. */
+  function readOnly<R>(
+    path: string,
+    read: () => Promise<R[]>,
+    page: (input: { csrf: string; rows: R[]; error?: string }) => Html,
+    what: string,
+  ) {
+    app.get(path, async (req, reply) => {
+      const session = requireSession(req, reply);
+      if (!session) return reply;
+      try {
+        return send(reply, page({ csrf: session.csrf, rows: await read() }));
+      } catch (err) {
+        log.warn({ err }, `console: ${what} unavailable`);
+        return send(reply, page({ csrf: session.csrf, rows: [], error: UNAVAILABLE }), 503);
+      }
+    });
+  }
+  readOnly('/console/installations', () => settings.installations(), installationsPage, 'installations');
+  readOnly('/console/flags', () => settings.flags(), flagsPage, 'flags');
+  readOnly('/console/schedules', () => settings.schedules(), schedulesPage, 'schedules');
+
+  /**
+   * Retry one failed delivery (the form on the failures page): CSRF-checked, then the step runs
+   * again in its lifecycle's open run, and the page answers with the outcome above the refreshed
+   * list. A failure that cannot be retried (closed lifecycle, an earlier run, not a step) answers
+   * 409 with the reason; the click is audited either way (`delivery.retry_requested`).
+   */
+  app.post<{ Params: { id: string } }>('/console/failures/:id/retry', async (req, reply) => {
+    const session = sessionOf(req);
+    const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
+    if (!sameOrigin(req) || !session || !sessions.csrfValid(session, token))
+      return reply.code(403).type('text/plain; charset=utf-8').send('Refused: missing or stale form token.');
+    const page = async (notice: RetryAnswer, status: number) => {
+      const { rows, retry } = await failuresWithRetry(undefined);
+      return send(reply, failuresPage({ csrf: session.csrf, rows, retry, notice }), status);
+    };
+    try {
+      const failure = /^\d{1,18}$/.test(req.params.id) ? await audit.failure(req.params.id) : undefined;
+      if (!failure) return reply.code(404).type('text/plain; charset=utf-8').send('No failed delivery with that id.');
+      const open = await deps.temporal.workflow
+        .getHandle(failure.subject)
+        .describe()
+        .then((d) => (d.status.name === 'RUNNING' ? d.runId : undefined))
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        });
+      const can = retryability(failure, open);
+      const requestedBy = session.keyFingerprint;
+      if (can.kind !== 'retryable' || !failure.step) {
+        const why = can.kind === 'not_retryable' ? can.why : 'This step has been delivered already.';
+        const answer: RetryAnswer = { kind: 'refused', why };
+        await deps.repos.audit.append(retryRequestAudit(failure, requestedBy, answer));
+        return await page(answer, 409);
+      }
+      const answer = await retryDelivery({
+        temporal: deps.temporal,
+        audit: deps.repos.audit,
+        failure: { ...failure, step: failure.step, runId: failure.runId ?? open },
+        requestedBy,
+      });
+      log.info(
+        { key: requestedBy, subject: failure.subject, step: failure.step, answer: answer.kind },
+        'console retry',
+      );
+      return await page(answer, answer.kind === 'refused' ? 409 : 200);
+    } catch (err) {
+      log.warn({ err }, 'console: retry unavailable');
+      return send(reply, failuresPage({ csrf: session.csrf, rows: [], error: UNAVAILABLE }), 503);
     }
   });
 }

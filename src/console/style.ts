@@ -41,4 +41,8 @@ td.subject { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1
 .login { max-width: 420px; margin: 10vh auto; padding: 24px; border: 1px solid var(--line); border-radius: 8px; }
 .login h1 { margin-top: 0; font-size: 22px; }
 .login form { display: flex; flex-direction: column; gap: 16px; }
+button.secondary { background: #fff; color: var(--ink); border: 1px solid #616061; border-radius: 4px; padding: 4px 12px; font: inherit; font-weight: 600; cursor: pointer; }
+.ok { color: var(--ok); font-weight: 600; }
+ul.plain { list-style: none; margin: 0; padding: 0; }
+.notice { padding: 8px 12px; border: 1px solid var(--line); border-radius: 4px; background: #f8f8f8; }
 `;

@@ -5,6 +5,7 @@ import { createChannelPacer } from '../platform/pacing/channel-pacer.js';
 import { createOpsActivities } from '../platform/ops/activities.js';
 import { createSlackActivities, createSlackPoster, type SlackPosterDeps } from '../platform/slack/activities.js';
 import { createSlackResponseActivities } from '../platform/slack/response-activities.js';
+import type { SlackClients } from '../platform/installations/clients.js';
 
 /**
  * Every activity the worker registers: the platform's (audit, Slack posting, the loud-failure
@@ -16,7 +17,7 @@ export async function createActivities(
     temporal: Client;
     responseUrlPrefixes: string[];
     /** Many workspaces: the routed client's scope (`createSlackClients`); absent in single-workspace tests. */
-    slackScope?: SlackPosterDeps['scope'];
+    slackScope?: NonNullable<SlackPosterDeps['scope']> & Pick<SlackClients, 'canPostAs' | 'userTokenDied'>;
   },
   flows: readonly AnyFlow[],
 ): Promise<ActivityImplementations> {
@@ -26,8 +27,12 @@ export async function createActivities(
     slack: deps.slack,
     metrics: deps.metrics,
     scope,
-    // Keyed by API URL + channel id: two workspaces with the same channel id share a schedule
-    // (slower than needed, never faster than Slack allows).
+    // SLACK_POST_AS: who posts each kind's channel messages (people connect per workspace).
+    postAs:
+      scope && Object.keys(deps.config.slack.postAs).length > 0
+        ? { people: deps.config.slack.postAs, tokens: scope, audit: deps.repos.audit }
+        : undefined,
+    // Keyed by API URL + workspace + channel id: each workspace's channels pace on their own.
     pacer:
       deps.config.slack.postIntervalMs > 0
         ? createChannelPacer({

@@ -10,6 +10,8 @@ import { slackClientsFor } from '../platform/installations/compose.js';
 import { connectClient, connectWorker, dataConverterFor, temporalClient } from '../platform/temporal/connection.js';
 import type { Logger } from '../platform/observability/logger.js';
 import type { Metrics } from '../platform/observability/metrics.js';
+import { registerOpenLifecycles } from '../platform/observability/open-lifecycles.js';
+import { platformSinks } from '../platform/observability/workflow-sinks.js';
 import { installTemporalRuntime } from './runtime.js';
 import { createWorker } from './worker.js';
 
@@ -70,9 +72,16 @@ export async function startWorker(opts: {
       activities,
       dataConverter: dataConverterFor(config.temporal),
       workflowBundle: opts.workflowBundle,
+      sinks: platformSinks(opts.metrics),
     },
     flows,
   );
+  registerOpenLifecycles({
+    registry: opts.metrics.registry,
+    temporal: deps.temporal,
+    taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+    kinds: flows.flatMap((f) => f.kinds),
+  });
   try {
     await runFlowStartHooks(deps, flows);
   } catch (err) {

@@ -6,10 +6,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter, Duration } from '@temporalio/common';
-import type { BundleOptions, NativeConnection } from '@temporalio/worker';
+import type { BundleOptions, InjectedSinks, NativeConnection } from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityImplementations, AnyFlow } from '../platform/flow.js';
 import { FAILURE_CONVERTER_PATH } from '../platform/temporal/codec.js';
+import type { PlatformSinks } from '../platform/temporal/workflow/metrics.js';
 
 /** A module URL as a path: `.ts` under tsx/vitest (sources), `.js` in dist. */
 export function modulePath(url: URL): string {
@@ -101,6 +102,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** How long shutdown waits for running activities before cancelling them. */
   shutdownGraceTime?: Duration;
+  /** Workflow sinks (the platform's counters, `platformSinks`). */
+  sinks?: InjectedSinks<PlatformSinks>;
 }
 
 export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[]): Promise<Worker> {
@@ -119,6 +122,7 @@ export async function createWorker(opts: WorkerOptions, flows: readonly AnyFlow[
     activities: opts.activities,
     dataConverter: opts.dataConverter,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
+    sinks: opts.sinks,
     // Two cores: bounded concurrency keeps the ack path responsive under load.
     maxConcurrentActivityTaskExecutions: 50,
     maxConcurrentWorkflowTaskExecutions: 40,

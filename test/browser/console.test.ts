@@ -1,8 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { approvalsHarness } from '../flows/approvals/e2e/helpers.js';
 import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../flows/payments/e2e/helpers.js';
 import { openBrowser, type BrowserSession } from './helpers/browser.js';
+import { unique, uniqueSecrets } from '../helpers/secrets.js';
+import '../helpers/provided.js';
+import { createPool } from '../../src/platform/db/pool.js';
+import { installationsRepo } from '../../src/platform/installations/store.js';
+import { createTokenCipher } from '../../src/platform/installations/token-cipher.js';
+import { reportScheduleId } from '../../src/flows/reports/contract.js';
 
 describe('the operator console in a real browser (Chromium → the app at /console, real stack)', () => {
   let stack: TestStack;
@@ -11,9 +17,17 @@ describe('the operator console in a real browser (Chromium → the app at /conso
   let apiKey: string;
   let payment: string;
   let approval: string;
+  const secrets = uniqueSecrets();
 
   beforeAll(async () => {
-    stack = await startTestStack({ APPROVAL_REMIND_AFTER: '1h', APPROVAL_EXPIRE_AFTER: '1d', ...WITHOUT_SLA_TIMERS });
+    stack = await startTestStack({
+      APPROVAL_REMIND_AFTER: '1h',
+      APPROVAL_EXPIRE_AFTER: '1d',
+      ...WITHOUT_SLA_TIMERS,
+      // Secrets unique to this run, so the pages can be searched for them (the admin token needs its channels).
+      ...secrets,
+      MEMBERSHIP_INVITE_CHANNELS: 'C0GENERAL',
+    });
     api = stack.urls.api;
     apiKey = stack.config.apiKeys[0]!;
     // Two lifecycles of this file's own: a payment just initiated, an approval waiting for a click.
@@ -171,6 +185,152 @@ describe('the operator console in a real browser (Chromium → the app at /conso
     expect(lines[0]).toMatch(/^occurred_at,action,actor_kind,/);
     expect(lines.slice(1)).toEqual([expect.stringContaining(',payment.slack_failed,')]);
     expect(lines[1]).toContain('channel_not_found');
+  });
+
+  it('retry a failed delivery: the cause fixed (channel unarchived), Retry marks it retried and the message is in the sandbox Slack view, once', async () => {
+    const { page } = browser;
+    // A payment whose captured reply cannot be posted: a person archived the channel.
+    const pay = paymentsHarness(stack);
+    const { orderId, paymentId } = pay.ids();
+    const subject = `payment:${orderId}`;
+    await pay.expectAccepted(await pay.initiate(pay.initiation(orderId)));
+    await pay.waitFor(async () => (await pay.roots('C0PAYMENTS', orderId))[0]);
+    await pay.slack.archiveChannel('C0PAYMENTS');
+    try {
+      expect((await pay.webhook('payment.captured', { orderId, paymentId, amount: 123450 })).res.status).toBe(200);
+      await page.goto(`${api}/console/failures?q=${encodeURIComponent(subject)}`);
+      const retry = page.getByRole('button', { name: new RegExp(`^Retry step event:\\S+ of ${subject}$`) });
+      for (let i = 0; i < 60 && (await retry.count()) === 0; i++) {
+        await page.waitForTimeout(250);
+        await page.reload();
+      }
+      const failed = page.getByRole('row').filter({ hasText: subject }).filter({ hasText: 'event:' });
+      await expect(failed.innerText()).resolves.toMatch(/is_archived/);
+    } finally {
+      await pay.slack.unarchiveChannel('C0PAYMENTS');
+    }
+    const retry = page.getByRole('button', { name: new RegExp(`^Retry step event:\\S+ of ${subject}$`) });
+    await retry.focus();
+    await browser.screenshot('6-failed-delivery-retry');
+    // Keyboard: the focused Retry button submits its form.
+    await page.keyboard.press('Enter');
+    const notice = page.getByRole('status');
+    await expect(notice.innerText()).resolves.toMatch(/^Retried step event:\S+: delivered\.$/);
+    const row = page.getByRole('row').filter({ hasText: subject }).filter({ hasText: 'event:' });
+    await expect(row.innerText()).resolves.toMatch(/Retried/);
+    await expect(row.getByRole('button', { name: /^Retry/ }).count()).resolves.toBe(0);
+    expect(await browser.accessibility()).toEqual([]);
+    await browser.screenshot('7-failed-delivery-retried');
+
+    // The reply is in the lifecycle's thread in the sandbox Slack view, once.
+    await row.getByRole('link', { name: subject }).click();
+    await page.getByRole('link', { name: 'Slack thread' }).click();
+    const thread = page.getByRole('complementary', { name: /Thread in #payments/ });
+    const reply = thread.getByText(/✅ Payment captured/);
+    await reply.first().waitFor();
+    await expect(reply.count()).resolves.toBe(1);
+    await browser.screenshot('8-retried-message-in-slack');
+  });
+
+  it('installations, feature flags and schedules: read-only pages linked from the nav, accessible, with no secret on them', async () => {
+    const { page } = browser;
+    // An installation (two tokens sealed in Postgres), one revoked, a flag switched at run time, a report's schedule.
+    const team = `T9${unique('').slice(0, 10).toUpperCase()}`;
+    const gone = `T8${unique('').slice(0, 10).toUpperCase()}`;
+    const tokens = [unique('xoxb-installed-'), unique('xoxe-1-refresh-'), unique('xoxb-revoked-')];
+    const pool = createPool(inject('databaseUrl'));
+    try {
+      const repo = installationsRepo(pool, createTokenCipher({ keys: stack.config.slack.tokenKeys }));
+      const install = (id: string, token: string, refreshToken?: string) =>
+        repo.save({
+          team: { id, name: `Team ${id}` },
+          enterprise: undefined,
+          isEnterpriseInstall: false,
+          appId: 'A0THREADLN',
+          bot: {
+            token,
+            refreshToken,
+            expiresAt: refreshToken ? Math.floor(Date.now() / 1000) + 43_200 : undefined,
+            scopes: ['chat:write', 'channels:history'],
+            id: 'B0BOT',
+            userId: 'U0TLBOT',
+          },
+          user: { id: 'U0ALICE', token: undefined, scopes: undefined },
+          tokenType: 'bot',
+        });
+      await install(team, tokens[0]!, tokens[1]);
+      await install(gone, tokens[2]!);
+      await repo.markRevoked(gone, 'app_uninstalled');
+    } finally {
+      await pool.end();
+    }
+    const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    // A project no other stack files issues in: flags live in the shared database, and switching
+    // assignment off for the sandbox's OPS paused the demo's routing in a parallel test file.
+    const flag = await fetch(`${api}/v1/flags/assignment`, {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify({ scope: 'project:CNSLVIEW', enabled: false, reason: 'paused while CNSLVIEW reorganises' }),
+    });
+    expect(flag.status, await flag.clone().text()).toBe(200);
+    const report = await fetch(`${api}/v1/reports`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        name: 'Console schedules',
+        schedule: { timezone: 'UTC', cron: ['0 3 1 1 *'] },
+        source: { kind: 'dataset', dataset: 'ds_console' },
+        channels: { default: 'C0PAYMENTS' },
+      }),
+    });
+    expect(report.status, await report.clone().text()).toBe(201);
+    const { reportId } = (await report.json()) as { reportId: string };
+
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    await page.goto(`${api}/console`);
+    const texts: string[] = [];
+
+    await nav.getByRole('link', { name: 'Installations' }).click();
+    await page.getByRole('heading', { name: 'Installations' }).waitFor();
+    await expect(page.getByRole('row').filter({ hasText: team }).innerText()).resolves.toMatch(
+      /active\s+chat:write, channels:history\s+\d{4}-\d\d-\d\d/,
+    );
+    await expect(page.getByRole('row').filter({ hasText: gone }).innerText()).resolves.toMatch(
+      /revoked[\s\S]*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC app_uninstalled/,
+    );
+    expect(await browser.accessibility()).toEqual([]);
+    texts.push(await page.content());
+    await browser.screenshot('9-installations');
+
+    await nav.getByRole('link', { name: 'Feature flags' }).click();
+    await page.getByRole('heading', { name: 'Feature flags' }).waitFor();
+    await expect(page.getByRole('row').filter({ hasText: 'route Jira issues' }).innerText()).resolves.toMatch(
+      /assignment[\s\S]*project:CNSLVIEW off \(api: paused while CNSLVIEW reorganises/,
+    );
+    expect(await browser.accessibility()).toEqual([]);
+    texts.push(await page.content());
+    await browser.screenshot('10-feature-flags');
+
+    // Keyboard: the nav is reachable by Tab, and Enter follows the focused link.
+    await nav.getByRole('link', { name: 'Schedules' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Schedules' }).waitFor();
+    await expect(
+      page
+        .getByRole('row')
+        .filter({ hasText: reportScheduleId(reportId) })
+        .innerText(),
+    ).resolves.toMatch(/reportRunWorkflow\s+active\s+\d{4}-01-01 03:00:00 UTC[\s\S]*time zone UTC\s+never/);
+    await expect(page.getByRole('link', { name: 'Schedules' }).getAttribute('aria-current')).resolves.toBe('page');
+    expect(await browser.accessibility()).toEqual([]);
+    texts.push(await page.content());
+    await browser.screenshot('11-schedules');
+
+    // No secret on any of them: every configured one, and the installations' tokens.
+    const configured = [...Object.values(secrets), secrets.THREADLINE_PAYLOAD_KEYS.split(':')[1]!, ...tokens];
+    if (stack.config.slack.oauth) configured.push(stack.config.slack.oauth.clientSecret);
+    for (const text of texts)
+      for (const secret of configured) expect(text.includes(secret), 'a secret on a console page').toBe(false);
   });
 
   it('forms are CSRF-safe, bad filters are named, guessing is bounded: no token or another origin → 403, a quote → 400, log out ends it, 10 failed logins → 429', async () => {

@@ -7,7 +7,8 @@ import {
   SESSION_TTL_MS,
 } from '../../src/console/session.js';
 import { lifecycleFilter, slackThreadUrl, visibilityQuery } from '../../src/console/lifecycles.js';
-import { auditCsv, auditFilter } from '../../src/console/audit.js';
+import { auditCsv, auditFilter, type FailureRow } from '../../src/console/audit.js';
+import { retryability } from '../../src/console/retry.js';
 import { html } from '../../src/console/html.js';
 
 const KEY = 'tl_key_one_0123456789';
@@ -130,5 +131,46 @@ describe('console login throttle', () => {
     expect(t.blockedFor('10.0.0.1')).toBe(1);
     now += 1;
     expect(t.blockedFor('10.0.0.1')).toBe(0);
+  });
+});
+
+describe('console Retry: which failed deliveries can run again', () => {
+  const row = (over: Partial<FailureRow> = {}): FailureRow => ({
+    id: '7',
+    occurredAt: '2026-12-01T10:00:00.000Z',
+    subject: 'payment:o1',
+    action: 'payment.slack_failed',
+    targetSystem: 'slack',
+    step: 'event:evt_1',
+    error: 'is_archived',
+    reason: 'permanent',
+    message: undefined,
+    runId: 'run-1',
+    retry: undefined,
+    ...over,
+  });
+
+  it('a step of the open run that failed is retryable, also after a retry that failed again', () => {
+    expect(retryability(row(), 'run-1')).toEqual({ kind: 'retryable' });
+    expect(retryability(row({ retry: { outcome: 'failed', at: '2026-12-01T10:05:00.000Z' } }), 'run-1').kind).toBe(
+      'retryable',
+    );
+  });
+
+  it('says why not: retried already, closed, an earlier run, not a step (alerts that could not be sent, other rows)', () => {
+    expect(retryability(row({ retry: { outcome: 'ok', at: '2026-12-01T10:05:00.000Z' } }), 'run-1')).toEqual({
+      kind: 'retried',
+      at: '2026-12-01T10:05:00.000Z',
+    });
+    const why = (r: FailureRow, open: string | undefined) => {
+      const a = retryability(r, open);
+      return a.kind === 'not_retryable' ? a.why : a.kind;
+    };
+    expect(why(row(), undefined)).toMatch(/lifecycle is closed/);
+    expect(why(row(), 'run-2')).toMatch(/new run since/);
+    expect(why(row({ action: 'ops.alert_failed' }), 'run-1')).toMatch(/ops alert that could not be sent/);
+    expect(why(row({ action: 'payment.ops_alert_failed' }), 'run-1')).toMatch(/ops alert/);
+    expect(why(row({ step: undefined }), 'run-1')).toMatch(/Only a lifecycle step/);
+    expect(why(row({ action: 'report.collect_failed' }), 'run-1')).toMatch(/Only a lifecycle step/);
   });
 });

@@ -39,6 +39,23 @@ export interface PacingOutcome {
   theoreticalMs: number;
   /** Worker identities that ran posts (two processes → two identities). */
   workers: string[];
+  /**
+   * Where the time went, from the emulator's call log: start → first accepted post, the busiest
+   * channel's first → last accepted post (its minimum is `theoreticalMs`), last post → all results in.
+   */
+  phases: { firstPostMs: number; busiestSpanMs: number; tailMs: number };
+  /** 429 answers by Slack method, and post attempts after the first by their failure's cause. */
+  rateLimitedBy: Record<string, number>;
+  retriesBy: Record<string, number>;
+  /** Up to three duplicated messages: when each copy was accepted, relative to the run's start (ms). */
+  duplicateSamples: {
+    text: string;
+    acceptedAtMs: number[];
+    attempts?: number;
+    lastFailure?: string;
+    /** The emulator's log of this post's calls and of lookups in its channel around it: `<ms> <method> <status> <error>`. */
+    calls?: string[];
+  }[];
 }
 
 /**
@@ -90,11 +107,73 @@ export async function runPacingBursts(opts: {
     }
   }
   const calls = (await opts.slack.calls()).slice(callsBefore);
+  const posts = calls.filter((c) => c.method === 'chat.postMessage' && c.ok);
+  const postAt = (c: { at: string }) => Date.parse(c.at) - started;
+  let busiestSpanMs = 0;
+  for (const channel of perChannel.keys()) {
+    const times = posts.filter((c) => c.args.channel === channel).map(postAt);
+    if (times.length > 1) busiestSpanMs = Math.max(busiestSpanMs, Math.max(...times) - Math.min(...times));
+  }
+  const postTimes = posts.map(postAt);
+  const byText = new Map<string, number[]>();
+  for (const c of posts) {
+    const text = typeof c.args.text === 'string' ? c.args.text : '';
+    byText.set(text, [...(byText.get(text) ?? []), postAt(c)]);
+  }
+  const duplicateSamples: PacingOutcome['duplicateSamples'] = [...byText.entries()]
+    .filter(([, at]) => at.length > 1)
+    .slice(0, 3)
+    .map(([text, acceptedAtMs]) => ({ text, acceptedAtMs }));
+  // Which attempt of the post's activity ended it, and why the one before failed.
+  for (const d of duplicateSamples) {
+    const [workflowId, n] = d.text.split(' #');
+    const handle = handles.find((h) => h.workflowId === workflowId);
+    if (!handle) continue;
+    const events = await eventsOf(handle);
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes)[Number(n)];
+    const started = events.find(
+      (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
+    )?.activityTaskStartedEventAttributes;
+    d.attempts = started?.attempt ?? undefined;
+    d.lastFailure = started?.lastFailure?.applicationFailureInfo?.type ?? started?.lastFailure?.message ?? undefined;
+    const first = Math.min(...d.acceptedAtMs);
+    const last = Math.max(...d.acceptedAtMs);
+    const channel = posts.find((c) => c.args.text === d.text)?.args.channel;
+    d.calls = calls
+      .filter((c) => {
+        const at = postAt(c);
+        if (c.method === 'chat.postMessage') return c.args.text === d.text;
+        return (
+          c.args.channel === channel &&
+          at >= first - 15_000 &&
+          at <= last + 1_000 &&
+          c.method.startsWith('conversations.')
+        );
+      })
+      .map(
+        (c) =>
+          `${postAt(c)} ${c.method} ${c.status} ${c.error ?? ''}${typeof c.args.ts === 'string' ? ` ts=${c.args.ts}` : ''}`,
+      );
+  }
+  const phases = {
+    firstPostMs: postTimes.length ? Math.min(...postTimes) : 0,
+    busiestSpanMs,
+    tailMs: postTimes.length ? elapsedMs - Math.max(...postTimes) : 0,
+  };
   const workers = new Set<string>();
+  const retriesBy: Record<string, number> = {};
+  const rateLimitedBy: Record<string, number> = {};
+  for (const c of calls.filter((c) => c.status === 429)) rateLimitedBy[c.method] = (rateLimitedBy[c.method] ?? 0) + 1;
   for (const h of handles) {
     for (const e of await eventsOf(h)) {
-      const identity = e.activityTaskStartedEventAttributes?.identity;
-      if (identity) workers.add(identity);
+      const started = e.activityTaskStartedEventAttributes;
+      if (started?.identity) workers.add(started.identity);
+      // A completed/failed activity's last failure says why its earlier attempts did not finish.
+      const failure = started?.lastFailure;
+      if (started && (started.attempt ?? 1) > 1) {
+        const cause = failure?.timeoutFailureInfo ? 'timeout' : (failure?.applicationFailureInfo?.type ?? 'other');
+        retriesBy[cause] = (retriesBy[cause] ?? 0) + (started.attempt ?? 1) - 1;
+      }
     }
   }
   return {
@@ -107,5 +186,9 @@ export async function runPacingBursts(opts: {
     elapsedMs,
     theoreticalMs,
     workers: [...workers],
+    phases,
+    rateLimitedBy,
+    retriesBy,
+    duplicateSamples,
   };
 }

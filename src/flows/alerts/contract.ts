@@ -7,6 +7,9 @@ import type { ContinueAsNewOptions } from '../../platform/temporal/workflow/cont
  * History stores every type here: evolve fields additively (new optional fields), never rename.
  */
 
+/** `patched()` id: a resolve for an occurrence never seen firing is remembered (before: dropped), so its late firing is stale. */
+export const ALERT_UNSEEN_RESOLVE_PATCH = 'alert-unseen-resolve';
+
 /** Where an alert came from: Alertmanager's webhook, or `POST /v1/alerts`. */
 export type AlertSource = 'alertmanager' | 'api';
 export type AlertStatus = 'firing' | 'acknowledged' | 'resolved';

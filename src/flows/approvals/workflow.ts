@@ -29,6 +29,7 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-typ
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
 import { appendBounded, SLACK_EVENT_ID_LIMIT, TIMELINE_LIMIT } from '../../platform/temporal/workflow/bounded.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
+import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
 import {
   DB_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
@@ -528,6 +529,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
       ]);
     } else if (kind === 'escalate') {
       state = { ...state, escalated: true, version: state.version + 1 };
+      countEscalation('approval');
       timeline('escalated', `escalated to ${state.escalationApprovers.length} approver(s)`);
       const text = escalationText(state, spec, spec.sla.escalateAfterMs ?? 0);
       await Promise.all([

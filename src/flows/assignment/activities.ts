@@ -305,7 +305,10 @@ export function rulesStoreFor(cfg: AssignmentConfig, logger: Logger): RulesStore
 export function assignmentActivities(ctx: FlowWorkerContext<AssignmentConfig>) {
   const jira = ctx.config.jira;
   if (!jira) return {};
-  const client = createJiraClient({ host: jira.host, email: jira.email, apiToken: jira.apiToken });
+  const client = createJiraClient({
+    ...jira,
+    pacing: { pool: ctx.pool, metrics: ctx.metrics, issueWriteIntervalMs: jira.issueWriteIntervalMs },
+  });
   return createAssignmentActivities({
     rules: rulesStoreFor(ctx.flowConfig, ctx.logger),
     flags: createFlags({ pool: ctx.pool, config: ctx.config.flags }),

@@ -16,8 +16,17 @@ import {
   type InviteMemberInput,
   type InviteMemberResult,
   type ReconcileMembersResult,
+  type RemoveMemberInput,
+  type RemoveMemberResult,
 } from './contract.js';
-import { ADMIN_API_UNUSABLE, accountKind, decideMember, inviteOutcome, type MemberState } from './domain/lifecycle.js';
+import {
+  ADMIN_API_UNUSABLE,
+  accountKind,
+  decideMember,
+  inviteOutcome,
+  removeOutcome,
+  type MemberState,
+} from './domain/lifecycle.js';
 import { membershipRepo, type MembershipRepo } from './repo.js';
 
 export interface MembershipActivityDeps {
@@ -95,6 +104,7 @@ export function createMembershipActivities(deps: MembershipActivityDeps) {
             reactivate: [],
             alreadyAsked: 0,
             inviteVia: deps.admin ? 'api' : 'admins',
+            deactivateVia: deps.admin?.api.removeUnenrolled ? 'api' : 'admins',
           };
           const changes: {
             memberId: string;
@@ -198,6 +208,37 @@ export function createMembershipActivities(deps: MembershipActivityDeps) {
       await deps.repo.applyInvite({ syncId: input.syncId, memberId: input.memberId, ...settled });
       return { outcome: settled.outcome };
     },
+
+    /**
+     * Removes one unenrolled person from the workspace through `admin.users.remove` (Tier 2: a
+     * 429 retries this person only) and records DEACTIVATED, audited. A permanent failure is
+     * rethrown (the workflow reports it loudly and asks admins in the channel instead).
+     */
+    async removeMember(input: RemoveMemberInput): Promise<RemoveMemberResult> {
+      const fail = (error: string, message: string) =>
+        ApplicationFailure.create({
+          type: FailureType.Permanent,
+          message,
+          details: [{ system: 'slack', method: 'admin.users.remove', error, kind: 'permanent' }],
+        });
+      if (!deps.admin || !adminPoster)
+        throw fail('not_configured', 'admin.users.remove is not configured (SLACK_ADMIN_USER_TOKEN)');
+      const user = await deps.repo.slackUserOf(input.memberId);
+      if (!user) throw fail('member_not_found', 'the member has no Slack account on record');
+      const { api, client } = deps.admin;
+      let error: string | undefined;
+      try {
+        await adminPoster.call('admin.users.remove', () =>
+          client.admin.users.remove({ team_id: api.teamId, user_id: user }),
+        );
+      } catch (err) {
+        error = slackErrorOf(err);
+        if (!removeOutcome(error)) throw err;
+      }
+      const outcome = removeOutcome(error)!;
+      await deps.repo.applyRemoval({ syncId: input.syncId, memberId: input.memberId, outcome });
+      return { outcome };
+    },
   };
 }
 export type MembershipActivities = ReturnType<typeof createMembershipActivities>;
@@ -214,7 +255,11 @@ export function membershipActivities(ctx: FlowWorkerContext<MembershipConfig>) {
       ? {
           admin: {
             client: createSlackClient({ token: adminApi.token, apiUrl: ctx.config.slack.apiUrl }),
-            api: { teamId: adminApi.teamId, channelIds: adminApi.channelIds },
+            api: {
+              teamId: adminApi.teamId,
+              channelIds: adminApi.channelIds,
+              removeUnenrolled: adminApi.removeUnenrolled,
+            },
           },
         }
       : {}),

@@ -14,6 +14,8 @@ export interface MembershipAdminApi {
   teamId: string;
   /** The channels an invited person joins (Slack requires at least one). */
   channelIds: string[];
+  /** `MEMBERSHIP_UNENROLLED=remove`: unenrolled people are removed through `admin.users.remove` (else reported). */
+  removeUnenrolled: boolean;
 }
 
 export interface MembershipConfig {
@@ -58,6 +60,8 @@ export const membershipConfig = defineFlowConfig(
       .pipe(z.array(channelId).max(100))
       .optional(),
     MEMBERSHIP_REMINDER_INTERVAL: duration('7d'),
+    /** What happens to unenrolled people with an account: `report` (asked for in the admins channel) or `remove` (admin.users.remove). */
+    MEMBERSHIP_UNENROLLED: z.enum(['report', 'remove']).default('report'),
   },
   (e, ctx): MembershipConfig => {
     let adminApi: MembershipAdminApi | undefined;
@@ -74,8 +78,16 @@ export const membershipConfig = defineFlowConfig(
         ctx.problem(
           'MEMBERSHIP_INVITE_CHANNELS: required with SLACK_ADMIN_USER_TOKEN (comma-separated channel ids an invited person joins; Slack requires one)',
         );
-      adminApi = { token: e.SLACK_ADMIN_USER_TOKEN, teamId: team, channelIds: channels };
-    }
+      adminApi = {
+        token: e.SLACK_ADMIN_USER_TOKEN,
+        teamId: team,
+        channelIds: channels,
+        removeUnenrolled: e.MEMBERSHIP_UNENROLLED === 'remove',
+      };
+    } else if (e.MEMBERSHIP_UNENROLLED === 'remove')
+      ctx.problem(
+        'MEMBERSHIP_UNENROLLED=remove: needs SLACK_ADMIN_USER_TOKEN (admin.users.remove takes an admin user token)',
+      );
     return {
       adminsChannel: e.MEMBERSHIP_ADMINS_CHANNEL,
       syncCron: e.MEMBERSHIP_SYNC_CRON,

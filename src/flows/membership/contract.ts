@@ -36,6 +36,16 @@ export interface ReconcileMembersResult {
   alreadyAsked?: number;
   /** `api`: invites go through `admin.users.invite`; `admins` (or absent, in older results): the admins channel. */
   inviteVia?: 'api' | 'admins';
+  /** `api`: unenrolled people are removed through `admin.users.remove`; `admins` (or absent): requested in the channel. */
+  deactivateVia?: 'api' | 'admins';
+}
+
+export interface RemoveMemberInput {
+  syncId: string;
+  memberId: string;
+}
+export interface RemoveMemberResult {
+  outcome: 'removed' | 'already_gone';
 }
 
 export interface InviteMemberInput {
@@ -66,6 +76,8 @@ export interface MembershipSyncResult {
   alreadyAsked: number;
   /** Outcomes of `admin.users.invite` (all zero without the Admin API). */
   invited: { invited: number; already_invited: number; already_in_team: number; failed: number };
+  /** Outcomes of `admin.users.remove` (absent or zero unless `MEMBERSHIP_UNENROLLED=remove`). */
+  removed?: { removed: number; already_gone: number; failed: number };
 }
 
 /**

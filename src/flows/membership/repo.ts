@@ -224,6 +224,40 @@ export function membershipRepo(pool: Pool, scope: string) {
         }
       });
     },
+    /** A removal through `admin.users.remove` settled: the person is DEACTIVATED (audited once per sync). */
+    async applyRemoval(input: { syncId: string; memberId: string; outcome: string }): Promise<void> {
+      await inTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ state: MemberState }>(
+          `SELECT state FROM directory_members WHERE scope = $1 AND member_id = $2 FOR UPDATE`,
+          [scope, input.memberId],
+        );
+        const before = rows[0]?.state;
+        if (before === undefined || before === 'DEACTIVATED') return;
+        await client.query(
+          `UPDATE directory_members SET state = 'DEACTIVATED', requested_action = NULL, updated_at = now()
+           WHERE scope = $1 AND member_id = $2`,
+          [scope, input.memberId],
+        );
+        await auditLogRepo(client).append({
+          subject: memberSubject(input.memberId),
+          action: 'membership.transition',
+          actor: { kind: 'system', id: 'membership-sync' },
+          targetSystem: 'slack',
+          before: { state: before },
+          after: { state: 'DEACTIVATED' },
+          details: { syncId: input.syncId, via: 'admin.users.remove', outcome: input.outcome },
+          idempotencyKey: `${memberSubject(input.memberId)}:${input.syncId}:DEACTIVATED`,
+        });
+      });
+    },
+    /** The Slack user id recorded for a member (set by a sync that found their account). */
+    async slackUserOf(memberId: string): Promise<string | undefined> {
+      const { rows } = await pool.query<{ slack_user: string | null }>(
+        'SELECT slack_user FROM directory_members WHERE scope = $1 AND member_id = $2',
+        [scope, memberId],
+      );
+      return rows[0]?.slack_user ?? undefined;
+    },
     /** The Slack error code of an invite that failed for good (shown by `GET /v1/members/:id`). */
     async recordInviteError(memberId: string, error: string): Promise<void> {
       await pool.query('UPDATE directory_members SET invite_error = $3 WHERE scope = $1 AND member_id = $2', [

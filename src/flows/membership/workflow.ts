@@ -48,7 +48,9 @@ const reconciler = proxyActivities<Pick<MembershipActivities, 'reconcileMembers'
   startToCloseTimeout: '5 minutes',
 });
 const slack =
-  proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember'>>(SLACK_ACTIVITY_OPTIONS);
+  proxyActivities<Pick<MembershipActivities, 'requestAdminAction' | 'inviteMember' | 'removeMember'>>(
+    SLACK_ACTIVITY_OPTIONS,
+  );
 
 /** A failed invite that says the Admin API cannot work at all now (token, settings), not just for this person. */
 function adminApiUnusable(err: unknown): boolean {
@@ -106,30 +108,60 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
     deactivate: plan.deactivate,
     reactivate: plan.reactivate,
   };
-  if (plan.inviteVia === 'api') {
-    ask.invite = [];
+  /**
+   * One Admin API call per person, in order: an answer counts its outcome; a failure for good is
+   * reported (tolerant) and the person is asked for in the channel instead; an error that means
+   * the API cannot work stops the calls, and everyone left is asked for in the channel.
+   */
+  async function throughAdminApi<O extends string>(
+    step: string,
+    ids: string[],
+    call: (memberId: string) => Promise<{ outcome: O }>,
+    notDelivered: string,
+    counts: Record<O | 'failed', number>,
+  ): Promise<string[]> {
+    const left: string[] = [];
     let usable = true;
-    for (const memberId of plan.invite) {
+    for (const memberId of ids) {
       if (!usable) {
-        ask.invite.push(memberId);
+        left.push(memberId);
         continue;
       }
       const r = await tolerant(
-        `invite:${memberId}`,
+        `${step}:${memberId}`,
         () =>
-          slack.inviteMember({ syncId, memberId }).catch((err: unknown) => {
+          call(memberId).catch((err: unknown) => {
             if (adminApiUnusable(err)) usable = false;
             throw err;
           }),
-        'an invite to the workspace through admin.users.invite (admins are asked in the channel instead)',
+        notDelivered,
       );
-      if (r) invited[r.outcome]++;
+      if (r) counts[r.outcome]++;
       else {
-        invited.failed++;
-        ask.invite.push(memberId);
+        counts.failed++;
+        left.push(memberId);
       }
     }
+    return left;
   }
+  if (plan.inviteVia === 'api')
+    ask.invite = await throughAdminApi(
+      'invite',
+      plan.invite,
+      (memberId) => slack.inviteMember({ syncId, memberId }),
+      'an invite to the workspace through admin.users.invite (admins are asked in the channel instead)',
+      invited,
+    );
+  // Unenrolled people removed through admin.users.remove (MEMBERSHIP_UNENROLLED=remove), the same way.
+  const removed = plan.deactivateVia === 'api' ? { removed: 0, already_gone: 0, failed: 0 } : undefined;
+  if (removed)
+    ask.deactivate = await throughAdminApi(
+      'remove',
+      plan.deactivate,
+      (memberId) => slack.removeMember({ syncId, memberId }),
+      'a removal from the workspace through admin.users.remove (admins are asked in the channel instead)',
+      removed,
+    );
   const requested = { invite: 0, deactivate: 0, reactivate: 0 };
   for (const action of ['invite', 'deactivate', 'reactivate'] as const) {
     const ids = ask[action];
@@ -154,6 +186,7 @@ export async function membershipSyncWorkflow(input: MembershipSyncInput = {}): P
     requested,
     alreadyAsked: plan.alreadyAsked ?? 0,
     invited,
+    ...(removed ? { removed } : {}),
   };
   // Keyed by run: two runs under one workflow id (one second) are two syncs.
   await audit('membership.synced', `synced:${info.runId}`, { targetSystem: 'slack', details: { ...result } });

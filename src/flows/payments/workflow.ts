@@ -23,6 +23,7 @@ import {
   SLACK_ACTIVITY_OPTIONS,
 } from '../../platform/temporal/workflow/presets.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
+import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
 import {
   PAYMENT_PATCHES,
   initiatePaymentSignal,
@@ -213,7 +214,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     if (!patched(PAYMENT_PATCHES.rootPostTolerant)) return rootPosted(await post(), routing);
     const failures = state.rootFailures ?? 0;
     // Each attempt is its own audited (and reported) step; the post keeps one key, so one root at most.
-    const posted = await tolerant(failures ? `root:retry:${failures}` : 'root', post);
+    const posted = await tolerant(failures ? `root:retry:${failures}` : 'root', post, {
+      // An operator's retry of a failed root (console): the thread starts now, with the current state.
+      onRetried: async (p) => {
+        if (!state.root && (await rootPosted(p, routing))) await updateRoot();
+      },
+    });
     if (posted) return rootPosted(posted, routing);
     state = { ...state, rootFailures: failures + 1, version: state.version + 1 };
     await saveSnapshot();
@@ -288,6 +294,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
 
   async function escalate() {
     state = applyTimer(state, 'escalated', Date.now()).state;
+    countEscalation('payment');
     const after = input.policy.escalateAfterMs;
     const alert = buildEscalationAlert(state, after);
     await Promise.all([

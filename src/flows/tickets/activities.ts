@@ -180,7 +180,10 @@ export function ticketActivities(ctx: FlowWorkerContext<TicketsConfig>) {
   const jira = ctx.config.jira;
   if (!jira) return {};
   const tracker = createJiraTracker({
-    client: createJiraClient({ host: jira.host, email: jira.email, apiToken: jira.apiToken }),
+    client: createJiraClient({
+      ...jira,
+      pacing: { pool: ctx.pool, metrics: ctx.metrics, issueWriteIntervalMs: jira.issueWriteIntervalMs },
+    }),
     metrics: ctx.metrics,
   });
   return createTicketActivities({

@@ -38,7 +38,8 @@ interface AxiosLike {
   response?: { status?: number; headers?: Record<string, unknown>; data?: unknown };
 }
 
-function retryAfterSeconds(headers: Record<string, unknown> | undefined, nowMs: number): number {
+/** Retry-After in seconds (a number or an HTTP date), or the default when absent or unreadable. */
+export function retryAfterSeconds(headers: Record<string, unknown> | undefined, nowMs: number): number {
   const raw = headers?.['retry-after'];
   const v: unknown = Array.isArray(raw) ? (raw as unknown[])[0] : raw;
   if (typeof v === 'number' && Number.isFinite(v)) return Math.max(0, Math.ceil(v));

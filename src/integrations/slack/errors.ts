@@ -241,6 +241,23 @@ export class InstallationUnavailableError extends Error {
   }
 }
 
+/**
+ * A call meant to be made as a connected person (their user token) found no live token for them
+ * in that installation (never connected, revoked, or the installation is gone): refused before
+ * any request leaves the process, never sent with the bot's token instead (a bot cannot edit a
+ * person's message, and a post must know who its author is).
+ */
+export class UserTokenUnavailableError extends Error {
+  constructor(
+    /** Ids only, never a token. */
+    readonly installationId: string,
+    readonly userId: string,
+  ) {
+    super(`no live Slack user token for ${userId} in ${installationId}`);
+    this.name = 'UserTokenUnavailableError';
+  }
+}
+
 type SlackErrorLike = {
   code?: string;
   retryAfter?: number;
@@ -261,6 +278,7 @@ type SlackErrorLike = {
  */
 export function classifySlackError(err: unknown): SlackErrorClass {
   if (err instanceof InstallationUnavailableError) return { kind: 'installation_dead', error: err.reason };
+  if (err instanceof UserTokenUnavailableError) return { kind: 'permanent', error: 'user_token_unavailable' };
   const e = (typeof err === 'object' && err !== null ? err : {}) as SlackErrorLike;
   switch (e.code) {
     case ErrorCode.RateLimitedError:

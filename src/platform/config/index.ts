@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AnyFlow, FlowConfigContext } from '../flow.js';
 import { parsePayloadKeys, type PayloadKey } from '../temporal/codec.js';
 import { buildFlagsConfig, flagsEnv, type FlagsConfig } from '../flags/config.js';
+import { parsePostAs, type PostAsConfig } from '../installations/post-as.js';
 
 /**
  * Sandbox credentials: what the app and the emulators use when the env leaves them unset in
@@ -102,12 +103,18 @@ export const envSchema = z.object({
   SLACK_EMULATOR_PORT: port(3101),
   SLACK_CHANNEL_OPS: channelId.optional(),
   SLACK_POST_INTERVAL: duration('1s'),
+  SLACK_POST_AS: optionalString,
+  // The relay (src/platform/relay): hands recorded deliveries to Temporal after the ack.
+  RELAY_POLL_INTERVAL: duration('1s'),
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  RELAY_STUCK_AFTER: duration('60s'),
 
   JIRA_HOST: optionalString.pipe(url.optional()),
   JIRA_EMAIL: optionalString,
   JIRA_API_TOKEN: optionalString,
   JIRA_WEBHOOK_SECRET: optionalString,
   JIRA_EMULATOR_PORT: port(3102),
+  JIRA_ISSUE_WRITE_INTERVAL: duration('250ms'),
   ...flagsEnv,
 });
 export type Env = z.infer<typeof envSchema>;
@@ -123,6 +130,8 @@ export interface Config {
    */
   workerMetrics: { port: number; temporalPort: number };
   dataDir: string;
+  /** The relay: polling fallback, rows per round, and the backlog age past which /readyz says it is stuck. */
+  relay: { pollIntervalMs: number; batchSize: number; stuckAfterMs: number };
   /** True when Slack/Jira are the local emulators (no real credentials, or forced). */
   sandbox: boolean;
   temporal: {
@@ -166,9 +175,19 @@ export interface Config {
     opsChannel: string;
     /** Spacing of posts per channel across every worker (src/platform/pacing); 0 turns pacing off. */
     postIntervalMs: number;
+    /** SLACK_POST_AS: kind → the connected person whose user token posts its channel messages (else the bot). */
+    postAs: PostAsConfig;
   };
   jira:
-    | { host: string; email: string; apiToken: string; webhookSecret: string | undefined; emulatorPort: number }
+    | {
+        host: string;
+        email: string;
+        apiToken: string;
+        webhookSecret: string | undefined;
+        emulatorPort: number;
+        /** Spacing of writes to one issue across every worker (src/integrations/jira/pacing.ts); 0 turns it off. */
+        issueWriteIntervalMs: number;
+      }
     | undefined;
   jiraEmulatorPort: number;
   /** Feature flags from the env (THREADLINE_FLAGS) and the flags the flows declare. */
@@ -263,6 +282,8 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       };
     }
   }
+  const postAs = parsePostAs(e.SLACK_POST_AS, flows);
+  problems.push(...postAs.problems);
   const slack: Config['slack'] = {
     botToken,
     signingSecret,
@@ -281,6 +302,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       'a Slack channel id like C0123ABCD',
     ),
     postIntervalMs: e.SLACK_POST_INTERVAL,
+    postAs: postAs.postAs,
   };
 
   let jira: Config['jira'];
@@ -292,6 +314,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
       apiToken: need('JIRA_API_TOKEN', e.JIRA_API_TOKEN, "the integration account's API token"),
       webhookSecret: e.JIRA_WEBHOOK_SECRET ?? (sandbox ? SANDBOX_CREDENTIALS.JIRA_WEBHOOK_SECRET : undefined),
       emulatorPort: e.JIRA_EMULATOR_PORT,
+      issueWriteIntervalMs: e.JIRA_ISSUE_WRITE_INTERVAL,
     };
   }
 
@@ -339,6 +362,7 @@ export function loadConfigFor(flows: readonly AnyFlow[], env: NodeJS.ProcessEnv 
     port: e.PORT,
     workerMetrics: { port: e.WORKER_METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     dataDir: e.DATA_DIR,
+    relay: { pollIntervalMs: e.RELAY_POLL_INTERVAL, batchSize: e.RELAY_BATCH_SIZE, stuckAfterMs: e.RELAY_STUCK_AFTER },
     sandbox,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

@@ -70,6 +70,53 @@ export function inboundEventsRepo(pool: Pool) {
       const s = rows[0]?.status;
       return s === 'handed_off' ? 'handed_off' : s === 'ignored' ? 'ignored' : 'in_flight';
     },
+    /**
+     * The outbox ack: ONE statement records the delivery with its sealed Temporal call, queued for
+     * the relay (whose trigger wakes the relays at commit). 'queued': recorded now (first sight, or
+     * a delivery an earlier request claimed and never handed off, whose lease has ended);
+     * 'duplicate': already recorded, queued or done, or held right now by a synchronous hand-off.
+     */
+    async record(
+      d: {
+        source: string;
+        eventId: string;
+        payloadHash: string;
+        subject: string;
+        workflowId: string;
+        teamId?: string | undefined;
+        lane: string;
+        call: { keyId: string; sealed: Buffer };
+      },
+      within?: Deadline,
+    ): Promise<'queued' | 'duplicate'> {
+      const { rowCount } = await run(
+        'ledger record',
+        `INSERT INTO inbound_events (source, event_id, payload_hash, subject, workflow_id, team_id, status,
+                                    relay_lane, call_key_id, call_sealed)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9)
+         ON CONFLICT (source, event_id) DO UPDATE
+           SET status = 'queued', subject = EXCLUDED.subject, workflow_id = EXCLUDED.workflow_id,
+               relay_lane = EXCLUDED.relay_lane, call_key_id = EXCLUDED.call_key_id,
+               call_sealed = EXCLUDED.call_sealed, lease_until = NULL, lease_token = NULL,
+               claims = inbound_events.claims + 1
+           WHERE inbound_events.status = 'received'
+             AND (inbound_events.lease_until IS NULL OR inbound_events.lease_until <= $10)`,
+        [
+          d.source,
+          d.eventId,
+          d.payloadHash,
+          d.subject,
+          d.workflowId,
+          d.teamId ?? null,
+          d.lane,
+          d.call.keyId,
+          d.call.sealed,
+          new Date(),
+        ],
+        within,
+      );
+      return rowCount === 1 ? 'queued' : 'duplicate';
+    },
     /** Gives a claim up after a failed hand-off, so the platform's retry can take it at once. */
     async release(source: string, eventId: string, token: string, within?: Deadline): Promise<void> {
       await run(

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Context } from '@temporalio/activity';
 import { ErrorCode, WebClient, type WebAPICallResult, type WebClientOptions } from '@slack/web-api';
 import { quietClientOptions } from '../../integrations/slack/client.js';
-import { InstallationUnavailableError } from '../../integrations/slack/errors.js';
+import { InstallationUnavailableError, UserTokenUnavailableError } from '../../integrations/slack/errors.js';
 import { installationOf } from '../../integrations/slack/inbound.js';
 import type { SlackSubjectsRepo } from '../db/repositories.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -17,7 +17,11 @@ const UNKNOWN_SUBJECT_TTL_MS = 5_000;
 export interface SlackScope {
   /** Installation id (team id, or an org-wide install's enterprise id); undefined = the default. */
   teamId?: string | undefined;
-  /** Post as this person when they connected their identity here (user token), else as the bot. */
+  /**
+   * Call as this person (their user token). Without a live token for them here the call is
+   * refused (`UserTokenUnavailableError`), never silently made as the bot: the caller decides
+   * the fallback (see `createSlackPoster`).
+   */
   asUser?: string | undefined;
 }
 
@@ -119,8 +123,12 @@ export function createSlackClients(deps: SlackClientsDeps) {
   }
 
   async function refresh(installationId: string, userId: string | undefined, rejected?: string) {
-    if (!deps.installations || !deps.oauthClient)
-      throw new InstallationUnavailableError(installationId, 'token_refresh_failed');
+    // A person's token that cannot be refreshed is theirs alone: the installation lives on.
+    const unusable = () =>
+      userId
+        ? new UserTokenUnavailableError(installationId, userId)
+        : new InstallationUnavailableError(installationId, 'token_refresh_failed');
+    if (!deps.installations || !deps.oauthClient) throw unusable();
     const oauth = deps.oauthClient;
     try {
       const fresh = await deps.installations.rotate({
@@ -146,7 +154,7 @@ export function createSlackClients(deps: SlackClientsDeps) {
       const code = (err as { data?: { error?: string } }).data?.error;
       if (err instanceof TokenRotationError || code === 'invalid_refresh_token' || code === 'invalid_grant_type') {
         rotations('failed');
-        throw new InstallationUnavailableError(installationId, 'token_refresh_failed');
+        throw unusable();
       }
       rotations('transient');
       throw err;
@@ -170,11 +178,14 @@ export function createSlackClients(deps: SlackClientsDeps) {
         if (found.status === 'revoked') throw new InstallationUnavailableError(team, 'installation_revoked');
         if (s.asUser) {
           const user = await deps.installations.userCredentials(team, s.asUser);
-          if (user) return { token: await fresh(team, s.asUser, user), installationId: team, userId: s.asUser };
+          if (!user) throw new UserTokenUnavailableError(team, s.asUser);
+          return { token: await fresh(team, s.asUser, user), installationId: team, userId: s.asUser };
         }
         return { token: await fresh(team, undefined, found.credentials), installationId: team };
       }
     }
+    // People connect only to OAuth installations: nobody has a user token in the default one.
+    if (s.asUser) throw new UserTokenUnavailableError(team ?? 'default', s.asUser);
     // A workspace without an OAuth installation is the one SLACK_BOT_TOKEN belongs to (Slack sends
     // us nothing from a workspace the app is not installed in).
     if (deps.defaultToken) return { token: deps.defaultToken };
@@ -211,6 +222,11 @@ export function createSlackClients(deps: SlackClientsDeps) {
     async canPostAs(teamId: string | undefined, userId: string): Promise<boolean> {
       if (!teamId || !deps.installations) return false;
       return (await deps.installations.userCredentials(teamId, userId)) !== undefined;
+    },
+    /** Slack refused a person's token for good (`token_revoked`, …): stop using it until they reconnect. */
+    async userTokenDied(teamId: string | undefined, userId: string): Promise<boolean> {
+      if (!teamId || !deps.installations) return false;
+      return (await deps.installations.revokeUserTokens(teamId, [userId])) > 0;
     },
   };
 }

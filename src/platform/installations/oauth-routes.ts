@@ -77,8 +77,8 @@ function failureText(err: CodedError): string {
  * Multi-workspace installs with Slack's official `InstallProvider` (OAuth v2):
  * - `GET /slack/install`: "Add to Slack" (bot scopes from the code's registry), with a signed,
  *   single-use, expiring state bound to the browser by a cookie;
- * - `GET /slack/connect`: a person connects their own identity (user scope `chat:write`), so a
- *   their user token (scope `chat:write`) is stored sealed; posting as them is not wired yet;
+ * - `GET /slack/connect`: a person connects their own identity (user scope `chat:write`): their
+ *   user token is stored sealed, and the flows SLACK_POST_AS names post as them (`post-as.ts`);
  * - `GET /slack/oauth_redirect`: Slack sends the browser back here; the installation is stored
  *   with its tokens sealed (`installationsRepo`), audited and counted; a person reads a page
  *   saying what happened (tokens never appear on it, nor in logs).

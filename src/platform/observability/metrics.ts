@@ -77,6 +77,12 @@ export function createMetrics() {
       labelNames: ['event'] as const,
       registers: [registry],
     }),
+    slackPostAs: new Counter({
+      name: 'threadline_slack_post_as_total',
+      help: "Posts meant to be made as a connected person (SLACK_POST_AS): posted as the person, fell back to the bot (reason: no_user_token, or Slack's code), or an edit their dead token refused (update_refused)",
+      labelNames: ['outcome', 'reason'] as const,
+      registers: [registry],
+    }),
     slackTokenRotations: new Counter({
       name: 'threadline_slack_token_rotations_total',
       help: 'Rotating Slack tokens refreshed (rotated), refused for good (failed) or to be retried (transient)',
@@ -111,10 +117,54 @@ export function createMetrics() {
       help: 'Slack post attempts deferred because the channel queue was longer than one attempt may wait (retried later)',
       registers: [registry],
     }),
+    // ─── The relay (src/platform/relay): recorded deliveries handed to Temporal after the ack ───
+    relayLag: new Histogram({
+      name: 'threadline_relay_lag_seconds',
+      help: 'From a delivery recorded (acked) to it handed off to its workflow by the relay, by source',
+      labelNames: ['source'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    relayHandOffs: new Counter({
+      name: 'threadline_relay_handoffs_total',
+      help: 'Relay attempts by source and outcome (handed_off, ignored: lifecycle ended, retry: Temporal unavailable, failed: can never succeed)',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
+    relayBacklog: new Gauge({
+      name: 'threadline_relay_backlog',
+      help: 'Deliveries recorded but not yet handed off (this deployment)',
+      registers: [registry],
+    }),
+    relayOldest: new Gauge({
+      name: 'threadline_relay_oldest_unrelayed_seconds',
+      help: 'Age of the oldest delivery recorded but not yet handed off (0 when none)',
+      registers: [registry],
+    }),
     auditWrites: new Counter({
       name: 'threadline_audit_writes_total',
       help: 'Audit rows written',
       labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    // Issue 15: escalations (counted by flows through the platform's workflow sink), deliveries
+    // refused by reason, Jira write pacing.
+    escalations: new Counter({
+      name: 'threadline_escalations_total',
+      help: 'Escalations fired, by lifecycle kind (SLA passed, policy step, Escalate pressed)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    inboundRejected: new Counter({
+      name: 'threadline_inbound_rejected_total',
+      help: 'Inbound deliveries refused with a 4xx, by route and the error code answered (invalid_signature, stale_timestamp, invalid_json, …)',
+      labelNames: ['route', 'reason', 'status'] as const,
+      registers: [registry],
+    }),
+    jiraPacingDeferrals: new Counter({
+      name: 'threadline_jira_pacing_deferrals_total',
+      help: 'Jira call attempts deferred because the issue (or the site, after a 429) was booked further out than one attempt may wait',
+      labelNames: ['target'] as const,
       registers: [registry],
     }),
   };

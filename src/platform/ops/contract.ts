@@ -1,3 +1,5 @@
+import { defineUpdate } from '@temporalio/workflow';
+
 /**
  * The loud-failure contract: what a workflow tells the platform when one of its steps will not
  * happen (it failed permanently, ran out of attempts or out of time). Input of the
@@ -41,3 +43,30 @@ export interface PermanentFailureReported {
 
 /** Metadata event type of ops-channel messages (lets a retried report find the message it already posted). */
 export const OPS_ALERT_PURPOSE = 'ops_alert';
+
+/**
+ * Asks a running lifecycle to run one of its failed steps again, after the cause was fixed (the
+ * channel unarchived, the app reinstalled). Handled by the platform's tolerant helper
+ * (`platform/temporal/workflow/failures.ts`), so every flow that uses `createTolerant` answers it.
+ * The step re-runs the same activity with the same arguments, so the same idempotency key: a
+ * message that did land after all is found, never posted twice.
+ */
+export interface RetryDeliveryRequest {
+  /** The failed step, as its `<flow>.slack_failed` audit row names it (`details.step`). */
+  step: string;
+  /** Who asked: the console's API-key fingerprint (an id, never the key). */
+  requestedBy: string;
+}
+
+/** What the retry did. Refusals (unknown, forgotten, in progress, already delivered) are update rejections instead. */
+export type RetryDeliveryResult =
+  | { outcome: 'delivered'; step: string; attempt: number }
+  | { outcome: 'failed'; step: string; attempt: number; reason: string; error: string };
+
+/** Wire name `retryFailedDelivery`: stored in history by every lifecycle that receives it; never rename. */
+export const retryFailedDeliveryUpdate = defineUpdate<RetryDeliveryResult, [RetryDeliveryRequest]>(
+  'retryFailedDelivery',
+);
+
+/** The ApplicationFailure type of a refused retry (its message says why, for the operator). */
+export const RETRY_REFUSED = 'RetryRefused';

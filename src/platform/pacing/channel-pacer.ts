@@ -1,17 +1,26 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { Context } from '@temporalio/activity';
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type FailureDetails } from '../temporal/failure-types.js';
 import type { Pool } from '../db/pool.js';
 import type { Metrics } from '../observability/metrics.js';
+import { createSlotSchedule, sleepInActivity } from './slot-schedule.js';
 
 /** Slack's documented pace for chat.postMessage: about one message per second per channel. */
 export const SLACK_CHANNEL_INTERVAL_MS = 1_000;
 /**
  * The longest a post waits for its slot inside one activity attempt: Slack posts run with a 20 s
- * start-to-close timeout (SLACK_ACTIVITY_OPTIONS), and the post itself needs time after the wait.
+ * start-to-close timeout (SLACK_ACTIVITY_OPTIONS), and the post itself needs
+ * `POST_TIME_NEEDED_MS` after the wait.
  */
-export const MAX_SLOT_WAIT_MS = 12_000;
+export const MAX_SLOT_WAIT_MS = 7_000;
+/**
+ * What an attempt must still have before it calls chat.postMessage: the Slack client's 10 s
+ * request timeout (quietClientOptions) plus a margin for clock skew. An attempt past its
+ * start-to-close has a retry running already, whose lookup may have found nothing yet: if the
+ * late attempt posted anyway, both would. So a late attempt never posts (it fails, and the retry
+ * does the post), and no attempt claims a slot it could not use in time.
+ */
+export const POST_TIME_NEEDED_MS = 11_000;
 
 export interface ChannelPacerDeps {
   pool: Pool;
@@ -19,41 +28,23 @@ export interface ChannelPacerDeps {
   intervalMs?: number;
   maxWaitMs?: number;
   /**
-   * Which Slack the schedule is for (its API URL): rows are keyed `<scope> <channel>`, so workers
-   * talking to different Slacks (an emulator per test, a workspace per installation) never share slots.
+   * Which Slack the schedule is for (its API URL): workers talking to different Slacks (an
+   * emulator per test) never share slots.
    */
   scope: string;
 }
 
-/**
- * Claims the next free slot in one statement: the row's `next_slot_at` moves one interval past
- * max(its value, now), so concurrent claimers (any process) are serialized by the row lock and
- * each gets its own slot. A slot further out than the caller may wait is not claimed (WHERE on
- * the conflict update, or the CTE for a fresh row never qualifies): the caller defers instead,
- * and the schedule does not fill with slots nobody will use.
- * Returns the wait in ms, computed by Postgres against its own clock (one clock for every process).
- */
-const CLAIM_SQL = `
-  INSERT INTO slack_channel_pacing AS p (channel, next_slot_at)
-  VALUES ($1, now() + make_interval(secs => $2::float8 / 1000))
-  ON CONFLICT (channel) DO UPDATE
-    SET next_slot_at = GREATEST(p.next_slot_at, now()) + make_interval(secs => $2::float8 / 1000)
-    WHERE p.next_slot_at <= now() + make_interval(secs => $3::float8 / 1000)
-  RETURNING GREATEST(0, EXTRACT(EPOCH FROM (p.next_slot_at - now())) * 1000 - $2::float8) AS wait_ms`;
-
-const PEEK_SQL = `SELECT GREATEST(0, EXTRACT(EPOCH FROM (next_slot_at - now())) * 1000) AS wait_ms
-  FROM slack_channel_pacing WHERE channel = $1`;
-
-/** A Retry-After holds the channel for every process: no slot starts before it ends. */
-const HOLD_SQL = `
-  INSERT INTO slack_channel_pacing AS p (channel, next_slot_at)
-  VALUES ($1, now() + make_interval(secs => $2::float8))
-  ON CONFLICT (channel) DO UPDATE
-    SET next_slot_at = GREATEST(p.next_slot_at, now() + make_interval(secs => $2::float8))`;
+/** Where a post goes: the channel of one workspace (channel ids are only unique within a workspace). */
+export interface PacedChannel {
+  channel: string;
+  /** The installation (team or enterprise id) posting; absent in single-workspace mode. */
+  teamId?: string | null | undefined;
+}
 
 /**
  * Per-channel outbound pacing shared by every worker process through Postgres (see
- * docs/architecture.md, "Outbound pacing"). One instance per worker.
+ * docs/architecture.md, "Outbound pacing"). One instance per worker. A schedule row is keyed by
+ * Slack API URL + workspace + channel, so two workspaces with the same channel id pace apart.
  *
  * - `admit` waits for the post's slot (≤ `maxWaitMs`, cancellable with the activity) and, for a
  *   post with a key, records that it was admitted; a slot further out defers the attempt with a
@@ -64,27 +55,29 @@ const HOLD_SQL = `
  * - `holdOff` applies a 429's Retry-After to the channel for everyone.
  */
 export function createChannelPacer(deps: ChannelPacerDeps) {
-  const intervalMs = deps.intervalMs ?? SLACK_CHANNEL_INTERVAL_MS;
-  const maxWaitMs = deps.maxWaitMs ?? MAX_SLOT_WAIT_MS;
+  const schedule = createSlotSchedule({
+    pool: deps.pool,
+    intervalMs: deps.intervalMs ?? SLACK_CHANNEL_INTERVAL_MS,
+    maxWaitMs: deps.maxWaitMs ?? MAX_SLOT_WAIT_MS,
+  });
   let waiting = 0;
   const setDepth = () => deps.metrics?.pacingQueueDepth.set(waiting);
 
-  const key = (channel: string) => `${deps.scope} ${channel}`;
+  const key = (to: PacedChannel) => `slack ${deps.scope} ${to.teamId || '-'} ${to.channel}`;
 
-  async function admit(input: { channel: string; idempotencyKey?: string }): Promise<void> {
-    const claimed = await deps.pool.query<{ wait_ms: number }>(CLAIM_SQL, [key(input.channel), intervalMs, maxWaitMs]);
-    const slot = claimed.rows[0];
-    if (!slot) {
+  async function admit(input: PacedChannel & { idempotencyKey?: string }): Promise<void> {
+    const budget = postBudgetMs();
+    if (budget !== undefined && budget < 0) throw outOfTime();
+    const slot = await schedule.claim(key(input), { maxWaitMs: budget });
+    if ('deferred' in slot) {
       if (input.idempotencyKey)
         await deps.pool.query(
           `INSERT INTO slack_pacing_admissions (idempotency_key, state) VALUES ($1, 'deferred')
            ON CONFLICT (idempotency_key) DO NOTHING`,
           [input.idempotencyKey],
         );
-      const peek = await deps.pool.query<{ wait_ms: number }>(PEEK_SQL, [key(input.channel)]);
-      const queuedMs = Number(peek.rows[0]?.wait_ms ?? intervalMs);
       deps.metrics?.pacingDeferrals.inc();
-      throw deferral(Math.max(1_000, queuedMs - maxWaitMs + intervalMs));
+      throw deferral(slot.retryInMs);
     }
     if (input.idempotencyKey)
       await deps.pool.query(
@@ -92,17 +85,19 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
          ON CONFLICT (idempotency_key) DO UPDATE SET state = 'admitted', updated_at = now()`,
         [input.idempotencyKey],
       );
-    const waitMs = Number(slot.wait_ms);
-    deps.metrics?.pacingWaitSeconds.observe(waitMs / 1000);
-    if (waitMs <= 0) return;
+    deps.metrics?.pacingWaitSeconds.observe(slot.waitMs / 1000);
+    if (slot.waitMs <= 0) return;
     waiting += 1;
     setDepth();
     try {
-      await sleep(waitMs);
+      await sleepInActivity(slot.waitMs);
     } finally {
       waiting -= 1;
       setDepth();
     }
+    // A starved process can oversleep: the deadline is checked again right before the post.
+    const left = postBudgetMs();
+    if (left !== undefined && left < 0) throw outOfTime();
   }
 
   return {
@@ -118,8 +113,8 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
       );
       return r.rows[0]?.state !== 'deferred';
     },
-    async holdOff(channel: string, retryAfterSec: number): Promise<void> {
-      await deps.pool.query(HOLD_SQL, [key(channel), retryAfterSec]);
+    async holdOff(input: PacedChannel & { retryAfterSec: number }): Promise<void> {
+      await schedule.hold(key(input), input.retryAfterSec);
     },
     /** The post is recorded in `slack_messages`: its admission is no longer needed. */
     async settled(idempotencyKey: string): Promise<void> {
@@ -128,6 +123,37 @@ export function createChannelPacer(deps: ChannelPacerDeps) {
   };
 }
 export type ChannelPacer = ReturnType<typeof createChannelPacer>;
+
+/**
+ * How long this attempt may still wait before its post (its start-to-close deadline minus
+ * `POST_TIME_NEEDED_MS`), undefined outside an activity. The deadline is taken from the
+ * attempt's schedule time, which is at or before its start: the estimate errs early, never late.
+ */
+function postBudgetMs(): number | undefined {
+  let info: ReturnType<typeof activityInfo>;
+  try {
+    info = activityInfo();
+  } catch {
+    return undefined;
+  }
+  if (!info.startToCloseTimeoutMs) return undefined;
+  return info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - POST_TIME_NEEDED_MS - Date.now();
+}
+
+/** The attempt is too late to post safely: nothing was sent; the retry (which looks Slack up first) posts. */
+function outOfTime(): ApplicationFailure {
+  const details: FailureDetails = {
+    system: 'slack',
+    method: 'pacing',
+    error: 'attempt_out_of_time',
+    kind: 'transient',
+  };
+  return ApplicationFailure.create({
+    type: FailureType.Transient,
+    message: 'Slack post not attempted: too little of this attempt is left to post before its timeout',
+    details: [details],
+  });
+}
 
 /** The attempt ends before reaching Slack; it comes back when its slot would be within reach. */
 function deferral(retryInMs: number): ApplicationFailure {
@@ -143,16 +169,4 @@ function deferral(retryInMs: number): ApplicationFailure {
     nextRetryDelay: Math.ceil(retryInMs),
     details: [details],
   });
-}
-
-/** Sleeps with the activity (a cancelled activity stops waiting); a plain timer outside one. */
-async function sleep(ms: number): Promise<void> {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    ctx = undefined;
-  }
-  if (ctx) await ctx.sleep(ms);
-  else await delay(ms);
 }

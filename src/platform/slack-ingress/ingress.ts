@@ -31,6 +31,7 @@ import { flowConfigOf, type AnyFlow, type ApiDeps, type SubcommandSpec } from '.
 import { buildSlackRegistry, ROOT_COMMAND, type SlackRegistry } from './registry.js';
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff, temporalWithin } from '../ledger/handoff.js';
+import { outboxFor, recordDelivery } from '../ledger/outbox.js';
 import { createBudget, DeadlineExceededError, type RequestBudget } from '../http/budget.js';
 import { recordInstallationEnded } from './installation-events.js';
 
@@ -70,6 +71,7 @@ export interface IngressAnswer {
 export function createSlackIngress(deps: SlackIngressDeps) {
   const registry = buildSlackRegistry(deps.flows);
   const hand = { inbound: deps.repos.inbound, metrics: deps.metrics };
+  const outbox = outboxFor(deps);
   const metric = (type: string, outcome: string) => deps.metrics.inboundEvents.inc({ source: 'slack', type, outcome });
 
   /** A Temporal call bounded by the request's remaining budget (gRPC deadline). */
@@ -205,22 +207,16 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       eventTime: envelope.event_time,
       ...(team ? { teamId: team } : {}),
     };
-    await handOff(hand, {
+    // Acked once recorded: the relay signals the thread's workflow (a thread message needs no answer).
+    await recordDelivery(outbox, {
       source: 'slack',
       eventId: envelope.event_id,
       type,
       rawBody: raw,
       subject,
-      workflowId: subject,
       budget,
       teamId: team,
-      send: () =>
-        withDeadline(budget, () =>
-          deps.temporal.workflow.getHandle(subject).signal(slackThreadEventSignal, signal),
-        ).catch((err: unknown) => {
-          if (err instanceof WorkflowNotFoundError) return 'ignored'; // the lifecycle has ended
-          throw err;
-        }),
+      call: { kind: 'signal', workflowId: subject, signal: slackThreadEventSignal.name, args: [signal] },
     });
     return {};
   }
@@ -281,6 +277,23 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       if (Object.keys(errors).length > 0) return { body: { response_action: 'errors', errors } };
     }
 
+    if (spec.mode === 'signal') {
+      // No answer depends on the workflow: acked once recorded, the relay signals it.
+      await recordDelivery(outbox, {
+        source: 'slack_interaction',
+        eventId: request.interactionId,
+        type: `${p.type}:${request.verb}`,
+        rawBody: raw,
+        subject: workflowId,
+        budget,
+        teamId: team,
+        call: { kind: 'signal', workflowId, signal: slackActionSignal.name, args: [request] },
+      });
+      return {};
+    }
+
+    // An update: its validator may refuse the click (an ephemeral, or the modal's errors), which
+    // Slack must get in this response, so the call stays direct, within the request budget.
     let rejection: string | undefined;
     /** The click's answer to the person who clicked (ephemeral, in the click's workspace). */
     const notice = (text: string) =>
@@ -294,12 +307,6 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       });
     await handOffInteraction(async () => {
       try {
-        if (spec.mode === 'signal') {
-          await withDeadline(budget, () =>
-            deps.temporal.workflow.getHandle(workflowId).signal(slackActionSignal, request),
-          );
-          return;
-        }
         // Handlers apply the click synchronously and leave Slack work (posting, updating, modals)
         // to the workflow's main loop, so the whole update completes within one workflow task.
         // (A startUpdate waiting for ACCEPTED does not throw on a validator rejection: the

@@ -11,11 +11,17 @@ import {
   type SlackBlock,
   type UpdateSlackMessageInput,
 } from './contract.js';
-import type { SlackMessagesRepo } from '../db/repositories.js';
+import type { AuditLogRepo, SlackMessagesRepo } from '../db/repositories.js';
 import { classifySlackError, toActivityFailure, type SlackErrorClass } from '../../integrations/slack/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackClients } from '../installations/clients.js';
-import type { ChannelPacer } from '../pacing/channel-pacer.js';
+import type { ChannelPacer, PacedChannel } from '../pacing/channel-pacer.js';
+import {
+  DEAD_USER_TOKEN_CODES,
+  POST_AS_FALLBACK_CODES,
+  personFor,
+  type PostAsConfig,
+} from '../installations/post-as.js';
 
 /**
  * How far before the first attempt's scheduled time a retry looks for an earlier post: covers
@@ -23,6 +29,15 @@ import type { ChannelPacer } from '../pacing/channel-pacer.js';
  * `ts`). The lookup reads every message newer than that, however many there are.
  */
 export const LOOKUP_MARGIN_MS = 5 * 60_000;
+/**
+ * How long after a post that timed out on our side its retry looks Slack up:
+ * the request we gave up on may still be processed for a while, and a lookup that runs first
+ * finds nothing and posts again (seen in `npm run bench pacing` on a starved machine: the
+ * emulator committed timed-out posts seconds after the retry's lookup).
+ */
+export const AMBIGUOUS_POST_SETTLE_MS = 10_000;
+/** Request errors that mean our client timed out (axios), not that Slack answered or reset. */
+const TIMED_OUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
 
 export interface SlackPosterDeps {
   slack: WebClient;
@@ -34,6 +49,16 @@ export interface SlackPosterDeps {
    * client, `createSlackClients`). Absent: one workspace.
    */
   scope?: Pick<SlackClients, 'within' | 'currentTeam'>;
+  /**
+   * Posting as people (SLACK_POST_AS): each kind's channel messages are posted with its person's
+   * user token when they connected in that workspace, else by the bot (audited and counted).
+   * Needs `scope`; absent: every post is the bot's.
+   */
+  postAs?: {
+    people: PostAsConfig;
+    tokens: Pick<SlackClients, 'canPostAs' | 'userTokenDied'>;
+    audit: AuditLogRepo;
+  };
 }
 
 /** Runs `fn` with its Slack calls made for `teamId` when one is given, else in the current scope. */
@@ -45,10 +70,15 @@ export function inTeam<T>(
   return scope && teamId ? scope.within({ teamId }, fn) : fn();
 }
 
-type LookupMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } };
+type LookupMessage = {
+  ts?: string;
+  user?: string;
+  bot_id?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+};
 
-/** Outcome of looking for an earlier attempt's post. */
-type Lookup = { found: string } | { found: undefined; postCannotSucceed?: true };
+/** Outcome of looking for an earlier attempt's post (`author`: the person it was posted as; null: the bot). */
+type Lookup = { found: string; author: string | null } | { found: undefined; postCannotSucceed?: true };
 
 /**
  * Exactly-once posting (one instance per worker; its DM-channel cache is per process).
@@ -151,7 +181,12 @@ export function createSlackPoster(deps: SlackPosterDeps) {
   }
 
   /** Finds a message an earlier attempt posted with this key. */
-  async function findByKey(channel: string, threadTs: string | undefined, key: string): Promise<Lookup> {
+  async function findByKey(
+    channel: string,
+    threadTs: string | undefined,
+    key: string,
+    person: string | undefined,
+  ): Promise<Lookup> {
     const matches = (m: LookupMessage) =>
       m.metadata?.event_type === THREADLINE_POST_EVENT_TYPE && m.metadata.event_payload?.idempotency_key === key;
     const since = firstAttemptScheduledMs();
@@ -165,7 +200,9 @@ export function createSlackPoster(deps: SlackPosterDeps) {
       );
       if (res === 'cannot_succeed') return { found: undefined, postCannotSucceed: true };
       const hit = res.messages?.find(matches);
-      if (hit?.ts) return { found: hit.ts };
+      // Read with the bot's token (a person's token has no history scope); the key in the metadata
+      // finds a post whoever its author is, and the author decides who may edit it later.
+      if (hit?.ts) return { found: hit.ts, author: person && !hit.bot_id && hit.user === person ? person : null };
       cursor = res.response_metadata?.next_cursor || undefined;
     } while (cursor);
     return { found: undefined };
@@ -187,7 +224,8 @@ export function createSlackPoster(deps: SlackPosterDeps) {
     const channel = await resolveConversation(input.channel);
     // The workspace it is posted in: inbound events of that workspace find their subject by it.
     const teamId = (await deps.scope?.currentTeam()) ?? null;
-    const record = (ts: string) =>
+    const person = deps.postAs && deps.scope ? personFor(deps.postAs.people, input.subject, channel) : undefined;
+    const record = (ts: string, postedAs: string | null) =>
       store?.record({
         subject: input.subject,
         channel,
@@ -196,13 +234,15 @@ export function createSlackPoster(deps: SlackPosterDeps) {
         purpose: input.purpose,
         idempotencyKey: input.idempotencyKey,
         teamId,
+        postedAs,
       });
     // ── pacing hook: a retry whose earlier attempts were all deferred by the pacer never reached Slack ──
-    const mayHavePosted = !store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey));
-    if (currentAttempt() > 1 && mayHavePosted) {
-      const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey);
+    const retry = currentAttempt() > 1;
+    const mayHavePosted = retry && (!store || !deps.pacer || (await deps.pacer.mayHavePosted(input.idempotencyKey)));
+    if (mayHavePosted) {
+      const earlier = await findByKey(channel, input.threadTs, input.idempotencyKey, person);
       if (earlier.found) {
-        await record(earlier.found);
+        await record(earlier.found, earlier.author);
         return { channel, ts: earlier.found, threadTs: input.threadTs, deduplicated: true };
       }
     }
@@ -220,35 +260,122 @@ export function createSlackPoster(deps: SlackPosterDeps) {
       },
     } as Parameters<WebClient['chat']['postMessage']>[0];
     // ── pacing hook: wait for this channel's slot; a 429 holds the channel for every process ──
-    await admit(channel, store ? input.idempotencyKey : undefined);
-    const sent = await attemptCall('chat.postMessage', () => deps.slack.chat.postMessage(args));
+    await admit({ channel, teamId }, store ? input.idempotencyKey : undefined);
+    const { sent, postedAs } = await sendAsPersonOrBot(args, input, person, teamId);
     if ('failed' in sent) {
-      if (sent.failed.kind === 'rate_limited') await deps.pacer?.holdOff(channel, sent.failed.retryAfterSec);
+      if (sent.failed.kind === 'rate_limited')
+        await deps.pacer?.holdOff({ channel, teamId, retryAfterSec: sent.failed.retryAfterSec });
       // No "already done" code exists for a post: such an answer would be a request we got wrong.
       const failed =
         sent.failed.kind === 'already_done' ? { kind: 'permanent' as const, error: sent.failed.error } : sent.failed;
-      throw toActivityFailure('chat.postMessage', failed);
+      const failure = toActivityFailure('chat.postMessage', failed);
+      // A post we stopped waiting for (our timeout: no answer, no reset) may still be committed by
+      // Slack after we gave up: the retry's lookup waits for it to settle, or it would look too early
+      // and post twice. An answer (5xx) or a reset means Slack is done with the request: quick retry.
+      if (failed.kind !== 'transient' || !TIMED_OUT_CODES.has(failed.error)) throw failure;
+      throw ApplicationFailure.create({
+        type: failure.type ?? FailureType.Transient,
+        message: failure.message,
+        details: failure.details ? [...failure.details] : undefined,
+        nextRetryDelay: AMBIGUOUS_POST_SETTLE_MS,
+      });
     }
     const ts = sent.ok.ts!;
     const posted = sent.ok.channel ?? channel;
-    await record(ts);
+    await record(ts, postedAs);
     if (store) await deps.pacer?.settled(input.idempotencyKey);
     return { channel: posted, ts, threadTs: input.threadTs, deduplicated: false };
+  }
+
+  /**
+   * Posts as `person` when they have a live user token here, else (or when Slack refuses their
+   * token before posting: `POST_AS_FALLBACK_CODES`) as the bot, in the same attempt: a refused
+   * token never posted, so the bot's post is the only one. A token Slack calls dead is marked
+   * revoked; every fallback writes one audit row (keyed by the post) and counts
+   * `threadline_slack_post_as_total{outcome="fallback"}` before the bot posts.
+   */
+  async function sendAsPersonOrBot(
+    args: Parameters<WebClient['chat']['postMessage']>[0],
+    input: PostSlackMessageInput,
+    person: string | undefined,
+    teamId: string | null,
+  ): Promise<{
+    sent: { ok: Awaited<ReturnType<WebClient['chat']['postMessage']>> } | { failed: SlackErrorClass };
+    postedAs: string | null;
+  }> {
+    const post = () => deps.slack.chat.postMessage(args);
+    if (person && deps.postAs && deps.scope) {
+      const { tokens } = deps.postAs;
+      const scope = deps.scope;
+      let reason = 'no_user_token';
+      if (await tokens.canPostAs(teamId ?? undefined, person)) {
+        const sent = await attemptCall('chat.postMessage', () => scope.within({ asUser: person }, post));
+        const code = 'failed' in sent ? sent.failed.error : undefined;
+        if (code === undefined || !(POST_AS_FALLBACK_CODES.has(code) || code === 'user_token_unavailable')) {
+          if (code === undefined) deps.metrics?.slackPostAs.inc({ outcome: 'person', reason: 'connected' });
+          return { sent, postedAs: person };
+        }
+        reason = code;
+      }
+      const revoked = DEAD_USER_TOKEN_CODES.has(reason) && (await tokens.userTokenDied(teamId ?? undefined, person));
+      deps.metrics?.slackPostAs.inc({ outcome: 'fallback', reason });
+      await deps.postAs.audit.append({
+        subject: input.subject,
+        action: 'slack.post_as_fallback',
+        actor: { kind: 'system', id: 'slack-poster' },
+        sourceSystem: 'threadline',
+        targetSystem: 'slack',
+        outcome: 'ok',
+        details: { person, reason, userTokenRevoked: revoked, purpose: input.purpose, team: teamId },
+        idempotencyKey: `${input.idempotencyKey}:post-as-fallback`,
+      });
+    }
+    return { sent: await attemptCall('chat.postMessage', post), postedAs: null };
+  }
+
+  /**
+   * chat.update with the identity that posted the message (Slack lets only a message's author
+   * edit it: `cant_update_message`). A message posted as a person whose token has since died
+   * cannot be edited by anyone else: that is a permanent failure naming why, which the
+   * lifecycle's tolerant step makes loud (audit row, metric, ops-channel post); the bot never tries.
+   */
+  async function update(input: UpdateSlackMessageInput, store?: SlackMessagesRepo): Promise<void> {
+    return inTeam(deps.scope, input.teamId, async () => {
+      const send = () =>
+        deps.slack.chat.update({ channel: input.channel, ts: input.ts, text: input.text, blocks: input.blocks ?? [] });
+      const teamId = await deps.scope?.currentTeam();
+      const author = deps.scope ? (await store?.byMessage(teamId, input.channel, input.ts))?.postedAs : undefined;
+      if (!author || !deps.scope) {
+        await call('chat.update', send);
+        return;
+      }
+      const scope = deps.scope;
+      const r = await attemptCall('chat.update', () => scope.within({ asUser: author }, send));
+      if ('ok' in r || r.failed.kind === 'already_done') return;
+      const code = r.failed.error;
+      if (code !== 'user_token_unavailable' && !POST_AS_FALLBACK_CODES.has(code))
+        throw toActivityFailure('chat.update', r.failed);
+      if (DEAD_USER_TOKEN_CODES.has(code)) await deps.postAs?.tokens.userTokenDied(teamId, author);
+      deps.metrics?.slackPostAs.inc({ outcome: 'update_refused', reason: code });
+      // The person's token, not the installation, is gone: permanent for this message only.
+      throw toActivityFailure('chat.update', { kind: 'permanent', error: `author_token_unusable:${code}` });
+    });
   }
 
   /**
    * Takes the channel's slot. Posts without a store (ops-channel messages) must work while Postgres is down:
    * for them pacing is best effort and their retries always look up Slack.
    */
-  async function admit(channel: string, idempotencyKey: string | undefined): Promise<void> {
+  async function admit(to: PacedChannel, idempotencyKey: string | undefined): Promise<void> {
     if (!deps.pacer) return;
-    if (idempotencyKey) return deps.pacer.admit({ channel, idempotencyKey });
-    await deps.pacer.admit({ channel }).catch((err: unknown) => {
-      if (err instanceof ApplicationFailure && err.type === FailureType.RateLimited) throw err;
+    if (idempotencyKey) return deps.pacer.admit({ ...to, idempotencyKey });
+    await deps.pacer.admit(to).catch((err: unknown) => {
+      // The pacer's own answers (deferred, out of time) stand; a database failure does not stop the post.
+      if (err instanceof ApplicationFailure) throw err;
     });
   }
 
-  return { call, postOnce, resolveConversation };
+  return { call, postOnce, update, resolveConversation };
 }
 export type SlackPoster = ReturnType<typeof createSlackPoster>;
 
@@ -285,18 +412,9 @@ export function createSlackActivities(deps: SlackActivityDeps) {
       return poster.postOnce(input, deps.slackMessages);
     },
 
-    /** chat.update is naturally idempotent (same content twice is the same state). */
+    /** chat.update is naturally idempotent (same content twice is the same state); made as the message's author. */
     async updateSlackMessage(input: UpdateSlackMessageInput): Promise<void> {
-      await inTeam(deps.scope, input.teamId, () =>
-        call('chat.update', () =>
-          deps.slack.chat.update({
-            channel: input.channel,
-            ts: input.ts,
-            text: input.text,
-            blocks: input.blocks ?? [],
-          }),
-        ),
-      );
+      await poster.update(input, deps.slackMessages);
     },
 
     /**

@@ -69,5 +69,5 @@ describe('npm run demo', () => {
     const thread = (await slack.threadReplies(alert.slack.root.channel, alert.slack.root.ts)).map((r) => r.text);
     expect(thread.filter((t) => t.includes('Acknowledged by'))).toHaveLength(1);
     expect(thread.filter((t) => t.includes('Firing again: fired 2 times'))).toHaveLength(1);
-  }, 120_000);
+  }, 240_000);
 });

@@ -148,9 +148,21 @@ export interface DedicatedApp {
  */
 export async function dedicatedApp(
   stack: TestStack,
-  opts: { temporalAddress?: string; databaseUrl?: string; ack?: AckWindowOptions; readiness?: Readiness } = {},
+  opts: {
+    temporalAddress?: string;
+    databaseUrl?: string;
+    ack?: AckWindowOptions;
+    readiness?: Readiness;
+    /** Another config than the stack's (e.g. another relay lane). */
+    config?: TestStack['config'];
+  } = {},
 ): Promise<DedicatedApp> {
-  const connection = await Connection.connect({ address: opts.temporalAddress ?? stack.urls.temporal });
+  // Through a proxy (a Temporal the test stalls): no gRPC retry interceptor, whose retries of the
+  // calls a deadline abandoned would fire on a timer after close ("Channel has been shut down").
+  const connection = await Connection.connect({
+    address: opts.temporalAddress ?? stack.urls.temporal,
+    ...(opts.temporalAddress ? { interceptors: [] } : {}),
+  });
   const temporal = new Client({
     connection,
     namespace: stack.config.temporal.namespace,
@@ -159,7 +171,7 @@ export async function dedicatedApp(
   const pool = createPool(opts.databaseUrl ?? stack.urls.databaseUrl, { onError: () => undefined });
   const metrics = createMetrics();
   const app = await buildApp({
-    config: stack.config,
+    config: opts.config ?? stack.config,
     logger: createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' }),
     metrics,
     temporal,

@@ -7,11 +7,15 @@ import { counterValue, historyOf, postsFor, waitForIdle } from '../../helpers/ef
 import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { installVia } from './workspaces-helpers.js';
+import { installationsRepo } from '../../../src/platform/installations/store.js';
+import { createTokenCipher } from '../../../src/platform/installations/token-cipher.js';
 
 const B = 'T0ACMECORP';
 const APP_TOKEN = 'xapp-1-A0THREADLN-1-sockettestappleveltoken';
 
-const suite = flowSuite({ ...WITHOUT_SLA_TIMERS, SLACK_APP_TOKEN: APP_TOKEN });
+/** Approvals post as Chen (a person of workspace B) once Chen connected there; the bot posts elsewhere. */
+const PERSON_B = 'U0CHEN';
+const suite = flowSuite({ ...WITHOUT_SLA_TIMERS, SLACK_APP_TOKEN: APP_TOKEN, SLACK_POST_AS: `approvals=${PERSON_B}` });
 const pay = harnessOf(suite, (stack, temporal) => paymentsHarness(stack, temporal));
 const appr = harnessOf(suite, (stack, temporal) => approvalsHarness(stack, temporal));
 
@@ -34,6 +38,14 @@ describe('Socket Mode transport', () => {
    */
   const channelPost = (id: string) =>
     appr.waitFor(async () => (await appr.get(id)).slack.find((m) => m.purpose === 'channel'));
+  /** Bilal (workspace B) approves the request over the socket. */
+  const approveInB = async (msg: { channel: string; ts: string }, id: string) => {
+    const click = await slack()
+      .team(B)
+      .clickButton({ user: 'U0BILAL', channel: msg.channel, ts: msg.ts, action_id: 'tl:approval.approve' });
+    expect(click.delivery.delivered).toBe(true);
+    expect(await appr.waitStatus(id, 'approved')).toMatchObject({ decidedBy: 'U0BILAL' });
+  };
 
   it('commands and clicks arrive over the socket, are acked after the hand-off, and nothing comes over HTTP', async () => {
     await openConnection();
@@ -112,7 +124,14 @@ describe('Socket Mode transport', () => {
     expect(acked.acked).toBe(true);
     expect(acked.connection).not.toBe(conn.id);
 
-    // Handed off once: one signal in the workflow's history, one ledger row, handed off.
+    // Handed off once (by the relay, after the ack): one signal in the workflow's history, one ledger row, handed off.
+    await slack().waitFor(async () => {
+      const r = await suite.pool.query<{ status: string }>(
+        `SELECT status FROM inbound_events WHERE source = 'slack' AND event_id = $1`,
+        [delivery.eventId],
+      );
+      return r.rows[0]?.status === 'handed_off' ? true : undefined;
+    }, 60_000);
     await waitForIdle(suite.temporal, workflowId, 30_000);
     expect(await signalsOf(workflowId, 'slackThreadEvent')).toBe(before + 1);
     const ledger = await suite.pool.query<{ status: string; claims: number }>(
@@ -138,18 +157,64 @@ describe('Socket Mode transport', () => {
     const idA = await appr.created(appr.body({ requester: 'U0ALICE', approvers: ['U0BOB'], channel: 'C0APPROVAL' }));
     const msgB = await channelPost(idB);
     await appr.posted(idA, 1);
-    const click = await acme.clickButton({
-      user: 'U0BILAL',
-      channel: msgB.channel,
-      ts: msgB.ts,
-      action_id: 'tl:approval.approve',
-    });
-    expect(click.delivery.delivered).toBe(true);
-    expect(await appr.waitStatus(idB, 'approved')).toMatchObject({ decidedBy: 'U0BILAL' });
+    await approveInB(msgB, idB);
     for (const id of [idA, idB]) await waitForIdle(suite.temporal, approvalWorkflowId(id), 30_000);
     expect((await postsFor(slack(), approvalWorkflowId(idB))).length).toBe(0);
     expect((await postsFor(acme, approvalWorkflowId(idA))).length).toBe(0);
     expect((await postsFor(acme, approvalWorkflowId(idB))).length).toBeGreaterThanOrEqual(1);
     expect((await appr.get(idA)).status).toBe('pending');
+  });
+
+  it('posting as a connected person works the same over the socket; tokens_revoked over the socket makes the bot post', async () => {
+    await openConnection();
+    const acme = slack().team(B);
+    // B was installed by the test above; Chen connects their own identity there.
+    const connected = await installVia(suite.stack.urls.api, slack(), B, PERSON_B, '/slack/connect');
+    expect(connected.text, connected.text).toContain('Your Slack identity is connected');
+    const request = () =>
+      appr.created(appr.body({ requester: 'U0ASHA', approvers: ['U0BILAL'], channel: 'C0APPROVAL', slackTeamId: B }));
+
+    const id = await request();
+    const msg = await channelPost(id);
+    expect(await acme.message(msg.channel, msg.ts)).toMatchObject({ user: PERSON_B });
+    expect((await acme.message(msg.channel, msg.ts)).bot_id).toBeUndefined();
+    await approveInB(msg, id);
+    const edited = await acme.waitFor(async () => {
+      const m = await acme.message(msg.channel, msg.ts);
+      return m.edited ? m : undefined;
+    }, 60_000);
+    expect(edited.edited?.user).toBe(PERSON_B);
+
+    // Chen's token is revoked in Slack: tokens_revoked arrives over the socket, and the next post is the bot's.
+    await waitForIdle(suite.temporal, approvalWorkflowId(id), 60_000);
+    const repo = installationsRepo(suite.pool, createTokenCipher({ keys: suite.stack.config.slack.tokenKeys }));
+    const token = (await repo.userCredentials(B, PERSON_B))!.token;
+    const revoked = await fetch(`${suite.stack.urls.slackEmulator}/api/auth.revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await revoked.json()) as { revoked?: boolean }).revoked).toBe(true);
+    await appr.waitFor(
+      async () => ((await repo.userCredentials(B, PERSON_B)) === undefined ? true : undefined),
+      60_000,
+    );
+    // Recorded from the event that came over the socket (nothing comes over HTTP here: first test).
+    // The token is revoked first, then the event's audit row is written: wait for the row.
+    await appr.waitFor(async () => {
+      const audit = await suite.pool.query<{ details: { userTokensRevoked?: string[] } }>(
+        `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.tokens_revoked'`,
+        [`slack-installation:${B}`],
+      );
+      return audit.rows.some((r) => r.details.userTokensRevoked?.includes(PERSON_B)) ? true : undefined;
+    }, 60_000);
+
+    const next = await request();
+    const nextMsg = await channelPost(next);
+    expect((await acme.message(nextMsg.channel, nextMsg.ts)).bot_id).toBeDefined();
+    const fallback = await suite.pool.query<{ details: { reason?: string } }>(
+      `SELECT details FROM audit_log WHERE subject = $1 AND action = 'slack.post_as_fallback'`,
+      [approvalWorkflowId(next)],
+    );
+    expect(fallback.rows.map((r) => r.details.reason)).toEqual(['no_user_token']);
   });
 });

@@ -145,8 +145,10 @@ describe('many workspaces over HTTP: OAuth installs, team-aware posting, uninsta
     await slackB().uninstall();
     const repo = installationsRepo(suite.pool, createTokenCipher({ keys: suite.stack.config.slack.tokenKeys }));
     await pay.waitFor(async () => (await repo.info(B))?.status === 'revoked');
-    const installAudit = await auditOf(`slack-installation:${B}`);
-    expect(installAudit.map((r) => r.action)).toContain('slack.app_uninstalled');
+    // The revocation is stored before its audit row is written: wait for the row itself.
+    await pay.waitFor(async () =>
+      (await auditOf(`slack-installation:${B}`)).some((r) => r.action === 'slack.app_uninstalled'),
+    );
     expect(
       await counterValue(suite.stack.urls.api, 'threadline_slack_installation_events_total', { event: 'revoked' }),
     ).toBe(1);

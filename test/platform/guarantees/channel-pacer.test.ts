@@ -23,10 +23,10 @@ describe('channel pacer (Postgres schedule)', () => {
     await Promise.all(pools.map((p) => p.end()));
   });
 
-  const slots = async (pool: Pool, channel: string) =>
+  const slots = async (pool: Pool, channel: string, teamId = '-') =>
     (
-      await pool.query<{ next_slot_at: Date }>('SELECT next_slot_at FROM slack_channel_pacing WHERE channel = $1', [
-        `${scope} ${channel}`,
+      await pool.query<{ next_slot_at: Date }>('SELECT next_slot_at FROM outbound_pacing WHERE key = $1', [
+        `slack ${scope} ${teamId} ${channel}`,
       ])
     ).rows[0]?.next_slot_at;
 
@@ -55,12 +55,20 @@ describe('channel pacer (Postgres schedule)', () => {
     const claims = Array.from({ length: 5 }, (_, i) =>
       a!.admit({ channel: 'C2', idempotencyKey: `${scope}:fill${i}` }),
     );
-    // The observable point: all five slots are claimed.
-    let before: Date | undefined;
-    for (let i = 0; i < 300 && !(before && before.getTime() >= started + 5 * 200 - 50); i++) {
-      before = await slots(pools[0]!, 'C2');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    // The observable point: all five slots are claimed (each claim records its admission right after).
+    const fills = Array.from({ length: 5 }, (_, i) => `${scope}:fill${i}`);
+    const admitted = async () =>
+      Number(
+        (
+          await pools[0]!.query<{ n: string }>(
+            `SELECT count(*) AS n FROM slack_pacing_admissions WHERE idempotency_key = ANY($1) AND state = 'admitted'`,
+            [fills],
+          )
+        ).rows[0]?.n,
+      );
+    for (let i = 0; i < 6_000 && (await admitted()) < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    const before = await slots(pools[0]!, 'C2');
+    expect(before!.getTime()).toBeGreaterThanOrEqual(started + 5 * 200 - 50);
     const deferred = await strict.admit({ channel: 'C2', idempotencyKey: `${scope}:late` }).then(
       () => undefined,
       (err: unknown) => err,
@@ -82,16 +90,37 @@ describe('channel pacer (Postgres schedule)', () => {
   it('an admitted post is never downgraded by a later deferral', async () => {
     const [a, b] = pacers();
     await a!.admit({ channel: 'C3', idempotencyKey: `${scope}:once` });
-    await b!.holdOff('C3', 5);
+    await b!.holdOff({ channel: 'C3', retryAfterSec: 5 });
     await expect(b!.admit({ channel: 'C3', idempotencyKey: `${scope}:once` })).rejects.toBeInstanceOf(
       ApplicationFailure,
     );
     expect(await b!.mayHavePosted(`${scope}:once`)).toBe(true);
   });
 
+  it('two workspaces with the same channel id have a schedule each', async () => {
+    // One slot a minute and no waiting: a second claim on a schedule defers, so no timing is involved.
+    const [a, b] = pools.map((pool) => createChannelPacer({ pool, scope, intervalMs: 60_000, maxWaitMs: 0 }));
+    const deferred = (p: Promise<void>) =>
+      p.then(
+        () => false,
+        (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.RateLimited,
+      );
+    expect(await deferred(a!.admit({ channel: 'C5', teamId: 'T1', idempotencyKey: `${scope}:t1` }))).toBe(false);
+    // The same workspace's channel is taken, from either process…
+    expect(await deferred(b!.admit({ channel: 'C5', teamId: 'T1', idempotencyKey: `${scope}:t1-again` }))).toBe(true);
+    // …another workspace's C5 is not.
+    expect(await deferred(b!.admit({ channel: 'C5', teamId: 'T2', idempotencyKey: `${scope}:t2` }))).toBe(false);
+    // A Retry-After in one workspace does not hold the other's channel of the same id.
+    await a!.holdOff({ channel: 'C6', teamId: 'T1', retryAfterSec: 30 });
+    expect(await deferred(b!.admit({ channel: 'C6', teamId: 'T2', idempotencyKey: `${scope}:t2-c6` }))).toBe(false);
+    expect(await deferred(b!.admit({ channel: 'C6', teamId: 'T1', idempotencyKey: `${scope}:t1-c6` }))).toBe(true);
+    expect(await slots(pools[0]!, 'C5', 'T1')).toBeInstanceOf(Date);
+    expect(await slots(pools[0]!, 'C5', 'T2')).toBeInstanceOf(Date);
+  });
+
   it('a Retry-After holds the channel for every pacer', async () => {
     const [a, b] = pacers();
-    await a!.holdOff('C4', 3);
+    await a!.holdOff({ channel: 'C4', retryAfterSec: 3 });
     // b's next claim would be ≥ 3 s out: beyond its 1 s bound, so it defers rather than post.
     const err = await b!.admit({ channel: 'C4', idempotencyKey: `${scope}:held` }).then(
       () => undefined,

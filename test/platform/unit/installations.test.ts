@@ -105,6 +105,36 @@ describe('signing-secret rotation', () => {
   });
 });
 
+describe('SLACK_POST_AS (which person posts each flow’s channel messages)', () => {
+  const base = { THREADLINE_SANDBOX: 'true' };
+  const problemsOf = (value: string) => {
+    try {
+      loadConfig({ ...base, SLACK_POST_AS: value });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).message;
+    }
+    throw new Error(`SLACK_POST_AS=${value} was accepted`);
+  };
+
+  it('maps a flow name to every kind it declares, and a kind to itself', () => {
+    const approvals = flows.find((f) => f.name === 'approvals')!;
+    const c = loadConfig({ ...base, SLACK_POST_AS: ' approvals=U0ALICE , payment=W0OPS ' });
+    expect(c.slack.postAs).toEqual({
+      ...Object.fromEntries(approvals.kinds.map((k) => [k, 'U0ALICE'])),
+      payment: 'W0OPS',
+    });
+    expect(loadConfig(base).slack.postAs).toEqual({});
+  });
+
+  it('refuses an unknown flow or kind, a malformed entry, and a kind given two people, naming the variable', () => {
+    expect(problemsOf('aprovals=U0ALICE')).toMatch(/SLACK_POST_AS: "aprovals" is neither a flow nor a kind/);
+    expect(problemsOf('approvals=alice@example.com')).toMatch(/SLACK_POST_AS: "approvals=alice@example.com" is not/);
+    expect(problemsOf('approvals')).toMatch(/SLACK_POST_AS: "approvals" is not/);
+    expect(problemsOf('approvals=U0ALICE,approval=U0BOB')).toMatch(/kind "approval" is given two people/);
+  });
+});
+
 const OWN_WORKSPACE = PRODUCTION_CHANNELS;
 
 describe('single-workspace mode', () => {

@@ -122,15 +122,36 @@ function page(
   };
 }
 
-/** A notification from Alertmanager or the API. */
-export function applyNotification(state: AlertState, n: AlertNotification, nowMs: number): Transition {
+/**
+ * A notification from Alertmanager or the API. `rememberUnseenResolves` (histories from before it
+ * dropped such a resolve): a resolve for an occurrence this alert never saw firing (it overtook
+ * its firing: retries, reordering) is remembered, so the late firing is stale and pages nobody.
+ */
+export function applyNotification(
+  state: AlertState,
+  n: AlertNotification,
+  nowMs: number,
+  opts: { rememberUnseenResolves?: boolean } = {},
+): Transition {
   if (state.processedEventIds.includes(n.eventId)) return { state, effects: [], outcome: 'duplicate' };
   let s = markProcessed(state, n.eventId);
   const startsAtMs = Date.parse(n.startsAt);
   const cur = s.current;
 
   if (n.status === 'resolved') {
-    if (!cur || s.status === 'resolved') return { state: s, effects: [], outcome: 'ignored' };
+    if (!cur || s.status === 'resolved') {
+      const unseen =
+        opts.rememberUnseenResolves &&
+        n.occurrenceId !== undefined &&
+        n.occurrenceId !== cur?.occurrenceId &&
+        Number.isFinite(startsAtMs) &&
+        (s.lastResolvedStartsAtMs === undefined || startsAtMs > s.lastResolvedStartsAtMs);
+      if (unseen) {
+        s = { ...s, lastResolvedOccurrenceId: n.occurrenceId, lastResolvedStartsAtMs: startsAtMs };
+        s = withTimeline(s, nowMs, { kind: 'resolved', summary: 'resolved before its firing arrived' });
+      }
+      return { state: s, effects: [], outcome: 'ignored' };
+    }
     // A resolve for an older occurrence than the one firing now is a late retry: ignore it.
     if (n.occurrenceId && cur.occurrenceId && n.occurrenceId !== cur.occurrenceId && startsAtMs < cur.startsAtMs)
       return { state: s, effects: [], outcome: 'stale' };

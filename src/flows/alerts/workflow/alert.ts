@@ -1,4 +1,4 @@
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createAuditActivities } from '../../../platform/audit/activities.js';
 import type { SlackActivities } from '../../../platform/slack/activities.js';
 import {
@@ -10,6 +10,7 @@ import {
 } from '../../../platform/slack/contract.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../../platform/temporal/workflow/continue-as-new.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../../platform/temporal/workflow/lifecycle.js';
+import { countEscalation } from '../../../platform/temporal/workflow/metrics.js';
 import {
   DB_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
@@ -18,6 +19,7 @@ import {
 import type { AlertActivities } from '../activities.js';
 import { threadReplier } from './thread.js';
 import {
+  ALERT_UNSEEN_RESOLVE_PATCH,
   alertNotificationSignal,
   alertStateQuery,
   type AlertMessageRef,
@@ -109,6 +111,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
     slackActionUpdate,
     (req: SlackActionRequest) => {
       const r = applyAlertAction(state, req.verb as AlertVerb, req.user, Date.now());
+      if (r.outcome === 'escalated') countEscalation('alert');
       state = r.state;
       effects.push(...r.effects);
       return Promise.resolve({ accepted: true });
@@ -288,7 +291,10 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
         await run(effects.splice(0));
         continue;
       }
-      const r = applyNotification(state, queue.shift()!, Date.now());
+      const n = queue.shift()!;
+      // A resolve for an occurrence never seen firing: remembered from this patch on (before: dropped).
+      const rememberUnseenResolves = n.status === 'resolved' && patched(ALERT_UNSEEN_RESOLVE_PATCH);
+      const r = applyNotification(state, n, Date.now(), { rememberUnseenResolves });
       state = r.state;
       effects.push(...r.effects);
     }
@@ -318,6 +324,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
       return { alertId: state.alertId, status: state.status, occurrences: state.occurrences };
     }
     const r = applyAlertTimer(state, timer.kind, Date.now());
+    if (r.outcome === 'escalated') countEscalation('alert');
     state = r.state;
     effects.push(...r.effects);
   }

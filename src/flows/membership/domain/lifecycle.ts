@@ -75,6 +75,17 @@ export function inviteOutcome(error: string | undefined): { outcome: InviteOutco
 }
 
 /**
+ * What an answer of `admin.users.remove` means: `ok` → removed; `user_not_found` → already gone
+ * (deactivated since the accounts were listed, or a retry whose first attempt reached Slack);
+ * anything else is a failure.
+ */
+export function removeOutcome(error: string | undefined): 'removed' | 'already_gone' | undefined {
+  if (error === undefined) return 'removed';
+  if (error === 'user_not_found') return 'already_gone';
+  return undefined;
+}
+
+/**
  * `admin.users.invite` errors about the token, the workspace or the settings rather than the
  * person: every further invite would fail the same way, so a sync stops calling the API after
  * the first one (reported loudly) and asks admins in the channel for everyone left. Other

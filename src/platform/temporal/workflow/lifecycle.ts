@@ -2,7 +2,7 @@ import { log, patched, proxyActivities, upsertSearchAttributes, workflowInfo } f
 import type { AuditEntry } from '../../audit/contract.js';
 import type { OpsActivities } from '../../ops/activities.js';
 import type { PermanentFailureReport } from '../../ops/contract.js';
-import { finalActivityFailure, permanentActivityFailure, type StepFailure } from './failures.js';
+import { createFailedSteps, finalActivityFailure, permanentActivityFailure, type StepFailure } from './failures.js';
 import { OPS_ALERT_OPTIONS } from './presets.js';
 import { SA_KIND, SA_STATUS, SA_SUBJECT } from './search-attributes.js';
 
@@ -112,16 +112,23 @@ export function createAuditor(recordAudit: RecordAudit, opts: { actorId: string 
  * stalls a lifecycle. Anything else (a bug, a cancellation) still fails the workflow task loudly.
  *
  * `notDelivered` (optional) says in words what did not happen, for the alert; by default it is
- * derived from the activity type.
+ * derived from the activity type. A failed step is remembered for this run, so an operator can
+ * retry it once the cause is fixed (the `retryFailedDelivery` update, `failures.ts`); `onRetried`
+ * puts a retried step's result where the workflow uses it (e.g. the root post: the thread starts).
  */
 export function createTolerant(audit: Auditor, auditPrefix: string) {
+  const failed = createFailedSteps(audit);
   return async function tolerant<T>(
     step: string,
     call: () => Promise<T>,
-    notDelivered?: string,
+    opts?: string | TolerantOptions<T>,
   ): Promise<T | undefined> {
+    const { notDelivered, onRetried } =
+      typeof opts === 'string' ? { notDelivered: opts, onRetried: undefined } : (opts ?? {});
     try {
-      return await call();
+      const result = await call();
+      failed.delivered(step);
+      return result;
     } catch (err) {
       if (!finalActivityFailure(err) && !permanentActivityFailure(err)) throw err;
       if (!patched(LOUD_STEP_FAILURES)) {
@@ -137,6 +144,7 @@ export function createTolerant(audit: Auditor, auditPrefix: string) {
         return undefined;
       }
       const failure = finalActivityFailure(err)!;
+      failed.remember(step, failure, call, onRetried as ((result: unknown) => Promise<void> | void) | undefined);
       log.warn('a step will not happen; the lifecycle continues', {
         step,
         reason: failure.reason,
@@ -165,6 +173,14 @@ export function createTolerant(audit: Auditor, auditPrefix: string) {
       return undefined;
     }
   };
+}
+
+/** Options of one tolerant step (a string is `notDelivered` alone). */
+export interface TolerantOptions<T> {
+  /** In words, what did not happen, for the alert. */
+  notDelivered?: string;
+  /** Called with the result when an operator's retry of this step succeeds (state only, or more steps). */
+  onRetried?: (result: T) => Promise<void> | void;
 }
 
 /** Upserts ThreadlineSubject / Kind / Status (ids and states only: search attributes are not encrypted). */

@@ -85,6 +85,21 @@ const fresh = (): AlertState => initialAlertState('am:fp', 'alertmanager', T0);
 const kinds = (effects: { kind: string }[]) => effects.map((e) => e.kind);
 
 describe('alert lifecycle (pure)', () => {
+  it('a resolve that overtook its firing is remembered: the late firing is stale and pages nobody; a later occurrence still fires', () => {
+    const early = applyNotification(fresh(), resolved('r1'), T0, { rememberUnseenResolves: true });
+    expect(early).toMatchObject({ outcome: 'ignored', effects: [] });
+    expect(early.state).toMatchObject({ status: 'resolved', lastResolvedOccurrenceId: 'fp@2026-05-04T09:59:00Z' });
+    const late = applyNotification(early.state, firing('f1'), T0 + 1, { rememberUnseenResolves: true });
+    expect(late).toMatchObject({ outcome: 'stale', effects: [] });
+    const next = applyNotification(late.state, firing('f2', '2026-05-04T11:00:00Z'), T0 + 2, {
+      rememberUnseenResolves: true,
+    });
+    expect(next.outcome).toBe('fired');
+    // Without the option (histories from before it), the resolve is dropped and the firing opens it.
+    const before = applyNotification(applyNotification(fresh(), resolved('r1'), T0).state, firing('f1'), T0 + 1);
+    expect(before.outcome).toBe('fired');
+  });
+
   it('fires once: card, page step 1 (schedule resolved to who is on call), members, audit; repeats and duplicates do nothing', () => {
     const r = applyNotification(fresh(), firing('e1'), T0);
     expect(r.outcome).toBe('fired');
