@@ -15,9 +15,6 @@ import { platformSinks } from '../platform/observability/workflow-sinks.js';
 import { installTemporalRuntime } from './runtime.js';
 import { createWorker } from './worker.js';
 
-/** Postgres connections per worker process (the workflow-task slots' local activities and the activities share them). */
-export const WORKER_POOL_SIZE = 30;
-
 export interface RunningWorker {
   worker: Worker;
   /** Resolves when the worker has stopped (after shutdown), rejects if it crashed. */
@@ -41,10 +38,7 @@ export async function startWorker(opts: {
   const { config, logger } = opts;
   const flows = opts.flows ?? registry;
   installTemporalRuntime(logger);
-  // Local activities (a step's bookkeeping) hold their workflow task until Postgres answers: with
-  // the default 10 connections, 40 workflow tasks and 50 activities queue behind each other.
   const pool = createPool(opts.databaseUrl, {
-    max: WORKER_POOL_SIZE,
     onError: (err) => logger.warn({ error: err.message }, 'postgres pool error'),
   });
   await migrate(pool, migrationDirs(flows));

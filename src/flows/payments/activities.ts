@@ -65,6 +65,24 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       if (s) await deps.payments.saveSnapshot(s, s.initiation ? payerKey(s.initiation.payerName) : undefined);
     },
 
+    /**
+     * What a new run reads before its first step, in one call (run as a local activity): the last
+     * snapshot of an earlier run (a late event restarted it), and, when there is none, the routing
+     * facts for the payer the starting signal names, so the root post needs no second lookup.
+     */
+    async loadPaymentStart(input: { lifecycleId: string; payerName: string | undefined }): Promise<{
+      snapshot: PaymentLifecycleState | undefined;
+      routingFacts: { payerHasCompletedInstallment: boolean } | undefined;
+    }> {
+      const snapshot = (await deps.payments.get(input.lifecycleId))?.state;
+      if (snapshot?.root || !input.payerName) return { snapshot, routingFacts: undefined };
+      const payerHasCompletedInstallment = await deps.payments.payerHasCompletedInstallment(
+        payerKey(input.payerName),
+        input.lifecycleId,
+      );
+      return { snapshot, routingFacts: { payerHasCompletedInstallment } };
+    },
+
     /** The last snapshot of an earlier run of this lifecycle (a late event restarted it), if any. */
     async loadPaymentSnapshot(input: { lifecycleId: string }): Promise<PaymentLifecycleState | undefined> {
       return (await deps.payments.get(input.lifecycleId))?.state;

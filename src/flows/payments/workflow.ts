@@ -63,9 +63,9 @@ const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditA
 
 /** Bookkeeping and lookups in our own Postgres, run inside the workflow task (PAYMENT_PATCHES.leanBookkeeping). */
 const local =
-  proxyLocalActivities<
-    Pick<PaymentActivities, 'recordPaymentStep' | 'loadPaymentSnapshot' | 'lookupPaymentRoutingFacts'>
-  >(DB_LOCAL_ACTIVITY_OPTIONS);
+  proxyLocalActivities<Pick<PaymentActivities, 'recordPaymentStep' | 'loadPaymentStart' | 'lookupPaymentRoutingFacts'>>(
+    DB_LOCAL_ACTIVITY_OPTIONS,
+  );
 
 /**
  * One Slack thread per payment, from "initiated" to captured / failed / refunded / overdue.
@@ -117,9 +117,22 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   });
   setHandler(subjectStatusQuery, () => paymentStatusSummary(subject, state));
 
+  /** Routing facts read with the start (lean), for the payer they were read for: the root post uses them once. */
+  let startFacts: { payerName: string; facts: { payerHasCompletedInstallment: boolean } } | undefined;
   if (!input.carried) {
     // A previous run closed after its grace period; a late event restarted us: continue its thread.
-    const previous = await (lean ? local : store).loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
+    let previous: PaymentLifecycleState | undefined;
+    if (lean) {
+      // Every run starts from a signal (signalWithStart), delivered in this first activation: waiting
+      // for it costs no workflow task, and one local activity then reads the snapshot and the routing
+      // facts for its payer (a workflow task with local activities in a row is what outlived its
+      // timeout on a starved worker: docs/payments.md, "What a lifecycle costs Temporal").
+      await condition(() => queue.length > 0);
+      const payerName = queue.find((q) => q.type === 'initiation')?.initiation.payerName;
+      const start = await local.loadPaymentStart({ lifecycleId: input.lifecycleId, payerName });
+      previous = start.snapshot;
+      if (payerName && start.routingFacts) startFacts = { payerName, facts: start.routingFacts };
+    } else previous = await store.loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
     if (previous) state = { ...upgrade(previous), lastActivityAtMs: Date.now() };
   }
   const upsertStatus = () => upsertLifecycleStatus('payment', state.status);
@@ -192,10 +205,15 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
    */
   async function ensureRoot(): Promise<boolean> {
     if (state.root) return true;
-    const facts = await (lean ? local : store).lookupPaymentRoutingFacts({
-      lifecycleId: state.lifecycleId,
-      payerName: state.initiation?.payerName,
-    });
+    const payerName = state.initiation?.payerName;
+    const prefetched = startFacts && startFacts.payerName === payerName ? startFacts.facts : undefined;
+    startFacts = undefined;
+    // Lean: without a payer name the lookup's answer is known (no history to look at): no call.
+    const facts =
+      prefetched ??
+      (lean && !payerName
+        ? { payerHasCompletedInstallment: false }
+        : await (lean ? local : store).lookupPaymentRoutingFacts({ lifecycleId: state.lifecycleId, payerName }));
     const routing = routePayment(
       { paymentType: state.initiation?.paymentType, payerHasCompletedInstallment: facts.payerHasCompletedInstallment },
       input.channels,
@@ -240,7 +258,11 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     return true;
   }
 
-  async function handleInitiation(init: PaymentInitiation) {
+  /**
+   * `rootNext` (lean): the root is posted right after this, and its step writes this one's audit
+   * row and snapshot with its own (one local activity in the task instead of two in a row).
+   */
+  async function handleInitiation(init: PaymentInitiation, rootNext = false) {
     const before = state.status;
     const r = applyInitiation(state, init, Date.now());
     if (!r.applied) return;
@@ -257,6 +279,10 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     // lifecycle whose root post failed tries again now that it knows more.
     if (state.rootFailures && !state.root) await ensureRoot();
     else await updateRoot();
+    if (lean && rootNext && !state.root) {
+      if (state.status !== before) upsertStatus();
+      return;
+    }
     await persist(before);
   }
 
@@ -341,7 +367,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     const idx = queue.findIndex((q) => q.type === 'initiation');
     if (idx >= 0) {
       const [first] = queue.splice(idx, 1);
-      if (first?.type === 'initiation') await handleInitiation(first.initiation);
+      if (first?.type === 'initiation') await handleInitiation(first.initiation, true);
     }
     await ensureRoot();
   }
