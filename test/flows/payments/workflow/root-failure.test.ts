@@ -82,6 +82,8 @@ describe('payment lifecycle: the root post fails permanently', () => {
       expect.stringMatching(/captured/i),
     ]);
     const events = await eventsOf(handle);
+    // Started by the API with the lifecycle's workflow-task timeout (local bookkeeping's headroom: start.ts).
+    expect(Number(events[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout?.seconds)).toBe(30);
     const roots = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').filter((p) => p.purpose === 'root');
     expect(roots.map((p) => p.idempotencyKey)).toEqual([`${workflowId}:root`, `${workflowId}:root`]);
     expect((await failures(workflowId)).map((r) => (r.details as { step: string }).step)).toEqual(['root']);
