@@ -23,6 +23,7 @@ import {
   SLACK_ACTIVITY_OPTIONS,
 } from '../../platform/temporal/workflow/presets.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
+import { finalActivityFailure } from '../../platform/temporal/workflow/failures.js';
 import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
 import {
   PAYMENT_PATCHES,
@@ -87,6 +88,11 @@ const local =
  *   snapshots continue, and each later event or timer tries the root again (one root at most: the
  *   post's idempotency key is the same every time).
  */
+/** The step an auditor key names (`<workflowId>:<step>:audit`, see `createAuditor`). */
+function stepOfAuditKey(workflowId: string, key: string): string {
+  return key.slice(workflowId.length + 1, -':audit'.length);
+}
+
 export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Promise<PaymentLifecycleResult> {
   const info = workflowInfo();
   const wfId = info.workflowId;
@@ -151,13 +157,27 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
         { actorId: 'payment-lifecycle' },
       )
     : audit;
+  /**
+   * A step's bookkeeping in one local activity (lean). Past its bound (Postgres refusing the rows
+   * for 30 minutes) the step is written the way it was before the patch, one activity per row and
+   * one for the snapshot: a row that still cannot be written is then announced on its own by the
+   * auditor (audit row lost → metric + ops alert naming it), and the snapshot still lands.
+   */
+  const recordStep = async (step: { audits: AuditEntry[]; snapshot?: PaymentLifecycleState }) => {
+    try {
+      await local.recordPaymentStep(step);
+    } catch (err) {
+      if (!finalActivityFailure(err)) throw err;
+      // The collected entry is passed whole, so the row written is the one collected (same key and time).
+      for (const e of step.audits) await audit(e.action, stepOfAuditKey(wfId, e.idempotencyKey), e);
+      if (step.snapshot) await store.savePaymentSnapshot(step.snapshot);
+    }
+  };
   /** The snapshot, with the step's collected audit rows in the same local activity (lean). */
   const saveSnapshot = () =>
-    lean
-      ? local.recordPaymentStep({ audits: pendingAudits.splice(0), snapshot: state })
-      : store.savePaymentSnapshot(state);
+    lean ? recordStep({ audits: pendingAudits.splice(0), snapshot: state }) : store.savePaymentSnapshot(state);
   const flushAudits = async () => {
-    if (pendingAudits.length) await local.recordPaymentStep({ audits: pendingAudits.splice(0) });
+    if (pendingAudits.length) await recordStep({ audits: pendingAudits.splice(0) });
   };
   /** A permanent Slack failure of one reply or update (root deleted, channel archived) is audited; the lifecycle goes on. */
   const tolerant = createTolerant(audit, 'payment');
