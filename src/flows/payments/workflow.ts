@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   condition,
   continueAsNew,
   patched,
@@ -167,7 +168,9 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     try {
       await local.recordPaymentStep(step);
     } catch (err) {
-      if (!finalActivityFailure(err)) throw err;
+      // A local activity that ran out of attempts or time reaches workflow code as its last failure
+      // (an ApplicationFailure), not wrapped in an ActivityFailure as a server-side one is.
+      if (!finalActivityFailure(err) && !(err instanceof ApplicationFailure)) throw err;
       // The collected entry is passed whole, so the row written is the one collected (same key and time).
       for (const e of step.audits) await audit(e.action, stepOfAuditKey(wfId, e.idempotencyKey), e);
       if (step.snapshot) await store.savePaymentSnapshot(step.snapshot);
