@@ -67,6 +67,33 @@ export async function medianCost(input: {
   }
 }
 
+/**
+ * Why a lifecycle the bench waited for is stuck, from its history: how many workflow tasks timed
+ * out or failed (a worker that lost its task lease, e.g. to a local activity outliving the task),
+ * activities that timed out, and the last few event types. Read-only; never throws.
+ */
+export async function describeStuck(input: { config: Config; address: string; workflowId: string }): Promise<string> {
+  const connection = await connectClient(input.config.temporal, input.address).catch(() => undefined);
+  if (!connection) return 'history unavailable (no connection)';
+  try {
+    const client = new Client({ connection, namespace: input.config.temporal.namespace });
+    const events = (await client.workflow.getHandle(input.workflowId).fetchHistory()).events ?? [];
+    const count = (k: keyof HistoryEvent) => events.filter((e) => e[k]).length;
+    const tail = events.slice(-6).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?');
+    return [
+      `${events.length} events`,
+      `workflow tasks timed out ${count('workflowTaskTimedOutEventAttributes')}`,
+      `failed ${count('workflowTaskFailedEventAttributes')}`,
+      `activities timed out ${count('activityTaskTimedOutEventAttributes')}`,
+      `last: ${tail.map((t) => t.replace(/EventAttributes$/, '')).join(', ')}`,
+    ].join('; ');
+  } catch (err) {
+    return `history unavailable (${(err as Error).message})`;
+  } finally {
+    await connection.close();
+  }
+}
+
 /** One line: `activities 9 (+0 local), workflow tasks 8, events 52 — recordAudit 3, …`. */
 export function fmtCost(c: RunCost): string {
   const types = Object.entries(c.byType)

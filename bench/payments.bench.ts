@@ -3,7 +3,7 @@ import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/ad
 import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
 import { startBenchStack } from './harness.js';
 import { fmtMs, summarize } from './stats.js';
-import { fmtCost, medianCost } from './cost.js';
+import { describeStuck, fmtCost, medianCost } from './cost.js';
 import { benchScale, figure, type BenchFigure, type BenchResult } from './result.js';
 import { cpuShares, describeShares, sampleCpu } from './cpu.js';
 import { baselineFlow } from './baseline/flow.js';
@@ -107,7 +107,10 @@ export async function run(): Promise<BenchResult> {
     for (;;) {
       const m = roots.get(subject);
       if (m && pred(m)) return m;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${subject}`);
+      if (Date.now() > deadline) {
+        const why = await describeStuck({ config, address: stack.urls.temporal, workflowId: subject });
+        throw new Error(`timed out waiting for ${subject} (${why})`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   };

@@ -43,6 +43,16 @@ export function scheduledActivities(events: HistoryEvent[]): string[] {
   });
 }
 
+/** Activity types of the local activities recorded in `events` (their markers), in order. */
+export function localActivities(events: HistoryEvent[]): string[] {
+  return events.flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_local_activity') return [];
+    const data = payloadJSON(m.details?.data?.payloads?.[0]) as { activity_type?: string } | undefined;
+    return data?.activity_type ? [data.activity_type] : [];
+  });
+}
+
 /** Inputs of every scheduled activity of `type`, decoded. */
 export function activityInputs<T>(events: HistoryEvent[], type: string): T[] {
   return events.flatMap((e) => {

@@ -5,10 +5,13 @@ import type { PaymentsConfig } from './config.js';
 import { paymentsRepo, type PaymentsRepo } from './repo.js';
 import { payerKey } from './domain/routing.js';
 import { classifySlackError, toActivityFailure } from '../../integrations/slack/errors.js';
+import type { AuditEntry } from '../../platform/audit/contract.js';
+import type { AuditLogRepo } from '../../platform/db/repositories.js';
 
 export interface PaymentActivityDeps {
   payments: PaymentsRepo;
   slack: WebClient;
+  audit: AuditLogRepo;
 }
 
 /**
@@ -51,6 +54,35 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       await deps.payments.saveSnapshot(state, state.initiation ? payerKey(state.initiation.payerName) : undefined);
     },
 
+    /**
+     * A step's bookkeeping in one call (run as a local activity): its audit rows, in order, then
+     * the snapshot, if any. Both writes are idempotent (audit keys; snapshot versions), so a retry
+     * after a partial write completes it without duplicating anything.
+     */
+    async recordPaymentStep(input: { audits: AuditEntry[]; snapshot?: PaymentLifecycleState }): Promise<void> {
+      for (const e of input.audits) await deps.audit.append(e);
+      const s = input.snapshot;
+      if (s) await deps.payments.saveSnapshot(s, s.initiation ? payerKey(s.initiation.payerName) : undefined);
+    },
+
+    /**
+     * What a new run reads before its first step, in one call (run as a local activity): the last
+     * snapshot of an earlier run (a late event restarted it), and, when there is none, the routing
+     * facts for the payer the starting signal names, so the root post needs no second lookup.
+     */
+    async loadPaymentStart(input: { lifecycleId: string; payerName: string | undefined }): Promise<{
+      snapshot: PaymentLifecycleState | undefined;
+      routingFacts: { payerHasCompletedInstallment: boolean } | undefined;
+    }> {
+      const snapshot = (await deps.payments.get(input.lifecycleId))?.state;
+      if (snapshot?.root || !input.payerName) return { snapshot, routingFacts: undefined };
+      const payerHasCompletedInstallment = await deps.payments.payerHasCompletedInstallment(
+        payerKey(input.payerName),
+        input.lifecycleId,
+      );
+      return { snapshot, routingFacts: { payerHasCompletedInstallment } };
+    },
+
     /** The last snapshot of an earlier run of this lifecycle (a late event restarted it), if any. */
     async loadPaymentSnapshot(input: { lifecycleId: string }): Promise<PaymentLifecycleState | undefined> {
       return (await deps.payments.get(input.lifecycleId))?.state;
@@ -61,5 +93,5 @@ export type PaymentActivities = ReturnType<typeof createPaymentActivities>;
 
 /** The worker's factory (flow.ts): real deps from the worker context. */
 export function paymentActivities(ctx: FlowWorkerContext<PaymentsConfig>) {
-  return createPaymentActivities({ payments: paymentsRepo(ctx.pool), slack: ctx.slack });
+  return createPaymentActivities({ payments: paymentsRepo(ctx.pool), slack: ctx.slack, audit: ctx.repos.audit });
 }

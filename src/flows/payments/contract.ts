@@ -173,6 +173,11 @@ export const PAYMENT_PATCHES = {
   separateProviderDedup: 'payment-separate-provider-dedup',
   /** A permanent failure of the root post is audited and reported; the lifecycle lives on without a thread. */
   rootPostTolerant: 'payment-root-post-tolerant',
+  /**
+   * A step's bookkeeping (audit rows + snapshot) in one local activity, the snapshot and routing
+   * lookups local too, and an event's reply, root update and bookkeeping side by side.
+   */
+  leanBookkeeping: 'payment-lean-bookkeeping',
 } as const;
 
 /** Wire name `initiatePayment`: the API's "payment initiated". Idempotent (the first initiation wins). */

@@ -1,10 +1,30 @@
-import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AuditEntry } from '../../platform/audit/contract.js';
 import type { createAuditActivities } from '../../platform/audit/activities.js';
 import type { PaymentActivities } from './activities.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
-import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
-import { DB_ACTIVITY_OPTIONS, SLACK_ACTIVITY_OPTIONS } from '../../platform/temporal/workflow/presets.js';
+import {
+  createAuditor,
+  createTolerant,
+  upsertLifecycleStatus,
+  type Auditor,
+} from '../../platform/temporal/workflow/lifecycle.js';
+import {
+  DB_ACTIVITY_OPTIONS,
+  DB_LOCAL_ACTIVITY_OPTIONS,
+  SLACK_ACTIVITY_OPTIONS,
+} from '../../platform/temporal/workflow/presets.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
+import { finalActivityFailure } from '../../platform/temporal/workflow/failures.js';
 import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
 import {
   PAYMENT_PATCHES,
@@ -43,6 +63,12 @@ const slack = proxyActivities<SlackActivities>(SLACK_ACTIVITY_OPTIONS);
 
 const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
 
+/** Bookkeeping and lookups in our own Postgres, run inside the workflow task (PAYMENT_PATCHES.leanBookkeeping). */
+const local =
+  proxyLocalActivities<Pick<PaymentActivities, 'recordPaymentStep' | 'loadPaymentStart' | 'lookupPaymentRoutingFacts'>>(
+    DB_LOCAL_ACTIVITY_OPTIONS,
+  );
+
 /**
  * One Slack thread per payment, from "initiated" to captured / failed / refunded / overdue.
  *
@@ -56,11 +82,18 @@ const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditA
  *   later event restarts it, and the new run resumes from the DB snapshot into the same thread.
  * - Continue-as-new is checked inside every wait (a chatty thread only changes state), carrying the
  *   bounded state, the queued events and the timers' anchors (`startedAtMs`, `lastActivityAtMs`).
+ * - Bookkeeping is batched: a step's audit rows are collected and written with its snapshot in
+ *   one local activity (runs started before `payment-lean-bookkeeping` replay one activity each).
  * - If the root post fails permanently (channel archived, bot removed), the failure is audited and
  *   reported by `tolerant` and the lifecycle goes on without a thread: statuses, audit rows and
  *   snapshots continue, and each later event or timer tries the root again (one root at most: the
  *   post's idempotency key is the same every time).
  */
+/** The step an auditor key names (`<workflowId>:<step>:audit`, see `createAuditor`). */
+function stepOfAuditKey(workflowId: string, key: string): string {
+  return key.slice(workflowId.length + 1, -':audit'.length);
+}
+
 export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Promise<PaymentLifecycleResult> {
   const info = workflowInfo();
   const wfId = info.workflowId;
@@ -68,6 +101,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   // Patch checks first, before any await: the run decides once, and its history records it.
   const can = continueAsNewCheck(input);
   const splitDedup = patched(PAYMENT_PATCHES.separateProviderDedup);
+  const lean = patched(PAYMENT_PATCHES.leanBookkeeping);
   const upgrade = (s: PaymentLifecycleState) => (splitDedup ? upgradeState(s) : s);
   const queue: PaymentSignal[] = [...(input.pendingEvents ?? [])];
   let state: PaymentLifecycleState = input.carried
@@ -90,15 +124,64 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   });
   setHandler(subjectStatusQuery, () => paymentStatusSummary(subject, state));
 
+  /** Routing facts read with the start (lean), for the payer they were read for: the root post uses them once. */
+  let startFacts: { payerName: string; facts: { payerHasCompletedInstallment: boolean } } | undefined;
   if (!input.carried) {
     // A previous run closed after its grace period; a late event restarted us: continue its thread.
-    const previous = await store.loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
+    let previous: PaymentLifecycleState | undefined;
+    if (lean) {
+      // Every run starts from a signal (signalWithStart), delivered in this first activation: waiting
+      // for it costs no workflow task, and one local activity then reads the snapshot and the routing
+      // facts for its payer (a workflow task with local activities in a row is what outlived its
+      // timeout on a starved worker: docs/payments.md, "What a lifecycle costs Temporal").
+      await condition(() => queue.length > 0);
+      const payerName = queue.find((q) => q.type === 'initiation')?.initiation.payerName;
+      const start = await local.loadPaymentStart({ lifecycleId: input.lifecycleId, payerName });
+      previous = start.snapshot;
+      if (payerName && start.routingFacts) startFacts = { payerName, facts: start.routingFacts };
+    } else previous = await store.loadPaymentSnapshot({ lifecycleId: input.lifecycleId });
     if (previous) state = { ...upgrade(previous), lastActivityAtMs: Date.now() };
   }
   const upsertStatus = () => upsertLifecycleStatus('payment', state.status);
   upsertStatus();
 
   const audit = createAuditor(store.recordAudit, { actorId: 'payment-lifecycle' });
+  /** A step's audit rows not yet written: the step's `saveSnapshot` (or `flushAudits`) writes them (lean only). */
+  const pendingAudits: AuditEntry[] = [];
+  /** The audit row of a step: collected (lean) or its own activity (runs recorded before the patch). */
+  const stepAudit: Auditor = lean
+    ? createAuditor(
+        async (entry) => {
+          pendingAudits.push(entry);
+          return true;
+        },
+        { actorId: 'payment-lifecycle' },
+      )
+    : audit;
+  /**
+   * A step's bookkeeping in one local activity (lean). Past its bound (Postgres refusing the rows
+   * for 30 minutes) the step is written the way it was before the patch, one activity per row and
+   * one for the snapshot: a row that still cannot be written is then announced on its own by the
+   * auditor (audit row lost → metric + ops alert naming it), and the snapshot still lands.
+   */
+  const recordStep = async (step: { audits: AuditEntry[]; snapshot?: PaymentLifecycleState }) => {
+    try {
+      await local.recordPaymentStep(step);
+    } catch (err) {
+      // A local activity that ran out of attempts or time reaches workflow code as its last failure
+      // (an ApplicationFailure), not wrapped in an ActivityFailure as a server-side one is.
+      if (!finalActivityFailure(err) && !(err instanceof ApplicationFailure)) throw err;
+      // The collected entry is passed whole, so the row written is the one collected (same key and time).
+      for (const e of step.audits) await audit(e.action, stepOfAuditKey(wfId, e.idempotencyKey), e);
+      if (step.snapshot) await store.savePaymentSnapshot(step.snapshot);
+    }
+  };
+  /** The snapshot, with the step's collected audit rows in the same local activity (lean). */
+  const saveSnapshot = () =>
+    lean ? recordStep({ audits: pendingAudits.splice(0), snapshot: state }) : store.savePaymentSnapshot(state);
+  const flushAudits = async () => {
+    if (pendingAudits.length) await recordStep({ audits: pendingAudits.splice(0) });
+  };
   /** A permanent Slack failure of one reply or update (root deleted, channel archived) is audited; the lifecycle goes on. */
   const tolerant = createTolerant(audit, 'payment');
 
@@ -130,7 +213,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
 
   const persist = async (statusBefore: PaymentStatus) => {
     if (state.status !== statusBefore) upsertStatus();
-    await store.savePaymentSnapshot(state);
+    await saveSnapshot();
   };
 
   async function resolveOwner(init: PaymentInitiation) {
@@ -145,10 +228,15 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
    */
   async function ensureRoot(): Promise<boolean> {
     if (state.root) return true;
-    const facts = await store.lookupPaymentRoutingFacts({
-      lifecycleId: state.lifecycleId,
-      payerName: state.initiation?.payerName,
-    });
+    const payerName = state.initiation?.payerName;
+    const prefetched = startFacts && startFacts.payerName === payerName ? startFacts.facts : undefined;
+    startFacts = undefined;
+    // Lean: without a payer name the lookup's answer is known (no history to look at): no call.
+    const facts =
+      prefetched ??
+      (lean && !payerName
+        ? { payerHasCompletedInstallment: false }
+        : await (lean ? local : store).lookupPaymentRoutingFacts({ lifecycleId: state.lifecycleId, payerName }));
     const routing = routePayment(
       { paymentType: state.initiation?.paymentType, payerHasCompletedInstallment: facts.payerHasCompletedInstallment },
       input.channels,
@@ -175,32 +263,35 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     });
     if (posted) return rootPosted(posted, routing);
     state = { ...state, rootFailures: failures + 1, version: state.version + 1 };
-    await store.savePaymentSnapshot(state);
+    await saveSnapshot();
     return false;
   }
 
   async function rootPosted(posted: { channel: string; ts: string }, routing: ReturnType<typeof routePayment>) {
     state = { ...state, root: { channel: posted.channel, ts: posted.ts }, routing, version: state.version + 1 };
-    await Promise.all([
-      audit('payment.routed', 'routed', {
-        targetSystem: 'slack',
-        ruleId: PAYMENT_ROUTING_RULE.id,
-        ruleVersion: PAYMENT_ROUTING_RULE.version,
-        after: { channel: routing.channel, ts: posted.ts },
-        details: { reason: routing.reason },
-      }),
-      store.savePaymentSnapshot(state),
-    ]);
+    const routed = stepAudit('payment.routed', 'routed', {
+      targetSystem: 'slack',
+      ruleId: PAYMENT_ROUTING_RULE.id,
+      ruleVersion: PAYMENT_ROUTING_RULE.version,
+      after: { channel: routing.channel, ts: posted.ts },
+      details: { reason: routing.reason },
+    });
+    // Lean: `routed` is already collected (synchronously), so the snapshot's local activity writes it.
+    await Promise.all([routed, saveSnapshot()]);
     return true;
   }
 
-  async function handleInitiation(init: PaymentInitiation) {
+  /**
+   * `rootNext` (lean): the root is posted right after this, and its step writes this one's audit
+   * row and snapshot with its own (one local activity in the task instead of two in a row).
+   */
+  async function handleInitiation(init: PaymentInitiation, rootNext = false) {
     const before = state.status;
     const r = applyInitiation(state, init, Date.now());
     if (!r.applied) return;
     state = r.state;
     await resolveOwner(init);
-    await audit('payment.initiated', 'initiated', {
+    await stepAudit('payment.initiated', 'initiated', {
       actor: { kind: 'api_client', id: init.requestedBy },
       sourceSystem: 'api',
       before: { status: before },
@@ -211,6 +302,10 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     // lifecycle whose root post failed tries again now that it knows more.
     if (state.rootFailures && !state.root) await ensureRoot();
     else await updateRoot();
+    if (lean && rootNext && !state.root) {
+      if (state.status !== before) upsertStatus();
+      return;
+    }
     await persist(before);
   }
 
@@ -220,17 +315,29 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     if (!r.applied) return;
     state = r.state;
     const step = `event:${event.eventId}`;
-    await Promise.all([
-      audit(`payment.${event.kind}`, step, {
-        actor: { kind: 'provider', id: event.provider },
-        sourceSystem: event.provider,
-        before: { status: before },
-        after: { status: state.status },
-        details: { eventId: event.eventId, providerEventType: event.providerEventType, paymentId: event.paymentId },
-        occurredAt: event.occurredAt,
-      }),
-      reply(step, buildEventReply(event, before, state.status), 'reply'),
-    ]);
+    const audited = stepAudit(`payment.${event.kind}`, step, {
+      actor: { kind: 'provider', id: event.provider },
+      sourceSystem: event.provider,
+      before: { status: before },
+      after: { status: state.status },
+      details: { eventId: event.eventId, providerEventType: event.providerEventType, paymentId: event.paymentId },
+      occurredAt: event.occurredAt,
+    });
+    await replyThenUpdate(audited, () => reply(step, buildEventReply(event, before, state.status), 'reply'), before);
+  }
+
+  /**
+   * A step's reply, the root's update and the bookkeeping. Lean with a thread: all three side by
+   * side (one workflow task schedules both Slack calls; the reply and the root are different
+   * messages). Otherwise (no thread yet, or a run recorded before the patch): the reply first,
+   * since it may post the root, then the update and the snapshot.
+   */
+  async function replyThenUpdate(audited: Promise<boolean>, post: () => Promise<void>, before: PaymentStatus) {
+    if (lean && state.root) {
+      await Promise.all([audited, post(), updateRoot(), persist(before)]);
+      return;
+    }
+    await Promise.all([audited, post()]);
     await Promise.all([updateRoot(), persist(before)]);
   }
 
@@ -251,7 +358,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
           idempotencyKey: `${wfId}:escalation:alert`,
         }),
       ),
-      audit('payment.escalated', 'escalated', {
+      stepAudit('payment.escalated', 'escalated', {
         targetSystem: 'slack',
         after: { status: state.status },
         details: { afterMs: input.policy.escalateAfterMs, owner: state.ownerSlackId ?? null },
@@ -263,10 +370,12 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   async function markOverdue() {
     const before = state.status;
     state = applyTimer(state, 'overdue', Date.now()).state;
-    await Promise.all([
-      reply('overdue', buildOverdueReply(state, input.policy.overdueAfterMs), 'overdue'),
-      audit('payment.overdue', 'overdue', { before: { status: before }, after: { status: state.status } }),
-    ]);
+    const post = () => reply('overdue', buildOverdueReply(state, input.policy.overdueAfterMs), 'overdue');
+    const auditOverdue = () =>
+      stepAudit('payment.overdue', 'overdue', { before: { status: before }, after: { status: state.status } });
+    if (lean) return replyThenUpdate(auditOverdue(), post, before);
+    // Recorded runs scheduled the reply before the audit row: keep that command order.
+    await Promise.all([post(), auditOverdue()]);
     await Promise.all([updateRoot(), persist(before)]);
   }
 
@@ -281,7 +390,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     const idx = queue.findIndex((q) => q.type === 'initiation');
     if (idx >= 0) {
       const [first] = queue.splice(idx, 1);
-      if (first?.type === 'initiation') await handleInitiation(first.initiation);
+      if (first?.type === 'initiation') await handleInitiation(first.initiation, true);
     }
     await ensureRoot();
   }
@@ -294,6 +403,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
     }
     if (can.due()) {
       await untilHandlersFinished();
+      await flushAudits();
       return continueAsNew<typeof paymentLifecycleWorkflow>({
         ...input,
         carried: state,
@@ -310,7 +420,8 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
       await untilHandlersFinished();
       // A signal that arrived while we were finishing must not be dropped.
       if (queue.length > 0) continue;
-      await audit('payment.closed', `closed:${state.version}`, { after: { status: state.status } });
+      await stepAudit('payment.closed', `closed:${state.version}`, { after: { status: state.status } });
+      await flushAudits();
       if (queue.length > 0) continue;
       return { lifecycleId: state.lifecycleId, status: state.status, closedReason: 'grace_elapsed' };
     }

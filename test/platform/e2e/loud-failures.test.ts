@@ -230,6 +230,9 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
 
     // The lifecycle goes on: its thread is posted although no audit row can be written.
     await h.slack.waitFor(async () => (await h.roots('C0PAYMENTS', orderId))[0], 30_000);
+    // Local bookkeeping retries inside the workflow task (no pending activity to see): wait for its
+    // observable end, the alerts, before the workflow counts as idle.
+    await h.slack.waitFor(async () => ((await alertsFor(workflowId)).length >= 2 ? true : undefined), 60_000);
     await waitIdle(client, workflowId);
     expect(await auditLogRepo(pool).bySubject(workflowId)).toHaveLength(0);
 

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../failure-types.js';
 
 /**
@@ -30,6 +30,30 @@ export const DB_ACTIVITY_OPTIONS: ActivityOptions = {
     maximumInterval: '30 seconds',
     nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
   },
+};
+
+/**
+ * Database bookkeeping and lookups run as a local activity (a step's audit rows and snapshot,
+ * batched): the worker runs it inside the workflow task, so it costs the Temporal server one
+ * marker instead of an activity task, its three events and the workflow task that follows.
+ *
+ * The price is that the workflow task stays open while it runs. The task has a timeout (10 s by
+ * default); a local activity still running at 80% of it makes the worker heartbeat the task (it
+ * completes it and asks for a new one, one more workflow task in the history), but a result the
+ * workflow has not yet been activated with is not flushed by that heartbeat: on a starved worker a
+ * task with several local activities in a row times out and loses them, and the next attempt runs
+ * them again (local activities are at-least-once; these writes are idempotent by audit key and
+ * snapshot version). So each attempt is bounded well inside the task (5 s, the pool's own
+ * connection wait), and retries back off locally only briefly: past `localRetryThreshold` the SDK
+ * schedules a server timer between attempts, which completes the task instead of holding it (and
+ * a workflow-task slot) through the backoff. Same overall bound and retry policy as
+ * DB_ACTIVITY_OPTIONS.
+ */
+export const DB_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '5 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  localRetryThreshold: '2 seconds',
+  retry: DB_ACTIVITY_OPTIONS.retry,
 };
 
 /**

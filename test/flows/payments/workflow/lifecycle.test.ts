@@ -18,6 +18,7 @@ import { sharedBundle } from '../../../helpers/bundle.js';
 import { testCodec, testDataConverter } from '../../../helpers/temporal.js';
 import { decodePayloadsIn } from '../../../../src/platform/temporal/codec.js';
 import { recordFixture } from '../../../helpers/fixtures.js';
+import { scheduledActivities } from '../../../helpers/history.js';
 
 /**
  * The workflow against the real Temporal dev server with in-memory activities: fast branch
@@ -34,6 +35,10 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
   const audits: AuditEntry[] = [];
   const snapshots = new Map<string, PaymentLifecycleState>();
   let failFirstPost = true;
+  /** Lifecycles whose first bookkeeping step stalls after writing (see recordPaymentStep). */
+  const stallFirstStep = new Set<string>();
+  /** recordPaymentStep attempts per lifecycle. */
+  const stepCalls = new Map<string, number>();
   let worker: Worker;
   let running: Promise<void>;
   let nativeConnection: NativeConnection;
@@ -69,6 +74,19 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
       if (!prev || prev.version <= s.version) snapshots.set(s.lifecycleId, s);
     },
     loadPaymentSnapshot: async ({ lifecycleId }: { lifecycleId: string }) => snapshots.get(lifecycleId),
+    loadPaymentStart: async ({ lifecycleId }: { lifecycleId: string }) => ({
+      snapshot: snapshots.get(lifecycleId),
+      routingFacts: snapshots.get(lifecycleId)?.root ? undefined : { payerHasCompletedInstallment: false },
+    }),
+    recordPaymentStep: async (i: { audits: AuditEntry[]; snapshot?: PaymentLifecycleState }) => {
+      const subject = i.audits[0]?.subject ?? `payment:${i.snapshot?.lifecycleId}`;
+      stepCalls.set(subject, (stepCalls.get(subject) ?? 0) + 1);
+      for (const e of i.audits) await activities.recordAudit(e);
+      if (i.snapshot) await activities.savePaymentSnapshot(i.snapshot);
+      // The writes landed, but this attempt's answer comes too late: past the local activity's
+      // start-to-close bound and the workflow task's timeout (a stalled connection, a starved worker).
+      if (stallFirstStep.delete(subject)) await new Promise((r) => setTimeout(r, 7_000));
+    },
   };
 
   beforeAll(async () => {
@@ -167,8 +185,50 @@ describe('paymentLifecycleWorkflow (mocked activities, real Temporal) + replay',
 
     // Decoded (through the codec) like every recorded fixture, so the committed file replays without keys.
     const history = await decodePayloadsIn(await handle.fetchHistory(), testCodec());
+    // The bookkeeping above (five audit rows, the snapshots, the routing and snapshot lookups) ran
+    // as local activities: the server scheduled only the Slack calls and the owner lookup.
+    const scheduled = scheduledActivities(history.events ?? []);
+    expect([...new Set(scheduled)].sort()).toEqual(['postSlackMessage', 'resolvePaymentOwner', 'updateSlackMessage']);
+    expect(scheduled.filter((t) => t === 'postSlackMessage')).toHaveLength(3);
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `payment:${id}`);
     await recordFixture('payment-lifecycle', history.events ?? []);
+  });
+
+  // A local activity that outlives its attempt bound and its workflow task: the task is
+  // heartbeated (not timed out), the attempt is abandoned after DB_LOCAL_ACTIVITY_OPTIONS'
+  // 5 s and retried, and the rows it already wrote are not written again.
+  it('a bookkeeping step that stalls past its bound and the workflow task timeout is retried; nothing doubles', async () => {
+    const id = `order_${randomUUID().slice(0, 8)}`;
+    const workflowId = `payment:${id}`;
+    stallFirstStep.add(workflowId);
+    const handle = await client.workflow.signalWithStart<typeof paymentLifecycleWorkflow, [PaymentInitiation]>(
+      'paymentLifecycleWorkflow',
+      {
+        workflowId,
+        taskQueue,
+        args: [input(id)],
+        // The shortest task timeout Temporal accepts, well under the stalled attempt.
+        workflowTaskTimeout: '2 seconds',
+        signal: initiatePaymentSignal,
+        signalArgs: [initiation(id)],
+      },
+    );
+    await handle.signal(paymentEventSignal, event('captured', 'c9'));
+    expect(await handle.result()).toMatchObject({ status: 'captured', closedReason: 'grace_elapsed' });
+
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes)).toEqual(
+      [],
+    );
+    // The stalled attempt, its retry and the later steps (captured, closed).
+    expect(stepCalls.get(workflowId)).toBeGreaterThanOrEqual(4);
+    expect(audits.filter((a) => a.subject === workflowId).map((a) => a.action)).toEqual([
+      'payment.initiated',
+      'payment.routed',
+      'payment.captured',
+      'payment.closed',
+    ]);
+    expect(snapshots.get(id)?.status).toBe('captured');
   });
 
   it('answers the state query while running', async () => {

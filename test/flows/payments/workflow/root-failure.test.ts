@@ -31,11 +31,12 @@ describe('payment lifecycle: the root post fails permanently', () => {
     });
     await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId, { owner: 'U0BOB' })));
     // The escalation timer still fires: the alert goes to the escalation channel (top level, no thread needed).
-    const alert = await t.h.slack.waitFor(async () =>
-      (await t.h.slack.channelMessages('C0ESCALATE')).find((m) => m.text.includes(orderId)),
+    const alert = await t.h.slack.waitFor(
+      async () => (await t.h.slack.channelMessages('C0ESCALATE')).find((m) => m.text.includes(orderId)),
+      60_000,
     );
     expect(seen(alert)).toContain('<@U0BOB>');
-    await t.h.slack.waitFor(async () => ((await failures(workflowId)).length >= 2 ? true : undefined), 20_000);
+    await t.h.slack.waitFor(async () => ((await failures(workflowId)).length >= 2 ? true : undefined), 60_000);
     await t.h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
     await t.h.slack.waitFor(async () =>
       (await t.h.getPayment(orderId)).body.status === 'captured' ? true : undefined,
@@ -68,7 +69,7 @@ describe('payment lifecycle: the root post fails permanently', () => {
     const workflowId = paymentWorkflowId(orderId);
     await t.h.slack.injectFault({ method: 'chat.postMessage', kind: 'error', error: 'channel_not_found', count: 1 });
     await t.h.expectAccepted(await t.h.initiate(t.h.initiation(orderId)));
-    await t.h.slack.waitFor(async () => ((await failures(workflowId)).length >= 1 ? true : undefined), 20_000);
+    await t.h.slack.waitFor(async () => ((await failures(workflowId)).length >= 1 ? true : undefined), 60_000);
     expect(await t.h.roots('C0PAYMENTS', orderId)).toHaveLength(0);
 
     await t.h.webhook('payment.captured', { orderId, paymentId, amount: 123450 });
@@ -81,6 +82,8 @@ describe('payment lifecycle: the root post fails permanently', () => {
       expect.stringMatching(/captured/i),
     ]);
     const events = await eventsOf(handle);
+    // Started by the API with the lifecycle's workflow-task timeout (local bookkeeping's headroom: start.ts).
+    expect(Number(events[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout?.seconds)).toBe(30);
     const roots = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').filter((p) => p.purpose === 'root');
     expect(roots.map((p) => p.idempotencyKey)).toEqual([`${workflowId}:root`, `${workflowId}:root`]);
     expect((await failures(workflowId)).map((r) => (r.details as { step: string }).step)).toEqual(['root']);
