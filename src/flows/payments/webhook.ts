@@ -100,6 +100,7 @@ export function paymentWebhookRoute(
         signal: paymentEventSignal.name,
         signalArgs: [event],
         workflowIdReusePolicy: opts.workflowIdReusePolicy,
+        workflowTaskTimeout: opts.workflowTaskTimeout,
       },
     });
     return reply.code(200).send({ status: outcome, lifecycleId: id });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import type { Config } from '../config/index.js';
 import { createTokenCipher } from '../installations/token-cipher.js';
 
@@ -26,6 +27,8 @@ export const relayCallSchema = z.discriminatedUnion('kind', [
     signal: z.string().min(1),
     signalArgs: z.array(z.unknown()),
     workflowIdReusePolicy: z.enum(['ALLOW_DUPLICATE', 'ALLOW_DUPLICATE_FAILED_ONLY', 'REJECT_DUPLICATE']).optional(),
+    /** The started run's workflow-task timeout (a duration string or ms), when its flow sets one. */
+    workflowTaskTimeout: z.union([z.string().min(1), z.number().int().positive()]).optional(),
   }),
 ]);
 export type RelayCall = z.infer<typeof relayCallSchema>;
@@ -91,6 +94,8 @@ export async function makeCall(temporal: Client, call: RelayCall): Promise<'hand
     signal: call.signal,
     signalArgs: call.signalArgs,
     ...(call.workflowIdReusePolicy ? { workflowIdReusePolicy: call.workflowIdReusePolicy } : {}),
+    // The schema holds any string; Temporal's client parses it (a bad one fails the call, loudly).
+    ...(call.workflowTaskTimeout !== undefined ? { workflowTaskTimeout: call.workflowTaskTimeout as Duration } : {}),
   });
   return 'handed_off';
 }

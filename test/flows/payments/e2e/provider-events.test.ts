@@ -140,6 +140,17 @@ describe('Razorpay events and correlation, end to end', () => {
     }
   });
 
+  it('an event for a lifecycle not running starts it through the relay with the lifecycle’s workflow-task timeout (the API’s start options, not Temporal’s 10 s default)', async () => {
+    const { orderId, paymentId } = h.ids();
+    const hook = await h.webhook('payment.authorized', { orderId, paymentId, amount: 123450 });
+    expect(await hook.res.json()).toEqual({ status: 'queued', lifecycleId: orderId });
+    await h.relayed(paymentWorkflowId(orderId));
+    const handle = suite.temporal.workflow.getHandle(paymentWorkflowId(orderId));
+    const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(Number(started?.workflowTaskTimeout?.seconds)).toBe(30);
+    await handle.terminate('test done');
+  });
+
   it('a permanent Slack error on one reply is audited as payment.slack_failed and the lifecycle goes on: the root is still updated and the next event still gets its reply', async () => {
     const ids = h.ids();
     await h.expectAccepted(await h.initiate(h.initiation(ids.orderId)));
