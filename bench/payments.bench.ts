@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SlackEmulatorAdmin, type InspectedMessage } from '../emulators/slack/admin-client.js';
 import { deliverRazorpay, razorpayEvent } from '../test/fixtures/razorpay/build.js';
 import { startBenchStack } from './harness.js';
+import { ratePer } from './payment-driver.js';
 import { fmtMs, summarize } from './stats.js';
 import { describeStuck, fmtCost, medianCost } from './cost.js';
 import { benchScale, figure, type BenchFigure, type BenchResult } from './result.js';
@@ -148,18 +149,7 @@ export async function run(): Promise<BenchResult> {
   async function segment(one: () => Promise<unknown>, seconds: number, concurrency: number): Promise<number> {
     await slack.reset();
     roots.clear();
-    let done = 0;
-    const started = Date.now();
-    const until = started + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (Date.now() < until) {
-          await one();
-          done++;
-        }
-      }),
-    );
-    return done / ((Date.now() - started) / 1000);
+    return ratePer(one, seconds, concurrency);
   }
 
   /** initiate → root → captured → reply and the root's update (the lifecycle's last visible effect). */
