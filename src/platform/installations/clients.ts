@@ -130,6 +130,9 @@ export function createSlackClients(deps: SlackClientsDeps) {
         : new InstallationUnavailableError(installationId, 'token_refresh_failed');
     if (!deps.installations || !deps.oauthClient) throw unusable();
     const oauth = deps.oauthClient;
+    // Two calls refused at once both come here; the row lock lets one refresh and hands the other
+    // the token it got: only a refresh that happened counts as one.
+    let refreshed = false;
     try {
       const fresh = await deps.installations.rotate({
         installationId,
@@ -137,6 +140,7 @@ export function createSlackClients(deps: SlackClientsDeps) {
         minValidUntilMs: now() + REFRESH_MARGIN_MS,
         rejected,
         refresh: async (refreshToken) => {
+          refreshed = true;
           const res = await noToken.oauth.v2.access({
             client_id: oauth.clientId,
             client_secret: oauth.clientSecret,
@@ -148,7 +152,7 @@ export function createSlackClients(deps: SlackClientsDeps) {
           return { token: res.access_token, refreshToken: res.refresh_token, expiresInSec: res.expires_in };
         },
       });
-      rotations('rotated');
+      if (refreshed) rotations('rotated');
       return fresh;
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error;

@@ -96,6 +96,9 @@ describe('classifySlackEvent', () => {
     expect(reply).toEqual({
       kind: 'thread',
       lookup: { channel: 'C0PAYMENTS', ts: root },
+      // Our bot user (from the envelope's authorizations): a reply whose root we have not recorded
+      // yet is parked when its parent_user_id is this one (no parent_user_id here).
+      botUserId: 'U0TLBOT',
       event: {
         kind: 'message',
         channel: 'C0PAYMENTS',
