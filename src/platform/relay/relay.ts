@@ -8,7 +8,7 @@ import { makeCall, type CallSealer } from './call.js';
 /** The Postgres channel the ledger's trigger notifies when a delivery is queued (migration 080). */
 export const RELAY_CHANNEL = 'threadline_inbound';
 /** First key of the relay's per-subject advisory locks (the two-key space; the migrator uses the one-key space). */
-const SUBJECT_LOCK_CLASS = 80;
+export const SUBJECT_LOCK_CLASS = 80;
 /** Back-off after a failed hand-off: 250 ms doubling, at most this (Temporal down: retry soon after it is back). */
 const MAX_BACKOFF_MS = 10_000;
 /** The gRPC status a call can never succeed with as made. */

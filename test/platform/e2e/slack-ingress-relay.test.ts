@@ -8,7 +8,7 @@ import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/platform/observability/metrics.js';
 import { createCallSealer, relayLane } from '../../../src/platform/relay/call.js';
-import { createRelay, type Relay } from '../../../src/platform/relay/relay.js';
+import { createRelay, SUBJECT_LOCK_CLASS, type Relay } from '../../../src/platform/relay/relay.js';
 import { signalsIn } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { testDataConverter } from '../../helpers/temporal.js';
@@ -262,20 +262,16 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const { eventId, body, headers } = reply(t, 'then a crash');
     const res = await timedPost(`http://127.0.0.1:${port}/slack/events`, body, headers());
     expect(res.status).toBe(200);
-    // The dying API's relay has claimed the row (locked in its open round).
+    // The dying API's relay is sending it: it holds the thread's subject lock (the relay's
+    // per-subject advisory lock, taken for its open round; rows themselves are read unlocked).
     await waitUntil(async () => {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
-        const r = await c.query(
-          `SELECT 1 FROM inbound_events WHERE source = 'slack' AND event_id = $1 FOR UPDATE SKIP LOCKED`,
-          [eventId],
-        );
-        return r.rowCount === 0;
-      } finally {
-        await c.query('ROLLBACK');
-        c.release();
-      }
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND classid = $2 AND objsubid = 2
+           AND objid::bigint = (hashtext($1)::bigint + 4294967296) % 4294967296`,
+        [t.workflowId, SUBJECT_LOCK_CLASS],
+      );
+      return rows[0]!.n > 0;
     }, 60_000);
     await api.kill9();
     expect((await ledgerRow(eventId))?.status).toBe('queued');
