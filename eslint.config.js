@@ -19,6 +19,12 @@ const SANDBOX_FILES = [
 ];
 const sandboxBanned = {
   paths: [
+    {
+      name: '@temporalio/workflow',
+      importNames: ['proxyLocalActivities'],
+      message:
+        'Use localActivities (platform/temporal/workflow/local.ts): a local activity that timed out replays as a bare TimeoutFailure otherwise.',
+    },
     { name: 'pg', message: 'Workflow/domain/contract code is sandboxed: no I/O. Use an activity.' },
     { name: 'fastify', message: 'Workflow/domain/contract code is sandboxed: no HTTP.' },
     { name: 'zod', message: 'Validate at the trust boundary (api, activities), not in sandboxed code.' },

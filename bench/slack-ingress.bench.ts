@@ -1,12 +1,19 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import bolt from '@slack/bolt';
 import { createPool, type Pool } from '../src/platform/db/pool.js';
 import { slackMessagesRepo } from '../src/platform/db/repositories.js';
 import { computeSlackSignature } from '../src/integrations/slack/signature.js';
+import { freePort } from '../test/helpers/ports.js';
+import type { WorkerProcess } from '../test/helpers/worker-process.js';
 import { startBenchStack } from './harness.js';
 import { fmtMs, percentile, summarize } from './stats.js';
+import { apiChild, workerChildren, writeBundle } from './worker-child.js';
 
 /**
  * `npm run bench -- slack-ingress`: POST /slack/events on the real stack (embedded Temporal on
@@ -23,9 +30,15 @@ import { fmtMs, percentile, summarize } from './stats.js';
  * - max throughput: a closed loop of MAX_CONCURRENCY senders, requests per second;
  * - hand-off: for every event of the rate run, recorded (`received_at`) → handed off to its
  *   workflow (`handed_off_at`, set when Temporal accepted the signal), p50/p99.
- * The load generator shares this process (and the 2 cores) with both servers: the absolute
- * figures are lower bounds, the ratios compare like with like. The load average is printed.
+ * Processes, as deployed (`BENCH_INGRESS_TOPOLOGY=processes`, the default): our API (routes and
+ * its relay), our worker and the Bolt app each run in their own OS process; this process holds the
+ * load generator, the emulators, Temporal's and Postgres' embedded engines. `one`: the API, relay,
+ * worker and Bolt all share this process's event loop with the load generator (how the figures
+ * before 2026-12-01 evening were taken: the API then waited behind the worker's activations).
+ * All of it shares the machine's cores: the absolute figures are lower bounds, the ratios compare
+ * like with like. The load average is printed.
  */
+const TOPOLOGY = process.env.BENCH_INGRESS_TOPOLOGY === 'one' ? 'one' : 'processes';
 const RATE = 200;
 const RATE_SECONDS = 5;
 const MAX_CONCURRENCY = 20;
@@ -43,10 +56,24 @@ interface Figures {
 }
 
 export async function run(): Promise<void> {
-  const bench = await startBenchStack('ingress');
+  const separate = TOPOLOGY === 'processes';
+  const tmp = await mkdtemp(join(tmpdir(), 'threadline-bench-slack-ingress-'));
+  const built = separate ? await writeBundle(tmp) : undefined;
+  const bench = await startBenchStack('ingress', {}, built ? { workflowBundle: built.bundle } : {});
   const { stack, config } = bench;
-  console.log('…and a Bolt HTTPReceiver baseline');
+  console.log(`…and a Bolt HTTPReceiver baseline (topology: ${TOPOLOGY})`);
   const secret = config.slack.signingSecret;
+  const children: { stop(): Promise<void> }[] = [];
+  let worker: WorkerProcess | undefined;
+  if (built) {
+    const workers = await workerChildren(bench, built.path);
+    worker = await workers.spawn();
+    children.push({ stop: () => workers.stop(worker!) });
+  }
+  const api = separate ? await apiChild(bench, await freePort()) : undefined;
+  if (api) children.push(api);
+  const boltChild = separate ? await spawnBolt(secret) : undefined;
+  if (boltChild) children.push(boltChild);
 
   const boltApp = new bolt.App({
     token: config.slack.botToken,
@@ -64,10 +91,12 @@ export async function run(): Promise<void> {
   });
   const pool = createPool(stack.urls.databaseUrl);
   try {
-    const boltServer = await boltApp.start({ port: 0, host: '127.0.0.1' });
-    const boltUrl = `http://127.0.0.1:${(boltServer.address() as AddressInfo).port}/slack/events`;
-    const oursUrl = `${stack.urls.api}/slack/events`;
-    const threads = await ownedThreads(stack.urls.api, config.apiKeys[0]!, pool);
+    const boltUrl = boltChild
+      ? boltChild.url
+      : `http://127.0.0.1:${((await boltApp.start({ port: 0, host: '127.0.0.1' })).address() as AddressInfo).port}/slack/events`;
+    const apiBase = api?.url ?? stack.urls.api;
+    const oursUrl = `${apiBase}/slack/events`;
+    const threads = await ownedThreads(apiBase, config.apiKeys[0]!, pool);
 
     let seq = 0;
     const payload = () => {
@@ -224,7 +253,7 @@ export async function run(): Promise<void> {
     console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${RATE * RATE_SECONDS} events per rate run, ${MAX_REQUESTS} per max run; ` +
-        `Bolt listener saw ${boltSeen} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
+        `Bolt listener saw ${boltChild ? 'its' : boltSeen} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
     );
     console.log(
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ` +
@@ -232,9 +261,48 @@ export async function run(): Promise<void> {
     );
   } finally {
     await pool.end();
-    await boltApp.stop().catch(() => undefined);
+    if (!boltChild) await boltApp.stop().catch(() => undefined);
+    for (const c of children.reverse()) await c.stop().catch(() => undefined);
     await bench.stop();
+    await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The Bolt baseline in its own process (bench/bolt-server.ts): resolves with its URL once it listens. */
+async function spawnBolt(secret: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const script = fileURLToPath(new URL('./bolt-server.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, BOLT_SIGNING_SECRET: secret, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-2000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bolt-server not ready in 60 s: ${err}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /ready (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bolt-server exited (${code}) before it was ready: ${err}`));
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      const seen = /seen (\d+)/.exec(out)?.[1];
+      if (seen) console.log(`Bolt listener (own process) saw ${seen} events`);
+    },
+  };
 }
 
 /** Threads Threadline owns: payments whose root message is recorded in slack_messages. */

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { flows } from '../src/flows/index.js';
 import { bundleWorkflows } from '../src/worker/worker.js';
-import { spawnWorker, type WorkerProcess } from '../test/helpers/worker-process.js';
+import { spawnApi, spawnWorker, type WorkerProcess } from '../test/helpers/worker-process.js';
 import type { BenchStack } from './harness.js';
 
 /**
@@ -85,6 +85,26 @@ export async function workerChildren(bench: BenchStack, bundlePath: string): Pro
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The API (HTTP routes and its outbox relay) in its own OS process, as deployed: the benchmark's
+ * load generator, the emulators and the worker no longer share its event loop. The bench stack's
+ * in-process relay stops (its in-process API stays up, unused); the child serves on `port` with
+ * the stack's env and engines. Stop it with `stop()` (SIGTERM: it drains its relay round).
+ */
+export async function apiChild(bench: BenchStack, port: number): Promise<WorkerProcess & { url: string }> {
+  await bench.stack.relay.stop();
+  const { config, stack } = bench;
+  const child = await spawnApi({
+    ...bench.env,
+    PORT: String(port),
+    SLACK_API_URL: config.slack.apiUrl,
+    ...(config.jira ? { JIRA_HOST: config.jira.host } : {}),
+    DATABASE_URL: stack.urls.databaseUrl,
+    TEMPORAL_ADDRESS: stack.urls.temporal,
+  });
+  return { ...child, url: `http://127.0.0.1:${port}` };
 }
 
 /** A process's resident set (VmRSS) in bytes, from /proc; 0 where there is no /proc. */

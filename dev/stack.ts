@@ -18,6 +18,7 @@ import { ensureNamespace } from '../src/platform/temporal/namespace.js';
 import type { Logger } from '../src/platform/observability/logger.js';
 import { createMetrics } from '../src/platform/observability/metrics.js';
 import { startWorker, type RunningWorker } from '../src/worker/run.js';
+import type { Relay } from '../src/platform/relay/relay.js';
 
 export interface StackUrls {
   api: string;
@@ -35,6 +36,8 @@ export interface Stack {
   worker: RunningWorker;
   /** The running API's Fastify instance (tests list the routes it serves). */
   app: FastifyInstance;
+  /** The API's outbox relay (a benchmark that runs the API in its own process stops this one). */
+  relay: Relay;
   /**
    * Settles when the worker stops: resolves after `stop()`, rejects as soon as the worker crashes
    * on its own (its run promise rejected). `stop()` rethrows that crash too.
@@ -245,6 +248,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       },
       worker,
       app: api.app,
+      relay: api.relay,
       workerDone: worker.done,
       stop: stopAll,
     };

@@ -560,16 +560,24 @@ export function registerAdminRoutes(app: FastifyInstance, core: EmulatorCore): v
     (req) => {
       const ch = channelOf(req.params.id);
       const withDeleted = req.query.include_deleted === 'true';
-      const top = ch.messages.filter((m) => (withDeleted || !m.deleted) && ws.isTopLevel(m));
+      const shown = ch.messages.filter((m) => withDeleted || !m.deleted);
+      // Replies grouped by thread in one pass: the bench polls channels of thousands of threads.
+      const replies = new Map<string, StoredMessage[]>();
+      for (const r of shown) {
+        if (!r.thread_ts || r.thread_ts === r.ts) continue;
+        const list = replies.get(r.thread_ts);
+        if (list) list.push(r);
+        else replies.set(r.thread_ts, [r]);
+      }
       return {
         ok: true,
         channel: ch.id,
-        messages: top.map((m) => ({
-          ...inspectMessage(ch, m),
-          replies: ch.messages
-            .filter((r) => r.thread_ts === m.ts && r.ts !== m.ts && (withDeleted || !r.deleted))
-            .map((r) => inspectMessage(ch, r)),
-        })),
+        messages: shown
+          .filter((m) => ws.isTopLevel(m))
+          .map((m) => ({
+            ...inspectMessage(ch, m),
+            replies: (replies.get(m.ts) ?? []).map((r) => inspectMessage(ch, r)),
+          })),
       };
     },
   );

@@ -163,6 +163,15 @@ export interface DeliverCallbackResult {
  * Wire name `approvalReady`: sent with the start (`executeUpdateWithStart`) so `POST /v1/approvals`
  * can answer 400 for unknown approvers without the API calling Slack itself.
  */
+/** `patched()` ids of approvalWorkflow: each marks a change of its command sequence (replay of older runs). */
+export const APPROVAL_PATCHES = {
+  /**
+   * Participant resolution and every audit row as local activities: the create answers after one
+   * workflow task instead of three, and each step's audit row costs no activity task.
+   */
+  leanBookkeeping: 'approval-lean-bookkeeping',
+} as const;
+
 export const approvalReadyUpdate = defineUpdate<ApprovalReadyResult>('approvalReady');
 /** Wire name `cancelApproval`: `DELETE /v1/approvals/:id`. Returns the status after the call. */
 export const cancelApprovalUpdate = defineUpdate<

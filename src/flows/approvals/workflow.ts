@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -13,6 +14,7 @@ import type { createAuditActivities } from '../../platform/audit/activities.js';
 import type { SlackResponseActivities } from '../../platform/slack/response-activities.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
 import {
+  APPROVAL_PATCHES,
   approvalReadyUpdate,
   approvalStateQuery,
   cancelApprovalUpdate,
@@ -32,11 +34,14 @@ import { continueAsNewCheck, untilHandlersFinished } from '../../platform/tempor
 import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
 import {
   DB_ACTIVITY_OPTIONS,
+  DB_LOCAL_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
+  SLACK_LOOKUP_LOCAL_OPTIONS,
   SLACK_LOOKUP_OPTIONS,
   SLACK_RESPONSE_URL_OPTIONS,
   SLACK_VIEW_OPTIONS,
 } from '../../platform/temporal/workflow/presets.js';
+import { localActivities } from '../../platform/temporal/workflow/local.js';
 import {
   slackActionUpdate,
   slackThreadEventSignal,
@@ -77,6 +82,10 @@ const responses = proxyActivities<Pick<SlackResponseActivities, 'respondToSlack'
 const directory = proxyActivities<Pick<ApprovalActivities, 'resolveApprovalParticipants'>>(SLACK_LOOKUP_OPTIONS);
 
 const store = proxyActivities<ReturnType<typeof createAuditActivities>>(DB_ACTIVITY_OPTIONS);
+// The same, inside the workflow task (APPROVAL_PATCHES.leanBookkeeping): no activity task each.
+const localDirectory =
+  localActivities<Pick<ApprovalActivities, 'resolveApprovalParticipants'>>(SLACK_LOOKUP_LOCAL_OPTIONS);
+const localStore = localActivities<ReturnType<typeof createAuditActivities>>(DB_LOCAL_ACTIVITY_OPTIONS);
 
 type Effect =
   { kind: 'recorded' | 'level_advanced'; user: string } | { kind: 'decided'; user: string; status: ApprovalStatus };
@@ -127,6 +136,8 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
   const spec = input.request;
   // Before any await: the run decides once whether it may continue as new while waiting.
   const can = continueAsNewCheck(input);
+  // Runs recorded before the patch replay their activities; new runs (and every continued run) are lean.
+  const lean = patched(APPROVAL_PATCHES.leanBookkeeping);
   let state: ApprovalState = input.carried ?? initialState(spec, Date.now());
   const effects: Effect[] = [];
 
@@ -141,7 +152,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     };
   };
 
-  const audit = createAuditor(store.recordAudit, { actorId: 'approval-workflow' });
+  const audit = createAuditor((lean ? localStore : store).recordAudit, { actorId: 'approval-workflow' });
   /** A permanent Slack failure for one post/update is audited; the request goes on. */
   const tolerant = createTolerant(audit, 'approval');
 
@@ -344,7 +355,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
   // ─── Resolution: emails → Slack ids; unknown people end the request before anything is posted ──
   if (state.phase === 'resolving') {
     try {
-      const r = await directory.resolveApprovalParticipants({
+      const r = await (lean ? localDirectory : directory).resolveApprovalParticipants({
         requester: spec.requester,
         groups: [
           ...spec.levels.map((l, i) => ({

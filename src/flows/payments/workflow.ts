@@ -4,7 +4,6 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,6 +22,7 @@ import {
   DB_LOCAL_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
 } from '../../platform/temporal/workflow/presets.js';
+import { localActivities } from '../../platform/temporal/workflow/local.js';
 import { continueAsNewCheck, untilHandlersFinished } from '../../platform/temporal/workflow/continue-as-new.js';
 import { finalActivityFailure } from '../../platform/temporal/workflow/failures.js';
 import { countEscalation } from '../../platform/temporal/workflow/metrics.js';
@@ -65,7 +65,7 @@ const store = proxyActivities<PaymentActivities & ReturnType<typeof createAuditA
 
 /** Bookkeeping and lookups in our own Postgres, run inside the workflow task (PAYMENT_PATCHES.leanBookkeeping). */
 const local =
-  proxyLocalActivities<Pick<PaymentActivities, 'recordPaymentStep' | 'loadPaymentStart' | 'lookupPaymentRoutingFacts'>>(
+  localActivities<Pick<PaymentActivities, 'recordPaymentStep' | 'loadPaymentStart' | 'lookupPaymentRoutingFacts'>>(
     DB_LOCAL_ACTIVITY_OPTIONS,
   );
 

@@ -270,6 +270,11 @@ export const TICKET_SYNC_FLAG = 'ticket_sync';
 export const TICKET_PATCHES = {
   /** The thread tells the issue's assignment about creation, assignee and status changes. */
   tellsOwner: 'ticket-tells-assignment',
+  /**
+   * The thread's snapshot (save and load), its audit rows and the Slack person lookups as local
+   * activities: each costs no activity task and no extra workflow task.
+   */
+  leanBookkeeping: 'ticket-lean-bookkeeping',
 } as const;
 
 /** Wire name `ticketEvent`: one tracker event. Deduplicated by `eventId` in workflow state. */

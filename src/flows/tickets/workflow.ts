@@ -18,9 +18,12 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-typ
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
 import {
   DB_ACTIVITY_OPTIONS,
+  DB_LOCAL_ACTIVITY_OPTIONS,
   SLACK_ACTIVITY_OPTIONS,
+  SLACK_LOOKUP_LOCAL_OPTIONS,
   SLACK_LOOKUP_OPTIONS,
 } from '../../platform/temporal/workflow/presets.js';
+import { localActivities } from '../../platform/temporal/workflow/local.js';
 import type { TicketActivities } from './activities.js';
 import type { CommentDraft } from './tracker.js';
 import {
@@ -95,6 +98,11 @@ const store = proxyActivities<
     ReturnType<typeof createAuditActivities>
 >(DB_ACTIVITY_OPTIONS);
 const directory = proxyActivities<Pick<TicketActivities, 'resolveTicketSlackPerson'>>(SLACK_LOOKUP_OPTIONS);
+// The same, inside the workflow task (TICKET_PATCHES.leanBookkeeping): no activity task each.
+const localStore = localActivities<
+  Pick<TicketActivities, 'saveTicketThread' | 'loadTicketThread'> & ReturnType<typeof createAuditActivities>
+>(DB_LOCAL_ACTIVITY_OPTIONS);
+const localDirectory = localActivities<Pick<TicketActivities, 'resolveTicketSlackPerson'>>(SLACK_LOOKUP_LOCAL_OPTIONS);
 const tracker =
   proxyActivities<
     Pick<
@@ -178,6 +186,9 @@ function announce(
  */
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<TicketWorkflowResult> {
   const wfId = workflowInfo().workflowId;
+  // Runs recorded before the patch replay their activities; new runs (and continued ones) are lean.
+  const lean = patched(TICKET_PATCHES.leanBookkeeping);
+  const bookkeeping = lean ? localStore : store;
   let state: TicketThreadState = input.carried ?? initialTicketState(input.key);
   const trackerQueue = [...(input.pending?.tracker ?? [])];
   const slackQueue: SlackThreadEvent[] = [...(input.pending?.slack ?? [])];
@@ -199,7 +210,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   setHandler(ticketStateQuery, () => state);
   setHandler(subjectStatusQuery, () => ticketStatusSummary(wfId, state, new Date(Date.now()).toISOString()));
 
-  const audit = createAuditor(store.recordAudit, { actorId: 'ticket-workflow' });
+  const audit = createAuditor(bookkeeping.recordAudit, { actorId: 'ticket-workflow' });
   /** A permanent Slack failure of one post or update is audited; the thread goes on. */
   const tolerant = createTolerant(audit, 'ticket');
   const writeAudit = (a: TicketAudit) =>
@@ -223,7 +234,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   };
   const persist = async () => {
     upsertStatus();
-    await store.saveTicketThread(state);
+    await bookkeeping.saveTicketThread(state);
   };
 
   // What the root shows now: an update that would not change it is not sent (chat.update is a
@@ -337,7 +348,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     if (known) return known;
     let p: TicketSlackPerson;
     try {
-      p = await directory.resolveTicketSlackPerson({ user });
+      p = await (lean ? localDirectory : directory).resolveTicketSlackPerson({ user });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       // Slack did not answer in time: attribute by user id rather than hold the reply back.
@@ -626,7 +637,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
 
   if (!input.carried) {
     // A thread that stopped (left the scope) and got a new event: continue it, same root, same ledger.
-    const previous = await store.loadTicketThread({ key: input.key });
+    const previous = await bookkeeping.loadTicketThread({ key: input.key });
     if (previous) state = previous;
     if (state.sync === 'deleted') {
       // A late redelivery for an issue that is gone: nothing to say.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { flows } from '../../../src/flows/index.js';
 import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
@@ -8,6 +9,7 @@ import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { auditLogRepo } from '../../../src/platform/db/repositories.js';
 import { bundleWorkflows } from '../../../src/worker/worker.js';
 import { paymentsHarness, seen } from '../../flows/payments/e2e/helpers.js';
+import { eventsOf } from '../../helpers/history.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { QUIET_PAYMENTS_ENV, activityRuns, keyOf, paymentWithRoot, waitIdle } from './helpers.js';
 
@@ -27,9 +29,10 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
   let client: Client;
   let pool: Pool;
   let dropAuditOutage: (() => Promise<void>) | undefined;
+  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>;
 
   beforeAll(async () => {
-    const workflowBundle = await bundleWorkflows(flows, {
+    workflowBundle = await bundleWorkflows(flows, {
       workflowInterceptorModules: [fileURLToPath(new URL('./short-slack-bounds.ts', import.meta.url))],
     });
     stack = await startTestStack(
@@ -249,5 +252,10 @@ describe('loud failures: permanent or exhausted Slack steps are audited, counted
     expect(
       (await runsOf(workflowId, 'recordAudit')).filter((r) => r.outcome === 'failed').map((r) => r.attempt),
     ).toEqual([3, 3]);
+
+    // Its history replays: a local activity's final failure is recorded without its ActivityFailure
+    // wrapper (sdk-core#449), and a workflow that handled it live must handle it on replay too.
+    const history = { events: await eventsOf(client.workflow.getHandle(workflowId)) };
+    await expect(Worker.runReplayHistory({ workflowBundle, replayName: workflowId }, history)).resolves.toBeUndefined();
   });
 });

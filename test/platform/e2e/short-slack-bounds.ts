@@ -21,7 +21,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
           },
         });
       },
-      // Local activities are database bookkeeping (a step's audit rows and snapshot): shortened alike.
+      // Local activities (database bookkeeping, participant lookups): shortened alike.
       scheduleLocalActivity(input, next) {
         return next({
           ...input,

@@ -8,7 +8,9 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { ALERT_LATE_FIRING_PATCH } from '../../../src/flows/alerts/contract.js';
+import { APPROVAL_PATCHES } from '../../../src/flows/approvals/contract.js';
 import { PAYMENT_PATCHES } from '../../../src/flows/payments/contract.js';
+import { TICKET_PATCHES } from '../../../src/flows/tickets/contract.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics } from '../../../src/platform/observability/metrics.js';
 import { FailureType } from '../../../src/platform/temporal/failure-types.js';
@@ -152,6 +154,18 @@ describe('workflow replay', () => {
         approvals.some((x) => x.audits.includes(action)),
         `approvals: ${action}`,
       ).toBe(true);
+
+    for (const patch of Object.values(APPROVAL_PATCHES))
+      expect(
+        approvals.some((x) => x.patches.includes(patch)),
+        `approvals: ${patch}`,
+      ).toBe(true);
+
+    const tickets = of('ticketWorkflow').map((f) => exercised(f.events));
+    expect(
+      tickets.some((x) => x.patches.includes(TICKET_PATCHES.leanBookkeeping)),
+      `tickets: ${TICKET_PATCHES.leanBookkeeping}`,
+    ).toBe(true);
 
     const responses = of('slackResponseWorkflow').map((f) => exercised(f.events));
     expect(responses.some((x) => x.activities.includes('lookupSubjectStatus'))).toBe(true);

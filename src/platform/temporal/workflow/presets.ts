@@ -115,6 +115,20 @@ export const SLACK_LOOKUP_OPTIONS: ActivityOptions = {
 };
 
 /**
+ * The same lookups run as a local activity, where a caller waits on the workflow's first task (a
+ * create that answers once its people are resolved): no activity task round trip through the
+ * server, the same retry policy and overall bound. Lookups are read-only, so a local activity's
+ * at-least-once repeat (a task that timed out mid-lookup) is harmless. An attempt may outlast the
+ * workflow task's timeout: the worker then heartbeats the task (see DB_LOCAL_ACTIVITY_OPTIONS).
+ */
+export const SLACK_LOOKUP_LOCAL_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: SLACK_LOOKUP_OPTIONS.startToCloseTimeout!,
+  scheduleToCloseTimeout: SLACK_LOOKUP_OPTIONS.scheduleToCloseTimeout!,
+  localRetryThreshold: '2 seconds',
+  retry: SLACK_LOOKUP_OPTIONS.retry,
+};
+
+/**
  * `reportPermanentFailure` (metric + ops-channel alert). The lifecycle waits for it, so it is
  * bounded at 5 minutes: enough to get through the ops channel's posting limit (about one message
  * per second) when many steps fail at once. If Slack itself is down the alert cannot land

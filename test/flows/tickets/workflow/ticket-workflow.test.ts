@@ -19,6 +19,8 @@ import { sharedBundle } from '../../../helpers/bundle.js';
 import { memoryPlatformActivities, startMemoryWorker } from '../../../helpers/memory-worker.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/histories/ticket-thread-v1.json', import.meta.url));
+/** The recording with `ticket-lean-bookkeeping` (snapshot, audit rows and person lookups as local activities). */
+const NEXT_FIXTURE = fileURLToPath(new URL('../../../fixtures/histories/ticket-thread-v2.json', import.meta.url));
 const SELF = '712020:threadline-bot';
 const IN = {
   state: 'in' as const,
@@ -349,9 +351,10 @@ describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => 
     expect(await handle.result()).toEqual({ key, sync: 'deleted' });
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `ticket:${key}`);
-    // `THREADLINE_RECORD_HISTORIES=1` refreshes the committed history test/platform/integration/replay.test.ts also replays.
-    if (process.env.THREADLINE_RECORD_HISTORIES === '1') {
-      await writeFile(FIXTURE, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+    // `THREADLINE_RECORD_HISTORIES=ticket-thread` records this run as the next version (committed
+    // fixtures are never overwritten; test/platform/integration/replay.test.ts replays them all).
+    if ((process.env.THREADLINE_RECORD_HISTORIES ?? '').split(',').includes('ticket-thread')) {
+      await writeFile(NEXT_FIXTURE, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`, { flag: 'wx' });
     }
     const committed: unknown = JSON.parse(await readFile(FIXTURE, 'utf8'));
     await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, committed, 'ticket-thread-v1');
