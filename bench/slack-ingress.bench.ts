@@ -70,7 +70,7 @@ export async function run(): Promise<void> {
     worker = await workers.spawn();
     children.push({ stop: () => workers.stop(worker!) });
   }
-  const api = separate ? await apiChild(bench, await freePort()) : undefined;
+  const api = separate ? await apiChild(bench, await freePort(), tmp) : undefined;
   if (api) children.push(api);
   const boltChild = separate ? await spawnBolt(secret) : undefined;
   if (boltChild) children.push(boltChild);

@@ -91,13 +91,26 @@ export async function workerChildren(bench: BenchStack, bundlePath: string): Pro
  * The API (HTTP routes and its outbox relay) in its own OS process, as deployed: the benchmark's
  * load generator, the emulators and the worker no longer share its event loop. The bench stack's
  * in-process relay stops (its in-process API stays up, unused); the child serves on `port` with
- * the stack's env and engines. Stop it with `stop()` (SIGTERM: it drains its relay round).
+ * the stack's env and engines. Stop it with `stop()` (SIGTERM: it drains its relay round). With
+ * `BENCH_CPU_PROF_DIR` it writes a CPU profile there like the worker children (the preload goes
+ * into `scratchDir`).
  */
-export async function apiChild(bench: BenchStack, port: number): Promise<WorkerProcess & { url: string }> {
+export async function apiChild(
+  bench: BenchStack,
+  port: number,
+  scratchDir: string,
+): Promise<WorkerProcess & { url: string }> {
   await bench.stack.relay.stop();
   const { config, stack } = bench;
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
   const child = await spawnApi({
     ...bench.env,
+    ...(profDir
+      ? {
+          NODE_OPTIONS:
+            `${process.env.NODE_OPTIONS ?? ''} --import=${await writeProfiler(join(scratchDir, 'x'))}`.trim(),
+        }
+      : {}),
     PORT: String(port),
     SLACK_API_URL: config.slack.apiUrl,
     ...(config.jira ? { JIRA_HOST: config.jira.host } : {}),
