@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import bolt from '@slack/bolt';
+import { boltBaseline } from './bolt-app.js';
 
 /**
  * The baseline of `bench/slack-ingress.bench.ts` in its own OS process, as Threadline's API runs in
@@ -9,23 +9,10 @@ import bolt from '@slack/bolt';
  */
 const secret = process.env.BOLT_SIGNING_SECRET;
 if (!secret) throw new Error('BOLT_SIGNING_SECRET is required');
-const app = new bolt.App({
-  token: process.env.BOLT_TOKEN ?? 'xoxb-bench',
-  signingSecret: secret,
-  receiver: new bolt.HTTPReceiver({ signingSecret: secret, endpoints: '/slack/events' }),
-  // Without these Bolt calls auth.test (slack.com) on the first event to learn who it is.
-  tokenVerificationEnabled: false,
-  botId: 'B0TLBOT',
-  botUserId: 'U0TLBOT',
-  logLevel: bolt.LogLevel.ERROR,
-});
-let seen = 0;
-app.event('message', async () => {
-  seen++;
-});
+const { app, seen } = boltBaseline(secret, process.env.BOLT_TOKEN ?? 'xoxb-bench');
 const server = await app.start({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`ready http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events\n`);
 process.once('SIGTERM', () => {
-  process.stdout.write(`seen ${seen}\n`);
+  process.stdout.write(`seen ${seen()}\n`);
   void app.stop().finally(() => process.exit(0));
 });

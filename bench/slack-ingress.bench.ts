@@ -5,12 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import bolt from '@slack/bolt';
 import { createPool, type Pool } from '../src/platform/db/pool.js';
 import { slackMessagesRepo } from '../src/platform/db/repositories.js';
 import { computeSlackSignature } from '../src/integrations/slack/signature.js';
 import { freePort } from '../test/helpers/ports.js';
 import type { WorkerProcess } from '../test/helpers/worker-process.js';
+import { boltBaseline } from './bolt-app.js';
 import { startBenchStack } from './harness.js';
 import { fmtMs, percentile, summarize } from './stats.js';
 import { apiChild, workerChildren, writeBundle } from './worker-child.js';
@@ -75,20 +75,7 @@ export async function run(): Promise<void> {
   const boltChild = separate ? await spawnBolt(secret) : undefined;
   if (boltChild) children.push(boltChild);
 
-  const boltApp = new bolt.App({
-    token: config.slack.botToken,
-    signingSecret: secret,
-    receiver: new bolt.HTTPReceiver({ signingSecret: secret, endpoints: '/slack/events' }),
-    // Without these Bolt calls auth.test (slack.com) on the first event to learn who it is.
-    tokenVerificationEnabled: false,
-    botId: 'B0TLBOT',
-    botUserId: 'U0TLBOT',
-    logLevel: bolt.LogLevel.ERROR,
-  });
-  let boltSeen = 0;
-  boltApp.event('message', async () => {
-    boltSeen++;
-  });
+  const { app: boltApp, seen: boltSeen } = boltBaseline(secret, config.slack.botToken);
   const pool = createPool(stack.urls.databaseUrl);
   try {
     const boltUrl = boltChild
@@ -253,7 +240,7 @@ export async function run(): Promise<void> {
     console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${RATE * RATE_SECONDS} events per rate run, ${MAX_REQUESTS} per max run; ` +
-        `Bolt listener saw ${boltChild ? 'its' : boltSeen} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
+        `Bolt listener saw ${boltChild ? 'its' : boltSeen()} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
     );
     console.log(
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ` +
