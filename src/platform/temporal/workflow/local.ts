@@ -18,11 +18,11 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../failure-types.js';
  * (sdk-core#449: not wrapped in `ActivityFailureInfo`). The live run sees an `ActivityFailure`
  * whose cause is a `TimeoutFailure` after schedule-to-close; replaying the same history (a query
  * on a closed workflow, a worker restart, a cache eviction) hands the workflow that bare
- * `TimeoutFailure`. (An `ApplicationFailure` after the last attempt replays wrapped in SDK 1.24,
- * as the payments audit-outage test shows; a bare one is handled alike.) Code that handles `instanceof ActivityFailure` and
- * rethrows anything else then fails the workflow on replay where the live run went on: a
- * nondeterminism error, and a workflow that no worker can advance or query. Found with a request
- * whose participant lookup timed out (Slack down): `GET` on it answered 503 instead of 404.
+ * `TimeoutFailure`. (An `ApplicationFailure` after the last attempt replays wrapped in SDK 1.24;
+ * a bare one is handled alike.) Code that handles `instanceof ActivityFailure` and rethrows
+ * anything else then fails the workflow on replay where the live run went on: a nondeterminism
+ * error, and a workflow that no worker can advance or query (a query on a closed workflow whose
+ * lookup had timed out answered 503 instead of its state).
  *
  * The wrapper gives the bare cause its `ActivityFailure` back (activity type from the call; retry
  * state from the cause), so every catch site and `finalActivityFailure` see one shape. It changes
