@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +8,7 @@ import { createPool, type Pool } from '../src/platform/db/pool.js';
 import { slackMessagesRepo } from '../src/platform/db/repositories.js';
 import { computeSlackSignature } from '../src/integrations/slack/signature.js';
 import { freePort } from '../test/helpers/ports.js';
-import type { WorkerProcess } from '../test/helpers/worker-process.js';
+import { spawnScript, type WorkerProcess } from '../test/helpers/worker-process.js';
 import { boltBaseline } from './bolt-app.js';
 import { startBenchStack } from './harness.js';
 import { fmtMs, percentile, summarize } from './stats.js';
@@ -258,35 +257,12 @@ export async function run(): Promise<void> {
 /** The Bolt baseline in its own process (bench/bolt-server.ts): resolves with its URL once it listens. */
 async function spawnBolt(secret: string): Promise<{ url: string; stop(): Promise<void> }> {
   const script = fileURLToPath(new URL('./bolt-server.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, BOLT_SIGNING_SECRET: secret, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-2000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bolt-server not ready in 60 s: ${err}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      const m = /ready (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`bolt-server exited (${code}) before it was ready: ${err}`));
-    });
-  });
+  const child = await spawnScript(script, { BOLT_SIGNING_SECRET: secret, NODE_ENV: 'production' }, 60_000);
   return {
-    url,
+    url: child.readyLine.trim().split(' ')[1]!,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      const seen = /seen (\d+)/.exec(out)?.[1];
+      await child.stop();
+      const seen = /seen (\d+)/.exec(child.stdout())?.[1];
       if (seen) console.log(`Bolt listener (own process) saw ${seen} events`);
     },
   };

@@ -47,8 +47,8 @@ if (dir) {
 }
 `;
 
-async function writeProfiler(bundlePath: string): Promise<string> {
-  const path = join(dirname(bundlePath), 'cpu-prof-child.mjs');
+async function writeProfiler(dir: string): Promise<string> {
+  const path = join(dir, 'cpu-prof-child.mjs');
   await writeFile(path, PROFILER_SOURCE);
   return path;
 }
@@ -73,7 +73,9 @@ export async function workerChildren(bench: BenchStack, bundlePath: string): Pro
     TEMPORAL_ADDRESS: stack.urls.temporal,
     WORKFLOW_BUNDLE_PATH: bundlePath,
     ...(profDir
-      ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${await writeProfiler(bundlePath)}`.trim() }
+      ? {
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${await writeProfiler(dirname(bundlePath))}`.trim(),
+        }
       : {}),
   };
   await readFile(bundlePath); // fail here, not in the child, if the bundle is missing
@@ -107,8 +109,7 @@ export async function apiChild(
     ...bench.env,
     ...(profDir
       ? {
-          NODE_OPTIONS:
-            `${process.env.NODE_OPTIONS ?? ''} --import=${await writeProfiler(join(scratchDir, 'x'))}`.trim(),
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${await writeProfiler(scratchDir)}`.trim(),
         }
       : {}),
     PORT: String(port),

@@ -11,6 +11,10 @@ export interface WorkerProcess {
   kill9(): Promise<void>;
   /** SIGTERM (a drained shutdown); resolves once the process is gone. */
   stop(): Promise<void>;
+  /** The stdout line that said `ready` (a script may print its URL on it). */
+  readyLine: string;
+  /** Everything the process printed on stdout so far. */
+  stdout(): string;
 }
 
 /**
@@ -26,6 +30,15 @@ export async function spawnApi(env: Record<string, string>, timeoutMs = 90_000):
   return spawnProcess(API_SCRIPT, env, timeoutMs);
 }
 
+/** Any script run the same way (`node --import tsx`): resolves once it prints a line with `ready`. */
+export async function spawnScript(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+): Promise<WorkerProcess> {
+  return spawnProcess(script, env, timeoutMs);
+}
+
 async function spawnProcess(script: string, env: Record<string, string>, timeoutMs: number): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env },
@@ -34,12 +47,15 @@ async function spawnProcess(script: string, env: Record<string, string>, timeout
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  const readyLine = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} not ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString('utf8').includes('ready')) {
+    child.stdout.on('data', () => {
+      const line = stdout.split('\n').find((l) => l.includes('ready'));
+      if (line !== undefined) {
         clearTimeout(timer);
-        resolve();
+        resolve(line);
       }
     });
     child.once('exit', (code, signal) => {
@@ -51,5 +67,5 @@ async function spawnProcess(script: string, env: Record<string, string>, timeout
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
-  return { child, kill9: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return { child, kill9: () => end('SIGKILL'), stop: () => end('SIGTERM'), readyLine, stdout: () => stdout };
 }
