@@ -39,3 +39,23 @@ export async function signalsIn(
       return payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
     });
 }
+
+/**
+ * The Slack thread events a workflow's history holds, in order: each `slackThreadEvent` signal's
+ * event and each event of a `slackThreadEvents` batch (the relay batches a thread's backlog).
+ */
+export async function threadEventsIn(
+  temporalAddress: string,
+  workflowId: string,
+  t?: Config['temporal'],
+): Promise<unknown[]> {
+  const history = await decodedHistory(temporalAddress, workflowId, t);
+  return (history.events ?? []).flatMap((e) => {
+    const a = e.workflowExecutionSignaledEventAttributes;
+    const payload = a?.input?.payloads?.[0];
+    if (!payload) return [];
+    if (a.signalName === 'slackThreadEvent') return [defaultPayloadConverter.fromPayload(payload)];
+    if (a.signalName === 'slackThreadEvents') return defaultPayloadConverter.fromPayload<unknown[]>(payload);
+    return [];
+  });
+}

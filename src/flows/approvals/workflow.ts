@@ -44,7 +44,7 @@ import {
 import { localActivities } from '../../platform/temporal/workflow/local.js';
 import {
   slackActionUpdate,
-  slackThreadEventSignal,
+  handleSlackThreadEvents,
   subjectStatusQuery,
   type SlackActionRequest,
   type SlackActionResult,
@@ -208,7 +208,7 @@ export async function approvalWorkflow(input: ApprovalWorkflowInput): Promise<Ap
     return { cancelled: true, status: state.status };
   });
 
-  setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {
+  handleSlackThreadEvents((e: SlackThreadEvent) => {
     if (state.processedEventIds.includes(e.eventId)) return;
     state = {
       ...state,

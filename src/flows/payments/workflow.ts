@@ -39,7 +39,7 @@ import {
   type PaymentSignal,
   type PaymentStatus,
 } from './contract.js';
-import { slackThreadEventSignal, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/contract.js';
+import { handleSlackThreadEvents, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/contract.js';
 import type { SlackMessageContent } from './domain/blocks.js';
 import {
   buildEscalationAlert,
@@ -119,7 +119,7 @@ export async function paymentLifecycleWorkflow(input: PaymentLifecycleInput): Pr
   });
   setHandler(paymentStateQuery, () => state);
   // People's replies and reactions in the thread join the timeline (state only: no commands, replay-safe).
-  setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {
+  handleSlackThreadEvents((e: SlackThreadEvent) => {
     state = applyThreadEvent(state, e, Date.now());
   });
   setHandler(subjectStatusQuery, () => paymentStatusSummary(subject, state));

@@ -13,7 +13,7 @@ import {
 import type { createAuditActivities } from '../../platform/audit/activities.js';
 import type { AuditEntry } from '../../platform/audit/contract.js';
 import type { SlackActivities } from '../../platform/slack/activities.js';
-import { slackThreadEventSignal, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/contract.js';
+import { handleSlackThreadEvents, subjectStatusQuery, type SlackThreadEvent } from '../../platform/slack/contract.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../platform/temporal/failure-types.js';
 import { createAuditor, createTolerant, upsertLifecycleStatus } from '../../platform/temporal/workflow/lifecycle.js';
 import {
@@ -200,7 +200,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   setHandler(ticketEventSignal, (e: TicketEvent) => {
     if (!hasSeen(state, e.eventId) && !queued(e.eventId)) trackerQueue.push({ event: e, arrivedAtMs: Date.now() });
   });
-  setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {
+  handleSlackThreadEvents((e: SlackThreadEvent) => {
     if (!hasSeen(state, e.eventId) && !queued(e.eventId)) slackQueue.push(e);
   });
   setHandler(ticketFiledSignal, (n: TicketFiledNotice) => {

@@ -137,6 +137,17 @@ export function createMetrics() {
       labelNames: ['source', 'outcome'] as const,
       registers: [registry],
     }),
+    relayCalls: new Counter({
+      name: 'threadline_relay_calls_total',
+      help: "Temporal calls the relay made: rows=one (one delivery) or rows=batch (a batch signal carrying a subject's backlog)",
+      labelNames: ['rows'] as const,
+      registers: [registry],
+    }),
+    relayBatchedRows: new Counter({
+      name: 'threadline_relay_batched_rows_total',
+      help: 'Deliveries handed off inside batch signals (with threadline_relay_calls_total{rows="batch"}: the mean batch size)',
+      registers: [registry],
+    }),
     relayBacklog: new Gauge({
       name: 'threadline_relay_backlog',
       help: 'Deliveries recorded but not yet handed off (this deployment)',

@@ -8,7 +8,11 @@ import { createTokenCipher } from '../installations/token-cipher.js';
  * The Temporal call that hands a recorded delivery to its workflow, as data: the ack path writes
  * it into `inbound_events` with the delivery, and a relay makes it later (`src/platform/relay`).
  * Only JSON goes in here (what Temporal's JSON payload converter would send anyway).
- * - `signal`: a running lifecycle; none running (it ended) → the delivery is marked ignored.
+ * - `signal`: a running lifecycle; none running (it ended) → the delivery is marked ignored. With
+ *   `batchSignal`, the relay may send this call together with the same subject's next queued calls
+ *   to the same workflow and batch signal as ONE signal, `batchSignal`, whose single argument is
+ *   the list of their single arguments, oldest first (a backlog costs Temporal one signal and one
+ *   workflow task, not one per delivery). The workflow handles `batchSignal` as that many `signal`s.
  * - `signalWithStart`: starts the lifecycle if it is not running, then signals it.
  */
 export const relayCallSchema = z.discriminatedUnion('kind', [
@@ -17,6 +21,7 @@ export const relayCallSchema = z.discriminatedUnion('kind', [
     workflowId: z.string().min(1),
     signal: z.string().min(1),
     args: z.array(z.unknown()),
+    batchSignal: z.string().min(1).optional(),
   }),
   z.object({
     kind: z.literal('signalWithStart'),

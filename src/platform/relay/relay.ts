@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { makeCall, type CallSealer } from './call.js';
+import { makeCall, type CallSealer, type RelayCall, type RelayEnvelope } from './call.js';
 
 /** The Postgres channel the ledger's trigger notifies when a delivery is queued (migration 080). */
 export const RELAY_CHANNEL = 'threadline_inbound';
@@ -13,6 +13,9 @@ export const SUBJECT_LOCK_CLASS = 80;
 const MAX_BACKOFF_MS = 10_000;
 /** The gRPC status a call can never succeed with as made. */
 const GRPC_INVALID_ARGUMENT = 3;
+/** At most this many rows in one batch signal, and this many bytes of their arguments (JSON): far below Temporal's 2 MB payload limit. */
+const BATCH_MAX = 50;
+const BATCH_MAX_BYTES = 256 * 1024;
 
 export interface RelayOptions {
   /** Polling fallback: how often the relay looks for work without a notification (RELAY_POLL_INTERVAL). */
@@ -39,10 +42,13 @@ interface QueuedRow {
   relay_attempts: number;
 }
 
-type Sent =
-  | { kind: 'handed_off' | 'ignored'; type: string }
-  | { kind: 'failed'; type: string; error: string }
-  | { kind: 'retry'; type: string; error: string; delayMs: number };
+/** What a Temporal call did. */
+type Outcome =
+  | { kind: 'handed_off' | 'ignored' }
+  | { kind: 'failed'; error: string }
+  | { kind: 'retry'; error: string; delayMs: number };
+/** What became of one row: its call's outcome, with the row's type label. */
+type Sent = Outcome & { type: string };
 
 /**
  * The relay: hands deliveries the ack path recorded (`inbound_events` rows `queued` in this lane)
@@ -56,8 +62,10 @@ type Sent =
  *   first, subjects concurrently. The rows are marked in one statement and the transaction commits:
  *   a relay that dies mid-round releases its locks with its connection, and the next round sends
  *   those rows again (workflows drop event ids they have processed, so a repeat changes nothing).
- * - Batches: one claim and one mark per round of up to `batchSize` rows. Temporal's client has no
- *   multi-signal call, so the calls of a round run concurrently, one gRPC call each.
+ * - Batches: one claim and one mark per round of up to `batchSize` rows; subjects' calls run
+ *   concurrently. Temporal's client has no multi-signal call, so a subject's backlog of calls that
+ *   name a `batchSignal` goes as one signal carrying them all (in order): a relay that falls behind
+ *   sends fewer, larger signals, and Temporal and the worker do one workflow task per batch.
  * - Temporal down or slow: the row backs off (250 ms doubling, ≤ 10 s) and its subject's later rows
  *   wait behind it; the ack path is not affected.
  */
@@ -105,32 +113,81 @@ export function createRelay(deps: {
     listener = client;
   }
 
-  /** What one call did, classified: retry (Temporal unavailable, slow, anything unknown) or final. */
-  async function send(row: QueuedRow): Promise<Sent> {
-    let envelope;
+  /** Opens a row's sealed call; a row that cannot be opened can never be sent. */
+  async function open(row: QueuedRow): Promise<RelayEnvelope | Sent> {
     try {
       if (!row.call_key_id || !row.call_sealed) throw new Error('the row has no sealed call');
-      envelope = await deps.sealer.open(row.source, row.event_id, { keyId: row.call_key_id, sealed: row.call_sealed });
+      return await deps.sealer.open(row.source, row.event_id, { keyId: row.call_key_id, sealed: row.call_sealed });
     } catch (err) {
       return { kind: 'failed', type: 'unknown', error: `unreadable call: ${errMsg(err)}` };
     }
-    const type = envelope.type;
+  }
+
+  /** What one call did (for every row it carries), classified: retry (Temporal unavailable, slow, anything unknown) or final. */
+  async function send(call: RelayCall, head: QueuedRow): Promise<Outcome> {
     try {
-      const outcome = await deps.temporal.withDeadline(Date.now() + options.callTimeoutMs, () =>
-        makeCall(deps.temporal, envelope.call),
-      );
-      return { kind: outcome, type };
+      return {
+        kind: await deps.temporal.withDeadline(Date.now() + options.callTimeoutMs, () => makeCall(deps.temporal, call)),
+      };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError || grpcCode(err) === GRPC_INVALID_ARGUMENT) {
-        return { kind: 'failed', type, error: `${errName(err)}: ${errMsg(err)}` };
+        return { kind: 'failed', error: `${errName(err)}: ${errMsg(err)}` };
       }
-      const delay = Math.min(250 * 2 ** Math.min(row.relay_attempts, 16), MAX_BACKOFF_MS);
+      const delay = Math.min(250 * 2 ** Math.min(head.relay_attempts, 16), MAX_BACKOFF_MS);
       return {
         kind: 'retry',
-        type,
         error: `${errName(err)}: ${errMsg(err)}`,
         delayMs: Math.round(delay * (0.8 + Math.random() * 0.4)),
       };
+    }
+  }
+
+  /**
+   * Sends one subject's rows oldest first: runs of batchable signals (the same workflow and
+   * `batchSignal`, one argument each) go as one batch signal of at most BATCH_MAX rows and
+   * BATCH_MAX_BYTES of arguments; a retry stops the subject (its later rows wait behind it).
+   */
+  async function sendSubject(list: QueuedRow[], results: { row: QueuedRow; sent: Sent }[]): Promise<void> {
+    const opened: { row: QueuedRow; envelope: RelayEnvelope }[] = [];
+    for (const row of list) {
+      const envelope = await open(row);
+      if ('kind' in envelope) {
+        // Unreadable: final, and it does not hold up the rows behind it.
+        results.push({ row, sent: envelope });
+        continue;
+      }
+      opened.push({ row, envelope });
+    }
+    for (let i = 0; i < opened.length;) {
+      const first = opened[i]!;
+      const group = [first];
+      const c = first.envelope.call;
+      if (c.kind === 'signal' && c.batchSignal && c.args.length === 1) {
+        let bytes = JSON.stringify(c.args[0] ?? null).length;
+        for (let j = i + 1; j < opened.length && group.length < BATCH_MAX; j++) {
+          const n = opened[j]!.envelope.call;
+          if (n.kind !== 'signal' || n.batchSignal !== c.batchSignal || n.workflowId !== c.workflowId) break;
+          if (n.args.length !== 1) break;
+          bytes += JSON.stringify(n.args[0] ?? null).length;
+          if (bytes > BATCH_MAX_BYTES) break;
+          group.push(opened[j]!);
+        }
+      }
+      const call: RelayCall =
+        group.length === 1 || c.kind !== 'signal'
+          ? c
+          : {
+              kind: 'signal',
+              workflowId: c.workflowId,
+              signal: c.batchSignal!,
+              args: [group.map((g) => (g.envelope.call as { args: unknown[] }).args[0])],
+            };
+      const outcome = await send(call, first.row);
+      metrics.relayCalls.inc({ rows: group.length === 1 ? 'one' : 'batch' });
+      if (group.length > 1 && outcome.kind !== 'retry') metrics.relayBatchedRows.inc(group.length);
+      for (const g of group) results.push({ row: g.row, sent: { ...outcome, type: g.envelope.type } });
+      if (outcome.kind === 'retry') return;
+      i += group.length;
     }
   }
 
@@ -177,15 +234,7 @@ export function createRelay(deps: {
       const bySubject = new Map<string, QueuedRow[]>();
       for (const r of rows) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
       const results: { row: QueuedRow; sent: Sent }[] = [];
-      await Promise.all(
-        [...bySubject.values()].map(async (list) => {
-          for (const row of list) {
-            const sent = await send(row);
-            results.push({ row, sent });
-            if (sent.kind === 'retry') break; // its subject's later rows wait behind it
-          }
-        }),
-      );
+      await Promise.all([...bySubject.values()].map((list) => sendSubject(list, results)));
       const final = results.filter((r) => r.sent.kind !== 'retry');
       const retries = results.filter((r) => r.sent.kind === 'retry');
       const lags =

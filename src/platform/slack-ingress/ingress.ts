@@ -10,6 +10,7 @@ import {
   slackActionSignal,
   slackActionUpdate,
   slackThreadEventSignal,
+  slackThreadEventsSignal,
   type SlackActionRequest,
   type SlackResponseRequest,
   type SlackThreadEvent,
@@ -33,6 +34,7 @@ import { buildSlackRegistry, ROOT_COMMAND, type SlackRegistry } from './registry
 import { AppError, describeZodIssues } from '../http/errors.js';
 import { handOff, temporalWithin } from '../ledger/handoff.js';
 import { outboxFor, recordDelivery } from '../ledger/outbox.js';
+import type { RelayCall } from '../relay/call.js';
 import { UNKNOWN_WORKFLOW, parkedSource } from '../slack/parked.js';
 import { createBudget, DeadlineExceededError, type RequestBudget } from '../http/budget.js';
 import { recordInstallationEnded } from './installation-events.js';
@@ -234,7 +236,7 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       }
       const parked = await storage(async () => {
         const sealed = await outbox.sealer.seal(parkedSource('slack'), envelope.event_id, {
-          call: { kind: 'signal', workflowId: UNKNOWN_WORKFLOW, signal: slackThreadEventSignal.name, args: [signal] },
+          call: threadEventCall(UNKNOWN_WORKFLOW, signal),
           type,
         });
         return deps.repos.slackMessages.park(
@@ -277,7 +279,7 @@ export function createSlackIngress(deps: SlackIngressDeps) {
       subject,
       budget,
       teamId: team,
-      call: { kind: 'signal', workflowId: subject, signal: slackThreadEventSignal.name, args: [signal] },
+      call: threadEventCall(subject, signal),
     });
     return {};
   }
@@ -482,6 +484,17 @@ export function createSlackIngress(deps: SlackIngressDeps) {
   return { event, interaction, command, registry };
 }
 export type SlackIngress = ReturnType<typeof createSlackIngress>;
+
+/** A thread event's hand-off: its own signal, or with the thread's backlog in one batch (the relay decides). */
+function threadEventCall(workflowId: string, event: SlackThreadEvent): RelayCall {
+  return {
+    kind: 'signal',
+    workflowId,
+    signal: slackThreadEventSignal.name,
+    args: [event],
+    batchSignal: slackThreadEventsSignal.name,
+  };
+}
 
 function ephemeral(text: string) {
   return { response_type: 'ephemeral', text };

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 
 /**
  * Block Kit blocks as plain data. Workflows and domain builders produce them; only activities hand
@@ -131,6 +131,24 @@ export interface SubjectStatus {
 
 /** Wire name `slackThreadEvent`. */
 export const slackThreadEventSignal = defineSignal<[SlackThreadEvent]>('slackThreadEvent');
+/**
+ * Wire name `slackThreadEvents`: several events of one thread in one signal, oldest first. The
+ * relay sends a thread's backlog this way (the ingress names it as the `batchSignal` of every
+ * thread event's call), so a burst costs one signal and one workflow task.
+ */
+export const slackThreadEventsSignal = defineSignal<[SlackThreadEvent[]]>('slackThreadEvents');
+
+/**
+ * In a workflow that owns a thread: handles its events, one per `slackThreadEvent` signal or
+ * several per `slackThreadEvents` batch, in order. Every such workflow installs its handler with
+ * this (installing a handler issues no command: replay-safe for histories of either signal).
+ */
+export function handleSlackThreadEvents(handler: (e: SlackThreadEvent) => void): void {
+  setHandler(slackThreadEventSignal, handler);
+  setHandler(slackThreadEventsSignal, (events) => {
+    for (const e of events) handler(e);
+  });
+}
 /** Wire name `slackAction`: clicks that need no synchronous answer. */
 export const slackActionSignal = defineSignal<[SlackActionRequest]>('slackAction');
 /** Wire name `slackActionUpdate`: clicks that must be authorized/answered (validator rejects unauthorized users). */

@@ -6,7 +6,7 @@ import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { inboundEventsRepo } from '../../../src/platform/db/repositories.js';
 import { SLACK_ACK_WINDOW_MS } from '../../../src/platform/http/ack.js';
 import { razorpayEvent, signRazorpay } from '../../fixtures/razorpay/build.js';
-import { signalsIn } from '../../helpers/slack.js';
+import { signalsIn, threadEventsIn } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import {
   counted,
@@ -156,7 +156,7 @@ describe('the 3-second ack, end to end', () => {
     await waitUntil(async () => (await inboundEventsRepo(pool).get(d.source, d.id))?.status === 'handed_off', 60_000);
     await waitIdle(temporal, workflowId);
     if (d.source === 'slack') {
-      const s = (await signalsIn(stack.urls.temporal, workflowId, 'slackThreadEvent')) as { eventId: string }[];
+      const s = (await threadEventsIn(stack.urls.temporal, workflowId)) as { eventId: string }[];
       return s.filter((x) => x.eventId === d.id).length;
     }
     const s = (await signalsIn(stack.urls.temporal, workflowId, 'paymentEvent')) as { providerEventId?: string }[];

@@ -5,7 +5,7 @@ import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { inboundEventsRepo } from '../../../src/platform/db/repositories.js';
 import { razorpayEvent, signRazorpay } from '../../fixtures/razorpay/build.js';
-import { signalsIn } from '../../helpers/slack.js';
+import { signalsIn, threadEventsIn } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import {
   acceptedUpdates,
@@ -90,7 +90,7 @@ describe('ingress dedup under concurrent and repeated deliveries', () => {
     // The stack's relay hands the recorded event off; count once it has and the workflow is idle.
     await waitUntil(async () => (await inboundEventsRepo(pool).get('slack', eventId))?.status === 'handed_off', 60_000);
     await waitIdle(temporal, t.workflowId);
-    const signals = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')) as { eventId: string }[];
+    const signals = (await threadEventsIn(stack.urls.temporal, t.workflowId)) as { eventId: string }[];
     expect(signals.filter((s) => s.eventId === eventId)).toHaveLength(1);
     expect(await inboundEventsRepo(pool).get('slack', eventId)).toMatchObject({ status: 'handed_off', claims: 1 });
   });

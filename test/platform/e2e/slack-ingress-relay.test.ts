@@ -9,7 +9,8 @@ import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/platform/observability/metrics.js';
 import { createCallSealer, relayLane } from '../../../src/platform/relay/call.js';
 import { createRelay, SUBJECT_LOCK_CLASS, type Relay } from '../../../src/platform/relay/relay.js';
-import { signalsIn } from '../../helpers/slack.js';
+import { signalsIn, threadEventsIn } from '../../helpers/slack.js';
+import { paymentStateQuery } from '../../../src/flows/payments/contract.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { testDataConverter } from '../../helpers/temporal.js';
 import { freePort } from '../../helpers/ports.js';
@@ -66,7 +67,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
         DATABASE_URL: inject('databaseUrl'),
         TEMPORAL_ADDRESS: proxy.address,
       }),
-      ...Array.from({ length: 6 }, () => ownedPayment(stack, pool)),
+      ...Array.from({ length: 7 }, () => ownedPayment(stack, pool)),
     ]);
     cleanups.push(() => api.kill9());
     doomed = { api, port, proxy };
@@ -119,9 +120,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
   };
 
   const eventIdsSignalled = async (workflowId: string) =>
-    ((await signalsIn(stack.urls.temporal, workflowId, 'slackThreadEvent')) as { eventId: string }[]).map(
-      (s) => s.eventId,
-    );
+    ((await threadEventsIn(stack.urls.temporal, workflowId)) as { eventId: string }[]).map((s) => s.eventId);
 
   it('an event acked while Temporal is unreachable is handed off once after it comes back', async () => {
     const config = laneConfig('outage');
@@ -216,6 +215,45 @@ describe('the relay hands acked Slack events to Temporal', () => {
     }
     const byRelay = await Promise.all(metrics.map((m) => counted(m, 'relayHandOffs', { outcome: 'handed_off' })));
     expect(byRelay[0]! + byRelay[1]!).toBe(all.length);
+  });
+
+  it("a thread's backlog goes to its workflow as one batch signal, in order, and every event is applied once", async () => {
+    const config = laneConfig('batch');
+    const app = await dedicatedApp(stack, { config });
+    cleanups.push(() => app.close());
+    const t = threads[6]!;
+    // Recorded through the endpoint while no relay runs on this lane; one of them delivered twice.
+    const sent: { eventId: string; text: string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const text = `backlog ${i} ${randomUUID().slice(0, 8)}`;
+      const { eventId, body, headers } = reply(t, text);
+      for (let n = 0; n < (i === 3 ? 2 : 1); n++) {
+        const res = await app.app.inject({ method: 'POST', url: '/slack/events', headers: headers(), payload: body });
+        expect(res.statusCode).toBe(200);
+      }
+      sent.push({ eventId, text });
+    }
+    const metrics = createMetrics();
+    relayOn(config, app.temporal, metrics).start();
+    await waitUntil(async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
+        [sent.map((s) => s.eventId)],
+      );
+      return rows[0]!.n === sent.length;
+    }, 60_000);
+    await waitIdle(temporal, t.workflowId);
+    // What Temporal received: one `slackThreadEvents` signal carrying the eight, oldest first.
+    const batches = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvents')) as {
+      eventId: string;
+    }[][];
+    expect(batches.map((b) => b.map((e) => e.eventId))).toEqual([sent.map((s) => s.eventId)]);
+    expect(await counted(metrics, 'relayCalls', { rows: 'batch' })).toBe(1);
+    expect(await counted(metrics, 'relayBatchedRows')).toBe(8);
+    // What the workflow made of it: each reply once in the payment's timeline, in order.
+    const state = await temporal.workflow.getHandle(t.workflowId).query(paymentStateQuery);
+    const replies = state.timeline.filter((e) => e.kind === 'slack.message').map((e) => e.eventId);
+    expect(replies.filter((id) => sent.some((s) => s.eventId === id))).toEqual(sent.map((s) => s.eventId));
   });
 
   it('/readyz reports a stuck relay while Temporal answers, and recovers once the backlog moves', async () => {

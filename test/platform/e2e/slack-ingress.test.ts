@@ -10,7 +10,7 @@ import { auditLogRepo, inboundEventsRepo, slackMessagesRepo } from '../../../src
 import { computeSlackSignature } from '../../../src/integrations/slack/signature.js';
 import { createLogger } from '../../../src/platform/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/platform/observability/metrics.js';
-import { signalsIn, slackRequest } from '../../helpers/slack.js';
+import { slackRequest, threadEventsIn } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { testDataConverter } from '../../helpers/temporal.js';
 import { waitIdle } from './ingress-helpers.js';
@@ -86,7 +86,7 @@ describe('Slack ingress through the real endpoints', () => {
 
     // Counted once the workflow is idle: a second signal or timeline entry would show here.
     await waitIdle(temporal, t.workflowId);
-    const signals = await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent');
+    const signals = await threadEventsIn(stack.urls.temporal, t.workflowId);
     expect(signals).toEqual([
       expect.objectContaining({
         eventId,
@@ -126,12 +126,12 @@ describe('Slack ingress through the real endpoints', () => {
     await slack.addReaction({ user: 'U0CAROL', channel: t.channel, ts: t.ts, name: 'eyes' });
     await slack.deleteMessage({ user: 'U0BOB', channel: t.channel, ts: posted.ts });
     await slack.waitFor(async () => {
-      const s = await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent');
+      const s = await threadEventsIn(stack.urls.temporal, t.workflowId);
       return s.length >= 4;
     }, 10_000);
     // Each exactly once: counted after the workflow is idle, not on the first look that saw four.
     await waitIdle(temporal, t.workflowId);
-    const s = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')) as { kind: string }[];
+    const s = (await threadEventsIn(stack.urls.temporal, t.workflowId)) as { kind: string }[];
     expect(s.map((x) => x.kind).sort()).toEqual(['message', 'message_changed', 'message_deleted', 'reaction_added']);
   });
 
@@ -191,7 +191,7 @@ describe('Slack ingress through the real endpoints', () => {
         60_000,
       );
       await waitIdle(temporal, workflowId);
-      const signals = await signalsIn(stack.urls.temporal, workflowId, 'slackThreadEvent');
+      const signals = await threadEventsIn(stack.urls.temporal, workflowId);
       expect(signals).toEqual([
         expect.objectContaining({ eventId, kind: 'message', user: 'U0ALICE', text: 'before the record', ts: reply.ts }),
       ]);
@@ -516,7 +516,7 @@ describe('Slack ingress through the real endpoints', () => {
       60_000,
     );
     await waitIdle(temporal, t.workflowId);
-    const signals = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvent')) as { eventId: string }[];
+    const signals = (await threadEventsIn(stack.urls.temporal, t.workflowId)) as { eventId: string }[];
     expect(signals.filter((s) => s.eventId === eventId)).toHaveLength(1);
     await up.close();
     await connection.close();

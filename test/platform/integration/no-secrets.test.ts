@@ -7,7 +7,7 @@ import { deliverRazorpay, razorpayEvent } from '../../fixtures/razorpay/build.js
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { paymentsHarness } from '../../flows/payments/e2e/helpers.js';
 import { callbackReceiver, searchableText, unique, uniqueSecrets } from '../../helpers/secrets.js';
-import { signalsIn, slackRequest } from '../../helpers/slack.js';
+import { slackRequest, threadEventsIn } from '../../helpers/slack.js';
 import { startTestStack, type TestStack } from '../../helpers/stack.js';
 import { decodedHistory } from '../../helpers/temporal.js';
 
@@ -103,12 +103,9 @@ describe('no secrets or personal data in Temporal history or logs', () => {
     const replyText = unique('the customer called back about ');
     await slack.postMessage({ user: 'U0CAROL', channel: root.channel, text: replyText, thread_ts: root.ts });
     await slack.waitFor(async () => {
-      const s = (await signalsIn(
-        stack.urls.temporal,
-        `payment:${orderId}`,
-        'slackThreadEvent',
-        stack.config.temporal,
-      )) as { text?: string }[];
+      const s = (await threadEventsIn(stack.urls.temporal, `payment:${orderId}`, stack.config.temporal)) as {
+        text?: string;
+      }[];
       return s.some((x) => x.text === replyText);
     }, 20_000);
 

@@ -3,7 +3,7 @@ import type { createAuditActivities } from '../../../platform/audit/activities.j
 import type { SlackActivities } from '../../../platform/slack/activities.js';
 import {
   slackActionUpdate,
-  slackThreadEventSignal,
+  handleSlackThreadEvents,
   subjectStatusQuery,
   type SlackActionRequest,
   type SlackThreadEvent,
@@ -103,7 +103,7 @@ export async function alertWorkflow(input: AlertWorkflowInput): Promise<AlertWor
     participants: alertParticipants(state),
   }));
   // Replies in the thread join the timeline (state only: replay-safe, no commands).
-  setHandler(slackThreadEventSignal, (e: SlackThreadEvent) => {
+  handleSlackThreadEvents((e: SlackThreadEvent) => {
     if (state.processedEventIds.includes(e.eventId)) return;
     state = markProcessed(state, e.eventId);
     if (e.kind === 'message' && e.text)
