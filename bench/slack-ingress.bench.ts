@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir, totalmem } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '../src/platform/db/pool.js';
@@ -11,6 +12,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { spawnScript, type WorkerProcess } from '../test/helpers/worker-process.js';
 import { boltBaseline } from './bolt-app.js';
 import { startBenchStack } from './harness.js';
+import { procCpu, sampleCpu } from './cpu.js';
 import { fmtMs, percentile, summarize } from './stats.js';
 import { apiChild, workerChildren, writeBundle } from './worker-child.js';
 
@@ -28,7 +30,13 @@ import { apiChild, workerChildren, writeBundle } from './worker-child.js';
  * - ack at RATE events/s: an open loop (requests sent on schedule whatever the answers), p50/p99;
  * - max throughput: a closed loop of MAX_CONCURRENCY senders, requests per second;
  * - hand-off: for every event of the rate run, recorded (`received_at`) → handed off to its
- *   workflow (`handed_off_at`, set when Temporal accepted the signal), p50/p99.
+ *   workflow (`handed_off_at`, set when Temporal accepted the signal), p50/p99;
+ * - the ack path alone: the rate and max runs again with Temporal's dev server and the worker
+ *   paused (SIGSTOP; resumed and drained after), so what the ack path costs shows apart from what
+ *   the hand-offs and workflow tasks it feeds cost on the same cores;
+ * - the rate run again with the dev server and the worker at nice 10 (a lower CPU priority than
+ *   the API's: how one would co-locate them), ack and hand-off;
+ * - the cores each part used during the rate run.
  * Processes, as deployed (`BENCH_INGRESS_TOPOLOGY=processes`, the default): our API (routes and
  * its relay), our worker and the Bolt app each run in their own OS process; this process holds the
  * load generator, the emulators, Temporal's and Postgres' embedded engines. `one`: the API, relay,
@@ -52,6 +60,17 @@ interface Figures {
   maxRps: number;
   handoffP50?: number;
   handoffP99?: number;
+  /** The same two measures with Temporal and the worker paused (SIGSTOP): the ack path alone. */
+  aloneP50?: number;
+  aloneP99?: number;
+  aloneMaxRps?: number;
+  /** The rate run again with Temporal's dev server and the worker at a lower CPU priority (nice 10). */
+  nicedP50?: number;
+  nicedP99?: number;
+  nicedHandoffP50?: number;
+  nicedHandoffP99?: number;
+  /** Cores each part used during the rate run. */
+  cpu?: Record<string, number>;
 }
 
 export async function run(): Promise<void> {
@@ -83,6 +102,38 @@ export async function run(): Promise<void> {
     const apiBase = api?.url ?? stack.urls.api;
     const oursUrl = `${apiBase}/slack/events`;
     const threads = await ownedThreads(apiBase, config.apiKeys[0]!, pool);
+    const cpuPorts = { temporalPort: config.temporal.devPort, postgresPort: config.embeddedPostgresPort };
+    const temporalPid = await devServerPid(config.temporal.devPort);
+    /** CPU seconds so far of each part (the API's, the worker's and Bolt's own processes when they run apart). */
+    const cpuNow = async () => {
+      const base = await sampleCpu(cpuPorts);
+      const of = async (pid: number | undefined) => (pid ? ((await procCpu(String(pid)))?.seconds ?? 0) : 0);
+      return {
+        atMs: base.atMs,
+        parts: {
+          temporal: base.temporal,
+          postgres: base.postgres,
+          worker: await of(worker?.child.pid),
+          api: await of(api?.child.pid),
+          bolt: await of(boltChild?.pid),
+          'load generator + emulators': base.node,
+        } as Record<string, number>,
+      };
+    };
+    const cpuBetween = (a: Awaited<ReturnType<typeof cpuNow>>, b: Awaited<ReturnType<typeof cpuNow>>) => {
+      const wall = Math.max(0.001, (b.atMs - a.atMs) / 1000);
+      return Object.fromEntries(
+        Object.keys(a.parts).map((k) => [k, Number(((b.parts[k]! - a.parts[k]!) / wall).toFixed(2))]),
+      );
+    };
+    /** Stops (SIGSTOP) or resumes (SIGCONT) what is downstream of the ack: Temporal's dev server and the worker. */
+    const downstream = (sig: 'SIGSTOP' | 'SIGCONT') => {
+      for (const pid of [temporalPid, worker?.child.pid]) if (pid) process.kill(pid, sig);
+    };
+    /** Sets the CPU priority (nice value) of Temporal's dev server and the worker (their main threads' process). */
+    const renice = (nice: number) => {
+      for (const pid of [temporalPid, worker?.child.pid]) if (pid) reniceAll(pid, nice);
+    };
 
     let seq = 0;
     const payload = () => {
@@ -182,10 +233,37 @@ export async function run(): Promise<void> {
       const order = r % 2 === 0 ? (['ours', 'bolt'] as const) : (['bolt', 'ours'] as const);
       for (const who of order) {
         if (who === 'ours') {
+          const c0 = await cpuNow();
           const rate = await atRate(oursUrl);
+          const cpu = cpuBetween(c0, await cpuNow());
           const handoff = await handOffTimes(pool, rate.ids);
           const maxRps = await flatOut(oursUrl);
           await settle(pool);
+          // The ack path alone: what is downstream paused, so only the API, Postgres and the load
+          // generator run (the relay's calls wait and back off); then resumed and drained.
+          let alone: { p50: number; p99: number; maxRps: number } | undefined;
+          if (temporalPid && worker) {
+            downstream('SIGSTOP');
+            try {
+              const r = await atRate(oursUrl);
+              alone = { p50: r.p50, p99: r.p99, maxRps: await flatOut(oursUrl) };
+            } finally {
+              downstream('SIGCONT');
+            }
+            await settle(pool);
+          }
+          // The ack path first: what is downstream at a lower CPU priority (nice 10, as an operator
+          // co-locating them would run them), so the kernel serves the API before them.
+          let niced: { p50: number; p99: number; handoff: number[] } | undefined;
+          if (temporalPid && worker) {
+            renice(10);
+            try {
+              const r = await atRate(oursUrl);
+              niced = { p50: r.p50, p99: r.p99, handoff: await handOffTimes(pool, r.ids) };
+            } finally {
+              renice(0);
+            }
+          }
           ours.push({
             ackP50: rate.p50,
             ackP99: rate.p99,
@@ -193,6 +271,16 @@ export async function run(): Promise<void> {
             maxRps,
             handoffP50: percentile(handoff, 50),
             handoffP99: percentile(handoff, 99),
+            ...(niced
+              ? {
+                  nicedP50: niced.p50,
+                  nicedP99: niced.p99,
+                  nicedHandoffP50: percentile(niced.handoff, 50),
+                  nicedHandoffP99: percentile(niced.handoff, 99),
+                }
+              : {}),
+            ...(alone ? { aloneP50: alone.p50, aloneP99: alone.p99, aloneMaxRps: alone.maxRps } : {}),
+            cpu,
           });
         } else {
           const rate = await atRate(boltUrl);
@@ -232,6 +320,57 @@ export async function run(): Promise<void> {
         `${(med(col('maxRps', ours)) / med(col('maxRps', base))).toFixed(2)}×`,
         '≥ 0.5×',
       ],
+      ...(ours.every((o) => o.aloneP99 !== undefined)
+        ? [
+            [
+              `ack p50 @ ${RATE}/s, ack path alone`,
+              cell(col('aloneP50', ours), fmtMs),
+              cell(col('ackP50', base), fmtMs),
+              `${(med(col('aloneP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`,
+              '',
+            ],
+            [
+              `ack p99 @ ${RATE}/s, ack path alone`,
+              cell(col('aloneP99', ours), fmtMs),
+              cell(col('ackP99', base), fmtMs),
+              `${(med(col('aloneP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`,
+              '≤ 25ms',
+            ],
+            [
+              `max req/s, ack path alone`,
+              cell(col('aloneMaxRps', ours), rps),
+              cell(col('maxRps', base), rps),
+              `${(med(col('aloneMaxRps', ours)) / med(col('maxRps', base))).toFixed(2)}×`,
+              '≥ 0.5×',
+            ],
+          ]
+        : []),
+      ...(ours.every((o) => o.nicedP99 !== undefined)
+        ? [
+            [
+              `ack p50 @ ${RATE}/s, downstream at nice 10`,
+              cell(col('nicedP50', ours), fmtMs),
+              cell(col('ackP50', base), fmtMs),
+              `${(med(col('nicedP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`,
+              '',
+            ],
+            [
+              `ack p99 @ ${RATE}/s, downstream at nice 10`,
+              cell(col('nicedP99', ours), fmtMs),
+              cell(col('ackP99', base), fmtMs),
+              `${(med(col('nicedP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`,
+              '≤ 25ms',
+            ],
+            [`hand-off p50 @ ${RATE}/s, downstream at nice 10`, cell(col('nicedHandoffP50', ours), fmtMs), '', '', ''],
+            [
+              `hand-off p99 @ ${RATE}/s, downstream at nice 10`,
+              cell(col('nicedHandoffP99', ours), fmtMs),
+              '',
+              '',
+              '≤ 100ms',
+            ],
+          ]
+        : []),
       [`hand-off p50 @ ${RATE}/s`, cell(col('handoffP50', ours), fmtMs), '', '', ''],
       [`hand-off p99 @ ${RATE}/s`, cell(col('handoffP99', ours), fmtMs), '', '', '≤ 100ms'],
     ];
@@ -240,6 +379,14 @@ export async function run(): Promise<void> {
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${RATE * RATE_SECONDS} events per rate run, ${MAX_REQUESTS} per max run; ` +
         `Bolt listener saw ${boltChild ? 'its' : boltSeen()} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
+    );
+    const cpuRuns = ours.map((o) => o.cpu!);
+    console.log(
+      `cores used during our rate runs (median of ${RUNS}): ` +
+        Object.keys(cpuRuns[0]!)
+          .map((k) => `${k} ${med(cpuRuns.map((c) => c[k]!)).toFixed(2)}`)
+          .join(', ') +
+        `; "ack path alone": Temporal's dev server and the worker paused (SIGSTOP) for that run`,
     );
     console.log(
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ` +
@@ -255,17 +402,45 @@ export async function run(): Promise<void> {
 }
 
 /** The Bolt baseline in its own process (bench/bolt-server.ts): resolves with its URL once it listens. */
-async function spawnBolt(secret: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function spawnBolt(secret: string): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const script = fileURLToPath(new URL('./bolt-server.ts', import.meta.url));
   const child = await spawnScript(script, { BOLT_SIGNING_SECRET: secret, NODE_ENV: 'production' }, 60_000);
   return {
     url: child.readyLine.trim().split(' ')[1]!,
+    pid: child.child.pid,
     async stop() {
       await child.stop();
       const seen = /seen (\d+)/.exec(child.stdout())?.[1];
       if (seen) console.log(`Bolt listener (own process) saw ${seen} events`);
     },
   };
+}
+
+/** Sets the nice value of every thread of process `pid` (Linux: a process's threads each have their own). */
+function reniceAll(pid: number, nice: number): void {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    tids = [String(pid)];
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), nice);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+}
+
+/** The pid of the Temporal dev server listening on `port` (Linux /proc), if found. */
+async function devServerPid(port: number): Promise<number | undefined> {
+  const names = await readdir('/proc').catch(() => [] as string[]);
+  for (const pid of names.filter((n) => /^\d+$/.test(n))) {
+    const p = await procCpu(pid);
+    if (p?.cmd.includes('start-dev') && p.cmd.includes(`--port ${port} `)) return Number(pid);
+  }
+  return undefined;
 }
 
 /** Threads Threadline owns: payments whose root message is recorded in slack_messages. */

@@ -147,13 +147,16 @@ export function createRelay(deps: {
    * `batchSignal`, one argument each) go as one batch signal of at most BATCH_MAX rows and
    * BATCH_MAX_BYTES of arguments; a retry stops the subject (its later rows wait behind it).
    */
-  async function sendSubject(list: QueuedRow[], results: { row: QueuedRow; sent: Sent }[]): Promise<void> {
+  async function sendSubject(
+    list: QueuedRow[],
+    results: { row: QueuedRow; sent: Sent; atMs: number }[],
+  ): Promise<void> {
     const opened: { row: QueuedRow; envelope: RelayEnvelope }[] = [];
     for (const row of list) {
       const envelope = await open(row);
       if ('kind' in envelope) {
         // Unreadable: final, and it does not hold up the rows behind it.
-        results.push({ row, sent: envelope });
+        results.push({ row, sent: envelope, atMs: performance.now() });
         continue;
       }
       opened.push({ row, envelope });
@@ -185,7 +188,8 @@ export function createRelay(deps: {
       const outcome = await send(call, first.row);
       metrics.relayCalls.inc({ rows: group.length === 1 ? 'one' : 'batch' });
       if (group.length > 1 && outcome.kind !== 'retry') metrics.relayBatchedRows.inc(group.length);
-      for (const g of group) results.push({ row: g.row, sent: { ...outcome, type: g.envelope.type } });
+      const atMs = performance.now();
+      for (const g of group) results.push({ row: g.row, sent: { ...outcome, type: g.envelope.type }, atMs });
       if (outcome.kind === 'retry') return;
       i += group.length;
     }
@@ -233,9 +237,10 @@ export function createRelay(deps: {
             ).rows;
       const bySubject = new Map<string, QueuedRow[]>();
       for (const r of rows) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
-      const results: { row: QueuedRow; sent: Sent }[] = [];
+      const results: { row: QueuedRow; sent: Sent; atMs: number }[] = [];
       await Promise.all([...bySubject.values()].map((list) => sendSubject(list, results)));
       const final = results.filter((r) => r.sent.kind !== 'retry');
+      const now = performance.now();
       const retries = results.filter((r) => r.sent.kind === 'retry');
       const lags =
         final.length === 0
@@ -243,17 +248,21 @@ export function createRelay(deps: {
           : (
               await client.query<{ source: string; lag: number }>(
                 `UPDATE inbound_events e
-                 SET status = u.status, handed_off_at = clock_timestamp(), relay_error = u.error,
+                 SET status = u.status, handed_off_at = clock_timestamp() - u.ago * interval '1 millisecond',
+                     relay_error = u.error,
                      relay_attempts = e.relay_attempts + 1, lease_until = NULL, lease_token = NULL,
                      call_sealed = CASE WHEN u.status = 'failed' THEN e.call_sealed END
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(source, event_id, status, error)
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[])
+                   AS u(source, event_id, status, error, ago)
                  WHERE e.source = u.source AND e.event_id = u.event_id
-                 RETURNING e.source, EXTRACT(EPOCH FROM clock_timestamp() - e.received_at)::float8 AS lag`,
+                 RETURNING e.source, EXTRACT(EPOCH FROM e.handed_off_at - e.received_at)::float8 AS lag`,
                 [
                   final.map((r) => r.row.source),
                   final.map((r) => r.row.event_id),
                   final.map((r) => r.sent.kind),
                   final.map((r) => (r.sent.kind === 'failed' ? r.sent.error : null)),
+                  // When Temporal took each call, on the database's clock (the one received_at is on).
+                  final.map((r) => Math.max(0, now - r.atMs)),
                 ],
               )
             ).rows;
