@@ -5,7 +5,11 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { slackThreadEventSignal, type SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
+import {
+  slackThreadEventSignal,
+  slackThreadEventsSignal,
+  type SlackThreadEvent,
+} from '../../../../src/platform/slack/contract.js';
 import {
   ticketEventSignal,
   ticketStateQuery,
@@ -21,6 +25,10 @@ import { memoryPlatformActivities, startMemoryWorker } from '../../../helpers/me
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/histories/ticket-thread-v1.json', import.meta.url));
 /** The recording with `ticket-lean-bookkeeping` (snapshot, audit rows and person lookups as local activities). */
 const NEXT_FIXTURE = fileURLToPath(new URL('../../../fixtures/histories/ticket-thread-v2.json', import.meta.url));
+/** A thread whose replies came as one batch signal (the relay's `slackThreadEvents`). */
+const BATCH_FIXTURE = fileURLToPath(
+  new URL('../../../fixtures/histories/ticket-thread-batch-v1.json', import.meta.url),
+);
 const SELF = '712020:threadline-bot';
 const IN = {
   state: 'in' as const,
@@ -332,6 +340,38 @@ describe('ticketWorkflow (in-memory activities, real Temporal) + replay', () => 
     expect(replies.some((p) => p.purpose === 'tracker_comment')).toBe(false);
     expect(replies.at(-1)!.text).toContain('priority: High → *Low*');
     await current.terminate('test done');
+  });
+
+  it('a batch of thread events (the relay sends a backlog as one slackThreadEvents) mirrors each, in order, and replays', async () => {
+    const key = newKey();
+    const handle = await start(key);
+    await handle.signal(ticketEventSignal, ev(key, { eventId: 'created', kind: 'issue_created' }));
+    const root = (await processed(key, ['created'])).root!.ts;
+    const first = slackEv(root, { kind: 'message', ts: '1700000003.000001', text: 'first of the batch' });
+    const second = slackEv(root, {
+      kind: 'message',
+      ts: '1700000003.000002',
+      text: 'second of the batch',
+      user: 'U0BOB',
+    });
+    await handle.signal(slackThreadEventsSignal, [first, second]);
+    await processed(key, [first.eventId, second.eventId]);
+    const mine = comments.filter((c) => c.key === key);
+    expect(mine.map((c) => c.kind)).toEqual(['add', 'add']);
+    expect(JSON.stringify(mine[0]!.draft)).toContain('first of the batch');
+    expect(JSON.stringify(mine[1]!.draft)).toContain('second of the batch');
+    // The same events again, one by one: already seen, nothing more is written.
+    await handle.signal(slackThreadEventSignal, first);
+    await handle.signal(ticketEventSignal, ev(key, { eventId: 'deleted', kind: 'issue_deleted' }));
+    expect(await handle.result()).toEqual({ key, sync: 'deleted' });
+    expect(comments.filter((c) => c.key === key)).toHaveLength(2);
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: await sharedBundle() }, history, `ticket:${key}`);
+    if ((process.env.THREADLINE_RECORD_HISTORIES ?? '').split(',').includes('ticket-thread-batch')) {
+      await writeFile(BATCH_FIXTURE, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`, {
+        flag: 'wx',
+      });
+    }
   });
 
   it('replays the recorded history of a thread (committed fixture and a fresh run)', async () => {
