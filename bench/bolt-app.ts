@@ -2,7 +2,8 @@ import bolt from '@slack/bolt';
 
 /**
  * The Slack Bolt for JS baseline of `bench/slack-ingress.bench.ts`: an app on Bolt's HTTPReceiver
- * at `/slack/events` with a no-op `message` listener that only counts. It verifies, parses and
+ * at `/slack/events` (Bolt's one endpoint for events and interactions) with a no-op `message`
+ * listener and a no-op `tl:` action listener that ack and count. It verifies, parses and
  * acks like any Bolt app, and persists nothing. Used in the bench process (`one` topology) and by
  * bench/bolt-server.ts (its own process).
  */
@@ -19,6 +20,10 @@ export function boltBaseline(secret: string, token: string): { app: bolt.App; se
   });
   let seen = 0;
   app.event('message', async () => {
+    seen++;
+  });
+  app.action(/^tl:/, async ({ ack }) => {
+    await ack();
     seen++;
   });
   return { app, seen: () => seen };

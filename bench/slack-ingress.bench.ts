@@ -52,6 +52,10 @@ const MAX_CONCURRENCY = 20;
 const MAX_REQUESTS = 1500;
 const RUNS = 3;
 const THREADS = 40;
+/** Clicks: the rate of the open loop, the requests of the closed one, the approvals clicked on. */
+const CLICK_RATE = 50;
+const CLICK_MAX_REQUESTS = 500;
+const APPROVALS = 20;
 
 interface Figures {
   ackP50: number;
@@ -160,19 +164,19 @@ export async function run(): Promise<void> {
       });
       return { eventId, body };
     };
-    const send = (url: string, body: string) =>
-      attempt(url, body).catch(() => {
+    const send = (url: string, body: string, contentType = 'application/json') =>
+      attempt(url, body, contentType).catch(() => {
         failures.set(0, (failures.get(0) ?? 0) + 1); // no answer (connect or 10 s timeout)
         return NaN;
       });
-    const attempt = async (url: string, body: string) => {
+    const attempt = async (url: string, body: string, contentType: string) => {
       const ts = String(Math.floor(Date.now() / 1000));
       const t0 = performance.now();
       const res = await fetch(url, {
         signal: AbortSignal.timeout(10_000),
         method: 'POST',
         headers: {
-          'content-type': 'application/json',
+          'content-type': contentType,
           'x-slack-request-timestamp': ts,
           'x-slack-signature': computeSlackSignature(secret, ts, body),
         },
@@ -185,16 +189,21 @@ export async function run(): Promise<void> {
     };
     const failures = new Map<number, number>();
 
-    /** Open loop: request i leaves at start + i/RATE s, answered or not. */
-    const atRate = async (url: string) => {
-      const items = Array.from({ length: RATE * RATE_SECONDS }, payload);
+    /** Open loop: request i leaves at start + i/rate s, answered or not. */
+    const atRate = async (
+      url: string,
+      make: () => { eventId: string; body: string } = payload,
+      rate = RATE,
+      ct?: string,
+    ) => {
+      const items = Array.from({ length: rate * RATE_SECONDS }, make);
       const lat: number[] = [];
       const inflight: Promise<void>[] = [];
       const started = performance.now();
       for (let i = 0; i < items.length; i++) {
-        const wait = started + (i * 1000) / RATE - performance.now();
+        const wait = started + (i * 1000) / rate - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        inflight.push(send(url, items[i]!.body).then((ms) => void (Number.isNaN(ms) || lat.push(ms))));
+        inflight.push(send(url, items[i]!.body, ct).then((ms) => void (Number.isNaN(ms) || lat.push(ms))));
       }
       await Promise.all(inflight);
       const s = summarize(lat);
@@ -206,16 +215,16 @@ export async function run(): Promise<void> {
       };
     };
     /** Closed loop: MAX_CONCURRENCY senders, each sends its next request when the previous is answered. */
-    const flatOut = async (url: string) => {
-      const bodies = Array.from({ length: MAX_REQUESTS }, () => payload().body);
+    const flatOut = async (url: string, make: () => { body: string } = payload, n = MAX_REQUESTS, ct?: string) => {
+      const bodies = Array.from({ length: n }, () => make().body);
       let next = 0;
       const started = performance.now();
       await Promise.all(
         Array.from({ length: MAX_CONCURRENCY }, async () => {
-          while (next < bodies.length) await send(url, bodies[next++]!);
+          while (next < bodies.length) await send(url, bodies[next++]!, ct);
         }),
       );
-      return MAX_REQUESTS / ((performance.now() - started) / 1000);
+      return n / ((performance.now() - started) / 1000);
     };
 
     // Warm-up both (JIT, connection pools, workflow cache); what failed there is not counted.
@@ -392,6 +401,80 @@ export async function run(): Promise<void> {
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ` +
         `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
     );
+
+    // ─── /slack/interactions: clicks that must be answered in the response ───
+    // A person who is not an approver clicks Approve on a pending approval: the workflow's update
+    // validator refuses it (a Temporal Update, then the ephemeral's response workflow started
+    // within the ack's budget), the synchronous path the issue keeps direct. Bolt: a no-op
+    // `app.action` listener that acks, on the same signed form bodies.
+    const approvals = await pendingApprovals(apiBase, config.apiKeys[0]!, APPROVALS);
+    let clickSeq = 0;
+    const click = () => {
+      const a = approvals[clickSeq++ % approvals.length]!;
+      const id = `${Date.now()}.${randomUUID()}`;
+      const body = new URLSearchParams({
+        payload: JSON.stringify({
+          type: 'block_actions',
+          api_app_id: 'A0THREADLN',
+          user: { id: 'U0CAROL', team_id: 'T0THREADLN' },
+          trigger_id: id,
+          team: { id: 'T0THREADLN' },
+          channel: { id: a.channel },
+          container: { type: 'message', channel_id: a.channel, message_ts: a.ts },
+          message: { ts: a.ts },
+          actions: [{ action_id: 'tl:approval.approve', block_id: 'decide', value: a.workflowId, action_ts: '1.2' }],
+        }),
+      }).toString();
+      return { eventId: id, body };
+    };
+    const FORM = 'application/x-www-form-urlencoded';
+    const oursClicks = `${apiBase}/slack/interactions`;
+    for (let i = 0; i < 5; i++) {
+      await Promise.all(Array.from({ length: 10 }, () => send(oursClicks, click().body, FORM)));
+      await Promise.all(Array.from({ length: 10 }, () => send(boltUrl, click().body, FORM)));
+    }
+    failures.clear();
+    const clicks = { ours: [] as Figures[], bolt: [] as Figures[] };
+    for (let r = 0; r < RUNS; r++) {
+      const order = r % 2 === 0 ? (['ours', 'bolt'] as const) : (['bolt', 'ours'] as const);
+      for (const who of order) {
+        const url = who === 'ours' ? oursClicks : boltUrl;
+        const rate = await atRate(url, click, CLICK_RATE, FORM);
+        const maxRps = await flatOut(url, click, CLICK_MAX_REQUESTS, FORM);
+        clicks[who].push({ ackP50: rate.p50, ackP99: rate.p99, rateRps: rate.rps, maxRps });
+        await settle(pool);
+      }
+      console.log(
+        `clicks run ${r + 1}/${RUNS}: ours ${JSON.stringify(clicks.ours.at(-1))}, bolt ${JSON.stringify(clicks.bolt.at(-1))}`,
+      );
+    }
+    const clickRows = [
+      ['/slack/interactions (refused click)', 'threadline', 'bolt', 'ratio (ours / bolt)'],
+      ...(['ackP50', 'ackP99'] as const).map((f) => [
+        `answer ${f === 'ackP50' ? 'p50' : 'p99'} @ ${CLICK_RATE}/s`,
+        cell(col(f, clicks.ours), fmtMs),
+        cell(col(f, clicks.bolt), fmtMs),
+        `${(med(col(f, clicks.ours)) / med(col(f, clicks.bolt))).toFixed(2)}×`,
+      ]),
+      [
+        `achieved req/s @ ${CLICK_RATE}/s`,
+        cell(col('rateRps', clicks.ours), rps),
+        cell(col('rateRps', clicks.bolt), rps),
+        '',
+      ],
+      [
+        `max req/s (${MAX_CONCURRENCY} concurrent)`,
+        cell(col('maxRps', clicks.ours), rps),
+        cell(col('maxRps', clicks.bolt), rps),
+        `${(med(col('maxRps', clicks.ours)) / med(col('maxRps', clicks.bolt))).toFixed(2)}×`,
+      ],
+    ];
+    const cw = clickRows[0]!.map((_, i) => Math.max(...clickRows.map((r) => r[i]!.length)));
+    console.log(clickRows.map((r) => r.map((c, i) => c.padEnd(cw[i]!)).join('  ')).join('\n'));
+    console.log(
+      `median [min–max] of ${RUNS} alternated runs; ${CLICK_RATE * RATE_SECONDS} clicks per rate run, ${CLICK_MAX_REQUESTS} per max run, ` +
+        `over ${APPROVALS} pending approvals; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
+    );
   } finally {
     await pool.end();
     if (!boltChild) await boltApp.stop().catch(() => undefined);
@@ -441,6 +524,33 @@ async function devServerPid(port: number): Promise<number | undefined> {
     if (p?.cmd.includes('start-dev') && p.cmd.includes(`--port ${port} `)) return Number(pid);
   }
   return undefined;
+}
+
+/** Pending approvals (one approver, U0BOB) with their DM posted: what the refused clicks land on. */
+async function pendingApprovals(api: string, apiKey: string, n: number) {
+  const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const out: { workflowId: string; channel: string; ts: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${api}/v1/approvals`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ title: `Bench click ${i}`, requester: 'U0ALICE', approvers: ['U0BOB'] }),
+    });
+    if (res.status !== 201) throw new Error(`create approval → ${res.status} ${await res.text()}`);
+    const { approvalId } = (await res.json()) as { approvalId: string };
+    for (let tries = 0; ; tries++) {
+      const v = (await (await fetch(`${api}/v1/approvals/${approvalId}`, { headers: auth })).json()) as {
+        slack: { channel: string; ts: string }[];
+      };
+      if (v.slack.length) {
+        out.push({ workflowId: `approval:${approvalId}`, ...v.slack[0]! });
+        break;
+      }
+      if (tries > 400) throw new Error(`no DM for approval ${approvalId}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  return out;
 }
 
 /** Threads Threadline owns: payments whose root message is recorded in slack_messages. */

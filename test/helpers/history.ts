@@ -69,6 +69,19 @@ export function signalArgs<T>(events: HistoryEvent[], name: string): T[] {
   });
 }
 
+/**
+ * The Slack thread events signalled in these events, in order: each `slackThreadEvent`'s and each
+ * of a `slackThreadEvents` batch's (the relay sends a thread's backlog as one batch signal).
+ */
+export function threadEventArgs<T>(events: HistoryEvent[]): T[] {
+  return events.flatMap((e) => {
+    const a = e.workflowExecutionSignaledEventAttributes;
+    if (a?.signalName === 'slackThreadEvent') return [payloadJSON(a.input?.payloads?.[0]) as T];
+    if (a?.signalName === 'slackThreadEvents') return payloadJSON(a.input?.payloads?.[0]) as T[];
+    return [];
+  });
+}
+
 /** Patch ids recorded as markers (the run took the patched branch). */
 export function patchMarkers(events: HistoryEvent[]): string[] {
   return events.flatMap((e) => {

@@ -3,7 +3,8 @@ import { SlackEmulatorAdmin } from '../../../emulators/slack/admin-client.js';
 import { paymentWorkflowId } from '../../../src/flows/payments/contract.js';
 import { approvalWorkflowId } from '../../../src/flows/approvals/contract.js';
 import { flowSuite, harnessOf } from '../../helpers/flow-suite.js';
-import { counterValue, historyOf, postsFor, waitForIdle } from '../../helpers/effects.js';
+import { counterValue, postsFor, waitForIdle } from '../../helpers/effects.js';
+import { threadEventsIn } from '../../helpers/slack.js';
 import { paymentsHarness, WITHOUT_SLA_TIMERS } from '../../flows/payments/e2e/helpers.js';
 import { approvalsHarness } from '../../flows/approvals/e2e/helpers.js';
 import { installVia } from './workspaces-helpers.js';
@@ -28,10 +29,6 @@ describe('Socket Mode transport', () => {
   const slack = () => new SlackEmulatorAdmin(suite.stack.urls.slackEmulator!);
   const openConnection = () =>
     slack().waitFor(async () => (await slack().socketMode()).connections.find((c) => c.open), 30_000);
-  const signalsOf = async (workflowId: string, name: string) =>
-    (await historyOf(suite.temporal, workflowId)).filter(
-      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === name,
-    ).length;
   /**
    * The request's channel post, once it is posted. The channel post and the approvers' DMs go out
    * concurrently (each through the pacer), so the first message a request records may be a DM.
@@ -89,7 +86,9 @@ describe('Socket Mode transport', () => {
     const root = await pay.thread('C0PAYMENTS', o.orderId, 0);
     const workflowId = paymentWorkflowId(o.orderId);
     await waitForIdle(suite.temporal, workflowId, 30_000);
-    const before = await signalsOf(workflowId, 'slackThreadEvent');
+    const threadEvents = async () =>
+      (await threadEventsIn(suite.stack.urls.temporal, workflowId, suite.stack.config.temporal)).length;
+    const before = await threadEvents();
     const conn = await openConnection();
     const connected = () =>
       counterValue(suite.stack.urls.api, 'threadline_socket_mode_connection_events_total', {
@@ -133,7 +132,7 @@ describe('Socket Mode transport', () => {
       return r.rows[0]?.status === 'handed_off' ? true : undefined;
     }, 60_000);
     await waitForIdle(suite.temporal, workflowId, 30_000);
-    expect(await signalsOf(workflowId, 'slackThreadEvent')).toBe(before + 1);
+    expect(await threadEvents()).toBe(before + 1);
     const ledger = await suite.pool.query<{ status: string; claims: number }>(
       `SELECT status, claims FROM inbound_events WHERE source = 'slack' AND event_id = $1`,
       [delivery.eventId],

@@ -19,7 +19,7 @@ import {
   eventTimeMs,
   patchMarkers,
   runsOf,
-  signalArgs,
+  threadEventArgs,
   timerDeadlines,
 } from '../../../helpers/history.js';
 import { useStack } from '../../../helpers/use-stack.js';
@@ -134,7 +134,7 @@ describe('approval: continue-as-new checked inside the wait', () => {
 
     // Comments: each reached the workflow (a slow ack may hand one off twice: signals are
     // at-least-once) and is in the timeline exactly once.
-    const comments = signalArgs<SlackThreadEvent>(all, 'slackThreadEvent');
+    const comments = threadEventArgs<SlackThreadEvent>(all);
     expect(new Set(comments.map((c) => c.eventId)).size).toBe(said);
     expect(finalState.timeline.filter((t) => t.kind === 'comment')).toHaveLength(said);
 

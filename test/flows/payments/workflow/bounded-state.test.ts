@@ -4,7 +4,7 @@ import { paymentsRepo } from '../../../../src/flows/payments/repo.js';
 import type { PostSlackMessageInput, SlackThreadEvent } from '../../../../src/platform/slack/contract.js';
 import { TIMELINE_LIMIT } from '../../../../src/platform/temporal/workflow/bounded.js';
 import { deliverRazorpay } from '../../../fixtures/razorpay/build.js';
-import { activityInputs, runsOf, signalArgs, waitIdle, eventsOf } from '../../../helpers/history.js';
+import { activityInputs, eventsOf, runsOf, signalArgs, threadEventArgs, waitIdle } from '../../../helpers/history.js';
 import { startPaymentLifecycle } from './start.js';
 import { useStack } from '../../../helpers/use-stack.js';
 import { paymentsHarness } from '../e2e/helpers.js';
@@ -85,7 +85,7 @@ describe('payment lifecycle: bounded state, durable provider dedup', () => {
       (e) => e.eventId === `razorpay:${refund.eventId}`,
     );
     expect(first.length).toBeGreaterThanOrEqual(2);
-    const chat = signalArgs<SlackThreadEvent>(events, 'slackThreadEvent');
+    const chat = threadEventArgs<SlackThreadEvent>(events);
     expect(new Set(chat.map((c) => c.eventId)).size).toBe(REPLIES);
     const keys = activityInputs<PostSlackMessageInput>(events, 'postSlackMessage').map((p) => p.idempotencyKey);
     expect(keys.filter((k) => k === `${workflowId}:event:razorpay:${refund.eventId}`)).toHaveLength(1);

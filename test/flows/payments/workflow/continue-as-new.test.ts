@@ -8,7 +8,7 @@ import {
   eventTimeMs,
   patchMarkers,
   runsOf,
-  signalArgs,
+  threadEventArgs,
   timerDeadlines,
   waitIdle,
 } from '../../../helpers/history.js';
@@ -91,7 +91,7 @@ describe('payment lifecycle: continue-as-new checked inside the wait', () => {
 
     // Nothing lost or doubled: each reply reached the workflow (at least once: signals are
     // at-least-once when an ack is slow) and is in its state exactly once.
-    const delivered = signalArgs<SlackThreadEvent>(all, 'slackThreadEvent');
+    const delivered = threadEventArgs<SlackThreadEvent>(all);
     expect(new Set(delivered.map((d) => d.eventId)).size).toBe(replies);
     const state = await handle.query(paymentStateQuery);
     const people_ = state.timeline.filter((t) => t.kind === 'slack.message');
