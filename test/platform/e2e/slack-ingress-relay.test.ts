@@ -234,7 +234,8 @@ describe('the relay hands acked Slack events to Temporal', () => {
       sent.push({ eventId, text });
     }
     const metrics = createMetrics();
-    relayOn(config, app.temporal, metrics).start();
+    const relay = relayOn(config, app.temporal, metrics);
+    relay.start();
     await waitUntil(async () => {
       const { rows } = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
@@ -254,6 +255,30 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const state = await temporal.workflow.getHandle(t.workflowId).query(paymentStateQuery);
     const replies = state.timeline.filter((e) => e.kind === 'slack.message').map((e) => e.eventId);
     expect(replies.filter((id) => sent.some((s) => s.eventId === id))).toEqual(sent.map((s) => s.eventId));
+
+    // A backlog longer than one batch may carry (50): two signals, in order, nothing lost.
+    await relay.stop();
+    const more: string[] = [];
+    for (let i = 0; i < 55; i++) {
+      const { eventId, body, headers } = reply(t, `long backlog ${i}`);
+      const res = await app.app.inject({ method: 'POST', url: '/slack/events', headers: headers(), payload: body });
+      expect(res.statusCode).toBe(200);
+      more.push(eventId);
+    }
+    relay.start();
+    await waitUntil(async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
+        [more],
+      );
+      return rows[0]!.n === more.length;
+    }, 60_000);
+    await waitIdle(temporal, t.workflowId);
+    const later = ((await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvents')) as { eventId: string }[][])
+      .slice(1)
+      .map((b) => b.map((e) => e.eventId));
+    expect(later.map((b) => b.length)).toEqual([50, 5]);
+    expect(later.flat()).toEqual(more);
   });
 
   it('/readyz reports a stuck relay while Temporal answers, and recovers once the backlog moves', async () => {
