@@ -119,6 +119,16 @@ describe('the relay hands acked Slack events to Temporal', () => {
     };
   };
 
+  /** Waits until every one of these Slack deliveries is marked handed off. */
+  const allHandedOff = (eventIds: string[]) =>
+    waitUntil(async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
+        [eventIds],
+      );
+      return rows[0]!.n === eventIds.length;
+    }, 60_000);
+
   const eventIdsSignalled = async (workflowId: string) =>
     ((await threadEventsIn(stack.urls.temporal, workflowId)) as { eventId: string }[]).map((s) => s.eventId);
 
@@ -200,13 +210,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
       ),
     ];
     relays.forEach((r) => r.start());
-    await waitUntil(async () => {
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
-        [all],
-      );
-      return rows[0]!.n === all.length;
-    }, 60_000);
+    await allHandedOff(all);
     for (const t of racing) {
       await waitIdle(temporal, t.workflowId);
       const ours = new Set(sent.get(t.workflowId));
@@ -236,13 +240,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
     const metrics = createMetrics();
     const relay = relayOn(config, app.temporal, metrics);
     relay.start();
-    await waitUntil(async () => {
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
-        [sent.map((s) => s.eventId)],
-      );
-      return rows[0]!.n === sent.length;
-    }, 60_000);
+    await allHandedOff(sent.map((s) => s.eventId));
     await waitIdle(temporal, t.workflowId);
     // What Temporal received: one `slackThreadEvents` signal carrying the eight, oldest first.
     const batches = (await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvents')) as {
@@ -266,13 +264,7 @@ describe('the relay hands acked Slack events to Temporal', () => {
       more.push(eventId);
     }
     relay.start();
-    await waitUntil(async () => {
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM inbound_events WHERE source = 'slack' AND event_id = ANY($1) AND status = 'handed_off'`,
-        [more],
-      );
-      return rows[0]!.n === more.length;
-    }, 60_000);
+    await allHandedOff(more);
     await waitIdle(temporal, t.workflowId);
     const later = ((await signalsIn(stack.urls.temporal, t.workflowId, 'slackThreadEvents')) as { eventId: string }[][])
       .slice(1)
