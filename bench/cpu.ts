@@ -28,6 +28,19 @@ export async function procCpu(pid: string): Promise<{ ppid: string; cmd: string;
   }
 }
 
+/** True for the command line of the Temporal dev server listening on `port`. */
+const isDevServer = (cmd: string, port: number) => cmd.includes('start-dev') && cmd.includes(`--port ${port} `);
+
+/** The pid of the Temporal dev server listening on `port` (Linux /proc), if found. */
+export async function devServerPid(port: number): Promise<number | undefined> {
+  const names = await readdir('/proc').catch(() => [] as string[]);
+  for (const pid of names.filter((n) => /^\d+$/.test(n))) {
+    const p = await procCpu(pid);
+    if (p && isDevServer(p.cmd, port)) return Number(pid);
+  }
+  return undefined;
+}
+
 /**
  * A sample of the stack's CPU use: this process, the Temporal dev server listening on
  * `temporalPort`, and the Postgres server on `postgresPort` with its backends (its children;
@@ -49,7 +62,7 @@ export async function sampleCpu(ports: { temporalPort: number; postgresPort: num
     ([, p]) => p.cmd.includes('postgres') && p.cmd.includes(` -p ${ports.postgresPort} `),
   );
   for (const [pid, p] of all) {
-    if (p.cmd.includes('start-dev') && p.cmd.includes(`--port ${ports.temporalPort} `)) out.temporal += p.seconds;
+    if (isDevServer(p.cmd, ports.temporalPort)) out.temporal += p.seconds;
     else if (postmaster && (pid === postmaster[0] || p.ppid === postmaster[0])) out.postgres += p.seconds;
   }
   return out;

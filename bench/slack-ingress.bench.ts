@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, setPriority, tmpdir, totalmem } from 'node:os';
 import { readdirSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { spawnScript, type WorkerProcess } from '../test/helpers/worker-process.js';
 import { boltBaseline } from './bolt-app.js';
 import { startBenchStack } from './harness.js';
-import { procCpu, sampleCpu } from './cpu.js';
+import { devServerPid, procCpu, sampleCpu } from './cpu.js';
 import { fmtMs, percentile, summarize } from './stats.js';
 import { apiChild, workerChildren, writeBundle } from './worker-child.js';
 
@@ -305,86 +305,48 @@ export async function run(): Promise<void> {
       `${fmt(med(xs))} [${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}]`;
     const rps = (v: number) => v.toFixed(0);
     const col = (f: keyof Figures, of: Figures[]) => of.map((x) => x[f] as number);
+    type Fmt = (v: number) => string;
+    /** A row comparing one of our figures with one of Bolt's: both cells, the ratio of the medians, the goal. */
+    const vs = (label: string, f: keyof Figures, g: keyof Figures, fmt: Fmt, goal = '', o = ours, b = base) => [
+      label,
+      cell(col(f, o), fmt),
+      cell(col(g, b), fmt),
+      `${(med(col(f, o)) / med(col(g, b))).toFixed(2)}×`,
+      goal,
+    ];
+    /** A row of ours alone. */
+    const alone = (label: string, f: keyof Figures, fmt: Fmt, goal = '') => [
+      label,
+      cell(col(f, ours), fmt),
+      '',
+      '',
+      goal,
+    ];
     const rows = [
       ['figure', 'threadline', 'bolt', 'ratio (ours / bolt)', 'goal'],
-      [
-        `ack p50 @ ${RATE}/s`,
-        cell(col('ackP50', ours), fmtMs),
-        cell(col('ackP50', base), fmtMs),
-        `${(med(col('ackP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`,
-        '',
-      ],
-      [
-        `ack p99 @ ${RATE}/s`,
-        cell(col('ackP99', ours), fmtMs),
-        cell(col('ackP99', base), fmtMs),
-        `${(med(col('ackP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`,
-        '≤ 25ms',
-      ],
+      vs(`ack p50 @ ${RATE}/s`, 'ackP50', 'ackP50', fmtMs),
+      vs(`ack p99 @ ${RATE}/s`, 'ackP99', 'ackP99', fmtMs, '≤ 25ms'),
       [`achieved req/s @ ${RATE}/s`, cell(col('rateRps', ours), rps), cell(col('rateRps', base), rps), '', ''],
-      [
-        `max req/s (${MAX_CONCURRENCY} concurrent)`,
-        cell(col('maxRps', ours), rps),
-        cell(col('maxRps', base), rps),
-        `${(med(col('maxRps', ours)) / med(col('maxRps', base))).toFixed(2)}×`,
-        '≥ 0.5×',
-      ],
+      vs(`max req/s (${MAX_CONCURRENCY} concurrent)`, 'maxRps', 'maxRps', rps, '≥ 0.5×'),
       ...(ours.every((o) => o.aloneP99 !== undefined)
         ? [
-            [
-              `ack p50 @ ${RATE}/s, ack path alone`,
-              cell(col('aloneP50', ours), fmtMs),
-              cell(col('ackP50', base), fmtMs),
-              `${(med(col('aloneP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`,
-              '',
-            ],
-            [
-              `ack p99 @ ${RATE}/s, ack path alone`,
-              cell(col('aloneP99', ours), fmtMs),
-              cell(col('ackP99', base), fmtMs),
-              `${(med(col('aloneP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`,
-              '≤ 25ms',
-            ],
-            [
-              `max req/s, ack path alone`,
-              cell(col('aloneMaxRps', ours), rps),
-              cell(col('maxRps', base), rps),
-              `${(med(col('aloneMaxRps', ours)) / med(col('maxRps', base))).toFixed(2)}×`,
-              '≥ 0.5×',
-            ],
+            vs(`ack p50 @ ${RATE}/s, ack path alone`, 'aloneP50', 'ackP50', fmtMs),
+            vs(`ack p99 @ ${RATE}/s, ack path alone`, 'aloneP99', 'ackP99', fmtMs, '≤ 25ms'),
+            vs(`max req/s, ack path alone`, 'aloneMaxRps', 'maxRps', rps, '≥ 0.5×'),
           ]
         : []),
       ...(ours.every((o) => o.nicedP99 !== undefined)
         ? [
-            [
-              `ack p50 @ ${RATE}/s, downstream at nice 10`,
-              cell(col('nicedP50', ours), fmtMs),
-              cell(col('ackP50', base), fmtMs),
-              `${(med(col('nicedP50', ours)) / med(col('ackP50', base))).toFixed(2)}×`,
-              '',
-            ],
-            [
-              `ack p99 @ ${RATE}/s, downstream at nice 10`,
-              cell(col('nicedP99', ours), fmtMs),
-              cell(col('ackP99', base), fmtMs),
-              `${(med(col('nicedP99', ours)) / med(col('ackP99', base))).toFixed(2)}×`,
-              '≤ 25ms',
-            ],
-            [`hand-off p50 @ ${RATE}/s, downstream at nice 10`, cell(col('nicedHandoffP50', ours), fmtMs), '', '', ''],
-            [
-              `hand-off p99 @ ${RATE}/s, downstream at nice 10`,
-              cell(col('nicedHandoffP99', ours), fmtMs),
-              '',
-              '',
-              '≤ 100ms',
-            ],
+            vs(`ack p50 @ ${RATE}/s, downstream at nice 10`, 'nicedP50', 'ackP50', fmtMs),
+            vs(`ack p99 @ ${RATE}/s, downstream at nice 10`, 'nicedP99', 'ackP99', fmtMs, '≤ 25ms'),
+            alone(`hand-off p50 @ ${RATE}/s, downstream at nice 10`, 'nicedHandoffP50', fmtMs),
+            alone(`hand-off p99 @ ${RATE}/s, downstream at nice 10`, 'nicedHandoffP99', fmtMs, '≤ 100ms'),
           ]
         : []),
-      [`hand-off p50 @ ${RATE}/s`, cell(col('handoffP50', ours), fmtMs), '', '', ''],
-      [`hand-off p99 @ ${RATE}/s`, cell(col('handoffP99', ours), fmtMs), '', '', '≤ 100ms'],
+      alone(`hand-off p50 @ ${RATE}/s`, 'handoffP50', fmtMs),
+      alone(`hand-off p99 @ ${RATE}/s`, 'handoffP99', fmtMs, '≤ 100ms'),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
+    printTable(rows);
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${RATE * RATE_SECONDS} events per rate run, ${MAX_REQUESTS} per max run; ` +
         `Bolt listener saw ${boltChild ? 'its' : boltSeen()} events; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
@@ -448,29 +410,20 @@ export async function run(): Promise<void> {
         `clicks run ${r + 1}/${RUNS}: ours ${JSON.stringify(clicks.ours.at(-1))}, bolt ${JSON.stringify(clicks.bolt.at(-1))}`,
       );
     }
-    const clickRows = [
+    const clicked = (label: string, f: keyof Figures, fmt: Fmt) =>
+      vs(label, f, f, fmt, '', clicks.ours, clicks.bolt).slice(0, 4);
+    printTable([
       ['/slack/interactions (refused click)', 'threadline', 'bolt', 'ratio (ours / bolt)'],
-      ...(['ackP50', 'ackP99'] as const).map((f) => [
-        `answer ${f === 'ackP50' ? 'p50' : 'p99'} @ ${CLICK_RATE}/s`,
-        cell(col(f, clicks.ours), fmtMs),
-        cell(col(f, clicks.bolt), fmtMs),
-        `${(med(col(f, clicks.ours)) / med(col(f, clicks.bolt))).toFixed(2)}×`,
-      ]),
+      clicked(`answer p50 @ ${CLICK_RATE}/s`, 'ackP50', fmtMs),
+      clicked(`answer p99 @ ${CLICK_RATE}/s`, 'ackP99', fmtMs),
       [
         `achieved req/s @ ${CLICK_RATE}/s`,
         cell(col('rateRps', clicks.ours), rps),
         cell(col('rateRps', clicks.bolt), rps),
         '',
       ],
-      [
-        `max req/s (${MAX_CONCURRENCY} concurrent)`,
-        cell(col('maxRps', clicks.ours), rps),
-        cell(col('maxRps', clicks.bolt), rps),
-        `${(med(col('maxRps', clicks.ours)) / med(col('maxRps', clicks.bolt))).toFixed(2)}×`,
-      ],
-    ];
-    const cw = clickRows[0]!.map((_, i) => Math.max(...clickRows.map((r) => r[i]!.length)));
-    console.log(clickRows.map((r) => r.map((c, i) => c.padEnd(cw[i]!)).join('  ')).join('\n'));
+      clicked(`max req/s (${MAX_CONCURRENCY} concurrent)`, 'maxRps', rps),
+    ]);
     console.log(
       `median [min–max] of ${RUNS} alternated runs; ${CLICK_RATE * RATE_SECONDS} clicks per rate run, ${CLICK_MAX_REQUESTS} per max run, ` +
         `over ${APPROVALS} pending approvals; non-200 answers: ${failures.size ? [...failures].map(([k, v]) => `${v}× ${k === 0 ? 'no answer' : k}`).join(', ') : 'none'}`,
@@ -499,6 +452,12 @@ async function spawnBolt(secret: string): Promise<{ url: string; pid: number | u
   };
 }
 
+/** Prints rows as columns padded to their widest cell. */
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
+}
+
 /** Sets the nice value of every thread of process `pid` (Linux: a process's threads each have their own). */
 function reniceAll(pid: number, nice: number): void {
   let tids: string[];
@@ -514,16 +473,6 @@ function reniceAll(pid: number, nice: number): void {
       // a thread that ended meanwhile
     }
   }
-}
-
-/** The pid of the Temporal dev server listening on `port` (Linux /proc), if found. */
-async function devServerPid(port: number): Promise<number | undefined> {
-  const names = await readdir('/proc').catch(() => [] as string[]);
-  for (const pid of names.filter((n) => /^\d+$/.test(n))) {
-    const p = await procCpu(pid);
-    if (p?.cmd.includes('start-dev') && p.cmd.includes(`--port ${port} `)) return Number(pid);
-  }
-  return undefined;
 }
 
 /** Pending approvals (one approver, U0BOB) with their DM posted: what the refused clicks land on. */

@@ -13,7 +13,7 @@ export interface WorkerProcess {
   stop(): Promise<void>;
   /** The stdout line that said `ready` (a script may print its URL on it). */
   readyLine: string;
-  /** Everything the process printed on stdout so far. */
+  /** The last 16,000 characters the process printed on stdout. */
   stdout(): string;
 }
 
@@ -22,12 +22,12 @@ export interface WorkerProcess {
  * One Node process (`node --import tsx`), so a signal reaches the worker itself, not a wrapper.
  */
 export async function spawnWorker(env: Record<string, string>, timeoutMs = 90_000): Promise<WorkerProcess> {
-  return spawnProcess(SCRIPT, env, timeoutMs);
+  return spawnScript(SCRIPT, env, timeoutMs);
 }
 
 /** The API in its own OS process (test/fixtures/processes/api.ts), on `PORT` from `env`. */
 export async function spawnApi(env: Record<string, string>, timeoutMs = 90_000): Promise<WorkerProcess> {
-  return spawnProcess(API_SCRIPT, env, timeoutMs);
+  return spawnScript(API_SCRIPT, env, timeoutMs);
 }
 
 /** Any script run the same way (`node --import tsx`): resolves once it prints a line with `ready`. */
@@ -36,10 +36,6 @@ export async function spawnScript(
   env: Record<string, string>,
   timeoutMs = 90_000,
 ): Promise<WorkerProcess> {
-  return spawnProcess(script, env, timeoutMs);
-}
-
-async function spawnProcess(script: string, env: Record<string, string>, timeoutMs: number): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,17 +43,19 @@ async function spawnProcess(script: string, env: Record<string, string>, timeout
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The tail only (a worker logs for as long as it runs); the ready line is kept apart.
   let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString('utf8')).slice(-16_000)));
   const readyLine = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} not ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-    child.stdout.on('data', () => {
+    const untilReady = () => {
       const line = stdout.split('\n').find((l) => l.includes('ready'));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve(line);
-      }
-    });
+      if (line === undefined) return;
+      clearTimeout(timer);
+      child.stdout.off('data', untilReady);
+      resolve(line);
+    };
+    child.stdout.on('data', untilReady);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited (${code ?? signal}) before it was ready: ${stderr}`));
